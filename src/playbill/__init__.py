@@ -1,0 +1,1 @@
+"""playbill: an actor-model runtime on trio for teams of LLM coding agents."""

@@ -1,0 +1,1 @@
+"""Role actors, the supervisor and reducer actors, and their agent backends."""

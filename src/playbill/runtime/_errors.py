@@ -1,0 +1,116 @@
+"""The typed error tree. Callers branch on types and fields, never on text."""
+
+from __future__ import annotations
+
+
+class PlaybillError(Exception):
+    """Base of every error playbill raises on purpose.
+
+    The string form is one readable line, suitable for the CLI.
+    """
+
+
+class JournalError(PlaybillError):
+    """Something is wrong with a journal or a journal operation."""
+
+
+class NotAJournalError(JournalError):
+    """A file is not a playbill journal (or was written by an unknown version).
+
+    Attributes:
+        path: The file.
+        detail: What was found instead.
+    """
+
+    def __init__(self, path: str, detail: str) -> None:
+        super().__init__(f"{path}: not a playbill journal: {detail}")
+        self.path = path
+        self.detail = detail
+
+
+class UnknownRunError(JournalError):
+    """No run with this id is in the journal."""
+
+    def __init__(self, run_id: str, where: str = "") -> None:
+        suffix = f" in {where}" if where else ""
+        super().__init__(f"unknown run {run_id!r}{suffix}")
+        self.run_id = run_id
+        self.where = where
+
+
+class RunExistsError(JournalError):
+    """A run with this id is already in the journal (import never overwrites)."""
+
+    def __init__(self, run_id: str) -> None:
+        super().__init__(f"run {run_id!r} already exists in the journal; nothing was written")
+        self.run_id = run_id
+
+
+class CorruptEntryError(JournalError):
+    """A stored entry failed its checksum or could not be decoded.
+
+    Attributes:
+        run_id: The run the entry belongs to.
+        seq: The entry's seq.
+        detail: What exactly is wrong.
+    """
+
+    def __init__(self, run_id: str, seq: int, detail: str) -> None:
+        super().__init__(f"corrupt journal entry: run {run_id!r} seq {seq}: {detail}")
+        self.run_id = run_id
+        self.seq = seq
+        self.detail = detail
+
+
+class WriterConflictError(JournalError):
+    """Another live writer holds the run; only one may append at a time.
+
+    Attributes:
+        run_id: The run.
+        holder: Who holds it (``host:pid:token``).
+    """
+
+    def __init__(self, run_id: str, holder: str) -> None:
+        super().__init__(f"run {run_id!r} is being written by {holder}; refusing a second writer")
+        self.run_id = run_id
+        self.holder = holder
+
+
+class LeaseLostError(JournalError):
+    """This writer's lease on a run was taken over; it must stop writing."""
+
+    def __init__(self, run_id: str, holder: str) -> None:
+        super().__init__(f"lost the write lease on run {run_id!r}; it is now held by {holder}")
+        self.run_id = run_id
+        self.holder = holder
+
+
+class SeqConflictError(JournalError):
+    """An append did not continue the run's dense seq (a concurrent writer?)."""
+
+    def __init__(self, run_id: str, expected: int, got: int) -> None:
+        super().__init__(f"run {run_id!r}: expected seq {expected}, got {got}")
+        self.run_id = run_id
+        self.expected = expected
+        self.got = got
+
+
+class JournalClosedError(JournalError):
+    """The journal or writer was closed."""
+
+
+class InputError(PlaybillError):
+    """A user-supplied file or value is invalid.
+
+    Attributes:
+        source: The file (or other source) that holds the bad input.
+        location: Where inside it: ``line 3``, ``seq 17``, ``steps[2].id``.
+        detail: What was expected and what was found.
+    """
+
+    def __init__(self, source: str, location: str, detail: str) -> None:
+        where = f"{source}:{location}" if location else source
+        super().__init__(f"{where}: {detail}")
+        self.source = source
+        self.location = location
+        self.detail = detail

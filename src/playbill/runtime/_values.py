@@ -1,0 +1,392 @@
+"""Value types shared by messages and run state.
+
+Everything here is a frozen msgspec Struct: it crosses a boundary (the journal)
+and must encode deterministically. Optional fields have defaults so that old
+journals keep decoding when fields are added (schema evolution is additive).
+"""
+
+from __future__ import annotations
+
+from typing import Literal, TypeAlias
+
+import msgspec
+
+Role: TypeAlias = Literal["planner", "executor", "reviewer", "verifier"]
+"""The four agent roles of a run."""
+
+ROLES: tuple[Role, ...] = ("planner", "executor", "reviewer", "verifier")
+"""Every role, in pipeline order."""
+
+FailureClass: TypeAlias = Literal["transient", "agent", "validation", "policy", "budget"]
+"""Why work failed; decides whether and how it may be retried.
+
+* ``transient``: the outside world hiccuped (network, rate limit); retry as is.
+* ``agent``: the agent misbehaved (crash, hang, malformed output); retry,
+  possibly with another agent.
+* ``validation``: the work was done but did not pass its validators; retry with
+  the failure fed back.
+* ``policy``: the work broke a rule (scope violation, forbidden action); never
+  retried.
+* ``budget``: a budget ran out; retried only if budget is added.
+"""
+
+ExitStatus: TypeAlias = Literal["ok", "error", "timeout", "crashed", "cancelled"]
+"""How an agent's piece of work ended."""
+
+Verdict: TypeAlias = Literal["pass", "fail", "request_changes", "blocked"]
+"""A reviewer's verdict on an attempt."""
+
+ReviewOutcome: TypeAlias = Literal["approved", "rejected", "changes_requested", "replan_required"]
+"""What a verdict means for the step (``pass`` -> approved, ``blocked`` ->
+replan required, ``request_changes`` -> changes requested, else rejected)."""
+
+BudgetResource: TypeAlias = Literal["tokens", "cost", "wall", "attempts", "retries"]
+"""A resource a budget limits."""
+
+PolicyAction: TypeAlias = Literal[
+    "retry", "decompose", "change_agent", "change_validator", "skip", "abort", "escalate"
+]
+"""What the policy decided to do about a failed step."""
+
+
+class Value(
+    msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, omit_defaults=True
+):
+    """Base of every value type: frozen, keyword-only, strict on decode."""
+
+
+class Usage(Value, frozen=True):
+    """Resources consumed by a piece of work.
+
+    Attributes:
+        tokens_in: Prompt tokens.
+        tokens_out: Completion tokens.
+        cost_usd: Money spent, in US dollars.
+        wall_s: Wall-clock seconds (virtual seconds under simulation).
+    """
+
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float = 0.0
+    wall_s: float = 0.0
+
+    @property
+    def tokens(self) -> int:
+        """Tokens in and out together."""
+        return self.tokens_in + self.tokens_out
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            tokens_in=self.tokens_in + other.tokens_in,
+            tokens_out=self.tokens_out + other.tokens_out,
+            cost_usd=self.cost_usd + other.cost_usd,
+            wall_s=self.wall_s + other.wall_s,
+        )
+
+
+ZERO_USAGE = Usage()
+"""Usage of nothing at all."""
+
+
+class Budget(Value, frozen=True):
+    """Limits on what a run or an agent may consume. ``None`` means unlimited.
+
+    Attributes:
+        tokens: Total tokens (in + out).
+        cost_usd: Money, in US dollars.
+        wall_s: Wall-clock seconds of agent work.
+        attempts: Attempts started.
+        retries: Retries scheduled.
+    """
+
+    tokens: int | None = None
+    cost_usd: float | None = None
+    wall_s: float | None = None
+    attempts: int | None = None
+    retries: int | None = None
+
+
+UNLIMITED = Budget()
+"""A budget that limits nothing."""
+
+
+class Evidence(Value, frozen=True):
+    """A piece of proof attached to a result or a validation.
+
+    Attributes:
+        kind: What sort of proof (``file``, ``command``, ``test``, ``commit``,
+            ``log``, ``url`` or ``note``).
+        ref: Where it is: a path, a commit, a URL, a command line.
+        detail: A short human-readable description.
+        sha256: Content hash, when the evidence is a file.
+    """
+
+    kind: Literal["file", "command", "test", "commit", "log", "url", "note"]
+    ref: str
+    detail: str = ""
+    sha256: str | None = None
+
+
+class Gap(Value, frozen=True):
+    """Something an agent knows it did not do."""
+
+    kind: str
+    detail: str
+
+
+class Blocker(Value, frozen=True):
+    """Something that stops progress until it is resolved.
+
+    Attributes:
+        kind: A short machine-friendly category (``missing_input``, ``conflict``...).
+        detail: What is blocking, for a human.
+        blocking: False when it is only a risk, not a hard stop.
+    """
+
+    kind: str
+    detail: str
+    blocking: bool = True
+
+
+class Failure(Value, frozen=True):
+    """A typed reason for failed work.
+
+    Attributes:
+        failure_class: Decides retry behaviour (see ``FailureClass``).
+        kind: A specific machine-friendly kind (``crash``, ``timeout``,
+            ``scope_violation``, ``malformed_output``...).
+        detail: For humans; never parsed.
+    """
+
+    failure_class: FailureClass
+    kind: str
+    detail: str = ""
+
+
+# ----------------------------------------------------------------- validators
+
+
+class ValidatorBase(Value, frozen=True, tag_field="kind"):
+    """Base of the validator union. Every validator can fail; none auto-passes."""
+
+
+class CommandPasses(ValidatorBase, frozen=True, tag="command_passes"):
+    """A command, run in the attempt's worktree, exits with the expected code.
+
+    Attributes:
+        argv: The command line, as an argument list (never a shell string).
+        cwd: Working directory relative to the worktree root.
+        timeout_s: Seconds before the command is killed and the check fails.
+        expect_exit: The exit code that means success.
+        shell: Run through the shell; only when the plan asks for it.
+    """
+
+    argv: tuple[str, ...]
+    cwd: str = "."
+    timeout_s: float = 600.0
+    expect_exit: int = 0
+    shell: bool = False
+
+
+class TestsPass(ValidatorBase, frozen=True, tag="tests_pass"):
+    """The test suite passes; counts are read from its JUnit XML report."""
+
+    argv: tuple[str, ...] = ("python", "-m", "pytest")
+    cwd: str = "."
+    timeout_s: float = 1800.0
+    min_passed: int = 1
+
+
+class BuildPasses(ValidatorBase, frozen=True, tag="build_passes"):
+    """The build command exits with status 0."""
+
+    argv: tuple[str, ...]
+    cwd: str = "."
+    timeout_s: float = 1800.0
+
+
+class FileChanged(ValidatorBase, frozen=True, tag="file_changed"):
+    """The attempt's diff touches a path matching ``path`` (a glob)."""
+
+    path: str
+
+
+class ArtifactExists(ValidatorBase, frozen=True, tag="artifact_exists"):
+    """A file exists at ``path`` (relative to the worktree) after the attempt."""
+
+    path: str
+
+
+class HumanApproval(ValidatorBase, frozen=True, tag="human_approval"):
+    """A person approves the step (``playbill approve RUN STEP``)."""
+
+    prompt: str = ""
+
+
+Validator: TypeAlias = (
+    CommandPasses | TestsPass | BuildPasses | FileChanged | ArtifactExists | HumanApproval
+)
+"""Every kind of validator."""
+
+
+# ---------------------------------------------------------------------- plans
+
+
+class AgentSpec(Value, frozen=True):
+    """An agent that takes part in a run.
+
+    Attributes:
+        id: Unique within the run.
+        roles: The roles it can play.
+        backend: Name of the backend that does its work.
+        edits_files: Whether it can change files (may be given mutating steps).
+        budget: Its own budget, on top of the run's.
+    """
+
+    id: str
+    roles: tuple[Role, ...]
+    backend: str = "simulated"
+    edits_files: bool = True
+    budget: Budget = UNLIMITED
+
+
+class StepSpec(Value, frozen=True):
+    """One step of a plan.
+
+    Attributes:
+        id: Unique within the plan.
+        goal: What the step must achieve, for the agent.
+        role: The role of the agent that does it.
+        depends_on: Steps that must complete first.
+        scope: Globs (relative to the repository) the step may change. Empty
+            means the step is read-only and may run beside anything.
+        validators: What must pass before the step completes.
+        strategy: Coordination strategy for this step; the run's when ``None``.
+        max_attempts: Attempts allowed; the run's budget decides when ``None``.
+    """
+
+    id: str
+    goal: str
+    role: Role = "executor"
+    depends_on: tuple[str, ...] = ()
+    scope: tuple[str, ...] = ()
+    validators: tuple[Validator, ...] = ()
+    strategy: str | None = None
+    max_attempts: int | None = None
+
+
+class Criterion(Value, frozen=True):
+    """An acceptance criterion of the whole run."""
+
+    id: str
+    description: str
+    validator: Validator | None = None
+
+
+class Plan(Value, frozen=True):
+    """The steps, agents and acceptance criteria of a run."""
+
+    steps: tuple[StepSpec, ...] = ()
+    agents: tuple[AgentSpec, ...] = ()
+    criteria: tuple[Criterion, ...] = ()
+
+
+# ---------------------------------------------------------- result envelopes
+
+
+class PayloadBase(Value, frozen=True, tag_field="kind"):
+    """Base of the role-specific result payloads."""
+
+
+class PlanPayload(PayloadBase, frozen=True, tag="plan"):
+    """A planner's result: the steps it proposes."""
+
+    steps: tuple[StepSpec, ...] = ()
+    criteria: tuple[Criterion, ...] = ()
+    rationale: str = ""
+
+
+class ImplementationPayload(PayloadBase, frozen=True, tag="implementation"):
+    """An executor's result: what it changed."""
+
+    summary: str = ""
+    changed_files: tuple[str, ...] = ()
+    commit: str | None = None
+
+
+class Finding(Value, frozen=True):
+    """One remark of a review."""
+
+    severity: Literal["info", "minor", "major", "critical"]
+    message: str
+    path: str | None = None
+    line: int | None = None
+
+
+class ReviewPayload(PayloadBase, frozen=True, tag="review"):
+    """A reviewer's result: a verdict and its findings."""
+
+    verdict: Verdict
+    findings: tuple[Finding, ...] = ()
+
+
+class Check(Value, frozen=True):
+    """One verification check and its outcome."""
+
+    name: str
+    passed: bool
+    detail: str = ""
+    tests_passed: int | None = None
+    tests_failed: int | None = None
+
+
+class VerificationPayload(PayloadBase, frozen=True, tag="verification"):
+    """A verifier's result: the checks it ran."""
+
+    checks: tuple[Check, ...] = ()
+
+
+RolePayload: TypeAlias = PlanPayload | ImplementationPayload | ReviewPayload | VerificationPayload
+"""The typed payload of a result envelope, one kind per role."""
+
+
+class ResultEnvelope(Value, frozen=True):
+    """A role-aware result: a common header and a typed payload.
+
+    Attributes:
+        agent: Who did the work.
+        role: The role it played.
+        step: The step it worked on.
+        attempt: The attempt number (1-based).
+        exit_status: How the work ended.
+        exit_code: The process exit code, when there was a process.
+        usage: What the work consumed.
+        evidence: Proof of what was done.
+        gaps: What the agent knows it did not do.
+        blockers: What stops progress.
+        payload: The role-specific result.
+    """
+
+    agent: str
+    role: Role
+    step: str
+    attempt: int
+    exit_status: ExitStatus
+    payload: RolePayload
+    exit_code: int | None = None
+    usage: Usage = ZERO_USAGE
+    evidence: tuple[Evidence, ...] = ()
+    gaps: tuple[Gap, ...] = ()
+    blockers: tuple[Blocker, ...] = ()
+
+
+class Score(Value, frozen=True):
+    """One row of an arbitration score table."""
+
+    agent: str
+    attempt: int
+    passed: bool
+    score: float
+    cost_usd: float = 0.0
+    tokens: int = 0
+    arrival_seq: int = 0
