@@ -12,6 +12,7 @@ by anyone) are both messages: the journal records both.
 
 from __future__ import annotations
 
+import typing
 from typing import Literal, TypeAlias
 
 import msgspec
@@ -499,7 +500,7 @@ Message: TypeAlias = (
 
 def message_types() -> tuple[type[MessageBase], ...]:
     """Every concrete message class, in catalogue order."""
-    return tuple(Message.__args__)  # type: ignore[attr-defined]
+    return typing.get_args(Message)
 
 
 def message_tag(msg: MessageBase) -> str:
@@ -507,4 +508,3 @@ def message_tag(msg: MessageBase) -> str:
     tag = msg.__struct_config__.tag
     assert isinstance(tag, str)
     return tag
-
