@@ -19,8 +19,10 @@ FORMAT_VERSION = 1
 """The entry format this code writes. Readers refuse entries from the future."""
 
 
-class Entry(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class Entry(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, gc=False):
     """One journal entry: a message in its envelope.
+
+    Entries are immutable trees, hence ``gc=False`` (see ``Value``).
 
     Attributes:
         v: Entry format version.

@@ -41,10 +41,14 @@ class MessageBase(
     frozen=True,
     kw_only=True,
     forbid_unknown_fields=True,
+    gc=False,
     omit_defaults=True,
     tag_field="type",
 ):
-    """Base of every message. Subclasses set an explicit snake_case ``tag``."""
+    """Base of every message. Subclasses set an explicit snake_case ``tag``.
+
+    Messages are immutable trees, hence ``gc=False`` (see ``Value``).
+    """
 
 
 # ---------------------------------------------------------------- run lifecycle

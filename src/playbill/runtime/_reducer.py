@@ -108,13 +108,11 @@ def evolve(state: RunState, entry: Entry) -> RunState:
 def _apply(state: RunState, entry: Entry) -> RunState:
     msg = entry.msg
     match msg:
-        case Heartbeat(agent=agent, step=step, attempt=number):
-            state = _update_agent(state, agent, last_heartbeat_us=entry.at_us)
-            if step is not None and number is not None:
-                found = _find_attempt(state, step, number)
-                if found is not None:
-                    state = _put_attempt(state, step, replace(found, last_heartbeat_us=entry.at_us))
-            return state
+        case Heartbeat(agent=agent):
+            # Liveness is tracked per agent: an agent works on one attempt at a
+            # time, and heartbeats are the most frequent entry, so they touch
+            # as little state as possible.
+            return _update_agent(state, agent, last_heartbeat_us=entry.at_us)
         case UsageReported(agent=agent, usage=usage, step=step, attempt=number):
             agent_state = _agent(state, agent)
             state = _put_agent(state, replace(agent_state, usage=agent_state.usage + usage))

@@ -67,9 +67,17 @@ AgentStatus: TypeAlias = Literal["idle", "busy", "unresponsive", "failed"]
 
 
 class StateBase(
-    msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, omit_defaults=True
+    msgspec.Struct,
+    frozen=True,
+    kw_only=True,
+    forbid_unknown_fields=True,
+    omit_defaults=True,
+    gc=False,
 ):
-    """Base of every state type: frozen, keyword-only, strict on decode."""
+    """Base of every state type: frozen, keyword-only, strict on decode.
+
+    States are immutable trees, hence ``gc=False`` (see ``Value``).
+    """
 
 
 class ValidationRecord(StateBase, frozen=True):
@@ -93,7 +101,6 @@ class AttemptState(StateBase, frozen=True):
         assigned_us: When it was assigned.
         started_us: When the agent started, if it did.
         ended_us: When it ended, if it did.
-        last_heartbeat_us: The agent's last sign of life on this attempt.
         usage: What the attempt consumed (from ``UsageReported``).
         result: The proposed result, if any.
         review: What the reviewer's verdict means, if reviewed.
@@ -111,7 +118,6 @@ class AttemptState(StateBase, frozen=True):
     assigned_us: int = 0
     started_us: int | None = None
     ended_us: int | None = None
-    last_heartbeat_us: int | None = None
     usage: Usage = Usage()
     result: ResultEnvelope | None = None
     review: ReviewOutcome | None = None
