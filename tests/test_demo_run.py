@@ -1,0 +1,104 @@
+"""The scripted demo run: a realistic journal that folds without a single anomaly."""
+
+from __future__ import annotations
+
+from playbill.cli._demo import (
+    DEMO_BASE_US,
+    demo_drafts,
+    demo_run,
+    demo_run_id,
+    next_demo_run_id,
+)
+from playbill.runtime._entry import decode_entry, encode_entry
+from playbill.runtime._messages import (
+    ArbitrationDecided,
+    NoteWritten,
+    ResultProposed,
+    ReviewGiven,
+    RunCompleted,
+    RunCreated,
+    StepFailed,
+    StepRetried,
+    ValidationPassed,
+    WorkspaceMerged,
+    message_tag,
+)
+from playbill.runtime._reducer import fold
+from playbill.runtime._state import state_digest
+from playbill.runtime._values import ImplementationPayload, PlanPayload, VerificationPayload
+
+
+def test_demo_folds_to_a_completed_run_with_zero_anomalies() -> None:
+    state = fold(demo_run().entries("demo-0001"))
+    assert state.anomaly_count == 0, state.anomalies
+    assert state.status == "completed"
+    assert state.steps_done() == len(state.steps) == 4
+    assert all(c.met for c in state.criteria.values())
+    assert not state.timers
+    assert all(agent.status == "idle" for agent in state.agents.values())
+    assert {a.spec.roles for a in state.agents.values()} == {
+        ("planner",),
+        ("executor",),
+        ("reviewer",),
+        ("verifier",),
+    }
+    assert len(state.agents) == 5
+    assert state.attempts == 6
+    assert state.retries == 1
+
+
+def test_demo_tells_the_whole_story() -> None:
+    drafts = demo_drafts()
+    msgs = [d.msg for d in drafts]
+    assert isinstance(msgs[0], RunCreated)
+    assert isinstance(msgs[-1], RunCompleted)
+    payloads = {type(m.result.payload) for m in msgs if isinstance(m, ResultProposed)}
+    assert payloads == {PlanPayload, ImplementationPayload, VerificationPayload}
+    verdicts = [m.verdict for m in msgs if isinstance(m, ReviewGiven)]
+    assert verdicts == ["request_changes", "pass"]
+    failed = [m for m in msgs if isinstance(m, StepFailed)]
+    assert [f.failure.failure_class for f in failed] == ["validation"]
+    assert any(isinstance(m, StepRetried) for m in msgs)
+    assert any(isinstance(m, ValidationPassed) for m in msgs)
+    assert any(isinstance(m, NoteWritten) for m in msgs)
+    assert any(isinstance(m, WorkspaceMerged) and m.status == "applied" for m in msgs)
+    arbitrations = [m for m in msgs if isinstance(m, ArbitrationDecided)]
+    assert len(arbitrations) == 1
+    assert len(arbitrations[0].scores) == 2
+
+
+def test_demo_causes_point_backwards() -> None:
+    for seq, draft in enumerate(demo_drafts(), 1):
+        assert draft.cause is None or 0 < draft.cause < seq
+
+
+def test_demo_times_start_at_the_base_and_never_go_back() -> None:
+    times = demo_run().times_us
+    assert times[0] == DEMO_BASE_US
+    assert list(times) == sorted(times)
+
+
+def test_demo_is_deterministic() -> None:
+    first = [encode_entry(e) for e in demo_run().entries("demo-0001")]
+    second = [encode_entry(e) for e in demo_run().entries("demo-0001")]
+    assert first == second
+    assert state_digest(fold(demo_run().entries("x"))) == state_digest(
+        fold(demo_run().entries("x"))
+    )
+
+
+def test_demo_entries_round_trip_through_the_codec() -> None:
+    for entry in demo_run().entries("demo-0001"):
+        assert decode_entry(encode_entry(entry)) == entry
+
+
+def test_demo_uses_many_message_types() -> None:
+    tags = {message_tag(d.msg) for d in demo_drafts()}
+    assert len(tags) >= 20
+
+
+def test_demo_run_ids() -> None:
+    assert demo_run_id(1) == "demo-0001"
+    assert next_demo_run_id(set()) == "demo-0001"
+    assert next_demo_run_id({"demo-0001", "demo-0002", "other"}) == "demo-0003"
+    assert next_demo_run_id({"demo-0002"}) == "demo-0001"
