@@ -62,6 +62,62 @@ class CorruptEntryError(JournalError):
         self.detail = detail
 
 
+class CorruptSnapshotError(JournalError):
+    """A stored snapshot failed its checksum or could not be decoded.
+
+    Snapshots are projections; the entries they were folded from are intact
+    and the state can be rebuilt from them, but playbill never does so
+    silently.
+
+    Attributes:
+        run_id: The run the snapshot belongs to.
+        seq: The seq the snapshot was taken at.
+        detail: What exactly is wrong.
+    """
+
+    def __init__(self, run_id: str, seq: int, detail: str) -> None:
+        super().__init__(f"corrupt snapshot: run {run_id!r} seq {seq}: {detail}")
+        self.run_id = run_id
+        self.seq = seq
+        self.detail = detail
+
+
+class InvalidEntryError(JournalError):
+    """An entry (or draft) could not be journaled; nothing of its call was written.
+
+    It does not encode into bytes that decode back (a field of the wrong type,
+    say): the journal refuses to store what it could not read.
+
+    Attributes:
+        run_id: The run it was for.
+        detail: What is wrong, with the path of the bad field.
+    """
+
+    def __init__(self, run_id: str, detail: str) -> None:
+        super().__init__(f"run {run_id!r}: refusing to journal an invalid entry: {detail}")
+        self.run_id = run_id
+        self.detail = detail
+
+
+class StoreError(JournalError):
+    """The storage backend failed (I/O error, database locked, disk full...).
+
+    The operation was not applied. The backend's own exception is the
+    ``__cause__``.
+
+    Attributes:
+        detail: What failed.
+    """
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"journal store failed: {detail}")
+        self.detail = detail
+
+
+class InjectedFaultError(StoreError):
+    """A failure injected on purpose (``JournalStore.fail_next_commit``)."""
+
+
 class WriterConflictError(JournalError):
     """Another live writer holds the run; only one may append at a time.
 
