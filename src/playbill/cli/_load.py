@@ -1,0 +1,136 @@
+"""Reading runs out of a journal: entries in chunks, and state at a seq.
+
+``state_at`` is the one way the CLI loads a run's state: the latest snapshot
+at or below the seq plus the tail after it, or (``snapshots=False``, what
+``replay`` does) a full fold from seq 1 that trusts nothing but the entries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import msgspec
+import trio
+
+from playbill.runtime._entry import Entry
+from playbill.runtime._errors import CorruptSnapshotError, NotAJournalError, UnknownRunError
+from playbill.runtime._journal import Journal, open_journal
+from playbill.runtime._reducer import fold
+from playbill.runtime._state import RunState, decode_state, initial_state
+
+READ_CHUNK = 2048
+"""Entries read from the journal at once: bounds memory on long runs."""
+
+
+@asynccontextmanager
+async def opened_journal(target: Path, *, create: bool) -> AsyncIterator[Journal]:
+    """Open the journal at ``target`` for the block, and close it after.
+
+    Args:
+        target: The journal file, or ``:memory:``.
+        create: Whether a missing file may be created. Read commands pass
+            ``False``: they never leave an empty journal behind.
+
+    Raises:
+        NotAJournalError: The file is missing (``create=False``) or is not a
+            journal.
+    """
+    if not create and str(target) != ":memory:" and not await trio.Path(target).exists():
+        raise NotAJournalError(
+            str(target), "no such file (`playbill demo` or `playbill import FILE` creates one)"
+        )
+    journal = open_journal(str(target), create=create)
+    async with journal:
+        yield journal
+
+
+async def make_journal_dir(target: Path) -> None:
+    """Create the directory of a journal file about to be written, if missing."""
+    if str(target) != ":memory:":
+        await trio.Path(target).parent.mkdir(parents=True, exist_ok=True)
+
+
+async def require_run(journal: Journal, run_id: str, where: Path) -> int:
+    """The run's last seq.
+
+    Raises:
+        UnknownRunError: The journal has no entry of the run.
+    """
+    last = await journal.last_seq(run_id)
+    if last == 0:
+        raise UnknownRunError(run_id, str(where))
+    return last
+
+
+async def read_chunks(
+    journal: Journal, run_id: str, start: int = 1, stop: int | None = None
+) -> AsyncIterator[list[Entry]]:
+    """The run's entries ``start <= seq < stop`` (to its current end if None), in chunks.
+
+    Raises:
+        CorruptEntryError: A stored entry is damaged or missing.
+    """
+    end = await journal.last_seq(run_id) + 1
+    if stop is not None:
+        end = min(end, stop)
+    while start < end:
+        chunk = await journal.read(run_id, start, min(start + READ_CHUNK, end))
+        if not chunk:
+            return
+        yield chunk
+        start = chunk[-1].seq + 1
+
+
+async def state_at(
+    journal: Journal,
+    run_id: str,
+    seq: int,
+    *,
+    snapshots: bool = True,
+    warn: Callable[[str], None] | None = None,
+) -> RunState:
+    """The run's state after entry ``seq``.
+
+    Args:
+        journal: The journal.
+        run_id: The run.
+        seq: The last entry to fold in.
+        snapshots: Start from the latest snapshot at or below ``seq``; with
+            ``False``, fold every entry from seq 1 (the checker's way).
+        warn: Told, in one line, when a damaged snapshot is ignored and the
+            state is rebuilt from the entries instead. Never silent: without
+            ``warn`` a damaged snapshot raises.
+
+    Raises:
+        CorruptEntryError: A stored entry is damaged or missing.
+        CorruptSnapshotError: A snapshot is damaged and ``warn`` is None.
+    """
+    state = initial_state()
+    if snapshots:
+        try:
+            state = await _snapshot(journal, run_id, seq)
+        except CorruptSnapshotError as error:
+            if warn is None:
+                raise
+            warn(f"{error}; folding the run from seq 1 instead")
+            state = initial_state()
+    async for chunk in read_chunks(journal, run_id, state.last_seq + 1, seq + 1):
+        state = fold(chunk, state)
+    return state
+
+
+async def _snapshot(journal: Journal, run_id: str, seq: int) -> RunState:
+    found = await journal.load_snapshot(run_id, seq)
+    if found is None:
+        return initial_state()
+    snap_seq, data = found
+    try:
+        state = decode_state(data)
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        raise CorruptSnapshotError(run_id, snap_seq, f"undecodable: {exc}") from exc
+    if state.last_seq != snap_seq or (state.run_id and state.run_id != run_id):
+        detail = f"it holds run {state.run_id!r} at seq {state.last_seq}"
+        raise CorruptSnapshotError(run_id, snap_seq, detail)
+    return state
