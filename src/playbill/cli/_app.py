@@ -1,0 +1,163 @@
+"""The ``playbill`` command group: global options and the one place errors are handled.
+
+Every command runs its async work in one ``trio.run`` (``run_async``). A
+``PlaybillError`` raised by a command becomes one line on stderr and exit
+status 2, with no traceback; ``--debug`` re-raises it instead, traceback and
+all. Anything else is a bug and is never caught here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import IO, Any, TypeVar, TypeVarTuple, final
+
+import attrs
+import click
+import trio
+from rich.console import Console
+
+from playbill.runtime._errors import (
+    InputError,
+    JournalError,
+    NotAJournalError,
+    PlaybillError,
+    UnknownRunError,
+)
+
+DEFAULT_JOURNAL = Path(".playbill") / "journal.db"
+"""Where the journal is when neither ``--journal`` nor ``PLAYBILL_JOURNAL`` says."""
+
+JOURNAL_ENV = "PLAYBILL_JOURNAL"
+"""The environment variable that names the journal."""
+
+EXIT_OK = 0
+"""The command did what it was asked."""
+
+EXIT_INPUT = 2
+"""Bad input: a usage error, a bad file, an unknown run, a corrupt journal."""
+
+EXIT_MISMATCH = 3
+"""Reserved for ``replay --check``: the recorded decisions differ from the code's."""
+
+_T = TypeVar("_T")
+_Ts = TypeVarTuple("_Ts")
+
+
+@final
+@attrs.frozen
+class Settings:
+    """What the global options chose, handed to every command.
+
+    Attributes:
+        journal: The journal file (or ``:memory:``).
+        debug: Show tracebacks instead of one-line errors.
+    """
+
+    journal: Path
+    debug: bool = False
+
+    @property
+    def journal_target(self) -> str:
+        """The journal as ``open_journal`` takes it."""
+        return str(self.journal)
+
+    @property
+    def is_default_journal(self) -> bool:
+        """Whether the journal is the default one (hints then need no ``--journal``)."""
+        return self.journal == DEFAULT_JOURNAL
+
+
+class CommandFailed(click.ClickException):
+    """A command failed on bad input; shown as one line, exit status 2."""
+
+    exit_code = EXIT_INPUT
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        """Print ``playbill: error: <message>`` on stderr."""
+        click.echo(f"playbill: error: {self.format_message()}", file=file, err=True)
+
+
+def describe(error: PlaybillError, journal: Path) -> str:
+    """One readable line for an error, naming the journal when the error does not."""
+    if isinstance(error, InputError | NotAJournalError):
+        return str(error)
+    if isinstance(error, UnknownRunError) and error.where:
+        return str(error)
+    if isinstance(error, JournalError):
+        return f"{journal}: {error}"
+    return str(error)
+
+
+class PlaybillGroup(click.Group):
+    """A click group that turns ``PlaybillError`` into ``CommandFailed``."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; report a ``PlaybillError`` in one line (or re-raise with --debug)."""
+        try:
+            return super().invoke(ctx)
+        except PlaybillError as error:
+            if ctx.params.get("debug"):
+                raise
+            journal = ctx.params.get("journal") or DEFAULT_JOURNAL
+            raise CommandFailed(describe(error, Path(journal))) from error
+
+
+def run_async(fn: Callable[[*_Ts], Awaitable[_T]], *args: *_Ts) -> _T:
+    """Run ``fn(*args)`` in one ``trio.run``.
+
+    A group holding a single exception (an error that crossed a nursery) is
+    unwrapped, so that the central handler sees the error itself.
+    """
+    try:
+        return trio.run(fn, *args)
+    except BaseExceptionGroup as group:
+        sole = _sole_exception(group)
+        if sole is None:
+            raise
+        raise sole from None
+
+
+def _sole_exception(group: BaseExceptionGroup[BaseException]) -> BaseException | None:
+    if len(group.exceptions) != 1:
+        return None
+    inner = group.exceptions[0]
+    if isinstance(inner, BaseExceptionGroup):
+        return _sole_exception(inner)
+    return inner
+
+
+def make_console(*, stderr: bool = False) -> Console:
+    """A console for command output; colours only on a terminal, no guessing highlights."""
+    return Console(stderr=stderr, highlight=False)
+
+
+def say(console: Console, line: str) -> None:
+    """Print one plain line: no markup, never wrapped (paths and commands stay copyable)."""
+    console.print(line, markup=False, soft_wrap=True)
+
+
+pass_settings = click.make_pass_decorator(Settings)
+"""Decorator handing a command the ``Settings`` of the global options."""
+
+
+@click.group(cls=PlaybillGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--journal",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=DEFAULT_JOURNAL,
+    show_default=True,
+    envvar=JOURNAL_ENV,
+    show_envvar=True,
+    help="The journal file.",
+)
+@click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
+@click.version_option(package_name="playbill", prog_name="playbill")
+@click.pass_context
+def cli(ctx: click.Context, journal: Path, debug: bool) -> None:
+    """Inspect, export and import playbill journals, and write a demo run.
+
+    Exit status: 0 on success, 2 on bad input (usage, bad file, unknown run,
+    corrupt journal), 3 is reserved for `replay --check`.
+    """
+    ctx.obj = Settings(journal=journal, debug=debug)

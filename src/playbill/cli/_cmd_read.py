@@ -1,0 +1,112 @@
+"""The commands that read run state: ``runs``, ``status`` and ``replay``.
+
+They open the journal with ``create=False``: reading never creates a file.
+``runs`` and ``status`` load state from the latest snapshot plus the tail;
+``replay`` trusts nothing but the entries and folds from seq 1.
+"""
+
+from __future__ import annotations
+
+import click
+import msgspec
+
+from playbill.runtime._state import RunState
+
+from ._app import Settings, make_console, pass_settings, run_async, say
+from ._load import opened_journal, require_run, state_at
+from ._render import RunRow, print_state, run_row, runs_table
+
+
+def _warn(message: str) -> None:
+    say(make_console(stderr=True), f"playbill: warning: {message}")
+
+
+async def load_rows(settings: Settings) -> list[RunRow]:
+    """A ``runs`` row for every run in the journal, oldest first."""
+    async with opened_journal(settings.journal, create=False) as journal:
+        rows = []
+        for info in await journal.list_runs():
+            state = await state_at(journal, info.run_id, info.last_seq, warn=_warn)
+            rows.append(run_row(state))
+        return rows
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per run per line.")
+@pass_settings
+def runs(settings: Settings, as_json: bool) -> None:
+    """List the runs in the journal, oldest first.
+
+    The table shows each run's id, status, creation time (UTC), steps done
+    out of planned, tokens and cost. With --json, each line is one object with
+    the keys run_id, status, goal, created, created_us, updated_us, last_seq,
+    steps_done, steps_total, tokens, cost_usd and anomalies.
+    """
+    rows = run_async(load_rows, settings)
+    if as_json:
+        encoder = msgspec.json.Encoder()
+        for row in rows:
+            click.echo(encoder.encode(row))
+        return
+    console = make_console()
+    if not rows:
+        say(console, f"No runs in {settings.journal}.")
+        return
+    console.print(runs_table(rows))
+
+
+async def load_state(settings: Settings, run_id: str, until: int | None, full: bool) -> RunState:
+    """A run's state at ``until`` (its last entry if None).
+
+    Args:
+        settings: The global options.
+        run_id: The run.
+        until: The last seq to fold in.
+        full: Fold every entry from seq 1, ignoring snapshots.
+
+    Raises:
+        UnknownRunError: The run is not in the journal.
+        click.BadParameter: ``until`` is past the run's last entry.
+    """
+    async with opened_journal(settings.journal, create=False) as journal:
+        last = await require_run(journal, run_id, settings.journal)
+        if until is not None and until > last:
+            raise click.BadParameter(
+                f"seq {until} is past the last entry of run {run_id!r} (seq {last})",
+                param_hint="'--until'",
+            )
+        seq = last if until is None else until
+        return await state_at(journal, run_id, seq, snapshots=not full, warn=_warn)
+
+
+@click.command()
+@click.argument("run_id", metavar="RUN")
+@pass_settings
+def status(settings: Settings, run_id: str) -> None:
+    """Summarise a run's state: goal, status, budget, steps, agents and more.
+
+    The state comes from the latest snapshot plus the entries after it. The
+    last line is `state-digest: <hex>`, a hash of the whole state.
+    """
+    state = run_async(load_state, settings, run_id, None, False)
+    print_state(make_console(), state)
+
+
+@click.command()
+@click.argument("run_id", metavar="RUN")
+@click.option(
+    "--until",
+    type=click.IntRange(min=1),
+    metavar="SEQ",
+    help="Fold entries up to and including this seq only.",
+)
+@pass_settings
+def replay(settings: Settings, run_id: str, until: int | None) -> None:
+    """Rebuild a run's state from its entries alone and print it.
+
+    No snapshot is used: every entry from seq 1 is verified and folded. The
+    last line is exactly `state-digest: <hex>`; compare it with `status` to
+    check the snapshots, or across machines to check determinism.
+    """
+    state = run_async(load_state, settings, run_id, until, True)
+    print_state(make_console(), state)

@@ -1,0 +1,116 @@
+"""Run files: a run as JSON Lines, one encoded entry per line, in seq order.
+
+``parse_run_file`` validates a whole file before anyone writes anything: every
+line decodes strictly into ``Entry`` (the closed message union, no unknown
+field, every field of its type), the format version is one this code reads,
+every entry names the same run, and seqs go 1, 2, 3... with no gap and no
+duplicate. The first problem raises ``InputError`` naming the file, the line
+and the field path (``$.msg.step``) with what was expected.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from playbill.runtime._entry import FORMAT_VERSION, Entry, decode_entry, encode_entry
+from playbill.runtime._errors import InputError
+from playbill.runtime._messages import message_types
+
+_KNOWN_TAGS = frozenset(str(cls.__struct_config__.tag) for cls in message_types())
+
+
+class _MessageProbe(msgspec.Struct):
+    """Just enough of a message to name its type when the strict decode fails."""
+
+    type: object = None
+
+
+class _EntryProbe(msgspec.Struct):
+    """Just enough of an entry to find its message's type."""
+
+    msg: _MessageProbe | None = None
+
+
+def encode_run_file(entries: list[Entry]) -> bytes:
+    """A run file's bytes: each entry's canonical encoding, one per line."""
+    return b"".join(encode_entry(entry) + b"\n" for entry in entries)
+
+
+def parse_run_file(source: str, data: bytes) -> list[Entry]:
+    """Decode and validate a whole run file.
+
+    Args:
+        source: The file's name, for error messages.
+        data: Its bytes.
+
+    Returns:
+        The entries, seqs 1, 2, 3... of one run.
+
+    Raises:
+        InputError: The first problem, naming ``source``, the line and the
+            field path.
+    """
+    lines = data.split(b"\n")
+    if lines[-1] == b"":
+        lines.pop()  # the newline that ends the last line
+    if not lines:
+        raise InputError(source, "", "no entries: the file is empty")
+    entries: list[Entry] = []
+    for number, line in enumerate(lines, 1):
+        entry = _decode_line(source, number, line)
+        where = f"line {number}"
+        if entries and entry.run_id != entries[0].run_id:
+            raise InputError(
+                source,
+                where,
+                f"run id {entry.run_id!r} differs from {entries[0].run_id!r} on line 1; "
+                "a run file holds one run - at `$.run_id`",
+            )
+        if entry.seq != number:
+            raise InputError(source, where, _seq_problem(entry.seq, number))
+        entries.append(entry)
+    return entries
+
+
+def _decode_line(source: str, number: int, line: bytes) -> Entry:
+    where = f"line {number}"
+    if not line.strip():
+        raise InputError(source, where, "empty line; expected one JSON entry per line")
+    try:
+        entry = decode_entry(line)
+    except msgspec.ValidationError as exc:
+        raise InputError(source, where, _unknown_type(line) or str(exc)) from exc
+    except msgspec.DecodeError as exc:
+        raise InputError(source, where, f"malformed JSON: {exc}") from exc
+    if entry.v < 1:
+        raise InputError(
+            source,
+            where,
+            f"unknown entry format version {entry.v}; this playbill reads 1 to "
+            f"{FORMAT_VERSION} - at `$.v`",
+        )
+    return entry
+
+
+def _unknown_type(line: bytes) -> str | None:
+    """Say so plainly when the message's type is one playbill does not know."""
+    try:
+        probe = msgspec.json.decode(line, type=_EntryProbe)
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        return None
+    if probe.msg is None or not isinstance(probe.msg.type, str):
+        return None
+    if probe.msg.type in _KNOWN_TAGS:
+        return None
+    return (
+        f"unknown message type {probe.msg.type!r}; expected one of the "
+        f"{len(_KNOWN_TAGS)} types of entry format {FORMAT_VERSION} - at `$.msg.type`"
+    )
+
+
+def _seq_problem(seq: int, expected: int) -> str:
+    if seq < expected:
+        problem = f"seq {seq} is a duplicate or out of order; expected seq {expected}"
+    else:
+        problem = f"seq {seq} leaves a gap; expected seq {expected}"
+    return f"{problem} (seqs go 1, 2, 3... one per line) - at `$.seq`"
