@@ -287,7 +287,12 @@ class Journal:
         """Yield the run's entries in seq order from ``from_seq``, forever.
 
         New entries arrive at once from a writer of this journal, and within
-        ``poll_interval_s`` from one in another process.
+        ``poll_interval_s`` from one in another process. Close the iterator
+        when done with it, as for any async generator under trio::
+
+            async with contextlib.aclosing(journal.follow(run_id)) as entries:
+                async for entry in entries:
+                    ...
 
         Raises:
             CorruptEntryError: A stored entry is damaged or missing.

@@ -233,17 +233,21 @@ def decode_rows(run_id: str, start: int, rows: Sequence[StoredRow]) -> list[Entr
     if len(entries) != len(rows):  # undecodable, or bytes that split into other entries
         entries = [_decode_one(run_id, seq, data) for seq, data, _ in rows]
     for entry, row in zip(entries, rows, strict=True):
-        if entry.seq != row[0] or entry.run_id != run_id:
-            raise CorruptEntryError(
-                run_id,
-                row[0],
-                f"the stored entry says run {entry.run_id!r} seq {entry.seq}",
-            )
+        _check_identity(run_id, row[0], entry)
     return entries
+
+
+def _check_identity(run_id: str, seq: int, entry: Entry) -> None:
+    if entry.seq != seq or entry.run_id != run_id:
+        raise CorruptEntryError(
+            run_id, seq, f"the stored entry says run {entry.run_id!r} seq {entry.seq}"
+        )
 
 
 def _decode_one(run_id: str, seq: int, data: bytes) -> Entry:
     try:
-        return decode_entry(data)
+        entry = decode_entry(data)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         raise CorruptEntryError(run_id, seq, f"undecodable: {exc}") from exc
+    _check_identity(run_id, seq, entry)  # here too, so the lowest bad seq is the one named
+    return entry

@@ -1,0 +1,158 @@
+"""Benchmark: appending to a SqliteJournal, against a raw batched SQLite insert.
+
+Run with ``python -m bench.journal_append`` (or ``python bench/journal_append.py``);
+``--quick`` for a short run. Everything is measured in one process, each figure
+the median of 3 repeats, and printed with its ratio to the reference:
+
+(a) reference: the same encoded entry bytes inserted with ``executemany``, one
+    transaction per 256 rows, same pragmas, into a plain table;
+(b) the journal, one appender awaiting each single-entry append (so one
+    transaction per entry);
+(c) group commit: 10 and 100 concurrent trio appenders, each appending
+    single-entry batches;
+(d) for scale: one appender appending 256 drafts per call.
+
+Not a test: nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import trio
+
+if __package__ in (None, ""):  # run as a script: make ``src`` importable like ``-m`` would
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+from playbill.runtime._entry import FORMAT_VERSION, Draft, Entry, encode_entry
+from playbill.runtime._journal import SqliteJournal
+from playbill.runtime._messages import Heartbeat
+
+RUN_ID = "bench-run"
+AT_US = 1_767_225_600_000_000
+DRAFT = Draft(
+    msg=Heartbeat(agent="executor-1", step="step-3", attempt=2, progress="editing src/app.py"),
+    sender="actor/executor-1",
+    recipient="supervisor",
+    cause=41,
+)
+
+
+def encoded_entries(n: int) -> list[bytes]:
+    """The bytes the journal would store for n appends of DRAFT."""
+    return [
+        encode_entry(
+            Entry(
+                v=FORMAT_VERSION,
+                run_id=RUN_ID,
+                seq=seq,
+                at_us=AT_US,
+                sender=DRAFT.sender,
+                recipient=DRAFT.recipient,
+                cause=DRAFT.cause,
+                msg=DRAFT.msg,
+            )
+        )
+        for seq in range(1, n + 1)
+    ]
+
+
+def reference(path: Path, n: int) -> float:
+    datas = encoded_entries(n)
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("CREATE TABLE raw (seq INTEGER PRIMARY KEY, data BLOB NOT NULL)")
+    rows = list(enumerate(datas, 1))
+    t0 = time.perf_counter()
+    for start in range(0, n, 256):
+        conn.execute("BEGIN IMMEDIATE")
+        conn.executemany("INSERT INTO raw (seq, data) VALUES (?, ?)", rows[start : start + 256])
+        conn.execute("COMMIT")
+    elapsed = time.perf_counter() - t0
+    assert conn.execute("SELECT count(*) FROM raw").fetchone()[0] == n
+    conn.close()
+    return elapsed
+
+
+def journal(path: Path, n: int, appenders: int, per_append: int = 1) -> float:
+    per_task = n // appenders // per_append
+    drafts = [DRAFT] * per_append
+    elapsed = 0.0
+
+    async def main() -> None:
+        nonlocal elapsed
+        with SqliteJournal(path) as j:
+            async with j.writer(RUN_ID, clock=lambda: AT_US) as w:
+
+                async def appender() -> None:
+                    for _ in range(per_task):
+                        await w.append(drafts)
+
+                t0 = time.perf_counter()
+                async with trio.open_nursery() as nursery:
+                    for _ in range(appenders):
+                        nursery.start_soon(appender)
+                elapsed = time.perf_counter() - t0
+                stats = w.statistics()
+                assert stats.entries_committed == per_task * appenders * per_append, stats
+
+    trio.run(main)
+    return elapsed
+
+
+def median_rate(work: Callable[[Path], float], n: int, repeats: int) -> float:
+    rates = []
+    for i in range(repeats):
+        with tempfile.TemporaryDirectory() as tmp:
+            rates.append(n / work(Path(tmp) / f"bench-{i}.db"))
+    return statistics.median(rates)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer entries, for a smoke run")
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    n = 20_000 if args.quick else 100_000
+    n_single = n // 5  # one transaction per entry is slow; keep it to a second or two
+
+    print(
+        f"cpus {os.cpu_count()}, python {platform.python_version()}, "
+        f"sqlite {sqlite3.sqlite_version}, trio {trio.__version__}, {platform.machine()}"
+    )
+    print(
+        f"{n} entries per figure ({n_single} for one transaction per entry),"
+        f" median of {args.repeats}"
+    )
+    ref = median_rate(lambda p: reference(p, n), n, args.repeats)
+    cases: list[tuple[str, int, Callable[[Path], float]]] = [
+        (
+            "(b) journal, 1 appender, 1 entry per append",
+            n_single,
+            lambda p: journal(p, n_single, 1),
+        ),
+        ("(c) group commit, 10 appenders", n, lambda p: journal(p, n, 10)),
+        ("(c) group commit, 100 appenders", n, lambda p: journal(p, n, 100)),
+        ("(d) journal, 1 appender, 256 entries per append", n, lambda p: journal(p, n, 1, 256)),
+    ]
+    width = max(len(name) for name, _, _ in cases)
+    print(
+        f"{'(a) raw executemany, 256 rows per transaction':<{width}}  {ref:>10,.0f} entries/s  1.00"
+    )
+    for name, count, work in cases:
+        rate = median_rate(work, count, args.repeats)
+        print(f"{name:<{width}}  {rate:>10,.0f} entries/s  {rate / ref:.2f}")
+
+
+if __name__ == "__main__":
+    main()

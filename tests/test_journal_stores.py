@@ -1,0 +1,65 @@
+"""The journal conformance suite, run against every store."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from journal_conformance import Backend, JournalConformance
+from playbill.runtime._entry import checksum
+from playbill.runtime._journal import Journal, MemoryJournal, SqliteJournal
+from playbill.runtime._memory import MemoryStore
+
+
+class MemoryBackend(Backend):
+    def __init__(self) -> None:
+        self.store = MemoryStore()
+
+    def open(self, *, lease_clock: Callable[[], float] = time.time) -> Journal:
+        return MemoryJournal(self.store, lease_clock=lease_clock)
+
+    def corrupt(
+        self, run_id: str, seq: int, mutate: Callable[[bytes], bytes], *, fix_crc: bool = False
+    ) -> None:
+        rows = self.store._runs[run_id].rows
+        data, crc = rows[seq - 1]
+        damaged = mutate(data)
+        rows[seq - 1] = (damaged, checksum(damaged) if fix_crc else crc)
+
+
+class SqliteBackend(Backend):
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def open(self, *, lease_clock: Callable[[], float] = time.time) -> Journal:
+        return SqliteJournal(self.path, lease_clock=lease_clock)
+
+    def corrupt(
+        self, run_id: str, seq: int, mutate: Callable[[bytes], bytes], *, fix_crc: bool = False
+    ) -> None:
+        with sqlite3.connect(self.path) as conn:
+            data, crc = conn.execute(
+                "SELECT data, crc FROM entries WHERE run_id = ? AND seq = ?", (run_id, seq)
+            ).fetchone()
+            damaged = mutate(data)
+            conn.execute(
+                "UPDATE entries SET data = ?, crc = ? WHERE run_id = ? AND seq = ?",
+                (damaged, checksum(damaged) if fix_crc else crc, run_id, seq),
+            )
+        conn.close()
+
+
+class TestMemoryJournal(JournalConformance):
+    @pytest.fixture
+    def backend(self) -> Backend:
+        return MemoryBackend()
+
+
+class TestSqliteJournal(JournalConformance):
+    @pytest.fixture
+    def backend(self, tmp_path: Path) -> Backend:
+        return SqliteBackend(tmp_path / "journal.db")
