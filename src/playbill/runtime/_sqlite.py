@@ -149,11 +149,15 @@ class SqliteStore(JournalStore):
         self._closed = False
         if synchronous not in ("NORMAL", "FULL"):
             raise ValueError(f"synchronous must be 'NORMAL' or 'FULL', not {synchronous!r}")
+        fresh = not Path(self.path).exists()
         self._conn = _connect(self.path, create=create)
         try:
             self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
-            self._setup(create=create)
+            self._setup(fresh=fresh)
             self._conn.execute(f"PRAGMA synchronous = {synchronous}")
+        except sqlite3.OperationalError as exc:  # locked, I/O error: not the file's fault
+            self._conn.close()
+            raise StoreError(f"{self.path}: {exc}") from exc
         except sqlite3.DatabaseError as exc:
             self._conn.close()
             raise NotAJournalError(self.path, str(exc)) from exc
@@ -161,10 +165,10 @@ class SqliteStore(JournalStore):
             self._conn.close()
             raise
 
-    def _setup(self, *, create: bool) -> None:
+    def _setup(self, *, fresh: bool) -> None:
         conn = self._conn
         app_id = conn.execute("PRAGMA application_id").fetchone()[0]
-        if app_id == 0 and create:
+        if app_id == 0 and fresh:  # only a file we just created becomes a journal
             with self._write():  # BEGIN IMMEDIATE: another process may be creating it too
                 app_id = conn.execute("PRAGMA application_id").fetchone()[0]
                 tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]

@@ -1,0 +1,214 @@
+"""What only the SQLite store does: real processes, the file format, WAL."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import trio
+
+from playbill.runtime._entry import Draft
+from playbill.runtime._errors import (
+    CorruptEntryError,
+    JournalError,
+    NotAJournalError,
+    WriterConflictError,
+)
+from playbill.runtime._journal import Journal, MemoryJournal, SqliteJournal, open_journal
+from playbill.runtime._messages import NoteWritten
+from playbill.runtime._sqlite import APPLICATION_ID, SCHEMA_VERSION, SqliteStore
+
+# A writer in another process: it appends one entry, prints its lease holder,
+# then waits for its stdin to close and exits cleanly (or is killed).
+CHILD = """
+import sys, trio
+from playbill.runtime._entry import Draft
+from playbill.runtime._journal import SqliteJournal
+from playbill.runtime._messages import NoteWritten
+
+async def main():
+    with SqliteJournal(sys.argv[1]) as journal:
+        async with journal.writer("run-x") as w:
+            await w.append([Draft(msg=NoteWritten(author="child", text="hi"), sender="child")])
+            print(w.holder, flush=True)
+            await trio.to_thread.run_sync(sys.stdin.read)
+
+trio.run(main)
+"""
+
+
+def note(text: str) -> Draft:
+    return Draft(msg=NoteWritten(author="parent", text=text), sender="parent")
+
+
+@pytest.fixture
+def child(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str, Path]]:
+    path = tmp_path / "journal.db"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    holder = proc.stdout.readline().strip()
+    if not holder:
+        proc.kill()
+        pytest.fail(f"the writer process failed: {proc.communicate()[1]}")
+    try:
+        yield proc, holder, path
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate()
+
+
+def append_one(path: Path, text: str) -> int:
+    async def main() -> int:
+        with SqliteJournal(path) as journal:
+            async with journal.writer("run-x") as w:
+                (entry,) = await w.append([note(text)])
+                return entry.seq
+
+    return trio.run(main)
+
+
+def test_a_writer_in_another_process_is_refused_with_its_holder_named(
+    child: tuple[subprocess.Popen[str], str, Path],
+) -> None:
+    proc, holder, path = child
+    assert holder.split(":")[1] == str(proc.pid)
+    with pytest.raises(WriterConflictError) as info:
+        append_one(path, "refused")
+    assert info.value.holder == holder
+    assert info.value.run_id == "run-x"
+    proc.communicate("")  # the child exits cleanly and releases its lease
+    assert proc.returncode == 0
+    assert append_one(path, "after") == 2
+
+
+def test_a_killed_writer_does_not_block_the_run(
+    child: tuple[subprocess.Popen[str], str, Path],
+) -> None:
+    proc, _, path = child
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert append_one(path, "taken over") == 2  # its lease has not expired, but its pid is dead
+
+
+def test_a_killed_writer_not_yet_reaped_does_not_block_the_run(
+    child: tuple[subprocess.Popen[str], str, Path],
+) -> None:
+    proc, _, path = child
+    proc.send_signal(signal.SIGKILL)
+    os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)  # dead, but still a zombie
+    assert append_one(path, "taken over") == 2
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        pytest.param(lambda p: p.write_bytes(b""), id="empty file"),
+        pytest.param(lambda p: p.write_bytes(os.urandom(4096)), id="random bytes"),
+        pytest.param(lambda p: p.write_text("hello\n"), id="text file"),
+        pytest.param(lambda p: p.mkdir(), id="directory"),
+        pytest.param(
+            lambda p: sqlite3.connect(p).execute("CREATE TABLE t (x)").connection.close(),
+            id="another sqlite database",
+        ),
+        pytest.param(
+            lambda p: sqlite3.connect(p).execute("PRAGMA user_version = 3").connection.close(),
+            id="empty sqlite database",
+        ),
+    ],
+)
+@pytest.mark.parametrize("create", [True, False])
+def test_files_that_are_not_journals_are_refused(
+    tmp_path: Path, make: object, create: bool
+) -> None:
+    path = tmp_path / "not-a-journal"
+    make(path)  # type: ignore[operator]
+    before = sorted(tmp_path.iterdir())
+    with pytest.raises(NotAJournalError) as info:
+        SqliteJournal(path, create=create)
+    assert info.value.path == str(path)
+    assert sorted(tmp_path.iterdir()) == before  # nothing written beside it
+
+
+def test_a_missing_file_is_not_created_when_create_is_false(tmp_path: Path) -> None:
+    path = tmp_path / "missing.db"
+    with pytest.raises(NotAJournalError, match="no such file"):
+        SqliteJournal(path, create=False)
+    assert not path.exists()
+    SqliteJournal(path).close()
+    SqliteJournal(path, create=False).close()
+
+
+def test_a_journal_from_a_newer_playbill_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "journal.db"
+    SqliteJournal(path).close()
+    with sqlite3.connect(path) as conn:
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.close()
+    with pytest.raises(NotAJournalError, match="schema version"):
+        SqliteJournal(path)
+
+
+def test_the_file_is_marked_and_in_wal_mode(tmp_path: Path) -> None:
+    path = tmp_path / "journal.db"
+    SqliteJournal(path).close()
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    conn.close()
+
+
+@pytest.mark.parametrize(("synchronous", "level"), [("NORMAL", 1), ("FULL", 2)])
+def test_synchronous_is_set(tmp_path: Path, synchronous: str, level: int) -> None:
+    store = SqliteStore(tmp_path / "journal.db", synchronous=synchronous)  # type: ignore[arg-type]
+    assert store._conn.execute("PRAGMA synchronous").fetchone()[0] == level
+    store.close()
+
+
+async def test_a_gap_in_the_stored_run_is_reported(tmp_path: Path) -> None:
+    path = tmp_path / "journal.db"
+    with SqliteJournal(path) as journal:
+        async with journal.writer("run-a") as w:
+            await w.append([note(str(i)) for i in range(5)])
+        with sqlite3.connect(path) as conn:
+            conn.execute("DELETE FROM entries WHERE run_id = 'run-a' AND seq = 3")
+        conn.close()
+        with pytest.raises(CorruptEntryError) as info:
+            await journal.read("run-a")
+        assert (info.value.seq, info.value.detail) == (3, "missing: the stored run has a gap")
+
+
+async def test_many_runs_share_one_file(tmp_path: Path) -> None:
+    path = tmp_path / "journal.db"
+    with SqliteJournal(path) as journal:
+        for run in ("run-a", "run-b", "run-c"):
+            async with journal.writer(run) as w:
+                await w.append([note(run)] * 3)
+    with SqliteJournal(path, create=False) as journal:
+        runs = await journal.list_runs()
+        assert [(r.run_id, r.last_seq) for r in runs] == [("run-a", 3), ("run-b", 3), ("run-c", 3)]
+
+
+def test_open_journal_picks_the_store(tmp_path: Path) -> None:
+    assert isinstance(open_journal(":memory:"), MemoryJournal)
+    journal: Journal = open_journal(tmp_path / "j.db")
+    assert isinstance(journal, SqliteJournal)
+    journal.close()
+    assert isinstance(open_journal(str(tmp_path / "k.db")), SqliteJournal)
+    with pytest.raises(JournalError, match="postgresql://"):
+        open_journal("postgresql://localhost/playbill")
+    with pytest.raises(NotAJournalError):
+        open_journal(tmp_path / "missing.db", create=False)
