@@ -97,7 +97,7 @@ def run_row(state: RunState) -> RunRow:
 
 def runs_table(rows: Sequence[RunRow]) -> Table:
     """The runs as a table: id, status, created, steps done/total, tokens, cost."""
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, collapse_padding=True)
     table.add_column("run")
     table.add_column("status")
     table.add_column("created (UTC)")
@@ -174,7 +174,7 @@ def _header(state: RunState) -> Table:
 
 
 def _budget(state: RunState) -> Table:
-    table = _table("Budget", "resource", "used", "limit")
+    table = _table("Budget", "resource", "used", "limit", right=("used", "limit"))
     budget, usage = state.budget, state.usage
     rows: list[tuple[str, str, str]] = [
         ("tokens", format_tokens(usage.tokens), _limit(budget.tokens, format_tokens)),
@@ -193,12 +193,12 @@ def _steps(state: RunState) -> Table:
     planned = [spec.id for spec in state.plan.steps] if state.plan is not None else []
     for step in _in_order(state.steps, planned):
         status = _status(step.status)
-        if step.completed_attempt is not None:
-            status.append(f" #{step.completed_attempt}")
         if step.blocked_reason:
             status.append(f" ({clip(step.blocked_reason, 40)})")
         limit = step.spec.max_attempts
         attempts = f"{len(step.attempts)}/{limit}" if limit is not None else str(len(step.attempts))
+        if step.completed_attempt is not None and len(step.attempts) > 1:
+            attempts += f" (#{step.completed_attempt})"  # which one was accepted
         # The kind only: details are long, and `playbill events` shows them in full.
         failure = step.last_failure
         failed = f"{failure.failure_class}/{failure.kind}" if failure is not None else ""
@@ -208,7 +208,16 @@ def _steps(state: RunState) -> Table:
 
 def _agents(state: RunState) -> Table:
     table = _table(
-        "Agents", "agent", "role", "status", "tokens", "cost", "wall", "attempts", "restarts"
+        "Agents",
+        "agent",
+        "role",
+        "status",
+        "tokens",
+        "cost",
+        "wall",
+        "attempts",
+        "restarts",
+        right=("tokens", "cost", "wall", "attempts", "restarts"),
     )
     planned = [spec.id for spec in state.plan.agents] if state.plan is not None else []
     for agent in _in_order(state.agents, planned):
@@ -285,12 +294,17 @@ def _in_order(by_id: Mapping[str, _V], planned: Sequence[str]) -> list[_V]:
     return ordered + [by_id[key] for key in sorted(by_id) if key not in listed]
 
 
-def _table(title: str, *columns: str) -> Table:
+def _table(title: str, *columns: str, right: tuple[str, ...] = ()) -> Table:
     table = Table(
-        title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False
+        title=title,
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        show_edge=False,
+        collapse_padding=True,
     )
     for column in columns:
-        table.add_column(column)
+        table.add_column(column, justify="right" if column in right else "left")
     return table
 
 
