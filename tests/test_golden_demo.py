@@ -1,0 +1,36 @@
+"""The demo run as a golden journal: committed bytes that must keep replaying.
+
+``tests/golden/demo-0001.jsonl`` is ``playbill export demo-0001`` of a fresh
+``playbill demo``. If a change makes these tests fail, it changed what old
+journals mean: the entry encoding, the message catalogue, the demo script or
+the reducer. If that is intended, say so in the changelog and regenerate:
+
+    playbill --journal /tmp/golden.db demo
+    playbill --journal /tmp/golden.db export demo-0001 -o tests/golden/demo-0001.jsonl
+
+and update ``DEMO_DIGEST`` to the last line of ``playbill replay demo-0001``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from playbill.cli._demo import demo_run
+from playbill.cli._jsonl import encode_run_file, parse_run_file
+from playbill.runtime._reducer import fold
+from playbill.runtime._state import state_digest
+
+GOLDEN = Path(__file__).parent / "golden" / "demo-0001.jsonl"
+DEMO_DIGEST = "a47d8dc7a68f4f51e78ec5d0bfff8de6200fa05d5264f939ec01259d5521ebbc"
+
+
+def test_the_golden_journal_replays_to_the_recorded_state() -> None:
+    entries = parse_run_file(str(GOLDEN), GOLDEN.read_bytes())
+    state = fold(entries)
+    assert state.anomaly_count == 0, state.anomalies
+    assert state.status == "completed"
+    assert state_digest(state) == DEMO_DIGEST
+
+
+def test_the_demo_script_still_writes_the_golden_journal() -> None:
+    assert encode_run_file(demo_run().entries("demo-0001")) == GOLDEN.read_bytes()
