@@ -6,6 +6,7 @@ waits for fails after a few virtual minutes, at once, instead of hanging.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import trio
@@ -45,8 +46,8 @@ class Follower:
         self.seen: list[Entry] = []
         self.done = trio.Event()
 
-    def emit(self, entry: Entry) -> None:
-        self.seen.append(entry)
+    def emit(self, entries: Sequence[Entry]) -> None:
+        self.seen.extend(entries)
         if len(self.seen) >= self.count:
             self.done.set()
 
@@ -107,8 +108,8 @@ async def test_without_follow_the_stream_ends_at_the_last_entry() -> None:
     journal = MemoryJournal()
     written = await append_demo(journal, 7)
     seen: list[Entry] = []
-    await stream_events(journal, RUN, seen.append)
+    await stream_events(journal, RUN, seen.extend)
     assert seen == written
     seen.clear()
-    await stream_events(journal, RUN, seen.append, since=6)
+    await stream_events(journal, RUN, seen.extend, since=6)
     assert [e.seq for e in seen] == [6, 7]

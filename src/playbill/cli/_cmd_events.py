@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import click
 
 from playbill.runtime._entry import Entry, encode_entry
 from playbill.runtime._journal import Journal
 
-from ._app import Settings, make_console, pass_settings, run_async, say
+from ._app import Settings, pass_settings, run_async
 from ._format import event_line
 from ._load import opened_journal, read_chunks, require_run
 
@@ -17,7 +17,7 @@ from ._load import opened_journal, read_chunks, require_run
 async def stream_events(
     journal: Journal,
     run_id: str,
-    emit: Callable[[Entry], None],
+    emit: Callable[[Sequence[Entry]], None],
     *,
     since: int = 1,
     follow: bool = False,
@@ -27,7 +27,8 @@ async def stream_events(
     Args:
         journal: The journal.
         run_id: The run.
-        emit: Called with each entry.
+        emit: Called with consecutive entries: a chunk at a time from the
+            backlog, one at a time while following.
         since: The first seq to emit.
         follow: After the last entry, keep waiting for new ones (written by
             this process or another) until cancelled.
@@ -37,24 +38,20 @@ async def stream_events(
     """
     if follow:
         async for entry in journal.follow(run_id, from_seq=since):
-            emit(entry)
+            emit((entry,))
         return
     async for chunk in read_chunks(journal, run_id, since):
-        for entry in chunk:
-            emit(entry)
+        emit(chunk)
 
 
 async def _events(settings: Settings, run_id: str, since: int, follow: bool, as_json: bool) -> None:
-    console = make_console()
-
-    def emit(entry: Entry) -> None:
+    def emit(entries: Sequence[Entry]) -> None:
+        # One write per chunk (click.echo flushes each time). JSON goes out as
+        # bytes, so that each line is exactly what encode_entry gives.
         if as_json:
-            # Bytes, so that each line is exactly what encode_entry gives; echo flushes.
-            click.echo(encode_entry(entry))
+            click.echo(b"".join(encode_entry(entry) + b"\n" for entry in entries), nl=False)
         else:
-            say(console, event_line(entry))
-            if follow:
-                console.file.flush()
+            click.echo("".join(event_line(entry) + "\n" for entry in entries), nl=False)
 
     async with opened_journal(settings.journal, create=False) as journal:
         await require_run(journal, run_id, settings.journal)

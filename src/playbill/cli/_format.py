@@ -9,6 +9,7 @@ envelopes, score tables) are condensed.
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 
 import msgspec
@@ -108,22 +109,29 @@ def summarize(msg: MessageBase) -> str:
 
 def _pairs(struct: msgspec.Struct) -> str:
     pairs = []
-    for field in msgspec.structs.fields(struct):
-        value = getattr(struct, field.name)
-        if _is_default(value, field):
+    for name, default in _fields(type(struct)):
+        value = getattr(struct, name)
+        if default is not _REQUIRED and value == default:
             continue
-        pairs.append(f"{field.name}={_value(field.name, value)}")
+        pairs.append(f"{name}={_value(name, value)}")
     return " ".join(pairs)
 
 
-def _is_default(value: object, field: msgspec.structs.FieldInfo) -> bool:
-    if field.required:
-        return False
-    if field.default is not msgspec.NODEFAULT:
-        return bool(value == field.default)
-    if field.default_factory is not msgspec.NODEFAULT:
-        return bool(value == field.default_factory())
-    return False
+_REQUIRED = object()
+
+
+@functools.cache
+def _fields(cls: type[msgspec.Struct]) -> tuple[tuple[str, object], ...]:
+    """Each field's name and default (``_REQUIRED`` if none), once per type."""
+    fields = []
+    for field in msgspec.structs.fields(cls):
+        default: object = _REQUIRED
+        if field.default is not msgspec.NODEFAULT:
+            default = field.default
+        elif field.default_factory is not msgspec.NODEFAULT:
+            default = field.default_factory()
+        fields.append((field.name, default))
+    return tuple(fields)
 
 
 def _value(name: str, value: object) -> str:
