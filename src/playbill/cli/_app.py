@@ -58,11 +58,6 @@ class Settings:
     debug: bool = False
 
     @property
-    def journal_target(self) -> str:
-        """The journal as ``open_journal`` takes it."""
-        return str(self.journal)
-
-    @property
     def is_default_journal(self) -> bool:
         """Whether the journal is the default one (hints then need no ``--journal``)."""
         return self.journal == DEFAULT_JOURNAL
