@@ -179,14 +179,8 @@ class JournalWriter:
             JournalClosedError: The writer or its journal was closed.
             StoreError: The store failed; nothing of this call was written.
         """
-        while True:
-            if self._broken is not None:
-                raise self._broken
-            if self._closed:
-                raise JournalClosedError(f"the writer of run {self._run_id!r} is closed")
-            if len(self._pending) < self._max_pending:
-                break
-            await self._space.park()  # backpressure: the flusher wakes us
+        if self._broken is not None or self._closed or len(self._pending) >= self._max_pending:
+            await self._wait_for_room()
         if not drafts:
             await trio.lowlevel.checkpoint()
             return []
@@ -194,8 +188,7 @@ class JournalWriter:
         self._pending.append(request)
         if self._flusher_parked:
             self._flusher_parked = False
-            assert self._flusher is not None
-            trio.lowlevel.reschedule(self._flusher)
+            trio.lowlevel.reschedule(self._flusher)  # type: ignore[arg-type]
 
         def abort(_: object) -> trio.lowlevel.Abort:
             if request.taken:  # being committed; the result comes anyway
@@ -205,6 +198,17 @@ class JournalWriter:
 
         entries: list[Entry] = await trio.lowlevel.wait_task_rescheduled(abort)
         return entries
+
+    async def _wait_for_room(self) -> None:
+        """Raise if the writer cannot take appends; wait while the queue is full."""
+        while True:
+            if self._broken is not None:
+                raise self._broken
+            if self._closed:
+                raise JournalClosedError(f"the writer of run {self._run_id!r} is closed")
+            if len(self._pending) < self._max_pending:
+                return
+            await self._space.park()  # backpressure: the flusher wakes us
 
     # ------------------------------------------------------- background tasks
 
