@@ -214,7 +214,12 @@ class InPlaceReducer:
                     step["status"] = "in_progress"
                     step["owner"] = msg.agent
                     step["attempts"].append(
-                        {"number": msg.attempt, "agent": msg.agent, "status": "assigned", "tokens": 0}
+                        {
+                            "number": msg.attempt,
+                            "agent": msg.agent,
+                            "status": "assigned",
+                            "tokens": 0,
+                        }
                     )
                     agent = agents[msg.agent]
                     agent["status"] = "busy"
