@@ -60,13 +60,19 @@ def for_type(tp: Any) -> st.SearchStrategy[Any]:
 
 @functools.cache
 def structs(cls: type[msgspec.Struct]) -> st.SearchStrategy[Any]:
-    """Instances of a msgspec Struct: required fields always, others sometimes."""
+    """Instances of a msgspec Struct: required fields always, others sometimes.
+
+    The strategy is also registered, so ``st.from_type(cls)`` draws the same.
+    """
     required: dict[str, st.SearchStrategy[Any]] = {}
     optional: dict[str, st.SearchStrategy[Any]] = {}
     for field in msgspec.structs.fields(cls):
         strategy = st.deferred(lambda tp=field.type: for_type(tp))
         (required if field.required else optional)[field.name] = strategy
-    return st.fixed_dictionaries(required, optional=optional).map(lambda kwargs: cls(**kwargs))
+    fields = st.fixed_dictionaries(required, optional=optional)
+    built = fields.map(lambda kwargs: cls(**kwargs))
+    st.register_type_strategy(cls, built)
+    return built
 
 
 MESSAGE_STRATEGIES: dict[type[MessageBase], st.SearchStrategy[Any]] = {
@@ -76,22 +82,18 @@ MESSAGE_STRATEGIES: dict[type[MessageBase], st.SearchStrategy[Any]] = {
 
 
 def messages() -> st.SearchStrategy[Message]:
-    """Any message of the catalogue."""
-    # deferred: its repr stays one line (hypothesis prints strategies in its
-    # reports, and warns on huge reprs, which this suite turns into errors).
-    return st.deferred(lambda: st.one_of(list(MESSAGE_STRATEGIES.values())))
+    """Any message of the catalogue (``st.from_type(Message)`` works as well)."""
+    return st.one_of(list(MESSAGE_STRATEGIES.values()))
 
 
 def drafts() -> st.SearchStrategy[Draft]:
     """Drafts of any message, with plausible envelopes."""
-    return st.deferred(
-        lambda: st.builds(
-            Draft,
-            msg=messages(),
-            sender=st.sampled_from(["supervisor", "planner-1", "executor-1", "tool"]),
-            recipient=st.sampled_from(["*", "supervisor", "executor-1"]),
-            cause=st.none() | st.integers(min_value=1, max_value=1000),
-        )
+    return st.builds(
+        Draft,
+        msg=messages(),
+        sender=st.sampled_from(["supervisor", "planner-1", "executor-1", "tool"]),
+        recipient=st.sampled_from(["*", "supervisor", "executor-1"]),
+        cause=st.none() | st.integers(min_value=1, max_value=1000),
     )
 
 

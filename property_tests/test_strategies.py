@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from playbill.runtime._entry import decode_entry, encode_entry
-from playbill.runtime._messages import message_types
+from playbill.runtime._messages import Message, message_types
 from strategies import MESSAGE_STRATEGIES, entries_of, messages
 
 
@@ -29,3 +29,8 @@ def test_drawn_messages_round_trip_in_entries(msgs: list) -> None:
         data = encode_entry(entry)
         assert decode_entry(data) == entry
         assert encode_entry(decode_entry(data)) == data
+
+
+@given(st.from_type(Message))
+def test_from_type_draws_any_message(msg: Message) -> None:
+    assert type(msg) in MESSAGE_STRATEGIES
