@@ -6,8 +6,8 @@ the median of 3 repeats, and printed with its ratio to the reference:
 
 (a) reference: the same encoded entry bytes inserted with ``executemany``, one
     transaction per 256 rows, same pragmas, into a plain table;
-(b) the journal, one appender awaiting each single-entry append (so one
-    transaction per entry);
+(b) the journal, one appender awaiting each single-entry append: one
+    transaction per entry (this is also group commit with 1 appender);
 (c) group commit: 10 and 100 concurrent trio appenders, each appending
     single-entry batches;
 (d) for scale: one appender appending 256 drafts per call.
@@ -137,7 +137,7 @@ def main() -> None:
     ref = median_rate(lambda p: reference(p, n), n, args.repeats)
     cases: list[tuple[str, int, Callable[[Path], float]]] = [
         (
-            "(b) journal, 1 appender, 1 entry per append",
+            "(b) 1 appender = 1 transaction per entry",
             n_single,
             lambda p: journal(p, n_single, 1),
         ),

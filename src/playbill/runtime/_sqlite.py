@@ -96,6 +96,13 @@ SELECT run_id, first_us,
 FROM runs AS r
 """
 
+# What a commit checks, in one statement: the lease, and where the run ends.
+_COMMIT_CHECKS = """
+SELECT
+    (SELECT token FROM leases WHERE run_id = ?1),
+    (SELECT holder FROM leases WHERE run_id = ?1),
+    (SELECT max(seq) FROM entries WHERE run_id = ?1)
+"""
 _INSERT_RUN = "INSERT INTO runs (run_id, first_us) VALUES (?, ?)"
 _INSERT_SNAPSHOT = "INSERT OR REPLACE INTO snapshots (run_id, seq, data, crc) VALUES (?, ?, ?, ?)"
 
@@ -224,13 +231,11 @@ class SqliteStore(JournalStore):
     ) -> None:
         """See ``JournalStore.commit``."""
         with self._errors(), self._write() as conn:
-            lease = conn.execute(
-                "SELECT token, holder FROM leases WHERE run_id = ?", (run_id,)
-            ).fetchone()
-            if lease is None or lease[0] != lease_token:
-                raise LeaseLostError(run_id, lease[1] if lease is not None else "nobody")
+            token, holder, last = conn.execute(_COMMIT_CHECKS, (run_id,)).fetchone()
+            if token != lease_token:
+                raise LeaseLostError(run_id, holder if holder is not None else "nobody")
             if rows:
-                stored = self._last_seq(run_id)
+                stored = last if last is not None else 0
                 check_dense(run_id, rows, stored + 1)
                 if stored == 0:
                     conn.execute(_INSERT_RUN, (run_id, rows[0][1]))
