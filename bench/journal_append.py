@@ -110,12 +110,9 @@ def journal(path: Path, n: int, appenders: int, per_append: int = 1) -> float:
     return elapsed
 
 
-def median_rate(work: Callable[[Path], float], n: int, repeats: int) -> float:
-    rates = []
-    for i in range(repeats):
-        with tempfile.TemporaryDirectory() as tmp:
-            rates.append(n / work(Path(tmp) / f"bench-{i}.db"))
-    return statistics.median(rates)
+def rate(work: Callable[[Path], float], n: int) -> float:
+    with tempfile.TemporaryDirectory() as tmp:
+        return n / work(Path(tmp) / "bench.db")
 
 
 def main() -> None:
@@ -131,27 +128,35 @@ def main() -> None:
         f"sqlite {sqlite3.sqlite_version}, trio {trio.__version__}, {platform.machine()}"
     )
     print(
-        f"{n} entries per figure ({n_single} for one transaction per entry),"
-        f" median of {args.repeats}"
+        f"{n} entries per figure ({n_single} for one transaction per entry); each repeat"
+        f" measures every case right after its own reference; median of {args.repeats}"
     )
-    ref = median_rate(lambda p: reference(p, n), n, args.repeats)
     cases: list[tuple[str, int, Callable[[Path], float]]] = [
-        (
-            "(b) 1 appender = 1 transaction per entry",
-            n_single,
-            lambda p: journal(p, n_single, 1),
-        ),
+        ("(a) raw executemany, 256 rows per transaction", n, lambda p: reference(p, n)),
+        ("(b) 1 appender = 1 transaction per entry", n_single, lambda p: journal(p, n_single, 1)),
         ("(c) group commit, 10 appenders", n, lambda p: journal(p, n, 10)),
         ("(c) group commit, 100 appenders", n, lambda p: journal(p, n, 100)),
         ("(d) journal, 1 appender, 256 entries per append", n, lambda p: journal(p, n, 1, 256)),
     ]
+    rates: list[list[float]] = [[] for _ in cases]
+    ratios: list[list[float]] = [[] for _ in cases]
+    for _ in range(args.repeats):
+        # The host is noisy: a ratio to a reference measured minutes apart
+        # says little, so every case is compared with this repeat's reference.
+        ref = rate(cases[0][2], cases[0][1])
+        for i, (_, count, work) in enumerate(cases):
+            r = ref if i == 0 else rate(work, count)
+            rates[i].append(r)
+            ratios[i].append(r / ref)
     width = max(len(name) for name, _, _ in cases)
-    print(
-        f"{'(a) raw executemany, 256 rows per transaction':<{width}}  {ref:>10,.0f} entries/s  1.00"
-    )
-    for name, count, work in cases:
-        rate = median_rate(work, count, args.repeats)
-        print(f"{name:<{width}}  {rate:>10,.0f} entries/s  {rate / ref:.2f}")
+    for i, (name, _, _) in enumerate(cases):
+        rate_median = statistics.median(rates[i])
+        ratio_median = statistics.median(ratios[i])
+        spread = f"{min(ratios[i]):.2f}-{max(ratios[i]):.2f}"
+        print(
+            f"{name:<{width}}  {rate_median:>10,.0f} entries/s"
+            f"  ratio {ratio_median:.2f} (range {spread})"
+        )
 
 
 if __name__ == "__main__":
