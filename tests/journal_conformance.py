@@ -203,6 +203,15 @@ class JournalConformance:
         assert [e.seq for e in stored] == list(range(1, 61))
         assert sorted(e.seq for entries in results.values() for e in entries) == list(range(1, 61))
 
+    async def test_backpressure_bounds_the_queue(self, journal: Journal) -> None:
+        async with journal.writer("run-a", max_pending=3) as w:
+            async with trio.open_nursery() as nursery:
+                for i in range(10):
+                    nursery.start_soon(w.append, notes(1, f"t{i}-"))
+            stats = w.statistics()
+        assert stats.entries_committed == 10
+        assert stats.largest_batch <= 3  # the others waited for room
+
     async def test_appender_is_released_only_after_commit(self, backend: Backend) -> None:
         journal = backend.open()
         observer = backend.open()  # another journal over the same storage
