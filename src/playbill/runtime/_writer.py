@@ -333,18 +333,29 @@ class JournalWriter:
                 trio.lowlevel.reschedule(request.task, outcome.Error(error))
                 continue
             done.append((request, entries))
-        if rows and not self._readable(rows, done):
+        if not rows:
+            return rows, done
+        decoded = self._decode_back(rows, done)
+        if decoded is None:
             return self._prepare([request for request, _ in done], at_us)
-        return rows, done
+        # Hand back the entries as decoded from their bytes, not as built: a
+        # value built in Python may differ from its decoded form (an int in a
+        # float field), and every actor must see exactly what a replay sees.
+        canonical: list[tuple[_Append, list[Entry]]] = []
+        start = 0
+        for request, entries in done:
+            canonical.append((request, decoded[start : start + len(entries)]))
+            start += len(entries)
+        return rows, canonical
 
-    def _readable(self, rows: list[EntryRow], done: list[tuple[_Append, list[Entry]]]) -> bool:
-        """Check the batch decodes back; fail the requests whose entries do not."""
+    def _decode_back(
+        self, rows: list[EntryRow], done: list[tuple[_Append, list[Entry]]]
+    ) -> list[Entry] | None:
+        """The batch decoded back; None after failing the requests that do not decode."""
         try:
-            decode_entries([row[2] for row in rows])
+            return decode_entries([row[2] for row in rows])
         except Exception:  # find the culprits, one request at a time
             pass
-        else:
-            return True
         culprits = 0
         for request, entries in done:
             for index, entry in enumerate(entries):
@@ -358,7 +369,7 @@ class JournalWriter:
                     break
         if not culprits:
             raise InvalidEntryError(self._run_id, "the batch does not decode back")
-        return False
+        return None
 
     def _fold(
         self, done: list[tuple[_Append, list[Entry]]]
