@@ -57,6 +57,7 @@ from playbill.runtime._values import (
     Budget,
     Criterion,
     Failure,
+    Finding,
     ImplementationPayload,
     Plan,
     ResultEnvelope,
@@ -80,15 +81,15 @@ def plans(draw: st.DrawFn) -> Plan:
         deps = draw(st.lists(st.sampled_from(range(i)), unique=True, max_size=2)) if i else []
         steps.append(
             StepSpec(
-                id=f"s{i}",
+                id=f"s{(i * 7) % 10}{i}",
                 goal=draw(text),
                 role=draw(st.sampled_from(["executor", "executor", "reviewer", "verifier"])),
-                depends_on=tuple(f"s{d}" for d in sorted(deps)),
+                depends_on=tuple(f"s{(d * 7) % 10}{d}" for d in sorted(deps)),
                 scope=tuple(draw(st.lists(st.sampled_from(["src/**", "docs/*.md"]), max_size=1))),
             )
         )
     agents = tuple(
-        AgentSpec(id=f"a{i}", roles=("executor", "reviewer", "verifier"))
+        AgentSpec(id=f"a{(i * 3) % 5}{i}", roles=("executor", "reviewer", "verifier"))
         for i in range(draw(st.integers(2, 5)))
     )
     criteria = tuple(Criterion(id=f"c{i}", description="d") for i in range(draw(st.integers(0, 2))))
@@ -185,9 +186,31 @@ def plausible_messages(draw: st.DrawFn, max_actions: int = 60) -> list[Message]:
                     "request_changes": "changes_requested",
                     "blocked": "replan_required",
                 }[verdict]
+                reviewer = draw(st.sampled_from([a for a in agents if a != agent] or agents))
+                findings = tuple(
+                    Finding(severity=severity, message=draw(text))
+                    for severity in draw(
+                        st.lists(st.sampled_from(["info", "minor", "major"]), max_size=2)
+                    )
+                )
+                if reviewer != agent:
+                    report = ResultEnvelope(
+                        agent=reviewer,
+                        role="reviewer",
+                        step=step,
+                        attempt=n,
+                        exit_status="ok",
+                        payload=ReviewPayload(verdict=verdict, findings=findings),
+                    )
+                    msgs.append(ResultProposed(result=report))
                 msgs.append(
                     ReviewGiven(
-                        step=step, attempt=n, reviewer=agent, verdict=verdict, outcome=outcome
+                        step=step,
+                        attempt=n,
+                        reviewer=reviewer,
+                        verdict=verdict,
+                        outcome=outcome,
+                        findings=findings,
                     )
                 )
             else:

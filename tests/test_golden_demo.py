@@ -21,7 +21,7 @@ from playbill.runtime._reducer import fold
 from playbill.runtime._state import state_digest
 
 GOLDEN = Path(__file__).parent / "golden" / "demo-0001.jsonl"
-DEMO_DIGEST = "a47d8dc7a68f4f51e78ec5d0bfff8de6200fa05d5264f939ec01259d5521ebbc"
+DEMO_DIGEST = "60b8efed25761d13a2b863953ca5ba51a72e89e5d89f46fcc55593538ec7c8b1"
 
 
 def test_the_golden_journal_replays_to_the_recorded_state() -> None:

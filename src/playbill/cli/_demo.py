@@ -38,6 +38,7 @@ from playbill.runtime._values import (
     Check,
     Evidence,
     Failure,
+    Finding,
     ImplementationPayload,
     PlanPayload,
     Score,
@@ -195,9 +196,24 @@ def _writer_attempt(
         after_s=60.0,
     )
     script.validated(step, attempt, "tests_pass", test_proof, cause=proposed, after_s=12.0)
+    findings = () if attempt > 1 else (QUOTING_FINDING,)
     return script.review(
-        step, attempt, review_usage, approve=attempt > 1, cause=proposed, after_s=35.0
+        step,
+        attempt,
+        review_usage,
+        approve=attempt > 1,
+        cause=proposed,
+        after_s=35.0,
+        findings=findings,
     )
+
+
+QUOTING_FINDING = Finding(
+    severity="major",
+    message="fields holding commas, quotes or newlines are not quoted (RFC 4180 2.6)",
+    path="ledger/export.py",
+    line=14,
+)
 
 
 def _writer_phase(script: DemoScript, *, cause: int) -> int:

@@ -30,6 +30,7 @@ from playbill.runtime._values import (
     AgentSpec,
     Evidence,
     Failure,
+    Finding,
     ResultEnvelope,
     RolePayload,
     Usage,
@@ -183,7 +184,15 @@ class DemoScript:
         return self.send(msg, VALIDATORS, after_s=after_s, cause=cause)
 
     def review(
-        self, step: str, attempt: int, usage: Usage, *, approve: bool, cause: int, after_s: float
+        self,
+        step: str,
+        attempt: int,
+        usage: Usage,
+        *,
+        approve: bool,
+        cause: int,
+        after_s: float,
+        findings: tuple[Finding, ...] = (),
     ) -> int:
         """The reviewer reports its usage and its verdict; return the verdict's seq."""
         reviewer = AGENTS[3].id
@@ -196,6 +205,7 @@ class DemoScript:
             verdict="pass" if approve else "request_changes",
             outcome="approved" if approve else "changes_requested",
             round=attempt,
+            findings=findings,
         )
         return self.send(verdict, reviewer, after_s=0.1, to=SUPERVISOR, cause=cause)
 

@@ -24,6 +24,7 @@ from ._values import (
     Evidence,
     Failure,
     FailureClass,
+    Finding,
     Plan,
     PolicyAction,
     ResultEnvelope,
@@ -247,7 +248,17 @@ class ResultProposed(MessageBase, frozen=True, tag="result_proposed"):
 
 
 class ReviewGiven(MessageBase, frozen=True, tag="review_given"):
-    """A reviewer judged an attempt; ``outcome`` is what the verdict means."""
+    """A reviewer judged an attempt; ``outcome`` is what the verdict means.
+
+    Attributes:
+        step: The step.
+        attempt: The attempt reviewed.
+        reviewer: Who reviewed it.
+        verdict: The reviewer's verdict.
+        outcome: What the verdict means for the step.
+        round: Which review round of the attempt this is (1-based).
+        findings: The review's remarks, for the next attempt and for humans.
+    """
 
     step: str
     attempt: int
@@ -255,6 +266,7 @@ class ReviewGiven(MessageBase, frozen=True, tag="review_given"):
     verdict: Verdict
     outcome: ReviewOutcome
     round: int = 1
+    findings: tuple[Finding, ...] = ()
 
 
 class ValidationPassed(MessageBase, frozen=True, tag="validation_passed"):

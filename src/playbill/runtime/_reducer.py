@@ -153,6 +153,14 @@ def _apply(state: RunState, entry: Entry) -> RunState:
                 return _anomaly(
                     state, entry, f"result for unknown attempt {result.step}#{result.attempt}"
                 )
+            if result.agent != found.agent:
+                # a reviewer's or verifier's report about the attempt
+                kept = tuple(
+                    r for r in found.reports if (r.agent, r.role) != (result.agent, result.role)
+                )
+                reported = replace(found, reports=(*kept, result))
+                state = _put_attempt(state, result.step, reported)
+                return _release_agent(state, result.agent, result.step, result.attempt)
             state = _put_attempt(
                 state,
                 result.step,
@@ -167,7 +175,12 @@ def _apply(state: RunState, entry: Entry) -> RunState:
             found = _find_attempt(state, step, number)
             if found is None:
                 return _anomaly(state, entry, f"review of unknown attempt {step}#{number}")
-            reviewed = replace(found, review=msg.outcome, review_rounds=found.review_rounds + 1)
+            reviewed = replace(
+                found,
+                review=msg.outcome,
+                review_rounds=found.review_rounds + 1,
+                findings=msg.findings,
+            )
             return _put_attempt(state, step, reviewed)
         case ValidationPassed(step=step, attempt=number):
             record = ValidationRecord(

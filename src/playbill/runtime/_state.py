@@ -16,7 +16,6 @@ from typing import Literal, TypeAlias
 
 import msgspec
 
-from ._entry import encode_value
 from ._values import (
     AgentSpec,
     Blocker,
@@ -24,6 +23,7 @@ from ._values import (
     BudgetResource,
     Evidence,
     Failure,
+    Finding,
     Plan,
     PolicyAction,
     ResultEnvelope,
@@ -102,9 +102,12 @@ class AttemptState(StateBase, frozen=True):
         started_us: When the agent started, if it did.
         ended_us: When it ended, if it did.
         usage: What the attempt consumed (from ``UsageReported``).
-        result: The proposed result, if any.
+        result: The result proposed by the attempt's own agent, if any.
+        reports: Results that other agents (reviewers, verifiers) proposed
+            about this attempt, the latest per agent and role.
         review: What the reviewer's verdict means, if reviewed.
         review_rounds: How many reviews the attempt got.
+        findings: The latest review's remarks.
         validations: Validator outcomes, latest per validator last.
         failure: Why it failed, if it did.
         cancel_requested: The supervisor asked the agent to stop.
@@ -120,8 +123,10 @@ class AttemptState(StateBase, frozen=True):
     ended_us: int | None = None
     usage: Usage = Usage()
     result: ResultEnvelope | None = None
+    reports: tuple[ResultEnvelope, ...] = ()
     review: ReviewOutcome | None = None
     review_rounds: int = 0
+    findings: tuple[Finding, ...] = ()
     validations: tuple[ValidationRecord, ...] = ()
     failure: Failure | None = None
     cancel_requested: bool = False
@@ -392,10 +397,21 @@ def initial_state() -> RunState:
 
 _state_decoder = msgspec.json.Decoder(RunState)
 
+# States keep their dicts in insertion order (steps and agents in plan order,
+# timers in the order they were set): that order is a function of the journal,
+# and code that iterates a state must see the same order after a snapshot is
+# loaded as after a full fold. So the state encoder does not sort keys.
+_state_encoder = msgspec.json.Encoder()
+
 
 def encode_state(state: RunState) -> bytes:
-    """The canonical bytes of a state (what snapshots store and digests hash)."""
-    return encode_value(state)
+    """The canonical bytes of a state (what snapshots store and digests hash).
+
+    Dicts are encoded in their order, which folding makes a function of the
+    journal: a state decoded from a snapshot iterates exactly like the state
+    it was taken from.
+    """
+    return _state_encoder.encode(state)
 
 
 def decode_state(data: bytes) -> RunState:
@@ -409,5 +425,9 @@ def decode_state(data: bytes) -> RunState:
 
 
 def state_digest(state: RunState) -> str:
-    """A hex SHA-256 of the state's canonical encoding: equal states, equal digests."""
+    """A hex SHA-256 of the state's canonical encoding.
+
+    Two states folded from journals have the same digest exactly when they
+    are equal, including the order of their collections.
+    """
     return hashlib.sha256(encode_state(state)).hexdigest()
