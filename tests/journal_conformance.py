@@ -21,6 +21,7 @@ import trio
 from playbill.runtime._entry import FORMAT_VERSION, Draft, Entry, encode_entry
 from playbill.runtime._errors import (
     CorruptEntryError,
+    CorruptSnapshotError,
     InjectedFaultError,
     InvalidEntryError,
     JournalClosedError,
@@ -32,7 +33,7 @@ from playbill.runtime._errors import (
 from playbill.runtime._journal import Journal
 from playbill.runtime._messages import Heartbeat, NoteWritten, RunCreated, UsageReported
 from playbill.runtime._reducer import fold
-from playbill.runtime._state import decode_state, state_digest
+from playbill.runtime._state import decode_state, encode_state, state_digest
 from playbill.runtime._values import Usage
 
 T0 = 1_767_225_600_000_000
@@ -403,6 +404,26 @@ class JournalConformance:
             await w.append(notes(2, "more"))
             assert w.state == fold(await again.read("run-a"))
         assert (await again.load_snapshot("run-a", 100) or (0,))[0] == 9
+
+    async def test_state_at_is_snapshot_plus_tail_and_never_trusts_a_bad_snapshot(
+        self, journal: Journal
+    ) -> None:
+        drafts = [Draft(msg=RunCreated(goal="g"), sender="t"), *notes(9)]
+        async with journal.writer("run-a", snapshot_every=4) as w:
+            for draft in drafts:
+                await w.append([draft])
+        entries = await journal.read("run-a")
+        for seq in range(11):
+            expected = fold(entries[:seq])
+            assert await journal.state_at("run-a", seq) == expected
+            assert await journal.state_at("run-a", seq, snapshots=False) == expected
+        assert await journal.state_at("run-a") == fold(entries)
+        assert (await journal.state_at("nope")).status == "new"
+        await journal.save_snapshot("run-a", 8, encode_state(fold(entries[:7])))
+        with pytest.raises(CorruptSnapshotError) as caught:
+            await journal.state_at("run-a", 9)
+        assert (caught.value.run_id, caught.value.seq) == ("run-a", 8)
+        assert await journal.state_at("run-a", 9, snapshots=False) == fold(entries[:9])
 
     # ----------------------------------------------------------------- follow
 

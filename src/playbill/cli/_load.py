@@ -1,8 +1,7 @@
 """Reading runs out of a journal: entries in chunks, and state at a seq.
 
-``state_at`` is the one way the CLI loads a run's state: the latest snapshot
-at or below the seq plus the tail after it, or (``snapshots=False``, what
-``replay`` does) a full fold from seq 1 that trusts nothing but the entries.
+``state_at`` is the one way the CLI loads a run's state (``Journal.state_at``,
+falling back to a full fold, with a warning, when a snapshot is damaged).
 """
 
 from __future__ import annotations
@@ -11,14 +10,12 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-import msgspec
 import trio
 
 from playbill.runtime._entry import Entry
 from playbill.runtime._errors import CorruptSnapshotError, NotAJournalError, UnknownRunError
 from playbill.runtime._journal import Journal, open_journal
-from playbill.runtime._reducer import fold
-from playbill.runtime._state import RunState, decode_state, initial_state
+from playbill.runtime._state import RunState
 
 READ_CHUNK = 2048
 """Entries read from the journal at once: bounds memory on long runs."""
@@ -107,30 +104,10 @@ async def state_at(
         CorruptEntryError: A stored entry is damaged or missing.
         CorruptSnapshotError: A snapshot is damaged and ``warn`` is None.
     """
-    state = initial_state()
-    if snapshots:
-        try:
-            state = await _snapshot(journal, run_id, seq)
-        except CorruptSnapshotError as error:
-            if warn is None:
-                raise
-            warn(f"{error}; folding the run from seq 1 instead")
-            state = initial_state()
-    async for chunk in read_chunks(journal, run_id, state.last_seq + 1, seq + 1):
-        state = fold(chunk, state)
-    return state
-
-
-async def _snapshot(journal: Journal, run_id: str, seq: int) -> RunState:
-    found = await journal.load_snapshot(run_id, seq)
-    if found is None:
-        return initial_state()
-    snap_seq, data = found
     try:
-        state = decode_state(data)
-    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-        raise CorruptSnapshotError(run_id, snap_seq, f"undecodable: {exc}") from exc
-    if state.last_seq != snap_seq or (state.run_id and state.run_id != run_id):
-        detail = f"it holds run {state.run_id!r} at seq {state.last_seq}"
-        raise CorruptSnapshotError(run_id, snap_seq, detail)
-    return state
+        return await journal.state_at(run_id, seq, snapshots=snapshots)
+    except CorruptSnapshotError as error:
+        if warn is None:
+            raise
+        warn(f"{error}; folding the run from seq 1 instead")
+    return await journal.state_at(run_id, seq, snapshots=False)

@@ -181,18 +181,38 @@ class Journal:
         if lot is not None:
             lot.unpark_all()
 
-    def _folded(self, run_id: str, last_seq: int) -> RunState:
+    async def state_at(
+        self, run_id: str, seq: int | None = None, *, snapshots: bool = True
+    ) -> RunState:
+        """The run's state after entry ``seq`` (after its last entry when None).
+
+        The latest snapshot at or below ``seq`` plus the entries after it; with
+        ``snapshots=False``, a fold of every entry from seq 1 that trusts
+        nothing but the entries (what ``playbill replay`` does). A run with no
+        entries is in the initial state.
+
+        Raises:
+            CorruptEntryError: A stored entry is damaged or missing.
+            CorruptSnapshotError: The snapshot used is damaged (it is never
+                skipped silently; pass ``snapshots=False`` to fold without it).
+        """
+        self._check_open()
+        await trio.lowlevel.checkpoint()
+        last = self._store.last_seq(run_id)
+        return self._folded(run_id, last if seq is None else min(seq, last), snapshots=snapshots)
+
+    def _folded(self, run_id: str, last_seq: int, *, snapshots: bool = True) -> RunState:
         """The run's state at ``last_seq``: latest snapshot + tail."""
         state = initial_state()
-        snap = self._load_snapshot(run_id, last_seq)
+        snap = self._load_snapshot(run_id, last_seq) if snapshots else None
         if snap is not None:
             seq, data = snap
             try:
                 state = decode_state(data)
             except (msgspec.ValidationError, msgspec.DecodeError) as exc:
                 raise CorruptSnapshotError(run_id, seq, f"undecodable: {exc}") from exc
-            if state.last_seq != seq:
-                detail = f"it holds the state at seq {state.last_seq}"
+            if state.last_seq != seq or state.run_id not in ("", run_id):
+                detail = f"it holds run {state.run_id!r} at seq {state.last_seq}"
                 raise CorruptSnapshotError(run_id, seq, detail)
         while state.last_seq < last_seq:
             start = state.last_seq + 1
