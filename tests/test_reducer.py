@@ -1,0 +1,282 @@
+"""The reducer's transitions, one behaviour at a time."""
+
+from __future__ import annotations
+
+from playbill.runtime import (
+    FORMAT_VERSION,
+    HISTORY_LIMIT,
+    AgentSpec,
+    Entry,
+    Failure,
+    Finding,
+    Heartbeat,
+    ImplementationPayload,
+    Message,
+    NoteWritten,
+    Plan,
+    PlanAttached,
+    PolicyDecisionApplied,
+    ResultEnvelope,
+    ResultProposed,
+    ReviewGiven,
+    ReviewPayload,
+    RunCompleted,
+    RunCreated,
+    RunResumed,
+    StepAssigned,
+    StepCompleted,
+    StepFailed,
+    StepRetried,
+    StepSpec,
+    StepStarted,
+    TestsPass,
+    TimerFired,
+    TimerSet,
+    Usage,
+    UsageReported,
+    evolve,
+    fold,
+    initial_state,
+)
+
+PLAN = Plan(
+    steps=(StepSpec(id="b", goal="second"), StepSpec(id="a", goal="first")),
+    agents=(
+        AgentSpec(id="ex", roles=("executor",)),
+        AgentSpec(id="rev", roles=("reviewer",)),
+    ),
+)
+
+
+def run(*msgs: Message, start: int = 1):
+    entries = [
+        Entry(
+            v=FORMAT_VERSION,
+            run_id="r",
+            seq=start + i,
+            at_us=1000 * (start + i),
+            sender="t",
+            recipient="*",
+            cause=None,
+            msg=m,
+        )
+        for i, m in enumerate(msgs)
+    ]
+    return fold(entries)
+
+
+BASE = (RunCreated(goal="g"), PlanAttached(plan=PLAN))
+
+
+def test_plan_order_is_kept_for_steps_and_agents() -> None:
+    state = run(*BASE)
+    assert state.status == "running"
+    assert list(state.steps) == ["b", "a"]
+    assert list(state.agents) == ["ex", "rev"]
+
+
+def test_assignment_makes_the_agent_busy_and_the_step_owned() -> None:
+    state = run(*BASE, StepAssigned(step="a", agent="ex", attempt=1))
+    assert state.steps["a"].status == "in_progress"
+    assert state.steps["a"].owner == "ex"
+    assert state.agents["ex"].status == "busy"
+    assert (state.agents["ex"].step, state.agents["ex"].attempt) == ("a", 1)
+    assert state.attempts == 1
+    assert state.anomaly_count == 0
+
+
+def test_attempt_numbers_must_be_dense() -> None:
+    state = run(*BASE, StepAssigned(step="a", agent="ex", attempt=2))
+    assert state.steps["a"].attempts == ()
+    assert state.anomaly_count == 1
+    assert "expected attempt 1" in state.anomalies[0]
+
+
+def result(agent: str, payload, attempt: int = 1) -> ResultProposed:
+    return ResultProposed(
+        result=ResultEnvelope(
+            agent=agent,
+            role="executor" if agent == "ex" else "reviewer",
+            step="a",
+            attempt=attempt,
+            exit_status="ok",
+            payload=payload,
+        )
+    )
+
+
+def test_a_reviewers_report_does_not_replace_the_executors_result() -> None:
+    impl = ImplementationPayload(summary="done")
+    finding = Finding(severity="major", message="quote fields")
+    state = run(
+        *BASE,
+        StepAssigned(step="a", agent="ex", attempt=1),
+        StepStarted(step="a", agent="ex", attempt=1),
+        result("ex", impl),
+        result("rev", ReviewPayload(verdict="request_changes", findings=(finding,))),
+        ReviewGiven(
+            step="a",
+            attempt=1,
+            reviewer="rev",
+            verdict="request_changes",
+            outcome="changes_requested",
+            findings=(finding,),
+        ),
+    )
+    attempt = state.steps["a"].attempts[0]
+    assert attempt.result is not None and attempt.result.payload == impl
+    assert [r.agent for r in attempt.reports] == ["rev"]
+    assert attempt.review == "changes_requested"
+    assert attempt.findings == (finding,)
+    assert state.steps["a"].status == "verify_pending"
+    assert state.agents["ex"].status == "idle"
+
+
+def test_failure_then_retry_feeds_the_failure_into_the_next_attempt() -> None:
+    failure = Failure(failure_class="validation", kind="tests_failed", detail="2 failed")
+    state = run(
+        *BASE,
+        StepAssigned(step="a", agent="ex", attempt=1),
+        StepFailed(step="a", attempt=1, failure=failure),
+        StepRetried(step="a", next_attempt=2, failure_class="validation", feedback=failure),
+        StepAssigned(step="a", agent="ex", attempt=2, feedback=failure),
+    )
+    step = state.steps["a"]
+    assert step.retries == 1 and state.retries == 1
+    assert step.last_failure == failure
+    assert [a.status for a in step.attempts] == ["failed", "assigned"]
+    assert step.attempts[1].feedback == failure
+
+
+def test_usage_adds_up_per_attempt_agent_and_run() -> None:
+    usage = Usage(tokens_in=10, tokens_out=5, cost_usd=0.5, wall_s=2.0)
+    state = run(
+        *BASE,
+        StepAssigned(step="a", agent="ex", attempt=1),
+        UsageReported(agent="ex", usage=usage, step="a", attempt=1),
+        UsageReported(agent="ex", usage=usage),
+    )
+    assert state.usage == usage + usage
+    assert state.agents["ex"].usage == usage + usage
+    assert state.steps["a"].attempts[0].usage == usage
+
+
+def test_heartbeats_track_the_agents_last_sign_of_life() -> None:
+    state = run(*BASE, Heartbeat(agent="ex"), Heartbeat(agent="ex"))
+    assert state.agents["ex"].last_heartbeat_us == 4000
+
+
+def test_timers_leave_the_state_when_they_fire() -> None:
+    state = run(*BASE, TimerSet(timer="t1", due_us=99, purpose="backoff"))
+    assert list(state.timers) == ["t1"]
+    state = run(*BASE, TimerSet(timer="t1", due_us=99, purpose="backoff"), TimerFired(timer="t1"))
+    assert state.timers == {}
+    state = run(*BASE, TimerFired(timer="never-set"))
+    assert state.anomaly_count == 1
+
+
+def test_terminal_status_is_absorbing() -> None:
+    state = run(*BASE, RunCompleted(summary="ok"), RunResumed(by="someone"))
+    assert state.status == "completed"
+    assert state.anomaly_count == 1
+
+
+def test_an_entry_that_does_not_follow_is_an_anomaly_not_a_crash() -> None:
+    state = fold(
+        [
+            Entry(
+                v=1,
+                run_id="r",
+                seq=1,
+                at_us=1,
+                sender="t",
+                recipient="*",
+                cause=None,
+                msg=RunCreated(goal="g"),
+            ),
+            Entry(
+                v=1,
+                run_id="r",
+                seq=5,
+                at_us=2,
+                sender="t",
+                recipient="*",
+                cause=None,
+                msg=NoteWritten(author="a", text="x"),
+            ),
+            Entry(
+                v=1,
+                run_id="other",
+                seq=2,
+                at_us=3,
+                sender="t",
+                recipient="*",
+                cause=None,
+                msg=NoteWritten(author="a", text="x"),
+            ),
+        ]
+    )
+    assert state.last_seq == 1
+    assert state.note_count == 0
+    assert state.anomaly_count == 2
+
+
+def test_histories_are_bounded_but_counted() -> None:
+    notes = [NoteWritten(author="a", text=str(i)) for i in range(HISTORY_LIMIT + 7)]
+    state = run(*BASE, *notes)
+    assert state.note_count == HISTORY_LIMIT + 7
+    assert len(state.notes) == HISTORY_LIMIT
+    assert state.notes[-1].text == str(HISTORY_LIMIT + 6)
+    assert state.notes[0].text == "7"
+
+
+def test_policy_can_decompose_move_and_revalidate_steps() -> None:
+    validator = TestsPass(argv=("pytest", "-q"))
+    state = run(
+        *BASE,
+        PolicyDecisionApplied(action="change_agent", reason="r", step="a", new_agent="rev"),
+        PolicyDecisionApplied(
+            action="change_validator", reason="r", step="a", new_validator=validator
+        ),
+        PolicyDecisionApplied(
+            action="decompose",
+            reason="too big",
+            step="b",
+            new_steps=(StepSpec(id="b1", goal="half"), StepSpec(id="a", goal="dup")),
+        ),
+    )
+    assert state.steps["a"].agent_override == "rev"
+    assert state.steps["a"].spec.validators == (validator,)
+    assert list(state.steps) == ["b", "a", "b1"]
+    assert state.steps["a"].spec.goal == "first"  # an existing step is never replaced
+    assert state.decision_count == 3
+
+
+def test_completion_records_the_accepted_attempt() -> None:
+    state = run(
+        *BASE,
+        StepAssigned(step="a", agent="ex", attempt=1),
+        StepCompleted(step="a", attempt=1),
+    )
+    assert state.steps["a"].completed_attempt == 1
+    assert state.steps["a"].owner is None
+    assert state.steps_done() == 1
+
+
+def test_evolve_returns_new_values_and_leaves_the_old_state_alone() -> None:
+    before = run(*BASE)
+    entry = Entry(
+        v=1,
+        run_id="r",
+        seq=3,
+        at_us=9,
+        sender="t",
+        recipient="*",
+        cause=None,
+        msg=StepAssigned(step="a", agent="ex", attempt=1),
+    )
+    after = evolve(before, entry)
+    assert before.steps["a"].status == "pending"
+    assert after.steps["a"].status == "in_progress"
+    assert before != after
+    assert initial_state().status == "new"
