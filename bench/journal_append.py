@@ -18,8 +18,6 @@ Not a test: nothing is asserted.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import sqlite3
 import statistics
 import sys
@@ -30,9 +28,11 @@ from pathlib import Path
 
 import trio
 
-if __package__ in (None, ""):  # run as a script: make ``src`` importable like ``-m`` would
+if __package__ in (None, ""):  # run as a script: import ``bench`` and ``playbill`` from here
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
+from bench._report import machine
 from playbill.runtime._entry import FORMAT_VERSION, Draft, Entry, encode_entry
 from playbill.runtime._journal import SqliteJournal
 from playbill.runtime._messages import Heartbeat
@@ -123,10 +123,7 @@ def main() -> None:
     n = 20_000 if args.quick else 100_000
     n_single = n // 5  # one transaction per entry is slow; keep it to a second or two
 
-    print(
-        f"cpus {os.cpu_count()}, python {platform.python_version()}, "
-        f"sqlite {sqlite3.sqlite_version}, trio {trio.__version__}, {platform.machine()}"
-    )
+    print(machine())
     print(
         f"{n} entries per figure ({n_single} for one transaction per entry); each repeat"
         f" measures every case right after its own reference; median of {args.repeats}"

@@ -212,3 +212,13 @@ def test_open_journal_picks_the_store(tmp_path: Path) -> None:
         open_journal("postgresql://localhost/playbill")
     with pytest.raises(NotAJournalError):
         open_journal(tmp_path / "missing.db", create=False)
+
+
+async def test_a_new_journal_creates_its_directory(tmp_path: Path) -> None:
+    path = tmp_path / "a" / "b" / "journal.db"
+    with SqliteJournal(path) as journal:
+        assert await journal.list_runs() == []
+    assert path.is_file()
+    with pytest.raises(NotAJournalError):
+        SqliteJournal(tmp_path / "missing" / "journal.db", create=False)
+    assert not (tmp_path / "missing").exists()

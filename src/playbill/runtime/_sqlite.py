@@ -391,9 +391,16 @@ def _connect(path: str, *, create: bool) -> sqlite3.Connection:
             raise NotAJournalError(path, "not a SQLite database")
     elif not create:
         raise NotAJournalError(path, "no such file")
+    else:
+        try:  # a new journal may live in a directory that does not exist yet
+            file.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"{path}: cannot create its directory: {exc}") from exc
     uri = f"file:{quote(file.absolute().as_posix())}?mode={'rwc' if create else 'rw'}"
     try:
         # isolation_level=None: we issue BEGIN IMMEDIATE / COMMIT ourselves.
         return sqlite3.connect(uri, uri=True, isolation_level=None, cached_statements=256)
+    except sqlite3.OperationalError as exc:  # permissions, I/O: not the file's fault
+        raise StoreError(f"{path}: cannot open: {exc}") from exc
     except sqlite3.Error as exc:
         raise NotAJournalError(path, str(exc)) from exc
