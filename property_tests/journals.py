@@ -29,6 +29,7 @@ from playbill.runtime._messages import (
     PolicyDecisionApplied,
     ResultProposed,
     ReviewGiven,
+    ReviewRequested,
     RunCancelled,
     RunCompleted,
     RunCreated,
@@ -193,6 +194,7 @@ def plausible_messages(draw: st.DrawFn, max_actions: int = 60) -> list[Message]:
                         st.lists(st.sampled_from(["info", "minor", "major"]), max_size=2)
                     )
                 )
+                msgs.append(ReviewRequested(step=step, attempt=n, reviewer=reviewer))
                 if reviewer != agent:
                     report = ResultEnvelope(
                         agent=reviewer,

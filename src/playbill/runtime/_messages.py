@@ -209,6 +209,32 @@ class AttemptCancelled(MessageBase, frozen=True, tag="attempt_cancelled"):
     reason: str = ""
 
 
+class ReviewRequested(MessageBase, frozen=True, tag="review_requested"):
+    """Command: a reviewer is to review attempt ``attempt`` of ``step``.
+
+    The reviewer answers with a ``ResultProposed`` whose payload is a
+    ``ReviewPayload``; the supervisor turns its verdict into ``ReviewGiven``.
+    """
+
+    step: str
+    attempt: int
+    reviewer: str
+    round: int = 1
+
+
+class VerificationRequested(MessageBase, frozen=True, tag="verification_requested"):
+    """Command: a verifier is to verify attempt ``attempt`` of ``step``.
+
+    The verifier answers with a ``ResultProposed`` whose payload is a
+    ``VerificationPayload``; the supervisor turns each check into
+    ``ValidationPassed`` or ``ValidationFailed``.
+    """
+
+    step: str
+    attempt: int
+    verifier: str
+
+
 # ------------------------------------------------------------------ liveness
 
 
@@ -510,6 +536,8 @@ Message: TypeAlias = (
     | NoteWritten
     | HumanApprovalRequested
     | HumanApprovalGiven
+    | ReviewRequested
+    | VerificationRequested
 )
 """The closed union of every message a journal can hold."""
 

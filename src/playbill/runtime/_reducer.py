@@ -35,6 +35,7 @@ from ._messages import (
     PolicyDecisionApplied,
     ResultProposed,
     ReviewGiven,
+    ReviewRequested,
     RunCancelled,
     RunCompleted,
     RunCreated,
@@ -55,6 +56,7 @@ from ._messages import (
     UsageReported,
     ValidationFailed,
     ValidationPassed,
+    VerificationRequested,
     WorkspaceCreated,
     WorkspaceMerged,
 )
@@ -212,6 +214,10 @@ def _apply(state: RunState, entry: Entry) -> RunState:
             if found is None:
                 return _anomaly(state, entry, f"cancel of unknown attempt {step}#{number}")
             return _put_attempt(state, step, replace(found, cancel_requested=True))
+        case ReviewRequested(step=step, attempt=number, reviewer=agent):
+            return _request_report(state, entry, step, number, agent, reviewer=agent)
+        case VerificationRequested(step=step, attempt=number, verifier=agent):
+            return _request_report(state, entry, step, number, agent, verifier=agent)
         case StepBlocked(step=step):
             if step not in state.steps:
                 return _anomaly(state, entry, f"block of unknown step {step!r}")
@@ -509,6 +515,17 @@ def _end_attempt(
         replace(step_state, status=step_status, owner=None, completed_attempt=completed),
     )
     return _release_agent(state, found.agent, step, number)
+
+
+def _request_report(
+    state: RunState, entry: Entry, step: str, number: int, agent: str, **changes: str
+) -> RunState:
+    """A reviewer or verifier is asked about an attempt: it is busy with it."""
+    found = _find_attempt(state, step, number)
+    if found is None:
+        return _anomaly(state, entry, f"report requested on unknown attempt {step}#{number}")
+    state = _put_attempt(state, step, replace(found, **changes))
+    return _update_agent(state, agent, status="busy", step=step, attempt=number)
 
 
 def _record_validation(

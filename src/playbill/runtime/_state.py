@@ -112,6 +112,8 @@ class AttemptState(StateBase, frozen=True):
         failure: Why it failed, if it did.
         cancel_requested: The supervisor asked the agent to stop.
         feedback: The previous failure that was fed into this attempt.
+        reviewer: The reviewer asked to review it, if any.
+        verifier: The verifier asked to verify it, if any.
     """
 
     number: int
@@ -131,6 +133,8 @@ class AttemptState(StateBase, frozen=True):
     failure: Failure | None = None
     cancel_requested: bool = False
     feedback: Failure | None = None
+    reviewer: str | None = None
+    verifier: str | None = None
 
 
 class StepState(StateBase, frozen=True):
