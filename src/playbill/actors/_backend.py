@@ -1,0 +1,119 @@
+"""What an agent backend is: the effectful part of an agent.
+
+A role actor hands its backend a ``WorkOrder`` and a ``Reporter``; the backend
+does the work (calls an LLM, runs a coding-agent CLI, simulates), sends
+heartbeats and usage through the reporter while it works, and returns a
+``ResultEnvelope``. The role actor runs it inside a cancel scope, so a backend
+must be cancellable at every ``await``.
+
+A backend that fails in a way it understands raises ``BackendError`` with a
+typed ``Failure``; anything else it raises is a crash of the agent.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Protocol, final
+
+import attrs
+
+from playbill.runtime import (
+    Failure,
+    PlaybillError,
+    ResultEnvelope,
+    Role,
+    StepSpec,
+    Usage,
+)
+
+WorkKind = Literal["work", "review", "verify"]
+"""What is asked of the agent: do the step, review an attempt, or verify one."""
+
+
+@final
+@attrs.frozen
+class Capabilities:
+    """What a backend can do; the supervisor never assigns it anything else.
+
+    Attributes:
+        roles: The roles it can play.
+        edits_files: Whether it changes files (may take steps with a scope).
+        reports_usage: Whether it reports tokens and cost.
+        structured_output: Whether it returns typed results without parsing prose.
+    """
+
+    roles: frozenset[Role]
+    edits_files: bool = False
+    reports_usage: bool = True
+    structured_output: bool = True
+
+
+@final
+@attrs.frozen
+class WorkOrder:
+    """One piece of work for a backend.
+
+    Attributes:
+        run_id: The run.
+        agent: The agent doing the work.
+        role: The role it plays.
+        kind: Do the step, review an attempt, or verify one.
+        step: The step as planned.
+        attempt: The attempt number (of the step's attempt being worked on,
+            reviewed or verified).
+        feedback: The previous attempt's failure, to do better this time.
+        subject: For a review or verification: the result under scrutiny.
+        workspace: The directory the work happens in, for real runs.
+    """
+
+    run_id: str
+    agent: str
+    role: Role
+    kind: WorkKind
+    step: StepSpec
+    attempt: int
+    feedback: Failure | None = None
+    subject: ResultEnvelope | None = None
+    workspace: str | None = None
+
+
+class Reporter(Protocol):
+    """How a backend tells the run it is alive and what it consumed."""
+
+    async def heartbeat(self, progress: str = "") -> None:
+        """Journal a heartbeat for the work in hand."""
+
+    async def usage(self, usage: Usage) -> None:
+        """Journal resources consumed since the last report."""
+
+
+class AgentBackend(Protocol):
+    """The effectful part of an agent."""
+
+    @property
+    def name(self) -> str:
+        """A short name, as plans refer to it (``simulated``, ``command``...)."""
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """What this backend can do."""
+
+    async def run(self, order: WorkOrder, report: Reporter) -> ResultEnvelope:
+        """Do the work and return its result.
+
+        Raises:
+            BackendError: The work failed in a way the backend understands.
+        """
+
+
+class BackendError(PlaybillError):
+    """A backend failed with a typed reason (timeout, malformed output...).
+
+    Attributes:
+        failure: Why, with its failure class.
+        usage: What the failed work still consumed.
+    """
+
+    def __init__(self, failure: Failure, usage: Usage | None = None) -> None:
+        super().__init__(f"{failure.failure_class}/{failure.kind}: {failure.detail}")
+        self.failure = failure
+        self.usage = usage if usage is not None else Usage()
