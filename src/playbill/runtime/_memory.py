@@ -58,6 +58,7 @@ class MemoryStore(JournalStore):
     _runs: dict[str, _Run] = attrs.field(factory=dict, init=False)
     _leases: dict[str, _Lease] = attrs.field(factory=dict, init=False)
     _snapshots: dict[str, dict[int, tuple[bytes, int]]] = attrs.field(factory=dict, init=False)
+    _requests: list[tuple[int, str, bytes]] = attrs.field(factory=list, init=False)
     _fault_after: int | None = attrs.field(default=None, init=False)
 
     # ------------------------------------------------------------- entries
@@ -173,6 +174,16 @@ class MemoryStore(JournalStore):
         return seq, data, crc
 
     # --------------------------------------------------------------- other
+
+    def post_request(self, run_id: str, body: bytes, *, now_us: int) -> int:
+        """See ``JournalStore.post_request``."""
+        request_id = len(self._requests) + 1
+        self._requests.append((request_id, run_id, bytes(body)))
+        return request_id
+
+    def requests_after(self, run_id: str, after_id: int) -> list[tuple[int, bytes]]:
+        """See ``JournalStore.requests_after``."""
+        return [(i, body) for i, run, body in self._requests[after_id:] if run == run_id]
 
     def fail_next_commit(self, after_rows: int = 0) -> None:
         """See ``JournalStore.fail_next_commit``."""

@@ -21,6 +21,7 @@ from ._values import (
     Blocker,
     Budget,
     BudgetResource,
+    ControlRequest,
     Evidence,
     Failure,
     FailureClass,
@@ -497,6 +498,19 @@ class HumanApprovalGiven(MessageBase, frozen=True, tag="human_approval_given"):
     step: str | None = None
 
 
+class ControlRequested(MessageBase, frozen=True, tag="control_requested"):
+    """A control request from outside the run was taken by the run's writer.
+
+    Attributes:
+        request_id: The request's id in the journal's request queue; the
+            state remembers the last one, so a request is journaled once.
+        request: What was asked.
+    """
+
+    request_id: int
+    request: ControlRequest
+
+
 Message: TypeAlias = (
     RunCreated
     | PlanAttached
@@ -538,6 +552,7 @@ Message: TypeAlias = (
     | HumanApprovalGiven
     | ReviewRequested
     | VerificationRequested
+    | ControlRequested
 )
 """The closed union of every message a journal can hold."""
 

@@ -24,6 +24,7 @@ from ._messages import (
     ArbitrationDecided,
     AttemptCancelled,
     BudgetExhausted,
+    ControlRequested,
     CriterionMet,
     HandoffRecorded,
     Heartbeat,
@@ -349,6 +350,10 @@ def _apply(state: RunState, entry: Entry) -> RunState:
                 reason=msg.reason,
             )
             return replace(state, approvals={**state.approvals, request: answered})
+        case ControlRequested(request_id=request_id):
+            if request_id <= state.last_request_id:
+                return _anomaly(state, entry, f"control request {request_id} journaled twice")
+            return replace(state, last_request_id=request_id)
         case RunCreated():
             if state.status != "new":
                 return _anomaly(state, entry, "run created twice")

@@ -85,6 +85,13 @@ _SCHEMA = (
     crc INTEGER NOT NULL,
     PRIMARY KEY (run_id, seq)
 ) WITHOUT ROWID""",
+    """CREATE TABLE requests (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id TEXT NOT NULL,
+    posted_us INTEGER NOT NULL,
+    body BLOB NOT NULL
+)""",
+    "CREATE INDEX requests_by_run ON requests (run_id, id)",
     f"PRAGMA application_id = {APPLICATION_ID}",
     f"PRAGMA user_version = {SCHEMA_VERSION}",
 )
@@ -346,6 +353,28 @@ class SqliteStore(JournalStore):
     def _holder(self, run_id: str) -> str:
         row = self._conn.execute("SELECT holder FROM leases WHERE run_id = ?", (run_id,)).fetchone()
         return str(row[0]) if row is not None else "nobody"
+
+    # ---------------------------------------------------- control requests
+
+    def post_request(self, run_id: str, body: bytes, *, now_us: int) -> int:
+        """See ``JournalStore.post_request``."""
+        with self._errors(), self._write() as conn:
+            cursor = conn.execute(
+                "INSERT INTO requests (run_id, posted_us, body) VALUES (?, ?, ?)",
+                (run_id, now_us, body),
+            )
+            request_id = cursor.lastrowid
+        assert request_id is not None
+        return request_id
+
+    def requests_after(self, run_id: str, after_id: int) -> list[tuple[int, bytes]]:
+        """See ``JournalStore.requests_after``."""
+        with self._errors():
+            rows = self._conn.execute(
+                "SELECT id, body FROM requests WHERE run_id = ? AND id > ? ORDER BY id",
+                (run_id, after_id),
+            ).fetchall()
+        return [(row[0], row[1]) for row in rows]
 
     # ----------------------------------------------------------- snapshots
 

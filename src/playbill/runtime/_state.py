@@ -344,6 +344,8 @@ class RunState(StateBase, frozen=True):
             met (bounded); folding never raises, it records them here.
         reason: Why the run paused, failed or was cancelled.
         summary: The completion summary.
+        last_request_id: The id of the last control request journaled
+            (requests are taken in id order, each once).
     """
 
     run_id: str = ""
@@ -379,6 +381,7 @@ class RunState(StateBase, frozen=True):
     anomaly_count: int = 0
     reason: str = ""
     summary: str = ""
+    last_request_id: int = 0
 
     @property
     def is_terminal(self) -> bool:

@@ -147,6 +147,24 @@ class JournalStore(abc.ABC):
     def load_snapshot(self, run_id: str, max_seq: int) -> SnapshotRow | None:
         """The run's snapshot with the highest seq ``<= max_seq``, unverified."""
 
+    # ---------------------------------------------------- control requests
+
+    @abc.abstractmethod
+    def post_request(self, run_id: str, body: bytes, *, now_us: int) -> int:
+        """Queue a control request (pause, cancel, approve...) for a run's live writer.
+
+        Any process may post; the run's own writer takes requests in id order
+        and journals them. Requests are kept (they are the audit trail of who
+        asked for what), never rewritten.
+
+        Returns:
+            The request's id: increasing across the whole store.
+        """
+
+    @abc.abstractmethod
+    def requests_after(self, run_id: str, after_id: int) -> list[tuple[int, bytes]]:
+        """The run's requests with ``id > after_id``, as ``(id, body)``, oldest first."""
+
     # --------------------------------------------------------------- other
 
     @abc.abstractmethod

@@ -400,3 +400,24 @@ class Score(Value, frozen=True):
     cost_usd: float = 0.0
     tokens: int = 0
     arrival_seq: int = 0
+
+
+class ControlRequest(Value, frozen=True):
+    """A request from outside the run (another process, a person) to steer it.
+
+    Posted to the journal's request queue by ``playbill pause|resume|cancel|
+    approve|reject``; the run's own writer takes it and journals it as
+    ``ControlRequested``, and the policy carries it out (or refuses it, with
+    a reason).
+
+    Attributes:
+        action: What is asked.
+        step: For ``approve``/``reject``: the step whose approval is answered.
+        reason: Why, for the journal.
+        by: Who asks.
+    """
+
+    action: Literal["pause", "resume", "cancel", "approve", "reject"]
+    step: str | None = None
+    reason: str = ""
+    by: str = ""
