@@ -280,3 +280,16 @@ def test_evolve_returns_new_values_and_leaves_the_old_state_alone() -> None:
     assert after.steps["a"].status == "in_progress"
     assert before != after
     assert initial_state().status == "new"
+
+
+def test_a_result_after_its_attempt_ended_changes_nothing_but_a_count() -> None:
+    state = run(
+        *BASE,
+        StepAssigned(step="a", agent="ex", attempt=1),
+        StepFailed(step="a", attempt=1, failure=Failure(failure_class="agent", kind="hang")),
+        result("ex", ImplementationPayload(summary="too late")),
+    )
+    attempt = state.steps["a"].attempts[0]
+    assert attempt.status == "failed" and attempt.result is None
+    assert state.steps["a"].status == "failed"
+    assert state.late_results == 1 and state.anomaly_count == 0

@@ -164,6 +164,11 @@ def _apply(state: RunState, entry: Entry) -> RunState:
                 reported = replace(found, reports=(*kept, result))
                 state = _put_attempt(state, result.step, reported)
                 return _release_agent(state, result.agent, result.step, result.attempt)
+            if found.status not in ("assigned", "running"):
+                # The result raced with the end of its attempt (cancelled, timed
+                # out): it is in the journal, and changes nothing but a count.
+                state = _release_agent(state, result.agent, result.step, result.attempt)
+                return replace(state, late_results=state.late_results + 1)
             state = _put_attempt(
                 state,
                 result.step,

@@ -346,6 +346,8 @@ class RunState(StateBase, frozen=True):
         summary: The completion summary.
         last_request_id: The id of the last control request journaled
             (requests are taken in id order, each once).
+        late_results: Results that arrived after their attempt had ended
+            (cancelled, timed out); they change nothing else.
     """
 
     run_id: str = ""
@@ -382,6 +384,7 @@ class RunState(StateBase, frozen=True):
     reason: str = ""
     summary: str = ""
     last_request_id: int = 0
+    late_results: int = 0
 
     @property
     def is_terminal(self) -> bool:
