@@ -120,13 +120,13 @@ def print_state(console: Console, state: RunState) -> None:
     """Print a readable summary of a run's state, ending with ``state-digest: <hex>``."""
     console.print(_header(state))
     console.print()
-    console.print(_budget(state))
+    console.print(budget_table(state))
     if state.steps:
         console.print()
-        console.print(_steps(state))
+        console.print(steps_table(state))
     if state.agents:
         console.print()
-        console.print(_agents(state))
+        console.print(agents_table(state))
     if state.criteria:
         console.print()
         console.print(_criteria(state))
@@ -173,7 +173,8 @@ def _header(state: RunState) -> Table:
     return grid
 
 
-def _budget(state: RunState) -> Table:
+def budget_table(state: RunState) -> Table:
+    """The run's budget: used against limit, per resource."""
     table = _table("Budget", "resource", "used", "limit", right=("used", "limit"))
     budget, usage = state.budget, state.usage
     rows: list[tuple[str, str, str]] = [
@@ -188,7 +189,8 @@ def _budget(state: RunState) -> Table:
     return table
 
 
-def _steps(state: RunState) -> Table:
+def steps_table(state: RunState) -> Table:
+    """The steps in plan order: role, status, owner, attempts, last failure."""
     table = _table("Steps", "step", "role", "status", "owner", "attempts", "last failure")
     planned = [spec.id for spec in state.plan.steps] if state.plan is not None else []
     for step in _in_order(state.steps, planned):
@@ -206,7 +208,8 @@ def _steps(state: RunState) -> Table:
     return table
 
 
-def _agents(state: RunState) -> Table:
+def agents_table(state: RunState) -> Table:
+    """The agents in plan order: role, status, usage, attempts, restarts."""
     table = _table(
         "Agents",
         "agent",

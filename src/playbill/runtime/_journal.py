@@ -9,7 +9,7 @@ row that fails: it never skips and never repairs. Writes go through
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 from typing import Literal, final
@@ -303,7 +303,7 @@ class Journal:
 
     async def follow(
         self, run_id: str, from_seq: int = 1, *, poll_interval_s: float = 0.2
-    ) -> AsyncIterator[Entry]:
+    ) -> AsyncGenerator[Entry, None]:
         """Yield the run's entries in seq order from ``from_seq``, forever.
 
         New entries arrive at once from a writer of this journal, and within
