@@ -18,6 +18,7 @@ import msgspec
 import pytest
 import trio
 
+from journal_hooks_conformance import JournalHooksConformance
 from playbill.runtime._entry import FORMAT_VERSION, Draft, Entry, encode_entry
 from playbill.runtime._errors import (
     CorruptEntryError,
@@ -93,8 +94,12 @@ class LeaseClock:
         return self.now
 
 
-class JournalConformance:
-    """The behaviour of ``Journal`` that every store must provide."""
+class JournalConformance(JournalHooksConformance):
+    """The behaviour of ``Journal`` that every store must provide.
+
+    The writer's hooks (reactor, ``on_entries``, ``wait_for_room``) are
+    tested in ``JournalHooksConformance``, kept in its own file for size.
+    """
 
     @pytest.fixture
     def journal(self, backend: Backend) -> Journal:

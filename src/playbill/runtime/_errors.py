@@ -170,3 +170,71 @@ class InputError(PlaybillError):
         self.source = source
         self.location = location
         self.detail = detail
+
+
+class ReactorError(JournalError):
+    """The writer's reactor failed while reacting to an entry.
+
+    The batch it was reacting in is not committed: every appender of that
+    batch gets this error, nothing of the batch is visible, and the writer
+    refuses further appends (the policy that reacts is part of the run's
+    logic: a run must not go on without it). The reactor's own exception is
+    the ``__cause__``.
+
+    Attributes:
+        run_id: The run.
+        seq: Seq the entry being reacted to would have had.
+        detail: What went wrong.
+    """
+
+    def __init__(self, run_id: str, seq: int, detail: str) -> None:
+        super().__init__(f"run {run_id!r}: the reactor failed on seq {seq}: {detail}")
+        self.run_id = run_id
+        self.seq = seq
+        self.detail = detail
+
+
+class ReactionLimitError(ReactorError):
+    """The reactor's reactions did not settle within one batch.
+
+    Each reaction is itself reacted to; a reactor that always answers keeps a
+    batch from ever committing. Past ``limit`` reactions in one batch the
+    batch fails with this error (see ``ReactorError``).
+
+    Attributes:
+        limit: The most reactions allowed in one batch.
+    """
+
+    def __init__(self, run_id: str, seq: int, limit: int) -> None:
+        super().__init__(
+            run_id, seq, f"more than {limit} reactions in one batch (a runaway cascade?)"
+        )
+        self.limit = limit
+
+
+class SupervisionEscalated(PlaybillError):
+    """A supervisor gave up: its children crashed more often than it allows.
+
+    Raised by ``Supervisor.run``. Under a parent supervisor this is the
+    crash of one child (the subtree), to which the parent applies its own
+    strategy; out of the root it ends the run. The last crash is the
+    ``__cause__``.
+
+    Attributes:
+        supervisor: Name of the supervisor that gave up.
+        child_id: The child whose crash exceeded the limit.
+        max_restarts: Restarts allowed within ``period_s``.
+        period_s: The window, in seconds of ``trio.current_time()``.
+    """
+
+    def __init__(
+        self, supervisor: str, child_id: str, max_restarts: int, period_s: float, crash: str
+    ) -> None:
+        super().__init__(
+            f"supervisor {supervisor!r} gave up: child {child_id!r} crashed after "
+            f"{max_restarts} restarts within {period_s:g} s; last crash: {crash}"
+        )
+        self.supervisor = supervisor
+        self.child_id = child_id
+        self.max_restarts = max_restarts
+        self.period_s = period_s

@@ -9,7 +9,7 @@ row that fails: it never skips and never repairs. Writes go through
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 from typing import Literal, final
@@ -28,6 +28,7 @@ from ._errors import (
     SeqConflictError,
 )
 from ._memory import MemoryStore
+from ._reactions import Reactor
 from ._reducer import fold
 from ._sqlite import SqliteStore
 from ._state import RunState, decode_state, initial_state
@@ -105,6 +106,10 @@ class Journal:
         snapshot_every: int | None = None,
         lease_ttl_s: float = 30.0,
         max_pending: int = 1024,
+        reactor: Reactor | None = None,
+        max_reactions: int = 10_000,
+        on_entries: Callable[[Sequence[Entry]], None] | None = None,
+        wait_for_room: Callable[[], Awaitable[None]] | None = None,
     ) -> AsyncIterator[JournalWriter]:
         """Become the one writer of a run, for the duration of the block.
 
@@ -121,6 +126,23 @@ class Journal:
             lease_ttl_s: The lease lasts this long without renewal; a
                 background task renews it every third of it.
             max_pending: Appends queued beyond this wait (backpressure).
+            reactor: ``reactor(state, entry) -> drafts``, pure. Called in the
+                flush on every entry, in seq order, with the state folded up
+                to and including it; the drafts it returns are stamped right
+                after it, in the same batch and transaction (a draft without a
+                ``cause`` gets the entry's seq), and are folded and reacted to
+                in turn. A reactor that raises (or returns an invalid draft)
+                fails the batch and breaks the writer (``ReactorError``). Like
+                ``snapshot_every``, it makes the writer keep the state.
+            max_reactions: A batch whose reactions exceed this fails with
+                ``ReactionLimitError`` (a runaway cascade).
+            on_entries: Called after each commit with every entry of the batch
+                (appended and reactions), in seq order, as decoded back from
+                the stored bytes. Synchronous; it must not raise (an error
+                breaks the writer and leaves its block).
+            wait_for_room: Awaited by the flusher before it takes each batch:
+                how the consumer of ``on_entries`` makes the writer wait
+                (and, once ``max_pending`` appends queue, the appenders).
 
         Raises:
             WriterConflictError: Another live writer holds the run.
@@ -130,6 +152,8 @@ class Journal:
         self._check_open()
         if snapshot_every is not None and snapshot_every < 1:
             raise ValueError(f"snapshot_every must be positive, not {snapshot_every}")
+        if max_reactions < 0:
+            raise ValueError(f"max_reactions must not be negative, not {max_reactions}")
         holder = holder if holder is not None else default_holder()
         await trio.lowlevel.checkpoint()
         token = self._store.acquire_lease(
@@ -138,7 +162,8 @@ class Journal:
         try:
             last_seq = self._store.last_seq(run_id)
             last_at_us = self._read(run_id, last_seq, last_seq + 1)[0].at_us if last_seq else 0
-            state = self._folded(run_id, last_seq) if snapshot_every is not None else None
+            keeps_state = snapshot_every is not None or reactor is not None
+            state = self._folded(run_id, last_seq) if keeps_state else None
             writer = JournalWriter(
                 store=self._store,
                 run_id=run_id,
@@ -153,6 +178,10 @@ class Journal:
                 max_pending=max_pending,
                 snapshot_every=snapshot_every,
                 state=state,
+                reactor=reactor,
+                max_reactions=max_reactions,
+                on_entries=on_entries,
+                wait_for_room=wait_for_room,
             )
             self._writers.append(writer)
             # The body's exception is held while the nursery closes and

@@ -10,31 +10,37 @@ appender, and one transaction per batch; there is no timer.
 A cancelled appender whose request has not been taken yet is dropped: its
 drafts are never journaled. Once taken, the request completes (the commit is
 inline) and the appender gets its entries.
+
+Hooks, all optional: a reactor (see ``_reactions``) adds its reactions to the
+batch before the commit; after the commit, ``on_entries`` gets every entry of
+the batch in seq order (the router's feed); before taking a batch, the flusher
+awaits ``wait_for_room`` (the router's backpressure).
 """
 
 from __future__ import annotations
 
 import collections
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, final
 
 import attrs
 import outcome
 import trio
 
-from ._entry import FORMAT_VERSION, Entry, checksum, decode_entries, decode_entry, encode_entry
+from ._batch import Append, fold_batch, react_batch, stamp
+from ._entry import Entry
 from ._errors import (
-    InvalidEntryError,
     JournalClosedError,
     JournalError,
     LeaseLostError,
+    ReactorError,
     SeqConflictError,
     StoreError,
 )
-from ._reducer import evolve
-from ._state import RunState, encode_state
-from ._store import EntryRow, JournalStore
+from ._reactions import Reactor
+from ._state import RunState
+from ._store import JournalStore
 
 if TYPE_CHECKING:
     from ._entry import Draft
@@ -77,16 +83,8 @@ class WriterStatistics:
     snapshots_written: int
     """Snapshots stored along with a batch (``snapshot_every``)."""
 
-
-@final
-@attrs.define(eq=False, slots=True)
-class _Append:
-    """One pending call to ``append``."""
-
-    drafts: Sequence[Draft]
-    task: trio.lowlevel.Task
-    settled: bool = False  # cancelled, or its task already woken with an error
-    taken: bool = False  # in a batch being committed
+    reactions_committed: int
+    """Entries added by the reactor, committed (included in ``entries_committed``)."""
 
 
 def _abort_ok(_: object) -> trio.lowlevel.Abort:
@@ -116,8 +114,12 @@ class JournalWriter:
     _max_pending: int = 1024
     _snapshot_every: int | None = None
     _state: RunState | None = None
+    _reactor: Reactor | None = None
+    _max_reactions: int = 10_000
+    _on_entries: Callable[[Sequence[Entry]], None] | None = None
+    _wait_for_room: Callable[[], Awaitable[None]] | None = None
 
-    _pending: collections.deque[_Append] = attrs.field(factory=collections.deque, init=False)
+    _pending: collections.deque[Append] = attrs.field(factory=collections.deque, init=False)
     _space: trio.lowlevel.ParkingLot = attrs.field(factory=trio.lowlevel.ParkingLot, init=False)
     _flusher: trio.lowlevel.Task | None = attrs.field(default=None, init=False)
     _flusher_parked: bool = attrs.field(default=False, init=False)
@@ -130,6 +132,7 @@ class JournalWriter:
     _largest: int = attrs.field(default=0, init=False)
     _failed: int = attrs.field(default=0, init=False)
     _snapshots: int = attrs.field(default=0, init=False)
+    _reactions: int = attrs.field(default=0, init=False)
 
     @property
     def run_id(self) -> str:
@@ -148,7 +151,10 @@ class JournalWriter:
 
     @property
     def state(self) -> RunState | None:
-        """The run's state folded up to ``last_seq``; None unless ``snapshot_every`` is set."""
+        """The run's state folded up to ``last_seq``.
+
+        None unless the writer was opened with ``snapshot_every`` or a ``reactor``.
+        """
         return self._state
 
     def statistics(self) -> WriterStatistics:
@@ -163,6 +169,7 @@ class JournalWriter:
             batches_failed=self._failed,
             appends_pending=len(self._pending),
             snapshots_written=self._snapshots,
+            reactions_committed=self._reactions,
         )
 
     async def append(self, drafts: Sequence[Draft]) -> list[Entry]:
@@ -180,11 +187,11 @@ class JournalWriter:
             StoreError: The store failed; nothing of this call was written.
         """
         if self._broken is not None or self._closed or len(self._pending) >= self._max_pending:
-            await self._wait_for_room()
+            await self._wait_for_space()
         if not drafts:
             await trio.lowlevel.checkpoint()
             return []
-        request = _Append(drafts, trio.lowlevel.current_task())
+        request = Append(drafts, trio.lowlevel.current_task())
         self._pending.append(request)
         if self._flusher_parked:
             self._flusher_parked = False
@@ -199,7 +206,7 @@ class JournalWriter:
         entries: list[Entry] = await trio.lowlevel.wait_task_rescheduled(abort)
         return entries
 
-    async def _wait_for_room(self) -> None:
+    async def _wait_for_space(self) -> None:
         """Raise if the writer cannot take appends; wait while the queue is full."""
         while True:
             if self._broken is not None:
@@ -215,7 +222,10 @@ class JournalWriter:
     async def _run_flusher(self, *, task_status: trio.TaskStatus[None]) -> None:
         self._flusher = trio.lowlevel.current_task()
         task_status.started()
+        wait_for_room = self._wait_for_room
         while True:
+            if self._pending and wait_for_room is not None:
+                await wait_for_room()  # backpressure from whoever consumes on_entries
             if self._pending:
                 self._flush()
             self._flusher_parked = True
@@ -251,7 +261,7 @@ class JournalWriter:
         if self._space:
             self._space.unpark_all()
         reschedule = trio.lowlevel.reschedule
-        done: list[tuple[_Append, list[Entry]]] = []
+        done: list[tuple[Append, list[Entry]]] = []
         try:
             if self._broken is not None:
                 raise self._broken
@@ -260,17 +270,32 @@ class JournalWriter:
             at_us = self._clock()
             if at_us < self._last_at_us:
                 at_us = self._last_at_us
-            rows, done = self._prepare(batch, at_us)
+            rows, done = stamp(self._run_id, batch, self._last_seq, at_us)
             if not rows:
                 return
-            state, snapshot = self._fold(done)
+            everything: list[Entry] | None = None
+            reactions = 0
+            if self._reactor is None:
+                state, snapshot = fold_batch(self._state, done, self._snapshot_every)
+            else:
+                assert self._state is not None  # loaded by Journal.writer
+                rows, done, everything, state, snapshot, reactions = react_batch(
+                    self._run_id,
+                    self._state,
+                    done,
+                    rows,
+                    at_us=at_us,
+                    reactor=self._reactor,
+                    snapshot_every=self._snapshot_every,
+                    max_reactions=self._max_reactions,
+                )
             self._store.commit(self._run_id, rows, lease_token=self._token, snapshot=snapshot)
         except BaseException as exc:
             self._failed += 1
             for request in batch:
                 if not request.settled:
                     reschedule(request.task, outcome.Error(exc))
-            if isinstance(exc, LeaseLostError | SeqConflictError):
+            if isinstance(exc, LeaseLostError | SeqConflictError | ReactorError):
                 self._broken = exc
             else:
                 self._needs_resync = True
@@ -287,107 +312,20 @@ class JournalWriter:
             self._largest = len(rows)
         if snapshot is not None:
             self._snapshots += 1
+        self._reactions += reactions
         for request, entries in done:
             request.settled = True
             reschedule(request.task, outcome.Value(entries))
         self._on_commit(self._run_id)
-
-    def _prepare(
-        self, batch: Iterable[_Append], at_us: int
-    ) -> tuple[list[EntryRow], list[tuple[_Append, list[Entry]]]]:
-        """Stamp and encode the batch; fail (and settle) requests that cannot be stored."""
-        run_id = self._run_id
-        rows: list[EntryRow] = []
-        add_row = rows.append
-        done: list[tuple[_Append, list[Entry]]] = []
-        seq = self._last_seq
-        for request in batch:
-            if request.settled:  # cancelled while it waited
-                continue
-            request.taken = True
-            start = len(rows)
-            first = seq
-            entries: list[Entry] = []
-            add_entry = entries.append
+        if self._on_entries is not None:
+            if everything is None:
+                everything = [entry for _, entries in done for entry in entries]
             try:
-                for draft in request.drafts:
-                    seq += 1
-                    entry = Entry(
-                        v=FORMAT_VERSION,
-                        run_id=run_id,
-                        seq=seq,
-                        at_us=at_us,
-                        sender=draft.sender,
-                        recipient=draft.recipient,
-                        cause=draft.cause,
-                        msg=draft.msg,
-                    )
-                    data = encode_entry(entry)
-                    add_row((seq, at_us, data, checksum(data)))
-                    add_entry(entry)
-            except Exception as exc:  # not a Draft, or not encodable
-                del rows[start:]
-                seq = first
-                error = InvalidEntryError(run_id, f"{type(exc).__name__}: {exc}")
-                request.settled = True
-                trio.lowlevel.reschedule(request.task, outcome.Error(error))
-                continue
-            done.append((request, entries))
-        if not rows:
-            return rows, done
-        decoded = self._decode_back(rows, done)
-        if decoded is None:
-            return self._prepare([request for request, _ in done], at_us)
-        # Hand back the entries as decoded from their bytes, not as built: a
-        # value built in Python may differ from its decoded form (an int in a
-        # float field), and every actor must see exactly what a replay sees.
-        canonical: list[tuple[_Append, list[Entry]]] = []
-        start = 0
-        for request, entries in done:
-            canonical.append((request, decoded[start : start + len(entries)]))
-            start += len(entries)
-        return rows, canonical
-
-    def _decode_back(
-        self, rows: list[EntryRow], done: list[tuple[_Append, list[Entry]]]
-    ) -> list[Entry] | None:
-        """The batch decoded back; None after failing the requests that do not decode."""
-        try:
-            return decode_entries([row[2] for row in rows])
-        except Exception:  # find the culprits, one request at a time
-            pass
-        culprits = 0
-        for request, entries in done:
-            for index, entry in enumerate(entries):
-                try:
-                    decode_entry(encode_entry(entry))
-                except Exception as exc:
-                    error = InvalidEntryError(self._run_id, f"draft {index} of the append: {exc}")
-                    trio.lowlevel.reschedule(request.task, outcome.Error(error))
-                    request.settled = True
-                    culprits += 1
-                    break
-        if not culprits:
-            raise InvalidEntryError(self._run_id, "the batch does not decode back")
-        return None
-
-    def _fold(
-        self, done: list[tuple[_Append, list[Entry]]]
-    ) -> tuple[RunState | None, tuple[int, bytes] | None]:
-        """The state after the batch, and the snapshot to store with it, if any."""
-        state = self._state
-        every = self._snapshot_every
-        if state is None or every is None:
-            return state, None
-        snap: tuple[int, RunState] | None = None
-        for _, entries in done:
-            for entry in entries:
-                state = evolve(state, entry)
-                if entry.seq % every == 0:
-                    snap = (entry.seq, state)
-        if snap is None:
-            return state, None
-        return state, (snap[0], encode_state(snap[1]))
+                self._on_entries(everything)
+            except BaseException as exc:
+                detail = f"run {self._run_id!r}: the on_entries hook failed: {exc!r}"
+                self._broken = JournalError(detail)
+                raise
 
     def _resync(self) -> None:
         """After a failed commit: make sure the store is where we think it is."""
