@@ -1,0 +1,315 @@
+"""Loading agent profiles from a TOML file, reporting every problem at once.
+
+The file::
+
+    default = "flaky"             # the profile of agents not listed (optional)
+
+    [agents]                      # agent id -> profile name
+    executor-1 = "slow"
+    reviewer-1 = "mine"
+
+    [profiles.mine]               # a profile of your own
+    extends = "reliable"          # start from another profile (optional)
+    heartbeat_interval_s = 5
+    success.reviewer = 0.7
+    faults = { crash = 0.01 }
+
+A profile starts from ``extends`` (a built-in or another profile of the file)
+or from the defaults, and the keys given replace that profile's values, table
+by table. A profile of the file may replace a built-in of the same name.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, final
+
+import attrs
+import cattrs
+from cattrs.errors import (
+    ClassValidationError,
+    ForbiddenExtraKeysError,
+    IterableValidationError,
+)
+from cattrs.gen import make_dict_structure_fn
+
+from playbill.runtime import InputError
+
+from ._profiles import (
+    BUILTIN_PROFILES,
+    AgentProfile,
+    ProfileSet,
+    describe,
+    range_of,
+    toml_key,
+    unknown_names,
+)
+
+
+@final
+@attrs.frozen
+class Problem:
+    """One thing wrong with an input file.
+
+    Attributes:
+        location: The dotted path inside the file (``profiles.flaky.success.executor``);
+            empty for the file as a whole.
+        detail: What was expected, and what was found.
+    """
+
+    location: str
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.detail}" if self.location else self.detail
+
+
+class ProfileError(InputError):
+    """An agent-profile file is invalid. Lists every problem, one per line.
+
+    ``location`` and ``detail`` are those of the first problem.
+
+    Attributes:
+        problems: Every problem found.
+    """
+
+    def __init__(self, source: str, problems: Sequence[Problem]) -> None:
+        first = problems[0]
+        super().__init__(source, first.location, first.detail)
+        self.problems = tuple(problems)
+        self.args = (
+            "\n".join(
+                f"{source}:{p.location}: {p.detail}" if p.location else f"{source}: {p.detail}"
+                for p in problems
+            ),
+        )
+
+
+def load_profiles(path: str | Path) -> ProfileSet:
+    """Load a profile file (TOML) into a ``ProfileSet`` over the built-ins.
+
+    Blocking file I/O: call it before ``trio.run``, or through
+    ``trio.to_thread.run_sync``.
+
+    Args:
+        path: The file.
+
+    Raises:
+        ProfileError: The file cannot be read, is not TOML, or holds invalid
+            profiles; every problem is reported, each with its path.
+    """
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ProfileError(source, [Problem("", f"cannot read the file: {error}")]) from None
+    return parse_profiles(text, source=source)
+
+
+def parse_profiles(text: str, *, source: str = "<profiles>") -> ProfileSet:
+    """Parse the text of a profile file (see the module documentation).
+
+    Args:
+        text: TOML.
+        source: The file it came from, for error messages.
+
+    Raises:
+        ProfileError: Every problem found, each with its path.
+    """
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ProfileError(source, [Problem("", f"not valid TOML: {error}")]) from None
+    problems: list[Problem] = []
+    for key in document:
+        if key not in ("default", "agents", "profiles"):
+            problems.append(
+                Problem(toml_key(key), "unknown key (expected default, agents or profiles)")
+            )
+    default = document.get("default", "default")
+    if not isinstance(default, str):
+        problems.append(Problem("default", f"expected a profile name, got {describe(default)}"))
+        default = "default"
+    agents = _agents(document.get("agents", {}), problems)
+    tables = _tables(document.get("profiles", {}), problems)
+    profiles = _Resolver(tables, problems).resolve_all()
+    # Names of profiles that failed to load are known too: no second complaint.
+    names = {*BUILTIN_PROFILES, *tables}
+    problems.extend(Problem(path, detail) for path, detail in unknown_names(names, agents, default))
+    if problems:
+        raise ProfileError(source, problems)
+    return ProfileSet(profiles={**BUILTIN_PROFILES, **profiles}, agents=agents, default=default)
+
+
+def _agents(value: object, problems: list[Problem]) -> dict[str, str]:
+    if not isinstance(value, dict):
+        problems.append(Problem("agents", f"expected a table, got {describe(value)}"))
+        return {}
+    agents = {}
+    for agent, name in value.items():
+        if isinstance(name, str):
+            agents[agent] = name
+        else:
+            path = f"agents.{toml_key(agent)}"
+            problems.append(Problem(path, f"expected a profile name, got {describe(name)}"))
+    return agents
+
+
+def _tables(value: object, problems: list[Problem]) -> dict[str, dict[str, Any]]:
+    if not isinstance(value, dict):
+        problems.append(Problem("profiles", f"expected a table, got {describe(value)}"))
+        return {}
+    tables = {}
+    for name, table in value.items():
+        if isinstance(table, dict):
+            tables[name] = table
+        else:
+            path = f"profiles.{toml_key(name)}"
+            problems.append(Problem(path, f"expected a table, got {describe(table)}"))
+    return tables
+
+
+@final
+@attrs.define(eq=False)
+class _Resolver:
+    """Builds the file's profiles, following ``extends``, collecting problems."""
+
+    _tables: Mapping[str, dict[str, Any]]
+    _problems: list[Problem]
+    _done: dict[str, AgentProfile | None] = attrs.Factory(dict)
+    _visiting: list[str] = attrs.Factory(list)
+
+    def resolve_all(self) -> dict[str, AgentProfile]:
+        for name in self._tables:
+            self._resolve(name)
+        return {name: found for name, found in self._done.items() if found is not None}
+
+    def _resolve(self, name: str) -> AgentProfile | None:
+        if name in self._done:
+            return self._done[name]
+        here = f"profiles.{toml_key(name)}"
+        table = dict(self._tables[name])
+        parent = table.pop("extends", None)
+        self._visiting.append(name)
+        try:
+            base = {} if parent is None else self._base(parent, f"{here}.extends")
+            profile = _structure(_merge(base, table), AgentProfile, here, self._problems)
+        finally:
+            self._visiting.pop()
+        self._done[name] = profile
+        return profile
+
+    def _base(self, parent: object, where: str) -> dict[str, Any]:
+        """The table a profile extends (empty when it cannot be had: reported)."""
+        if not isinstance(parent, str):
+            self._problems.append(
+                Problem(where, f"expected a profile name, got {describe(parent)}")
+            )
+            return {}
+        if parent in self._visiting:
+            cycle = " -> ".join([*self._visiting[self._visiting.index(parent) :], parent])
+            self._problems.append(Problem(where, f"profiles extend each other: {cycle}"))
+            return {}
+        if parent in self._tables:
+            found = self._resolve(parent)
+            # a parent with problems was reported; check the child on its own
+            return _unstructure(found) if found is not None else {}
+        if parent in BUILTIN_PROFILES:
+            return _unstructure(BUILTIN_PROFILES[parent])
+        known = ", ".join(sorted({*BUILTIN_PROFILES, *self._tables}))
+        self._problems.append(Problem(where, f"unknown profile {parent!r} (known: {known})"))
+        return {}
+
+
+def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """``base`` with ``override``'s keys replacing its own, table by table."""
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+# ------------------------------------------------------------------ cattrs
+
+
+class _Expected(ValueError):
+    """A value is not what was expected; the message says what was."""
+
+
+def _structure_ranged(value: object, annotation: Any) -> float | int:
+    bounds = range_of(annotation)
+    assert bounds is not None
+    problem = bounds.problem(value)
+    if problem is not None:
+        raise _Expected(problem)
+    assert isinstance(value, int | float)
+    return int(value) if bounds.integer else float(value)
+
+
+def _make_converter() -> cattrs.Converter:
+    converter = cattrs.Converter(forbid_extra_keys=True, detailed_validation=True)
+    converter.register_structure_hook_func(lambda t: range_of(t) is not None, _structure_ranged)
+
+    def table_of(cl: type) -> Callable[[object, type], object]:
+        structure: Callable[[Any, type], object] = make_dict_structure_fn(cl, converter)
+
+        def structure_table(value: object, annotation: type) -> object:
+            if not isinstance(value, dict):
+                raise _Expected(f"expected a table, got {describe(value)}")
+            return structure(value, annotation)
+
+        return structure_table
+
+    converter.register_structure_hook_factory(attrs.has, table_of)
+    return converter
+
+
+_CONVERTER = _make_converter()
+
+
+def _unstructure(profile: AgentProfile) -> dict[str, Any]:
+    table: dict[str, Any] = _CONVERTER.unstructure(profile)
+    return table
+
+
+def _structure(
+    table: dict[str, Any], cl: type[AgentProfile], where: str, problems: list[Problem]
+) -> AgentProfile | None:
+    try:
+        return _CONVERTER.structure(table, cl)
+    except Exception as error:  # every error of cattrs' tree is turned into problems
+        _walk(error, where, problems)
+        return None
+
+
+def _walk(error: BaseException, where: str, problems: list[Problem]) -> None:
+    """Turn cattrs' tree of structuring errors into problems with dotted paths."""
+    if isinstance(error, ClassValidationError):
+        with_notes, without = error.group_exceptions()
+        for inner, note in with_notes:
+            _walk(inner, f"{where}.{toml_key(note.name)}", problems)
+        for inner in without:
+            _walk(inner, where, problems)
+    elif isinstance(error, IterableValidationError):
+        with_index, without = error.group_exceptions()
+        for inner, index_note in with_index:
+            _walk(inner, f"{where}[{index_note.index!r}]", problems)
+        for inner in without:
+            _walk(inner, where, problems)
+    elif isinstance(error, ForbiddenExtraKeysError):
+        expected = ", ".join(a.name for a in attrs.fields(error.cl))
+        for key in sorted(error.extra_fields):
+            problems.append(
+                Problem(f"{where}.{toml_key(key)}", f"unknown key (expected one of {expected})")
+            )
+    elif isinstance(error, _Expected):
+        problems.append(Problem(where, str(error)))
+    elif isinstance(error, KeyError):
+        problems.append(Problem(where, "required key missing"))
+    else:
+        problems.append(Problem(where, f"invalid value ({error})"))
