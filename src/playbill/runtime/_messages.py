@@ -18,6 +18,7 @@ from typing import Literal, TypeAlias
 import msgspec
 
 from ._values import (
+    DEFAULT_POLICY,
     Blocker,
     Budget,
     BudgetResource,
@@ -28,6 +29,7 @@ from ._values import (
     Finding,
     Plan,
     PolicyAction,
+    PolicySettings,
     ResultEnvelope,
     ReviewOutcome,
     Score,
@@ -65,6 +67,7 @@ class RunCreated(MessageBase, frozen=True, tag="run_created"):
         budget: The run's budget.
         seed: The seed of a simulated run, or ``None`` for a real one.
         labels: Free-form labels for filtering runs (``{"repo": "..."}``).
+        policy: The supervisor's policy settings (timeouts, backoff, attempts).
     """
 
     goal: str
@@ -72,6 +75,7 @@ class RunCreated(MessageBase, frozen=True, tag="run_created"):
     budget: Budget = Budget()
     seed: int | None = None
     labels: dict[str, str] = msgspec.field(default_factory=dict)
+    policy: PolicySettings = DEFAULT_POLICY
 
 
 class PlanAttached(MessageBase, frozen=True, tag="plan_attached"):

@@ -71,6 +71,7 @@ from ._state import (
     BudgetRecord,
     CriterionState,
     DecisionRecord,
+    ExhaustedBudget,
     HandoffRecord,
     NoteRecord,
     RunState,
@@ -82,9 +83,11 @@ from ._state import (
     WorkspaceRecord,
     initial_state,
 )
-from ._values import AgentSpec, Failure, Plan, StepSpec
+from ._values import DEFAULT_POLICY, AgentSpec, Failure, Plan, StepSpec
 
 _T = TypeVar("_T")
+
+_LIVE_ATTEMPT: frozenset[AttemptStatus] = frozenset({"assigned", "running", "proposed"})
 
 
 def fold(entries: Iterable[Entry], state: RunState | None = None) -> RunState:
@@ -219,7 +222,9 @@ def _apply(state: RunState, entry: Entry) -> RunState:
             found = _find_attempt(state, step, number)
             if found is None:
                 return _anomaly(state, entry, f"cancel of unknown attempt {step}#{number}")
-            return _put_attempt(state, step, replace(found, cancel_requested=True))
+            state = _put_attempt(state, step, replace(found, cancel_requested=True))
+            # the agent stops now: it is no longer busy with the attempt
+            return _release_agent(state, msg.agent, step, number)
         case ReviewRequested(step=step, attempt=number, reviewer=agent):
             return _request_report(state, entry, step, number, agent, reviewer=agent)
         case VerificationRequested(step=step, attempt=number, verifier=agent):
@@ -301,6 +306,9 @@ def _apply(state: RunState, entry: Entry) -> RunState:
             )
             if msg.agent is not None:
                 state = _update_agent(state, msg.agent, budget_exhausted=True)
+            exhausted = ExhaustedBudget(resource=msg.resource, agent=msg.agent)
+            if exhausted not in state.exhausted:
+                state = replace(state, exhausted=(*state.exhausted, exhausted))
             return state
         case PolicyDecisionApplied():
             return _apply_decision(state, entry, msg)
@@ -372,6 +380,9 @@ def _apply(state: RunState, entry: Entry) -> RunState:
                 seed=msg.seed,
                 labels=msg.labels,
                 created_us=entry.at_us,
+                # the default is kept as the very default object, so that the
+                # state encodes (and digests) the same however it was written
+                policy=DEFAULT_POLICY if msg.policy == DEFAULT_POLICY else msg.policy,
             )
         case PlanAttached(plan=plan):
             return _attach_plan(state, plan)
@@ -519,12 +530,22 @@ def _end_attempt(
     )
     state = _put_attempt(state, step, ended)
     step_state = state.steps[step]
-    completed = number if step_status == "completed" else step_state.completed_attempt
-    state = _put_step(
-        state,
-        replace(step_state, status=step_status, owner=None, completed_attempt=completed),
-    )
-    return _release_agent(state, found.agent, step, number)
+    # An attempt that fails or is interrupted while another attempt of the step
+    # is still live (a stale report, a loser of a competition) leaves the step
+    # to the live one; a completion always completes the step.
+    other_live = any(a.number != number and a.status in _LIVE_ATTEMPT for a in step_state.attempts)
+    if step_status == "completed" or not other_live:
+        completed = number if step_status == "completed" else step_state.completed_attempt
+        state = _put_step(
+            state,
+            replace(step_state, status=step_status, owner=None, completed_attempt=completed),
+        )
+    state = _release_agent(state, found.agent, step, number)
+    # nobody goes on reviewing or verifying an attempt that has ended
+    for helper in (found.reviewer, found.verifier):
+        if helper is not None:
+            state = _release_agent(state, helper, step, number)
+    return state
 
 
 def _request_report(

@@ -17,6 +17,7 @@ from typing import Literal, TypeAlias
 import msgspec
 
 from ._values import (
+    DEFAULT_POLICY,
     AgentSpec,
     Blocker,
     Budget,
@@ -26,6 +27,7 @@ from ._values import (
     Finding,
     Plan,
     PolicyAction,
+    PolicySettings,
     ResultEnvelope,
     ReviewOutcome,
     Score,
@@ -300,6 +302,13 @@ class BudgetRecord(StateBase, frozen=True):
     seq: int
 
 
+class ExhaustedBudget(StateBase, frozen=True):
+    """A budget that ran out: the run's (``agent`` is ``None``) or an agent's."""
+
+    resource: BudgetResource
+    agent: str | None = None
+
+
 class ApprovalState(StateBase, frozen=True):
     """A request for a human's approval."""
 
@@ -348,6 +357,9 @@ class RunState(StateBase, frozen=True):
             (requests are taken in id order, each once).
         late_results: Results that arrived after their attempt had ended
             (cancelled, timed out); they change nothing else.
+        policy: The supervisor's policy settings, from ``run_created``.
+        exhausted: Every budget that ran out, once each (at most one per
+            resource for the run and for each agent).
     """
 
     run_id: str = ""
@@ -385,6 +397,8 @@ class RunState(StateBase, frozen=True):
     summary: str = ""
     last_request_id: int = 0
     late_results: int = 0
+    policy: PolicySettings = DEFAULT_POLICY
+    exhausted: tuple[ExhaustedBudget, ...] = ()
 
     @property
     def is_terminal(self) -> bool:

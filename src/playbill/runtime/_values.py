@@ -421,3 +421,40 @@ class ControlRequest(Value, frozen=True):
     step: str | None = None
     reason: str = ""
     by: str = ""
+
+
+# -------------------------------------------------------------------- policy
+
+ExhaustedAction: TypeAlias = Literal["abort", "escalate", "skip"]
+"""What the policy does with a step that has no attempt left: fail the run
+(``abort``), ask a human (``escalate``) or let its dependents go on (``skip``)."""
+
+
+class PolicySettings(Value, frozen=True):
+    """The supervisor's policy knobs, journaled with the run so replay is exact.
+
+    Attributes:
+        heartbeat_timeout_s: An agent working on something must send a
+            heartbeat at least this often, or its work is cancelled and
+            reassigned.
+        backoff_base_s: Wait before the first retry of a step.
+        backoff_multiplier: Each further retry of the step waits this much longer.
+        backoff_max_s: The longest wait before a retry.
+        max_attempts: Attempts per step, for steps that set no ``max_attempts``.
+        max_review_rounds: Reviews that may ask for changes (or reject) before
+            the step counts as out of attempts.
+        on_exhausted: What to do with a step that is out of attempts, or whose
+            failure may not be retried (a ``policy`` failure).
+    """
+
+    heartbeat_timeout_s: float = 300.0
+    backoff_base_s: float = 5.0
+    backoff_multiplier: float = 2.0
+    backoff_max_s: float = 300.0
+    max_attempts: int = 3
+    max_review_rounds: int = 3
+    on_exhausted: ExhaustedAction = "abort"
+
+
+DEFAULT_POLICY = PolicySettings()
+"""The policy of runs that set none."""
