@@ -143,3 +143,34 @@ async def test_receive_batch_nowait() -> None:
 def test_capacity_must_be_positive() -> None:
     with pytest.raises(ValueError, match="at least one"):
         Mailbox(0)
+
+
+async def test_send_all_nowait_queues_all_or_nothing() -> None:
+    box: Mailbox[int] = Mailbox(5)
+    box.send_all_nowait([1, 2, 3])
+    assert box.free == 2
+    with pytest.raises(trio.WouldBlock):
+        box.send_all_nowait([4, 5, 6])
+    assert len(box) == 3  # nothing of the refused call
+    box.send_all_nowait([4, 5])
+    assert box.free == 0
+    assert await box.receive_batch() == [1, 2, 3, 4, 5]
+    assert box.statistics().sent == 5
+    box.close()
+    assert box.free == 0
+    with pytest.raises(trio.ClosedResourceError):
+        box.send_all_nowait([6])
+
+
+async def test_send_all_nowait_wakes_the_receiver() -> None:
+    box: Mailbox[int] = Mailbox(5)
+    got: list[int] = []
+
+    async def receiver() -> None:
+        got.extend(await box.receive_batch())
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(receiver)
+        await trio.testing.wait_all_tasks_blocked()
+        box.send_all_nowait([1, 2])
+    assert got == [1, 2]

@@ -15,6 +15,7 @@ the end, where a deque hands over its contents in one call.
 from __future__ import annotations
 
 import collections
+from collections.abc import Sequence
 from types import TracebackType
 from typing import Generic, TypeVar, final
 
@@ -82,7 +83,7 @@ class Mailbox(Generic[T]):
                     ...
     """
 
-    _capacity: int = attrs.field()
+    _capacity: int
     _name: str = ""
     _items: collections.deque[T] = attrs.field(factory=collections.deque, init=False)
     _receivers: trio.lowlevel.ParkingLot = attrs.field(factory=trio.lowlevel.ParkingLot, init=False)
@@ -93,10 +94,11 @@ class Mailbox(Generic[T]):
     _batches: int = attrs.field(default=0, init=False)
     _largest: int = attrs.field(default=0, init=False)
 
-    @_capacity.validator
-    def _check_capacity(self, _: object, value: int) -> None:
-        if value < 1:
-            raise ValueError(f"a mailbox holds at least one item, not {value}")
+    # Checked here, not with an attrs validator: a validator makes attrs hook
+    # every attribute assignment, which would double the cost of a send.
+    def __attrs_post_init__(self) -> None:
+        if self._capacity < 1:
+            raise ValueError(f"a mailbox holds at least one item, not {self._capacity}")
 
     @property
     def name(self) -> str:
@@ -107,6 +109,11 @@ class Mailbox(Generic[T]):
     def closed(self) -> bool:
         """Whether the mailbox refuses sends (its queued items may remain)."""
         return self._closed
+
+    @property
+    def free(self) -> int:
+        """Items it can take now without waiting (0 when closed)."""
+        return 0 if self._closed else self._capacity - len(self._items)
 
     def __len__(self) -> int:
         return len(self._items)
@@ -142,6 +149,23 @@ class Mailbox(Generic[T]):
             raise trio.WouldBlock
         items.append(item)
         self._sent += 1
+        if self._receivers:
+            self._receivers.unpark()
+
+    def send_all_nowait(self, items: Sequence[T]) -> None:
+        """Queue all the items, in order, or none of them.
+
+        Raises:
+            trio.WouldBlock: They do not all fit.
+            trio.ClosedResourceError: The mailbox is closed.
+        """
+        if self._closed:
+            raise trio.ClosedResourceError(f"mailbox {self._name!r} is closed")
+        queued = self._items
+        if len(queued) + len(items) > self._capacity:
+            raise trio.WouldBlock
+        queued.extend(items)
+        self._sent += len(items)
         if self._receivers:
             self._receivers.unpark()
 

@@ -102,7 +102,7 @@ class Router:
                 ...
     """
 
-    _capacity: int = attrs.field(default=4096)
+    _capacity: int = 4096
     _queue: collections.deque[Entry] = attrs.field(factory=collections.deque, init=False)
     _subs: list[tuple[str | None, Mailbox[Entry]]] = attrs.field(factory=list, init=False)
     _routes: dict[str, _Route] = attrs.field(factory=dict, init=False)
@@ -121,10 +121,9 @@ class Router:
     _dropped_closed: int = attrs.field(default=0, init=False)
     _blocks: int = attrs.field(default=0, init=False)
 
-    @_capacity.validator
-    def _check_capacity(self, _: object, value: int) -> None:
-        if value < 1:
-            raise ValueError(f"the router's capacity must be positive, not {value}")
+    def __attrs_post_init__(self) -> None:  # not a validator: see Mailbox
+        if self._capacity < 1:
+            raise ValueError(f"the router's capacity must be positive, not {self._capacity}")
 
     def statistics(self) -> RouterStatistics:
         """What the router holds and has done."""
@@ -212,7 +211,55 @@ class Router:
             self._queue.extend(entries)
             self._pump()
             return
-        # The common case: nothing queued, deliver straight from the batch.
+        if not self._feed_bulk(entries):
+            self._feed_each(entries)
+
+    def _feed_bulk(self, entries: Sequence[Entry]) -> bool:
+        """The common case: every mailbox has room for its share of the batch.
+
+        The batch is cut into runs of consecutive entries for the same
+        recipient, and each run goes into each of its mailboxes in one call.
+        Returns False, having delivered nothing, if a mailbox lacks room or
+        is closed.
+        """
+        routes = self._routes
+        runs: list[tuple[_Route, int, int]] = []
+        route: _Route | None = None
+        recipient = None
+        start = 0
+        for position, entry in enumerate(entries):
+            if entry.recipient != recipient:
+                if route is not None:
+                    runs.append((route, start, position))
+                recipient = entry.recipient
+                route = routes.get(recipient)
+                if route is None:
+                    route = self._route(recipient)
+                start = position
+        if route is not None:
+            runs.append((route, start, len(entries)))
+        need: dict[Mailbox[Entry], int] = {}
+        for (boxes, _), first, stop in runs:
+            for box in boxes:
+                need[box] = need.get(box, 0) + stop - first
+        for box, count in need.items():
+            if box.free < count:
+                return False
+        delivered = 0
+        for (boxes, addressed), first, stop in runs:
+            if not addressed:
+                self._dropped += stop - first
+            if boxes:
+                run = entries[first:stop]
+                for box in boxes:
+                    box.send_all_nowait(run)
+                delivered += len(boxes) * (stop - first)
+        self._deliveries += delivered
+        self._routed += len(entries)
+        return True
+
+    def _feed_each(self, entries: Sequence[Entry]) -> None:
+        """Deliver entry by entry, stopping at the first full mailbox."""
         routes = self._routes
         delivered = 0
         dropped = 0

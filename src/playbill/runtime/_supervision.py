@@ -135,7 +135,7 @@ async def _call(callback: Callable[..., Awaitable[None] | None] | None, *args: o
 
 
 @final
-@attrs.define(eq=False)
+@attrs.define(eq=False, on_setattr=attrs.setters.NO_OP)  # converters only at init
 class Supervisor:
     """A node of the supervision tree: runs children and restarts them when they crash.
 
