@@ -473,3 +473,80 @@ def test_results_encode_like_any_journaled_value() -> None:
     for kind, role in (("work", "executor"), ("work", "planner"), ("review", "reviewer")):
         payload = sim.outcome(order(kind=kind, role=role)).payload  # type: ignore[arg-type]
         assert msgspec.json.decode(msgspec.json.encode(payload), type=type(payload)) == payload
+
+
+# Many agents at once, reporting through a channel to one "journal" task, as
+# the role actors do: the journal's order must be the same in every process.
+PARALLEL = """
+import msgspec, trio, trio.testing
+from playbill.actors._backend import BackendError, WorkOrder
+from playbill.actors._profiles import BUILTIN_PROFILES
+from playbill.actors._simulated import SimulatedBackend, SimulatedCrash
+from playbill.runtime import StepSpec
+from playbill.runtime._clock import VirtualClock
+from playbill.runtime._faults import parse_faults
+
+def journal_of_parallel_agents(agents=12, orders=4):
+    journal = []
+
+    class Reporter:
+        def __init__(self, send, agent):
+            self.send, self.agent = send, agent
+        async def heartbeat(self, progress=""):
+            await self.send.send([self.agent, "heartbeat", progress])
+        async def usage(self, usage):
+            await self.send.send([self.agent, "usage", msgspec.to_builtins(usage)])
+
+    async def agent(clock, name, send):
+        # every agent has the same latency distribution: many ties in time
+        sim = SimulatedBackend(name, BUILTIN_PROFILES["perfect"], 5, clock,
+                               faults=parse_faults("crash=0.1,transient=0.1,slow=0.5:2"))
+        for n in range(1, orders + 1):
+            order = WorkOrder(run_id="r", agent=name, role="executor", kind="work",
+                              step=StepSpec(id=f"s{n}", goal="g"), attempt=1)
+            try:
+                result = await sim.run(order, Reporter(send, name))
+                await send.send([name, "result", result.exit_status])
+            except (BackendError, SimulatedCrash) as error:
+                await send.send([name, "raised", type(error).__name__])
+
+    async def main():
+        send, receive = trio.open_memory_channel(0)
+        async with VirtualClock.open(1_700_000_000_000_000) as clock:
+            async with trio.open_nursery() as nursery:
+                async def writer():
+                    async for item in receive:
+                        journal.append([clock.now_us(), *item])
+                nursery.start_soon(writer)
+                async with trio.open_nursery() as agents_nursery:
+                    for i in range(agents):
+                        await agents_nursery.start(start_agent, clock, f"a{i}", send, agent)
+                nursery.cancel_scope.cancel()
+
+    async def start_agent(clock, name, send, body, task_status=trio.TASK_STATUS_IGNORED):
+        # all start at once, in the order they were started: started() lets
+        # the parent go on, but only once this task blocks, in the sleep
+        task_status.started()
+        await clock.sleep_until_us(1_700_000_000_001_000)
+        await body(clock, name, send)
+
+    trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
+    return journal
+"""
+
+
+def test_parallel_agents_journal_in_the_same_order_in_every_process() -> None:
+    namespace: dict[str, Any] = {}
+    exec(PARALLEL, namespace)
+    here = json.loads(json.dumps(namespace["journal_of_parallel_agents"]()))
+    assert here == json.loads(json.dumps(namespace["journal_of_parallel_agents"]()))
+    times = [item[0] for item in here]
+    assert times == sorted(times)
+    assert len(set(times)) < len(times) / 4  # agents really did tie
+    script = PARALLEL + "\nimport json\nprint(json.dumps(journal_of_parallel_agents()))\n"
+    for hash_seed in ("1", "77"):
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        done = subprocess.run(
+            [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+        )
+        assert json.loads(done.stdout) == here
