@@ -25,7 +25,7 @@ applies from the next entry whose delivery has not begun.
 from __future__ import annotations
 
 import collections
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import final
 
 import attrs
@@ -217,46 +217,47 @@ class Router:
     def _feed_bulk(self, entries: Sequence[Entry]) -> bool:
         """The common case: every mailbox has room for its share of the batch.
 
-        The batch is cut into runs of consecutive entries for the same
-        recipient, and each run goes into each of its mailboxes in one call.
-        Returns False, having delivered nothing, if a mailbox lacks room or
-        is closed.
+        One pass splits the batch into each mailbox's share (in seq order),
+        then each share goes into its mailbox in one call. Returns False,
+        having delivered nothing, if a mailbox lacks room or is closed.
         """
-        routes = self._routes
-        runs: list[tuple[_Route, int, int]] = []
-        route: _Route | None = None
-        recipient = None
-        start = 0
-        for position, entry in enumerate(entries):
-            if entry.recipient != recipient:
-                if route is not None:
-                    runs.append((route, start, position))
-                recipient = entry.recipient
-                route = routes.get(recipient)
-                if route is None:
-                    route = self._route(recipient)
-                start = position
-        if route is not None:
-            runs.append((route, start, len(entries)))
-        need: dict[Mailbox[Entry], int] = {}
-        for (boxes, _), first, stop in runs:
-            for box in boxes:
-                need[box] = need.get(box, 0) + stop - first
-        for box, count in need.items():
-            if box.free < count:
+        shares: dict[Mailbox[Entry], list[Entry]] = {}
+        unaddressed: list[Entry] = []
+        adders_of: dict[str, tuple[Callable[[Entry], None], ...]] = {}
+        for entry in entries:
+            adders = adders_of.get(entry.recipient)
+            if adders is None:
+                adders = self._adders(entry.recipient, shares, unaddressed)
+                adders_of[entry.recipient] = adders
+            for add in adders:
+                add(entry)
+        for box, share in shares.items():
+            if box.free < len(share):
                 return False
         delivered = 0
-        for (boxes, addressed), first, stop in runs:
-            if not addressed:
-                self._dropped += stop - first
-            if boxes:
-                run = entries[first:stop]
-                for box in boxes:
-                    box.send_all_nowait(run)
-                delivered += len(boxes) * (stop - first)
+        for box, share in shares.items():
+            box.send_all_nowait(share)
+            delivered += len(share)
         self._deliveries += delivered
+        self._dropped += len(unaddressed)
         self._routed += len(entries)
         return True
+
+    def _adders(
+        self,
+        recipient: str,
+        shares: dict[Mailbox[Entry], list[Entry]],
+        unaddressed: list[Entry],
+    ) -> tuple[Callable[[Entry], None], ...]:
+        """For one recipient: the ``append`` of each of its mailboxes' shares."""
+        route = self._routes.get(recipient)
+        if route is None:
+            route = self._route(recipient)
+        boxes, addressed = route
+        adders = [shares.setdefault(box, []).append for box in boxes]
+        if not addressed:
+            adders.append(unaddressed.append)
+        return tuple(adders)
 
     def _feed_each(self, entries: Sequence[Entry]) -> None:
         """Deliver entry by entry, stopping at the first full mailbox."""
