@@ -28,11 +28,11 @@ from playbill.runtime import (
     Evidence,
     ExitStatus,
     Failure,
+    FaultPlan,
     Gap,
     RolePayload,
     Usage,
 )
-from playbill.runtime._faults import FaultPlan
 
 from ._backend import WorkOrder
 from ._profiles import AgentProfile, Pricing, Tokens

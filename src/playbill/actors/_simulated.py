@@ -20,9 +20,16 @@ from typing import assert_never, final
 import attrs
 import trio
 
-from playbill.runtime import ROLES, Failure, ResultEnvelope, Role, Usage
-from playbill.runtime._clock import Clock
-from playbill.runtime._faults import NO_FAULTS, FaultPlan
+from playbill.runtime import (
+    NO_FAULTS,
+    ROLES,
+    Clock,
+    Failure,
+    FaultPlan,
+    ResultEnvelope,
+    Role,
+    Usage,
+)
 
 from ._backend import BackendError, Capabilities, Reporter, WorkOrder
 from ._profiles import AgentProfile

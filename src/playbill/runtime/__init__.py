@@ -6,6 +6,9 @@ Everything public is re-exported here; the ``_``-prefixed modules are private.
 
 from __future__ import annotations
 
+# Clocks and faults
+from ._clock import Clock, ClockStatistics, VirtualClock, WallClock
+
 # Entries and their codec
 from ._entry import (
     FORMAT_VERSION,
@@ -34,6 +37,7 @@ from ._errors import (
     UnknownRunError,
     WriterConflictError,
 )
+from ._faults import FAULT_NAMES, NO_FAULTS, FaultPlan, FaultSpecError, parse_faults
 
 # The journal
 from ._journal import (
@@ -186,8 +190,10 @@ from ._writer import (
 )
 
 __all__ = [
+    "FAULT_NAMES",
     "FORMAT_VERSION",
     "HISTORY_LIMIT",
+    "NO_FAULTS",
     "ROLES",
     "TERMINAL_RUN_STATUSES",
     "UNLIMITED",
@@ -211,6 +217,8 @@ __all__ = [
     "BudgetResource",
     "BuildPasses",
     "Check",
+    "Clock",
+    "ClockStatistics",
     "CommandPasses",
     "ControlRequest",
     "ControlRequested",
@@ -226,6 +234,8 @@ __all__ = [
     "ExitStatus",
     "Failure",
     "FailureClass",
+    "FaultPlan",
+    "FaultSpecError",
     "FileChanged",
     "Finding",
     "Gap",
@@ -309,6 +319,8 @@ __all__ = [
     "Verdict",
     "VerificationPayload",
     "VerificationRequested",
+    "VirtualClock",
+    "WallClock",
     "WorkspaceCreated",
     "WorkspaceMerged",
     "WorkspaceRecord",
@@ -325,6 +337,7 @@ __all__ = [
     "message_tag",
     "message_types",
     "open_journal",
+    "parse_faults",
     "state_digest",
     "wall_clock_us",
 ]
