@@ -14,7 +14,12 @@ import pytest
 import trio
 
 from playbill.runtime._entry import Draft, Entry, encode_entry
-from playbill.runtime._errors import InjectedFaultError, ReactionLimitError, ReactorError
+from playbill.runtime._errors import (
+    InjectedFaultError,
+    JournalError,
+    ReactionLimitError,
+    ReactorError,
+)
 from playbill.runtime._journal import Journal
 from playbill.runtime._messages import NoteWritten, RunCreated, UsageReported
 from playbill.runtime._reducer import fold
@@ -238,6 +243,19 @@ class JournalHooksConformance:
             for i in range(4):
                 nursery.start_soon(w.append, notes(2, f"t{i}-"))
         assert seen == await journal.read("run-a")
+
+    async def test_a_failing_on_entries_hook_breaks_the_writer(self, journal: Journal) -> None:
+        def hook(entries: Sequence[Entry]) -> None:
+            raise ValueError("router bug")
+
+        appended: list[Entry] = []
+        with pytest.RaisesGroup(ValueError):  # out of the writer's block, from its flusher
+            async with journal.writer("run-a", on_entries=hook) as w:
+                appended += await w.append(notes(1))  # committed before the hook ran
+                await trio.sleep_forever()  # cancelled when the flusher fails
+        assert appended == await journal.read("run-a")
+        with pytest.raises(JournalError, match="on_entries hook failed"):
+            await w.append(notes(1))
 
     async def test_reopened_writer_resumes_state_and_reactions(self, backend: Backend) -> None:
         journal = backend.open()
