@@ -31,9 +31,12 @@ from ._errors import (
     LeaseLostError,
     NotAJournalError,
     PlaybillError,
+    ReactionLimitError,
+    ReactorError,
     RunExistsError,
     SeqConflictError,
     StoreError,
+    SupervisionEscalated,
     UnknownRunError,
     WriterConflictError,
 )
@@ -46,6 +49,9 @@ from ._journal import (
     SqliteJournal,
     open_journal,
 )
+
+# Actor mechanics
+from ._mailbox import DEFAULT_MAX_BATCH, Mailbox, MailboxStatistics
 from ._memory import (
     MemoryStore,
 )
@@ -99,12 +105,14 @@ from ._messages import (
     message_tag,
     message_types,
 )
+from ._reactions import Reactor
 
 # The reducer
 from ._reducer import (
     evolve,
     fold,
 )
+from ._router import Router, RouterStatistics
 from ._sqlite import (
     SqliteStore,
 )
@@ -142,6 +150,16 @@ from ._store import (
     JournalStore,
     RunInfo,
 )
+from ._supervision import (
+    ChildFunction,
+    ChildSpec,
+    OnCrash,
+    OnRestart,
+    Strategy,
+    Supervisor,
+    SupervisorStatistics,
+)
+from ._timers import TimerService, TimerStatistics
 
 # Values: usage, budgets, plans, validators, result envelopes
 from ._values import (
@@ -190,6 +208,7 @@ from ._writer import (
 )
 
 __all__ = [
+    "DEFAULT_MAX_BATCH",
     "FAULT_NAMES",
     "FORMAT_VERSION",
     "HISTORY_LIMIT",
@@ -217,6 +236,8 @@ __all__ = [
     "BudgetResource",
     "BuildPasses",
     "Check",
+    "ChildFunction",
+    "ChildSpec",
     "Clock",
     "ClockStatistics",
     "CommandPasses",
@@ -256,6 +277,8 @@ __all__ = [
     "JournalStore",
     "JournalWriter",
     "LeaseLostError",
+    "Mailbox",
+    "MailboxStatistics",
     "MemoryJournal",
     "MemoryStore",
     "Message",
@@ -263,12 +286,17 @@ __all__ = [
     "NotAJournalError",
     "NoteRecord",
     "NoteWritten",
+    "OnCrash",
+    "OnRestart",
     "Plan",
     "PlanAttached",
     "PlanPayload",
     "PlaybillError",
     "PolicyAction",
     "PolicyDecisionApplied",
+    "ReactionLimitError",
+    "Reactor",
+    "ReactorError",
     "ResultEnvelope",
     "ResultProposed",
     "ReviewGiven",
@@ -277,6 +305,8 @@ __all__ = [
     "ReviewRequested",
     "Role",
     "RolePayload",
+    "Router",
+    "RouterStatistics",
     "RunCancelled",
     "RunCompleted",
     "RunCreated",
@@ -303,12 +333,18 @@ __all__ = [
     "StepState",
     "StepStatus",
     "StoreError",
+    "Strategy",
+    "SupervisionEscalated",
+    "Supervisor",
+    "SupervisorStatistics",
     "TestsPass",
     "TimerCancelled",
     "TimerFired",
     "TimerPurpose",
+    "TimerService",
     "TimerSet",
     "TimerState",
+    "TimerStatistics",
     "UnknownRunError",
     "Usage",
     "UsageReported",
