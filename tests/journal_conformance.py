@@ -35,7 +35,7 @@ from playbill.runtime._journal import Journal
 from playbill.runtime._messages import Heartbeat, NoteWritten, RunCreated, UsageReported
 from playbill.runtime._reducer import fold
 from playbill.runtime._state import decode_state, encode_state, state_digest
-from playbill.runtime._values import Usage
+from playbill.runtime._values import ControlRequest, Usage
 
 T0 = 1_767_225_600_000_000
 
@@ -429,6 +429,20 @@ class JournalConformance(JournalHooksConformance):
             await journal.state_at("run-a", 9)
         assert (caught.value.run_id, caught.value.seq) == ("run-a", 8)
         assert await journal.state_at("run-a", 9, snapshots=False) == fold(entries[:9])
+
+    async def test_control_requests_queue_in_order_per_run(self, backend: Backend) -> None:
+        journal = backend.open()
+        pause = ControlRequest(action="pause", reason="lunch", by="ann")
+        first = await journal.post_request("run-a", pause)
+        other = await journal.post_request("run-b", ControlRequest(action="cancel"))
+        approve = ControlRequest(action="approve", step="s1", by="bob")
+        second = await journal.post_request("run-a", approve)
+        assert first < other < second
+        again = backend.open()  # another process sees the same queue
+        assert await again.requests_after("run-a", 0) == [(first, pause), (second, approve)]
+        assert await again.requests_after("run-a", first) == [(second, approve)]
+        assert await again.requests_after("run-a", second) == []
+        assert await again.requests_after("run-b", 0) == [(other, ControlRequest(action="cancel"))]
 
     # ----------------------------------------------------------------- follow
 

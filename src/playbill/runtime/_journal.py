@@ -33,7 +33,11 @@ from ._reducer import fold
 from ._sqlite import SqliteStore
 from ._state import RunState, decode_state, initial_state
 from ._store import EntryRow, JournalStore, RunInfo, decode_rows, default_holder
+from ._values import ControlRequest
 from ._writer import JournalWriter, wall_clock_us
+
+_request_encoder = msgspec.json.Encoder(order="deterministic")
+_request_decoder = msgspec.json.Decoder(ControlRequest)
 
 _READ_CHUNK = 4096
 """Entries read at once when following or folding a run."""
@@ -362,6 +366,40 @@ class Journal:
                 await lot.park()
             if not lot:
                 self._lots.pop(run_id, None)
+
+    # ------------------------------------------------------- control requests
+
+    async def post_request(self, run_id: str, request: ControlRequest) -> int:
+        """Ask a run's live writer, in this process or another, to do something.
+
+        The request waits in the journal's queue until the run's writer takes
+        it and journals it (``control_requested``); a run that is not running
+        takes it when it is resumed.
+
+        Returns:
+            The request's id.
+        """
+        self._check_open()
+        await trio.lowlevel.checkpoint()
+        return self._store.post_request(
+            run_id, _request_encoder.encode(request), now_us=wall_clock_us()
+        )
+
+    async def requests_after(self, run_id: str, after_id: int) -> list[tuple[int, ControlRequest]]:
+        """The run's queued requests with ``id > after_id``, oldest first.
+
+        Raises:
+            InvalidEntryError: A queued request does not decode (it is never skipped).
+        """
+        self._check_open()
+        await trio.lowlevel.checkpoint()
+        taken = []
+        for request_id, body in self._store.requests_after(run_id, after_id):
+            try:
+                taken.append((request_id, _request_decoder.decode(body)))
+            except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+                raise InvalidEntryError(run_id, f"control request {request_id}: {exc}") from exc
+        return taken
 
     # -------------------------------------------------------------- snapshots
 
