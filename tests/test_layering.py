@@ -16,7 +16,11 @@ import playbill
 
 SRC = Path(playbill.__file__).parent
 
-PURE_ROOTS = ["playbill.runtime._reducer", "playbill.runtime._state"]
+PURE_ROOTS = [
+    "playbill.runtime._reducer",
+    "playbill.runtime._state",
+    "playbill.runtime._policy",  # decide, and everything it builds on
+]
 
 BANNED_IN_PURE = {
     "asyncio",
@@ -115,5 +119,6 @@ def test_the_scan_sees_real_imports() -> None:
     """The scan really sees imports (a check that cannot fail proves nothing)."""
     assert "playbill.runtime._reducer" in pure_closure()
     assert "playbill.runtime._messages" in pure_closure()
+    assert "playbill.runtime._pipeline" in pure_closure()
     assert "playbill.runtime._entry" in imports_of("playbill.runtime._reducer")
     assert "msgspec" in imports_of("playbill.runtime._entry")

@@ -1,0 +1,89 @@
+"""``decide`` is total, and its reactions are whole.
+
+On plausible journals (``journals.py``), with any policy settings and budget,
+and then on any message of the catalogue from anyone: ``decide`` never
+raises; its drafts are journalable (they encode and decode back); folding them
+records no anomaly the state did not have; and ``decide`` returns nothing for
+any of them, so a reaction is one level deep whatever order the writer folds
+it in.
+"""
+
+from __future__ import annotations
+
+import msgspec
+from hypothesis import given
+from hypothesis import strategies as st
+
+from journals import as_entries, plausible_messages
+from playbill.runtime._entry import FORMAT_VERSION, Draft, Entry, decode_entry, encode_entry
+from playbill.runtime._messages import Message, RunCreated
+from playbill.runtime._policy import decide
+from playbill.runtime._reducer import evolve
+from playbill.runtime._state import RunState
+from playbill.runtime._values import Budget, PolicySettings
+from strategies import messages, structs
+
+SENDERS = ["cli", "timers", "a00", "a31", "supervisor", "human"]
+
+
+def stamp(state: RunState, drafts: list[Draft], at_us: int) -> list[Entry]:
+    return [
+        Entry(
+            v=FORMAT_VERSION,
+            run_id=state.run_id,
+            seq=state.last_seq + i,
+            at_us=at_us,
+            sender=d.sender,
+            recipient=d.recipient,
+            cause=d.cause,
+            msg=d.msg,
+        )
+        for i, d in enumerate(drafts, 1)
+    ]
+
+
+def check_reaction(state: RunState, entry: Entry) -> None:
+    drafts = decide(state, entry)
+    if entry.sender == "supervisor":
+        assert drafts == []
+    after = state
+    for stamped in stamp(state, drafts, entry.at_us):
+        assert decode_entry(encode_entry(stamped)) == stamped
+        after = evolve(after, stamped)
+        assert decide(after, stamped) == []
+    assert after.anomaly_count == state.anomaly_count, after.anomalies[-3:]
+
+
+@given(
+    plausible_messages(),
+    structs(PolicySettings),
+    structs(Budget),
+    st.lists(st.tuples(messages(), st.sampled_from(SENDERS)), max_size=3),
+)
+def test_decide_is_total_and_its_reactions_are_whole(
+    msgs: list[Message],
+    policy: PolicySettings,
+    budget: Budget,
+    extra: list[tuple[Message, str]],
+) -> None:
+    first = msgs[0]
+    assert isinstance(first, RunCreated)
+    msgs = [msgspec.structs.replace(first, policy=policy, budget=budget), *msgs[1:]]
+    entries = as_entries(msgs)
+    state = RunState()
+    for entry in entries:
+        state = evolve(state, entry)
+        check_reaction(state, entry)
+    for msg, sender in extra:
+        entry = Entry(
+            v=FORMAT_VERSION,
+            run_id=state.run_id,
+            seq=state.last_seq + 1,
+            at_us=state.updated_us + 1,
+            sender=sender,
+            recipient="supervisor",
+            cause=None,
+            msg=msg,
+        )
+        state = evolve(state, entry)
+        check_reaction(state, entry)

@@ -1,0 +1,167 @@
+"""Budgets: what a run or an agent may still start, and which budgets just ran out.
+
+A budget (``Budget``) limits tokens, cost and wall time (read from reported
+usage), attempts (counted when they are assigned) and retries (counted when
+they are scheduled). The run has one; each agent may have its own.
+
+The rules, which together bound every overrun by the work in flight:
+
+* Nothing starts past a budget. Before work starts the policy asks
+  ``run_may_start`` / ``agent_may_start``; a budget that is used up refuses,
+  and the refusal is journaled (``budget_exhausted``, action ``refused``) once
+  per resource and agent, never again.
+* Usage that reaches a limit (``crossed``) makes the policy journal
+  ``budget_exhausted`` (action ``cancelled``) and cancel the work that budget
+  covers: everything in flight for the run's budget, that agent's work for an
+  agent's.
+* An agent that ran out of any budget takes no more work in the run.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from ._messages import BudgetExhausted
+from ._policy_context import PolicyContext
+from ._state import ExhaustedBudget, RunState
+from ._values import Budget, BudgetResource, Usage
+
+USAGE_RESOURCES: tuple[BudgetResource, ...] = ("tokens", "cost", "wall")
+"""The resources read from reported usage."""
+
+
+class Overrun(NamedTuple):
+    """A budget used up: ``used >= limit`` for ``resource``; ``agent`` None for the run."""
+
+    resource: BudgetResource
+    limit: float
+    used: float
+    agent: str | None
+
+
+def used_of(usage: Usage, resource: BudgetResource) -> float:
+    """How much of a usage resource was used."""
+    if resource == "tokens":
+        return float(usage.tokens)
+    if resource == "cost":
+        return usage.cost_usd
+    return usage.wall_s
+
+
+def limit_of(budget: Budget, resource: BudgetResource) -> float | None:
+    """A budget's limit on a resource, ``None`` when unlimited."""
+    match resource:
+        case "tokens":
+            return None if budget.tokens is None else float(budget.tokens)
+        case "cost":
+            return budget.cost_usd
+        case "wall":
+            return budget.wall_s
+        case "attempts":
+            return None if budget.attempts is None else float(budget.attempts)
+        case "retries":
+            return None if budget.retries is None else float(budget.retries)
+
+
+def usage_overruns(budget: Budget, usage: Usage, agent: str | None) -> list[Overrun]:
+    """The usage resources of a budget that are used up."""
+    out = []
+    for resource in USAGE_RESOURCES:
+        limit = limit_of(budget, resource)
+        used = used_of(usage, resource)
+        if limit is not None and used >= limit:
+            out.append(Overrun(resource, limit, used, agent))
+    return out
+
+
+def journaled(state: RunState, resource: BudgetResource, agent: str | None) -> bool:
+    """Whether that budget's exhaustion is already in the journal."""
+    return ExhaustedBudget(resource=resource, agent=agent) in state.exhausted
+
+
+def crossed(state: RunState) -> list[Overrun]:
+    """Usage budgets (the run's, then each agent's) used up and not yet journaled."""
+    out = [
+        o
+        for o in usage_overruns(state.budget, state.usage, None)
+        if not journaled(state, o.resource, None)
+    ]
+    for agent in state.agents.values():
+        out.extend(
+            o
+            for o in usage_overruns(agent.spec.budget, agent.usage, agent.spec.id)
+            if not journaled(state, o.resource, agent.spec.id)
+        )
+    return out
+
+
+def refuse(ctx: PolicyContext, overrun: Overrun, step: str | None = None) -> None:
+    """Journal that work was refused for a budget, unless that is journaled already."""
+    if journaled(ctx.state, overrun.resource, overrun.agent):
+        return
+    ctx.emit(
+        BudgetExhausted(
+            resource=overrun.resource,
+            limit=overrun.limit,
+            used=overrun.used,
+            action="refused",
+            agent=overrun.agent,
+            step=step,
+        )
+    )
+
+
+def run_overrun(state: RunState, *, attempt: bool) -> Overrun | None:
+    """The run budget that forbids starting work (an attempt if ``attempt``), if any."""
+    overruns = usage_overruns(state.budget, state.usage, None)
+    if overruns:
+        return overruns[0]
+    limit = state.budget.attempts
+    if attempt and limit is not None and state.attempts >= limit:
+        return Overrun("attempts", float(limit), float(state.attempts), None)
+    return None
+
+
+def retry_overrun(state: RunState) -> Overrun | None:
+    """The run's retries budget, if it forbids scheduling one more retry."""
+    limit = state.budget.retries
+    if limit is not None and state.retries >= limit:
+        return Overrun("retries", float(limit), float(state.retries), None)
+    return None
+
+
+def agent_retries(state: RunState, agent: str) -> int:
+    """Attempts assigned to an agent that were retries (attempt number above 1)."""
+    return sum(
+        1
+        for step in state.steps.values()
+        for attempt in step.attempts
+        if attempt.agent == agent and attempt.number > 1
+    )
+
+
+def agent_may_start(
+    ctx: PolicyContext, agent: str, *, attempt: int | None, step: str | None = None
+) -> bool:
+    """Whether an agent's budget lets it start work (attempt number ``attempt``).
+
+    ``attempt`` is ``None`` for a review or a verification, which count only
+    against usage. A refusal is journaled (once), which puts the agent out.
+    """
+    state = ctx.state
+    found = state.agents.get(agent)
+    if found is None or found.budget_exhausted:
+        return False
+    budget = found.spec.budget
+    overruns = usage_overruns(budget, found.usage, agent)
+    if attempt is not None:
+        if budget.attempts is not None and found.attempts >= budget.attempts:
+            overruns.append(Overrun("attempts", budget.attempts, found.attempts, agent))
+        if attempt > 1 and budget.retries is not None:
+            retries = agent_retries(state, agent)
+            if retries >= budget.retries:
+                overruns.append(Overrun("retries", budget.retries, retries, agent))
+    if overruns:
+        refuse(ctx, overruns[0], step)
+        return False
+    return True

@@ -1,0 +1,352 @@
+"""The supervisor's policy: ``decide(state, entry) -> drafts``, pure and total.
+
+``decide`` reads only the state folded up to and including ``entry``, and the
+entry. Time enters as ``entry.at_us``. It returns the supervisor's drafts:
+commands to agents (addressed to the agent), timers (to ``supervisor``) and
+facts (to ``*``), each caused by ``entry``.
+
+**Whole reactions.** The journal writer folds and reacts to a batch breadth
+first, so when it hands ``decide`` the first of the drafts it returned, their
+siblings are not folded yet. ``decide`` therefore works out every consequence
+of an entry in one call (folding its own drafts into a scratch state as it
+goes, see ``PolicyContext``) and returns nothing for entries the supervisor
+sent: their consequences are already among the drafts that came with them.
+A cascade is thus one level deep, whatever the writer's order.
+
+**Level, not edge.** Apart from a few entries that carry news the state
+cannot (a result to turn into validations, a person's answer, a control
+request, a decision to carry out, a timer firing), ``decide`` does not ask
+what happened: it looks at the state and issues what is due, until nothing
+is (``settle``). On a state it left consistent that is nothing, so the same
+rules also repair what others left half done: work assigned from outside
+gets a deadline, an orphaned attempt is interrupted and retried, a blocked
+step gets a person asked.
+
+The order of one settling round: orphaned work, failed steps that wait for a
+decision, budgets, stale timers (before anyone is given new work: a timer is
+known by its step, attempt and agent), strategies advancing steps with
+results (reviews and verifications before new work), scheduling ready steps,
+the end of the run, then housekeeping (agents busy with dead work, stale
+timers, missing deadlines). Heartbeats, starts of attempts, notes and workspace records
+change nothing the policy reads: ``decide`` returns nothing for them at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Final, assert_never
+
+from ._budgets import crossed, refuse, run_overrun
+from ._entry import Draft, Entry
+from ._failures import NEEDS_DECISION, after_failure, apply_decision, request_replan
+from ._humans import live_approvals, on_approval, on_control
+from ._messages import (
+    AgentFailed,
+    AgentRestarted,
+    ArbitrationDecided,
+    AttemptCancelled,
+    BudgetExhausted,
+    ControlRequested,
+    CriterionMet,
+    HandoffRecorded,
+    Heartbeat,
+    HeartbeatMissed,
+    HumanApprovalGiven,
+    HumanApprovalRequested,
+    NoteWritten,
+    PlanAttached,
+    PolicyDecisionApplied,
+    ResultProposed,
+    ReviewGiven,
+    ReviewRequested,
+    RunCancelled,
+    RunCompleted,
+    RunCreated,
+    RunFailed,
+    RunPaused,
+    RunResumed,
+    StepAssigned,
+    StepBlocked,
+    StepCompleted,
+    StepFailed,
+    StepInterrupted,
+    StepRetried,
+    StepSkipped,
+    StepStarted,
+    TimerCancelled,
+    TimerFired,
+    TimerSet,
+    UsageReported,
+    ValidationFailed,
+    ValidationPassed,
+    VerificationRequested,
+    WorkspaceCreated,
+    WorkspaceMerged,
+)
+from ._pipeline import PIPELINE
+from ._policy_context import SUPERVISOR, PolicyContext, Strategy, clip
+from ._run_end import check_end
+from ._scheduling import is_ready, scope_free
+from ._state import RunState
+from ._values import Failure
+from ._work import (
+    arm_missing_deadlines,
+    cancel,
+    check_deadlines,
+    claimed_work,
+    collect_timers,
+    fail_run,
+    free_stuck_agents,
+    held,
+    wind_down,
+)
+
+STRATEGIES: Final[Mapping[str, Strategy]] = {"pipeline": PIPELINE}
+"""The strategies ``decide`` knows by default, by name."""
+
+SETTLE_ROUNDS: Final = 16
+"""A bound on settling rounds per entry; two suffice on any state seen so far."""
+
+_QUIET = (Heartbeat, StepStarted, NoteWritten, WorkspaceCreated)
+
+
+def decide(
+    state: RunState, entry: Entry, *, strategies: Mapping[str, Strategy] | None = None
+) -> list[Draft]:
+    """The supervisor's commands after ``entry`` (see the module). Pure and total.
+
+    Args:
+        state: The run's state folded up to and including ``entry``.
+        entry: The entry just folded.
+        strategies: The strategies by name; ``STRATEGIES`` by default. A step
+            whose strategy is not among them fails the run when it is ready.
+
+    Returns:
+        Drafts sent by ``supervisor``, caused by ``entry.seq``, in the order
+        they are to be journaled. Empty for the supervisor's own entries.
+    """
+    if entry.sender == SUPERVISOR or state.status == "new" or isinstance(entry.msg, _QUIET):
+        return []
+    ctx = PolicyContext(state, entry, STRATEGIES if strategies is None else strategies)
+    _react(ctx, entry)
+    if ctx.state.plan is not None and ctx.state.status in ("running", "paused"):
+        settle(ctx)
+    return ctx.drafts
+
+
+def _react(ctx: PolicyContext, entry: Entry) -> None:
+    """What an entry says that the state alone does not."""
+    msg = entry.msg
+    match msg:
+        case TimerFired():
+            for work in check_deadlines(ctx):
+                if work.kind == "implement":
+                    failure = Failure(
+                        failure_class="agent",
+                        kind="heartbeat_missed",
+                        detail=f"{work.agent} sent no heartbeat in time",
+                    )
+                    after_failure(ctx, work.step, failure)
+        case ResultProposed(result=result):
+            strategy = ctx.strategy_for(result.step)
+            if strategy is not None and not ctx.state.is_terminal:
+                strategy.on_result(ctx, result)
+        case HumanApprovalGiven(request=request):
+            if not ctx.state.is_terminal:
+                on_approval(ctx, request)
+        case PolicyDecisionApplied():
+            if not ctx.state.is_terminal:
+                apply_decision(ctx, msg)
+        case ControlRequested():
+            on_control(ctx, msg)
+        case RunCancelled() | RunFailed() | RunCompleted():
+            if ctx.state.is_terminal:
+                wind_down(ctx, f"run {ctx.state.status}")
+        case (
+            UsageReported()
+            | StepFailed()
+            | StepInterrupted()
+            | StepCompleted()
+            | StepSkipped()
+            | StepBlocked()
+            | StepRetried()
+            | StepAssigned()
+            | AttemptCancelled()
+            | ReviewRequested()
+            | VerificationRequested()
+            | ReviewGiven()
+            | ValidationPassed()
+            | ValidationFailed()
+            | AgentFailed()
+            | AgentRestarted()
+            | HeartbeatMissed()
+            | BudgetExhausted()
+            | RunCreated()
+            | PlanAttached()
+            | RunPaused()
+            | RunResumed()
+            | TimerSet()
+            | TimerCancelled()
+            | HumanApprovalRequested()
+            | CriterionMet()
+            | ArbitrationDecided()
+            | HandoffRecorded()
+            | WorkspaceMerged()
+            | Heartbeat()
+            | StepStarted()
+            | NoteWritten()
+            | WorkspaceCreated()
+        ):
+            pass  # the state says it all: ``settle`` does the rest
+        case _:
+            assert_never(msg)
+
+
+def settle(ctx: PolicyContext) -> None:
+    """Issue whatever the state makes due, until nothing is (see the module)."""
+    for _ in range(SETTLE_ROUNDS):
+        before = len(ctx.drafts)
+        for step in (
+            _orphans,
+            _undecided,
+            _budgets,
+            collect_timers,
+            _advance,
+            _schedule,
+            check_end,
+            _tidy,
+        ):
+            if ctx.state.is_terminal:
+                return
+            step(ctx)
+        if len(ctx.drafts) == before:
+            return
+
+
+def _orphans(ctx: PolicyContext) -> None:
+    """Implementation work whose agent no longer has it is interrupted and retried."""
+    for work in claimed_work(ctx.state):
+        if work.kind != "implement" or held(ctx.state, work):
+            continue
+        agent = ctx.state.agents.get(work.agent)
+        status = agent.status if agent is not None else "failed"
+        if status in ("failed", "unresponsive"):
+            failure = Failure(
+                failure_class="agent",
+                kind="agent_crashed" if status == "failed" else "heartbeat_missed",
+                detail=f"{work.agent} is {status}",
+            )
+        else:
+            failure = Failure(
+                failure_class="transient",
+                kind="work_lost",
+                detail=f"{work.agent} no longer works on attempt {work.attempt}",
+            )
+        cancel(ctx, work, failure.kind)
+        after_failure(ctx, work.step, failure)
+
+
+def _undecided(ctx: PolicyContext) -> None:
+    """Failed or interrupted steps get a decision; blocked steps get a person asked."""
+    waiting = {a.request for a in live_approvals(ctx.state)}
+    for sid in list(ctx.state.steps):
+        step = ctx.state.steps[sid]
+        if step.status == "blocked":
+            request_replan(ctx, sid)
+        elif step.status in NEEDS_DECISION and not any(
+            a.status in ("assigned", "running", "proposed") for a in step.attempts
+        ):
+            if any(r in waiting for r in _requests_of(ctx.state, sid)):
+                continue
+            failure = step.last_failure if step.status == "failed" else None
+            after_failure(
+                ctx, sid, failure or Failure(failure_class="transient", kind="interrupted")
+            )
+
+
+def _requests_of(state: RunState, step: str) -> list[str]:
+    return [a.request for a in state.approvals.values() if a.step == step]
+
+
+def _budgets(ctx: PolicyContext) -> None:
+    """Budgets that usage just used up: journal them and stop the work they cover."""
+    for overrun in crossed(ctx.state):
+        if ctx.state.is_terminal:
+            return
+        covered = [
+            w for w in claimed_work(ctx.state) if overrun.agent is None or w.agent == overrun.agent
+        ]
+        ctx.emit(
+            BudgetExhausted(
+                resource=overrun.resource,
+                limit=overrun.limit,
+                used=overrun.used,
+                action="cancelled" if covered else "refused",
+                agent=overrun.agent,
+                step=covered[0].step if covered else None,
+            )
+        )
+        if overrun.agent is None:
+            reason = (
+                f"the run's {overrun.resource} budget is used up "
+                f"({overrun.used:g} of {overrun.limit:g})"
+            )
+            fail_run(ctx, reason, "budget")
+            return
+        for work in covered:
+            cancel(ctx, work, f"{overrun.agent}'s {overrun.resource} budget is used up")
+            if work.kind == "implement":
+                failure = Failure(
+                    failure_class="budget",
+                    kind=f"{overrun.resource}_budget",
+                    detail=clip(
+                        f"{overrun.agent} used {overrun.used:g} of {overrun.limit:g} "
+                        f"{overrun.resource}"
+                    ),
+                )
+                after_failure(ctx, work.step, failure)
+
+
+def _advance(ctx: PolicyContext) -> None:
+    """Steps with a proposed result move on (reviews and verifications come first)."""
+    for sid in list(ctx.state.steps):
+        if ctx.state.is_terminal:
+            return
+        if ctx.state.steps[sid].status != "verify_pending":
+            continue
+        strategy = ctx.strategy_for(sid)
+        if strategy is not None:
+            strategy.advance(ctx, sid)
+
+
+def _schedule(ctx: PolicyContext) -> None:
+    """Ready steps whose scope is free start, in plan order."""
+    if not ctx.may_start_work:
+        return
+    for sid in list(ctx.state.steps):
+        if ctx.state.is_terminal:
+            return
+        step = ctx.state.steps[sid]
+        if not is_ready(ctx.state, step) or not scope_free(ctx.state, step):
+            continue
+        strategy = ctx.strategy_for(sid)
+        if strategy is None:
+            name = step.spec.strategy or ctx.state.strategy
+            fail_run(ctx, f"step {sid!r} asks for strategy {name!r}, which is unknown", "policy")
+            return
+        overrun = run_overrun(ctx.state, attempt=True)
+        if overrun is not None:
+            refuse(ctx, overrun, sid)
+            reason = (
+                f"step {sid!r} cannot start: the run's {overrun.resource} budget is used up "
+                f"({overrun.used:g} of {overrun.limit:g})"
+            )
+            fail_run(ctx, reason, "budget")
+            return
+        strategy.start(ctx, sid)
+
+
+def _tidy(ctx: PolicyContext) -> None:
+    free_stuck_agents(ctx)
+    collect_timers(ctx)
+    arm_missing_deadlines(ctx)

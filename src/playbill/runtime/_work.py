@@ -1,0 +1,227 @@
+"""Work in flight: who works on what, its heartbeat deadlines, and how it is stopped.
+
+A piece of work is claimed by the state when an attempt is assigned and not
+yet proposed (``implement``), or when a review or verification of a proposed
+attempt was requested and not yet reported (``review``, ``verify``). It is
+held while its agent is busy with it. Claimed work that is not held is
+orphaned: its agent crashed, missed its heartbeat or was restarted.
+
+Every held piece of work has exactly one pending heartbeat timer, set with it.
+A timer that fires leaves its work without one: that is how the policy knows
+whose deadline came, without parsing timer ids.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, NamedTuple
+
+from ._messages import (
+    AttemptCancelled,
+    HeartbeatMissed,
+    RunFailed,
+    StepInterrupted,
+    TimerCancelled,
+    TimerSet,
+)
+from ._policy_context import PolicyContext, heartbeat_timeout_us, heartbeat_timer
+from ._state import AttemptState, RunState, StepState, TimerState
+from ._values import FailureClass, ResultEnvelope, Role
+
+WorkKind = Literal["implement", "review", "verify"]
+"""What a piece of work is."""
+
+
+class Work(NamedTuple):
+    """A piece of work claimed by the state."""
+
+    kind: WorkKind
+    step: str
+    attempt: int
+    agent: str
+
+
+def current_attempt(step: StepState) -> AttemptState | None:
+    """The step's latest attempt, if any."""
+    return step.attempts[-1] if step.attempts else None
+
+
+def report_of(attempt: AttemptState, agent: str | None, role: Role) -> ResultEnvelope | None:
+    """The report an agent in a role made about an attempt, if it made one."""
+    if agent is None:
+        return None
+    for report in attempt.reports:
+        if report.agent == agent and report.role == role:
+            return report
+    return None
+
+
+def claimed_work(state: RunState) -> list[Work]:
+    """Every piece of work the state says is in flight, in plan order."""
+    out: list[Work] = []
+    for step in state.steps.values():
+        if step.status not in ("in_progress", "verify_pending"):
+            continue
+        sid = step.spec.id
+        for a in step.attempts:
+            if a.status in ("assigned", "running") and step.status == "in_progress":
+                out.append(Work("implement", sid, a.number, a.agent))
+            elif a.status == "proposed" and step.status == "verify_pending":
+                if a.review is None and a.reviewer and not report_of(a, a.reviewer, "reviewer"):
+                    out.append(Work("review", sid, a.number, a.reviewer))
+                if a.verifier and not report_of(a, a.verifier, "verifier"):
+                    out.append(Work("verify", sid, a.number, a.verifier))
+    return out
+
+
+def held(state: RunState, work: Work) -> bool:
+    """Whether the work's agent is busy with it."""
+    agent = state.agents.get(work.agent)
+    return (
+        agent is not None
+        and agent.status == "busy"
+        and agent.step == work.step
+        and agent.attempt == work.attempt
+    )
+
+
+def timer_of(state: RunState, work: Work) -> TimerState | None:
+    """The pending heartbeat timer of a piece of work, if any."""
+    for timer in state.timers.values():
+        if (
+            timer.purpose == "heartbeat"
+            and timer.step == work.step
+            and timer.attempt == work.attempt
+            and timer.agent == work.agent
+        ):
+            return timer
+    return None
+
+
+def set_deadline(ctx: PolicyContext, work: Work, due_us: int, *, first: bool = False) -> None:
+    """Arm a heartbeat deadline for a piece of work."""
+    seq = 0 if first and work.kind == "implement" else ctx.cause
+    timer = heartbeat_timer(work.step, work.attempt, kind=work.kind, seq=seq)
+    ctx.emit(
+        TimerSet(
+            timer=timer,
+            due_us=due_us,
+            purpose="heartbeat",
+            step=work.step,
+            attempt=work.attempt,
+            agent=work.agent,
+        ),
+        to="supervisor",
+    )
+
+
+def check_deadlines(ctx: PolicyContext) -> list[Work]:
+    """On a timer firing: held work left without a deadline had its deadline come.
+
+    An agent that sent a heartbeat within the timeout gets a new deadline from
+    that heartbeat; one that did not is declared unresponsive and its work is
+    cancelled. Returns the cancelled work, for the caller to decide its fate
+    (implementation work is interrupted here; reviews and verifications are
+    simply asked of someone else by the strategy).
+    """
+    timeout = heartbeat_timeout_us(ctx.settings)
+    missed: list[Work] = []
+    for work in claimed_work(ctx.state):
+        if not held(ctx.state, work) or timer_of(ctx.state, work) is not None:
+            continue
+        last = ctx.state.agents[work.agent].last_heartbeat_us
+        if last is not None and ctx.now_us - last < timeout:
+            set_deadline(ctx, work, last + timeout)
+            continue
+        ctx.emit(HeartbeatMissed(agent=work.agent, step=work.step, attempt=work.attempt))
+        cancel(ctx, work, "heartbeat missed")
+        missed.append(work)
+    return missed
+
+
+def arm_missing_deadlines(ctx: PolicyContext) -> None:
+    """Held work without a deadline (assigned by someone else) gets one now."""
+    timeout = heartbeat_timeout_us(ctx.settings)
+    for work in claimed_work(ctx.state):
+        if held(ctx.state, work) and timer_of(ctx.state, work) is None:
+            set_deadline(ctx, work, ctx.now_us + timeout)
+
+
+def cancel(ctx: PolicyContext, work: Work, reason: str) -> None:
+    """Stop a piece of work; implementation work also ends its attempt."""
+    ctx.emit(
+        AttemptCancelled(step=work.step, attempt=work.attempt, agent=work.agent, reason=reason),
+        to=work.agent,
+    )
+    if work.kind == "implement":
+        ctx.emit(StepInterrupted(step=work.step, attempt=work.attempt, reason=reason))
+
+
+def cancel_step_work(ctx: PolicyContext, step: str, reason: str) -> None:
+    """Stop every piece of work on a step."""
+    for work in claimed_work(ctx.state):
+        if work.step == step:
+            cancel(ctx, work, reason)
+
+
+def collect_timers(ctx: PolicyContext) -> None:
+    """Cancel the policy's timers whose reason went away.
+
+    A heartbeat timer of work no longer held, a backoff timer of a step that
+    is no longer waiting for it. Timers the policy did not set (no step, or
+    another purpose) are left alone.
+    """
+    state = ctx.state
+    live = {(w.step, w.attempt, w.agent) for w in claimed_work(state) if held(state, w)}
+    for timer in list(state.timers.values()):
+        if timer.step is None or timer.attempt is None:
+            continue
+        if timer.purpose == "heartbeat":
+            stale = (timer.step, timer.attempt, timer.agent) not in live
+        elif timer.purpose == "backoff":
+            step = state.steps.get(timer.step)
+            stale = (
+                step is None or step.status != "pending" or timer.attempt != len(step.attempts) + 1
+            )
+        else:
+            continue
+        if stale:
+            ctx.emit(TimerCancelled(timer=timer.timer), to="supervisor")
+
+
+def free_stuck_agents(ctx: PolicyContext) -> None:
+    """Tell agents busy with work nobody claims any more to stop.
+
+    A step skipped or completed from outside, a review no longer wanted.
+    """
+    state = ctx.state
+    claimed = {(w.agent, w.step, w.attempt) for w in claimed_work(state)}
+    for agent in list(state.agents.values()):
+        if agent.status != "busy" or agent.step is None or agent.attempt is None:
+            continue
+        if (agent.spec.id, agent.step, agent.attempt) in claimed:
+            continue
+        step = state.steps.get(agent.step)
+        if step is None or step.attempt(agent.attempt) is None:
+            continue  # nothing the journal could name: leave it
+        ctx.emit(
+            AttemptCancelled(
+                step=agent.step, attempt=agent.attempt, agent=agent.spec.id, reason="not needed"
+            ),
+            to=agent.spec.id,
+        )
+
+
+def wind_down(ctx: PolicyContext, reason: str) -> None:
+    """The run is over: cancel all work in flight and every pending timer."""
+    for work in claimed_work(ctx.state):
+        cancel(ctx, work, reason)
+    for timer in list(ctx.state.timers):
+        ctx.emit(TimerCancelled(timer=timer), to="supervisor")
+
+
+def fail_run(ctx: PolicyContext, reason: str, failure_class: FailureClass | None) -> None:
+    """End the run as failed, then stop everything still going."""
+    if ctx.state.is_terminal:
+        return
+    ctx.emit(RunFailed(reason=reason, failure_class=failure_class))
+    wind_down(ctx, f"run failed: {reason}")
