@@ -1,0 +1,140 @@
+"""Liveness: heartbeat deadlines, missed heartbeats, crashes and restarts."""
+
+from __future__ import annotations
+
+from playbill.runtime._messages import (
+    AgentFailed,
+    AgentRestarted,
+    AttemptCancelled,
+    HeartbeatMissed,
+    PolicyDecisionApplied,
+    ReviewRequested,
+    RunFailed,
+    StepAssigned,
+    StepInterrupted,
+    StepRetried,
+    TimerCancelled,
+    TimerSet,
+)
+from playbill.runtime._values import AgentSpec, Failure, PolicySettings, StepSpec
+from policy_helpers import EX, EX2, REV, SECOND, Driver, kinds, of, one, plan
+
+A = StepSpec(id="a", goal="x")
+TIMEOUT = PolicySettings(heartbeat_timeout_s=60.0)
+CRASH = Failure(failure_class="agent", kind="crash")
+
+
+def test_a_deadline_with_a_recent_heartbeat_is_set_again_from_it() -> None:
+    d = Driver(plan(A, agents=(EX,)), policy=TIMEOUT)
+    d.start("a", "ex")
+    d.heartbeat("ex", after_s=45)
+    out = d.fire("heartbeat:a#1")
+    timer = one(TimerSet, out)
+    assert timer.timer == f"heartbeat:a#1@{d.state.last_seq - 1}"
+    assert timer.due_us == d.state.agents["ex"].last_heartbeat_us + 60 * SECOND
+    assert (timer.step, timer.attempt, timer.agent) == ("a", 1, "ex")
+
+
+def test_a_missed_heartbeat_cancels_the_work_and_reassigns_it_to_a_fallback() -> None:
+    d = Driver(plan(A, agents=(EX, EX2)), policy=TIMEOUT)
+    d.start("a", "ex")
+    out = d.fire("heartbeat:a#1")  # 60 s after the assignment, and not one heartbeat
+    assert kinds(out) == [
+        "heartbeat_missed",
+        "attempt_cancelled",
+        "step_interrupted",
+        "policy_decision_applied",
+        "step_retried",
+        "step_assigned",
+        "timer_set",
+    ]
+    assert one(HeartbeatMissed, out) == HeartbeatMissed(agent="ex", step="a", attempt=1)
+    assert one(AttemptCancelled, out).agent == "ex"
+    assert d.recipients(AttemptCancelled) == ["ex"]
+    assert one(PolicyDecisionApplied, out).new_agent == "ex2"
+    assert one(StepRetried, out).feedback.kind == "heartbeat_missed"  # type: ignore[union-attr]
+    assigned = one(StepAssigned, out)
+    assert (assigned.agent, assigned.attempt) == ("ex2", 2)
+    assert d.state.agents["ex"].status == "unresponsive"
+
+
+def test_an_unresponsive_agent_gets_no_work_until_restarted() -> None:
+    d = Driver(plan(A, StepSpec(id="b", goal="y"), agents=(EX, EX2)), policy=TIMEOUT)
+    d.fire("heartbeat:a#1")  # ex missed it; a moves to... nobody free: ex2 has b
+    assert d.state.steps["a"].status == "pending"
+    out = d.propose("b", "ex2")
+    assert one(StepAssigned, out).agent == "ex2"
+    out = d.send(AgentRestarted(agent="ex", restarts=1), sender="runtime")
+    assert out == []  # nothing waits for ex now
+
+
+def test_the_only_agent_missing_its_heartbeat_ends_the_run_when_nothing_else_can_move() -> None:
+    d = Driver(plan(A, agents=(EX,)), policy=TIMEOUT)
+    out = d.fire("heartbeat:a#1")
+    assert kinds(out)[-2:] == ["step_retried", "timer_set"]  # the same agent, after a backoff
+    out = d.fire("backoff:a#2")
+    failed = one(RunFailed, out)
+    assert failed.reason == (
+        "nothing can move the run on: a (pending, needs an executor: ex is unresponsive)"
+    )
+
+
+def test_a_crashed_agents_work_is_interrupted_and_retried_on_another() -> None:
+    d = Driver(plan(A, agents=(EX, EX2)))
+    d.start("a", "ex")
+    out = d.send(AgentFailed(agent="ex", failure=CRASH, step="a", attempt=1), sender="runtime")
+    assert kinds(out) == [
+        "attempt_cancelled",
+        "step_interrupted",
+        "policy_decision_applied",
+        "step_retried",
+        "timer_cancelled",
+        "step_assigned",
+        "timer_set",
+    ]
+    assert one(StepInterrupted, out).reason == "agent_crashed"
+    assert one(StepRetried, out).failure_class == "agent"
+    assert one(StepAssigned, out).agent == "ex2"
+    assert one(TimerCancelled, out).timer == "heartbeat:a#1"
+
+
+def test_a_crashed_agent_is_waited_for_and_takes_work_again_once_restarted() -> None:
+    d = Driver(plan(A, agents=(EX,)), policy=PolicySettings(backoff_base_s=0.0))
+    out = d.send(AgentFailed(agent="ex", failure=CRASH), sender="runtime")
+    assert not of(RunFailed, out)  # the supervision tree will restart it
+    assert d.state.steps["a"].status == "pending"
+    out = d.send(AgentRestarted(agent="ex", restarts=1), sender="runtime")
+    assert [(m.step, m.agent, m.attempt) for m in of(StepAssigned, out)] == [("a", "ex", 2)]
+
+
+def test_a_restart_without_a_crash_report_still_orphans_the_work() -> None:
+    d = Driver(plan(A, agents=(EX,)), policy=PolicySettings(backoff_base_s=0.0))
+    out = d.send(AgentRestarted(agent="ex", restarts=1), sender="runtime")
+    assert one(StepRetried, out).failure_class == "transient"
+    assert one(StepAssigned, out).attempt == 2
+
+
+def test_a_reviewer_that_misses_its_heartbeat_is_replaced() -> None:
+    rev2 = AgentSpec(id="rev2", roles=("reviewer",), edits_files=False)
+    d = Driver(plan(A, agents=(EX, REV, rev2)), policy=TIMEOUT)
+    d.propose("a", "ex")
+    timer = next(t for t in d.state.timers.values() if t.agent == "rev").timer
+    out = d.fire(timer)
+    assert kinds(out) == ["heartbeat_missed", "attempt_cancelled", "review_requested", "timer_set"]
+    assert one(ReviewRequested, out).reviewer == "rev2"
+    assert d.state.steps["a"].attempts[0].status == "proposed"  # the work itself stands
+
+
+def test_timers_of_ended_work_are_cancelled() -> None:
+    d = Driver(plan(A, agents=(EX, REV)))
+    out = d.propose("a", "ex")
+    assert one(TimerCancelled, out).timer == "heartbeat:a#1"
+    assert list(d.state.timers) == [one(TimerSet, out).timer]
+
+
+def test_work_assigned_from_outside_gets_a_deadline() -> None:
+    d = Driver(plan(A, StepSpec(id="b", goal="y", depends_on=("a",)), agents=(EX, EX2)))
+    out = d.send(StepAssigned(step="b", agent="ex2", attempt=1), sender="pat")
+    timer = one(TimerSet, out)
+    assert (timer.timer, timer.agent) == (f"heartbeat:b#1@{d.state.last_seq - 1}", "ex2")
+    assert timer.due_us == d.now_us + 300 * SECOND
