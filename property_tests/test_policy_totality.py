@@ -5,7 +5,8 @@ and then on any message of the catalogue from anyone: ``decide`` never
 raises; its drafts are journalable (they encode and decode back); folding them
 records no anomaly the state did not have; and ``decide`` returns nothing for
 any of them, so a reaction is one level deep whatever order the writer folds
-it in.
+it in. The retry plan of every state along the way is computed and rendered,
+and is the same for the state decoded from its snapshot encoding.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from playbill.runtime._entry import FORMAT_VERSION, Draft, Entry, decode_entry, 
 from playbill.runtime._messages import Message, RunCreated
 from playbill.runtime._policy import decide
 from playbill.runtime._reducer import evolve
-from playbill.runtime._state import RunState
+from playbill.runtime._retry_plan import render_retry_plan, retry_plan
+from playbill.runtime._state import RunState, decode_state, encode_state
 from playbill.runtime._values import Budget, PolicySettings
 from strategies import messages, structs
 
@@ -54,6 +56,12 @@ def check_reaction(state: RunState, entry: Entry) -> None:
     assert after.anomaly_count == state.anomaly_count, after.anomalies[-3:]
 
 
+def check_retry_plan(state: RunState) -> None:
+    plan = retry_plan(state)
+    assert render_retry_plan(plan).startswith(f"Retry plan for run {state.run_id} ")
+    assert retry_plan(decode_state(encode_state(state))) == plan
+
+
 @given(
     plausible_messages(),
     structs(PolicySettings),
@@ -74,6 +82,7 @@ def test_decide_is_total_and_its_reactions_are_whole(
     for entry in entries:
         state = evolve(state, entry)
         check_reaction(state, entry)
+        check_retry_plan(state)
     for msg, sender in extra:
         entry = Entry(
             v=FORMAT_VERSION,
@@ -87,3 +96,4 @@ def test_decide_is_total_and_its_reactions_are_whole(
         )
         state = evolve(state, entry)
         check_reaction(state, entry)
+        check_retry_plan(state)

@@ -20,6 +20,7 @@ PURE_ROOTS = [
     "playbill.runtime._reducer",
     "playbill.runtime._state",
     "playbill.runtime._policy",  # decide, and everything it builds on
+    "playbill.runtime._retry_plan",
 ]
 
 BANNED_IN_PURE = {
