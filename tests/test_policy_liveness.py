@@ -10,6 +10,7 @@ from playbill.runtime._messages import (
     PolicyDecisionApplied,
     ReviewRequested,
     RunFailed,
+    RunResumed,
     StepAssigned,
     StepInterrupted,
     StepRetried,
@@ -138,3 +139,20 @@ def test_work_assigned_from_outside_gets_a_deadline() -> None:
     timer = one(TimerSet, out)
     assert (timer.timer, timer.agent) == (f"heartbeat:b#1@{d.state.last_seq - 1}", "ex2")
     assert timer.due_us == d.now_us + 300 * SECOND
+
+
+def test_on_resume_restarted_agents_lose_their_work_which_is_redone_or_asked_again() -> None:
+    d = Driver(plan(A, StepSpec(id="b", goal="y"), agents=(EX, EX2, REV)))
+    d.propose("a", "ex")  # rev reviews a, ex2 works on b... and the process dies
+    assert d.send(RunResumed(by="runtime"), sender="runtime") == []
+    for agent in ("ex", "ex2"):
+        d.send(AgentRestarted(agent=agent, restarts=1), sender="runtime")
+    out = d.send(AgentRestarted(agent="rev", restarts=1), sender="runtime")
+    assert kinds(out) == ["timer_cancelled", "review_requested", "timer_set"]
+    assert one(ReviewRequested, out).reviewer == "rev"
+    b = d.state.steps["b"]
+    assert [a.status for a in b.attempts] == ["interrupted"]
+    assert "backoff:b#2" in d.state.timers  # a transient loss: the same agents, after a wait
+    assert b.feedback == Failure(
+        failure_class="transient", kind="work_lost", detail="ex2 no longer works on attempt 1"
+    )
