@@ -11,6 +11,7 @@ from playbill.runtime._messages import (
     NoteWritten,
     RunCompleted,
     StepAssigned,
+    StepSkipped,
     TimerSet,
 )
 from playbill.runtime._policy import decide
@@ -120,3 +121,13 @@ def test_heartbeats_and_starts_need_no_decision() -> None:
     assert d.heartbeat("ex", after_s=1) == []
     assert one(StepAssigned, d.first).agent == "ex"
     assert one(TimerSet, d.first).timer == "heartbeat:a#1"
+
+
+def test_attempts_whose_step_moved_on_are_closed() -> None:
+    d = Driver(plan(StepSpec(id="a", goal="x"), agents=(EX,)))
+    d.start("a", "ex")
+    out = d.send(StepSkipped(step="a", reason="by hand"), sender="pat")
+    assert kinds(out)[:2] == ["attempt_cancelled", "step_interrupted"]
+    assert d.state.steps["a"].status == "skipped"  # the end of its attempt leaves it skipped
+    assert d.state.agents["ex"].status == "idle"
+    assert d.state.status == "completed"

@@ -11,6 +11,7 @@ from playbill.runtime._messages import (
     PolicyDecisionApplied,
     RunFailed,
     StepAssigned,
+    StepBlocked,
     StepFailed,
     StepInterrupted,
     StepRetried,
@@ -149,6 +150,16 @@ def test_an_escalation_rejected_fails_the_run() -> None:
     fail(d, TRANSIENT)
     out = d.send(HumanApprovalGiven(request="escalate:a#1", approved=False, by="pat"), sender="cli")
     assert one(RunFailed, out).reason == "pat rejected the escalation of step 'a'"
+
+
+def test_a_rejected_unblock_skips_the_step_when_the_settings_say_skip() -> None:
+    d = Driver(plan(A, B, agents=(EX,)), policy=PolicySettings(on_exhausted="skip"))
+    d.send(StepBlocked(step="a", reason="which API?"), sender="ex")
+    out = d.send(HumanApprovalGiven(request="replan:a#1", approved=False, by="pat"), sender="cli")
+    decision = one(PolicyDecisionApplied, out)
+    assert (decision.action, decision.reason) == ("skip", "pat rejected the replan of step 'a'")
+    assert one(StepSkipped, out).step == "a"
+    assert one(StepAssigned, out).step == "b"
 
 
 def test_a_stale_answer_changes_nothing() -> None:

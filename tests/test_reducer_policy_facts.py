@@ -2,7 +2,8 @@
 
 Policy settings come with ``run_created``; exhausted budgets are remembered
 once each; an attempt that ends frees everyone working on it; a cancelled
-agent is free at once; a stale end of an old attempt does not hijack the step.
+agent is free at once; a stale end of an old attempt does not hijack the
+step, nor does the end of an attempt whose step moved on.
 """
 
 from __future__ import annotations
@@ -17,10 +18,12 @@ from playbill.runtime._messages import (
     ReviewRequested,
     RunCreated,
     StepAssigned,
+    StepBlocked,
     StepCompleted,
     StepFailed,
     StepInterrupted,
     StepRetried,
+    StepSkipped,
 )
 from playbill.runtime._reducer import fold
 from playbill.runtime._state import ExhaustedBudget, RunState, encode_state, state_digest
@@ -142,3 +145,17 @@ def test_a_stale_failure_of_an_old_attempt_leaves_the_step_to_the_live_one() -> 
     assert step.attempts[0].failure == failure
     assert state.agents["ex"].status == "busy"
     assert state.anomaly_count == 0
+
+
+def test_the_end_of_an_attempt_leaves_a_step_that_moved_on_alone() -> None:
+    for moved in (StepSkipped(step="a"), StepBlocked(step="a", reason="which API?")):
+        state = run(
+            *BASE,
+            StepAssigned(step="a", agent="ex", attempt=1),
+            moved,
+            StepInterrupted(step="a", attempt=1, reason="not needed"),
+        )
+        expected = "skipped" if isinstance(moved, StepSkipped) else "blocked"
+        assert state.steps["a"].status == expected
+        assert state.steps["a"].attempts[0].status == "interrupted"
+        assert state.agents["ex"].status == "idle"

@@ -10,8 +10,9 @@ An answer is matched against what the state still waits for; an answer to a
 request that no longer matters (the step moved on) changes nothing. Approving
 a validator passes it; rejecting it fails the attempt with a ``policy``
 failure. Approving an unblock or an escalation retries the step at once;
-rejecting it fails the run. Approving a criterion meets it; rejecting it
-fails the run.
+rejecting it skips the step when ``on_exhausted`` is ``skip`` and fails the
+run otherwise (never asking again), as a journaled policy decision. Approving
+a criterion meets it; rejecting it fails the run.
 
 Control requests (``control_requested``, from ``playbill pause|resume|cancel|
 approve|reject``) are carried out when they make sense, and otherwise refused
@@ -26,9 +27,11 @@ from ._messages import (
     CriterionMet,
     HumanApprovalGiven,
     NoteWritten,
+    PolicyDecisionApplied,
     RunCancelled,
     RunPaused,
     RunResumed,
+    StepSkipped,
     ValidationFailed,
     ValidationPassed,
 )
@@ -43,7 +46,7 @@ from ._policy_context import (
     validator_names,
 )
 from ._state import ApprovalState, RunState
-from ._values import Evidence, Failure, HumanApproval
+from ._values import Evidence, Failure, HumanApproval, PolicyAction
 from ._work import current_attempt, fail_run, wind_down
 
 
@@ -121,8 +124,15 @@ def on_approval(ctx: PolicyContext, request: str) -> None:
     if wanted in ("escalation", "replan"):
         if approved:
             retry(ctx, step, feedback_of(found), at_once=True)
+            return
+        # a person said no: the step goes no further, and asking again is pointless
+        reason = clip(f"{who} rejected the {wanted} of step {step!r}")
+        action: PolicyAction = "skip" if ctx.settings.on_exhausted == "skip" else "abort"
+        ctx.emit(PolicyDecisionApplied(action=action, reason=reason, step=step))
+        if action == "skip":
+            ctx.emit(StepSkipped(step=step, reason=reason))
         else:
-            fail_run(ctx, clip(f"{who} rejected the {wanted} of step {step!r}"), "policy")
+            fail_run(ctx, reason, "policy")
         return
     attempt = len(found.attempts)
     if approved:

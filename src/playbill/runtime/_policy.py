@@ -22,12 +22,13 @@ rules also repair what others left half done: work assigned from outside
 gets a deadline, an orphaned attempt is interrupted and retried, a blocked
 step gets a person asked.
 
-The order of one settling round: orphaned work, failed steps that wait for a
-decision, budgets, stale timers (before anyone is given new work: a timer is
-known by its step, attempt and agent), strategies advancing steps with
-results (reviews and verifications before new work), scheduling ready steps,
-the end of the run, then housekeeping (agents busy with dead work, stale
-timers, missing deadlines).
+The order of one settling round: attempts whose step moved on without them
+(closed), orphaned work, failed steps that wait for a decision, budgets,
+stale timers (before anyone is given new work: a timer is known by its step,
+attempt and agent), strategies advancing steps with results (reviews and
+verifications before new work), scheduling ready steps, the end of the run,
+then housekeeping (agents busy with dead work, stale timers, missing
+deadlines).
 
 Heartbeats, starts of attempts, notes and workspace records change nothing
 the policy reads, and usage matters only when it uses up a budget:
@@ -97,6 +98,7 @@ from ._work import (
     cancel,
     check_deadlines,
     claimed_work,
+    close_dangling,
     collect_timers,
     fail_run,
     free_stuck_agents,
@@ -213,6 +215,7 @@ def settle(ctx: PolicyContext) -> None:
     for _ in range(SETTLE_ROUNDS):
         before = len(ctx.drafts)
         for step in (
+            close_dangling,
             _orphans,
             _undecided,
             _budgets,

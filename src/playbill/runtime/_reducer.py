@@ -88,6 +88,7 @@ from ._values import DEFAULT_POLICY, AgentSpec, Failure, Plan, StepSpec
 _T = TypeVar("_T")
 
 _LIVE_ATTEMPT: frozenset[AttemptStatus] = frozenset({"assigned", "running", "proposed"})
+_MOVED_ON: frozenset[StepStatus] = frozenset({"completed", "skipped", "blocked", "pending"})
 
 
 def fold(entries: Iterable[Entry], state: RunState | None = None) -> RunState:
@@ -530,11 +531,13 @@ def _end_attempt(
     )
     state = _put_attempt(state, step, ended)
     step_state = state.steps[step]
-    # An attempt that fails or is interrupted while another attempt of the step
-    # is still live (a stale report, a loser of a competition) leaves the step
-    # to the live one; a completion always completes the step.
+    # A completion always completes the step. An attempt that fails or is
+    # interrupted leaves the step alone when another attempt of it is still
+    # live (a stale report, a loser of a competition), or when the step has
+    # moved on without it (completed, skipped, blocked, or back to pending).
     other_live = any(a.number != number and a.status in _LIVE_ATTEMPT for a in step_state.attempts)
-    if step_status == "completed" or not other_live:
+    moved_on = step_state.status in _MOVED_ON
+    if step_status == "completed" or not (other_live or moved_on):
         completed = number if step_status == "completed" else step_state.completed_attempt
         state = _put_step(
             state,

@@ -73,6 +73,35 @@ def claimed_work(state: RunState) -> list[Work]:
     return out
 
 
+def dangling_attempts(state: RunState) -> list[tuple[str, AttemptState]]:
+    """Attempts still open (assigned, running, proposed) whose step moved on without them.
+
+    The step is not in progress or verifying any more (blocked, skipped or
+    retried from outside), or a later attempt of it exists.
+    """
+    out = []
+    for step in state.steps.values():
+        for a in step.attempts:
+            if a.status not in ("assigned", "running", "proposed"):
+                continue
+            if step.status not in ("in_progress", "verify_pending") or a is not step.attempts[-1]:
+                out.append((step.spec.id, a))
+    return out
+
+
+def close_dangling(ctx: PolicyContext) -> None:
+    """Stop and interrupt every dangling attempt (see ``dangling_attempts``)."""
+    for step, attempt in dangling_attempts(ctx.state):
+        for agent in (attempt.agent, attempt.reviewer, attempt.verifier):
+            found = ctx.state.agents.get(agent) if agent is not None else None
+            if found is not None and (found.step, found.attempt) == (step, attempt.number):
+                msg = AttemptCancelled(
+                    step=step, attempt=attempt.number, agent=found.spec.id, reason="not needed"
+                )
+                ctx.emit(msg, to=found.spec.id)
+        ctx.emit(StepInterrupted(step=step, attempt=attempt.number, reason="its step moved on"))
+
+
 def held(state: RunState, work: Work) -> bool:
     """Whether the work's agent is busy with it."""
     agent = state.agents.get(work.agent)
