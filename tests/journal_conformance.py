@@ -17,6 +17,7 @@ from contextlib import aclosing
 import msgspec
 import pytest
 import trio
+import trio.testing
 
 from journal_hooks_conformance import JournalHooksConformance
 from playbill.runtime._entry import FORMAT_VERSION, Draft, Entry, encode_entry
@@ -311,6 +312,19 @@ class JournalConformance(JournalHooksConformance):
         journal.close()
         with pytest.raises(JournalClosedError):
             await journal.read("run-a")
+
+    async def test_an_append_racing_a_cancelled_writer_is_refused(self, journal: Journal) -> None:
+        # Once the writer's flusher has been cancelled, nobody may wake it
+        # again (waking an exited task corrupts trio): appends are refused.
+        with trio.CancelScope() as scope:
+            async with journal.writer("run-a") as w:
+                await w.append(notes(1))
+                scope.cancel()
+                with trio.CancelScope(shield=True):
+                    await trio.testing.wait_all_tasks_blocked()
+                    with pytest.raises(JournalClosedError):
+                        await w.append(notes(1, "late"))
+        assert texts(await journal.read("run-a")) == ["n0"]
 
     async def test_body_errors_pass_through_unwrapped(self, journal: Journal) -> None:
         with pytest.raises(KeyError):

@@ -185,7 +185,7 @@ class MemoryStore(JournalStore):
         """See ``JournalStore.requests_after``."""
         return [(i, body) for i, run, body in self._requests[after_id:] if run == run_id]
 
-    def fail_next_commit(self, after_rows: int = 0) -> None:
+    def fail_next_commit(self, after_rows: int | None = 0) -> None:
         """See ``JournalStore.fail_next_commit``."""
         self._fault_after = after_rows
 

@@ -395,7 +395,7 @@ class SqliteStore(JournalStore):
 
     # --------------------------------------------------------------- other
 
-    def fail_next_commit(self, after_rows: int = 0) -> None:
+    def fail_next_commit(self, after_rows: int | None = 0) -> None:
         """See ``JournalStore.fail_next_commit``."""
         self._fault_after = after_rows
 

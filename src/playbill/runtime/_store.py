@@ -168,12 +168,13 @@ class JournalStore(abc.ABC):
     # --------------------------------------------------------------- other
 
     @abc.abstractmethod
-    def fail_next_commit(self, after_rows: int = 0) -> None:
+    def fail_next_commit(self, after_rows: int | None = 0) -> None:
         """Fault injection: make the next ``commit`` fail inside its transaction.
 
         The commit writes ``after_rows`` rows, then raises
         ``InjectedFaultError`` and rolls back, so nothing of it is visible.
-        For tests and the simulator.
+        ``None`` disarms a failure that is still armed. For tests and the
+        simulator.
         """
 
     @abc.abstractmethod

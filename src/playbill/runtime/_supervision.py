@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import collections
 import inspect
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Literal, Protocol, TypeAlias, final
 
 import attrs
@@ -71,6 +71,10 @@ class ChildSpec:
 
     id: str
     start: ChildFunction
+
+
+def _as_children(specs: Iterable[ChildSpec]) -> tuple[ChildSpec, ...]:
+    return tuple(specs)
 
 
 @final
@@ -158,7 +162,7 @@ class Supervisor:
     """
 
     _name: str
-    _specs: Sequence[ChildSpec] = attrs.field(converter=tuple)
+    _specs: tuple[ChildSpec, ...] = attrs.field(converter=_as_children)
     _strategy: Strategy = "one_for_one"
     _max_restarts: int = 3
     _period_s: float = 5.0

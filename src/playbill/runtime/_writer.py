@@ -87,10 +87,6 @@ class WriterStatistics:
     """Entries added by the reactor, committed (included in ``entries_committed``)."""
 
 
-def _abort_ok(_: object) -> trio.lowlevel.Abort:
-    return trio.lowlevel.Abort.SUCCEEDED
-
-
 @final
 @attrs.define(eq=False)
 class JournalWriter:
@@ -191,11 +187,14 @@ class JournalWriter:
         if not drafts:
             await trio.lowlevel.checkpoint()
             return []
+        if self._flusher is None:
+            # The flusher was cancelled: the writer's block is ending.
+            raise JournalClosedError(f"the writer of run {self._run_id!r} is closing")
         request = Append(drafts, trio.lowlevel.current_task())
         self._pending.append(request)
         if self._flusher_parked:
             self._flusher_parked = False
-            trio.lowlevel.reschedule(self._flusher)  # type: ignore[arg-type]
+            trio.lowlevel.reschedule(self._flusher)
 
         def abort(_: object) -> trio.lowlevel.Abort:
             if request.taken:  # being committed; the result comes anyway
@@ -223,13 +222,23 @@ class JournalWriter:
         self._flusher = trio.lowlevel.current_task()
         task_status.started()
         wait_for_room = self._wait_for_room
-        while True:
-            if self._pending and wait_for_room is not None:
-                await wait_for_room()  # backpressure from whoever consumes on_entries
-            if self._pending:
-                self._flush()
-            self._flusher_parked = True
-            await trio.lowlevel.wait_task_rescheduled(_abort_ok)
+        try:
+            while True:
+                if self._pending and wait_for_room is not None:
+                    await wait_for_room()  # backpressure from whoever consumes on_entries
+                if self._pending:
+                    self._flush()
+                self._flusher_parked = True
+                await trio.lowlevel.wait_task_rescheduled(self._unpark_flusher)
+        finally:
+            # Cancelled (the writer is closing): nobody may reschedule this
+            # task once it has exited; ``_close`` flushes what is left.
+            self._flusher_parked = False
+            self._flusher = None
+
+    def _unpark_flusher(self, _: object) -> trio.lowlevel.Abort:
+        self._flusher_parked = False
+        return trio.lowlevel.Abort.SUCCEEDED
 
     async def _run_renewer(self) -> None:
         while self._broken is None:
