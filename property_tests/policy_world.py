@@ -41,6 +41,7 @@ from playbill.runtime._messages import (
     ReviewRequested,
     RunCreated,
     StepAssigned,
+    StepBlocked,
     StepStarted,
     TimerFired,
     UsageReported,
@@ -98,6 +99,7 @@ class Config:
     human_decides: float  # chance the answer is a policy decision instead
     pauses: bool
     cancels: bool
+    meddles: bool = False  # people skip, block or move steps while they run
 
 
 @attrs.define
@@ -141,6 +143,9 @@ class World:
             self.at(self.rnd.uniform(1, 200), self._pause)
         if cfg.cancels:
             self.at(self.rnd.uniform(50, 2000), self._control("cancel"))
+        if cfg.meddles:
+            for _ in range(self.rnd.randint(1, 3)):
+                self.at(self.rnd.uniform(1, 500), self._meddle)
         while not self.state.is_terminal and len(self.entries) < self.max_entries:
             timer = min(
                 self.state.timers.values(), key=lambda t: (t.due_us, t.set_seq), default=None
@@ -404,6 +409,24 @@ class World:
             self.journal(msg, "control")
 
         return act
+
+    def _meddle(self) -> None:
+        steps = sorted(self.state.steps)
+        if not steps:
+            return
+        step = self.rnd.choice(steps)
+        kind = self.rnd.choice(["skip", "block", "change_agent", "retry"])
+        if kind == "block":
+            self.journal(StepBlocked(step=step, reason="a person wants a look"), "human")
+            return
+        agents = [a.id for a in self.config.plan.agents]
+        decision = PolicyDecisionApplied(
+            action=kind,  # type: ignore[arg-type]
+            reason="a person meddled",
+            step=step,
+            new_agent=self.rnd.choice(agents) if kind == "change_agent" else None,
+        )
+        self.journal(decision, "human")
 
     def _pause(self) -> None:
         self._control("pause")()

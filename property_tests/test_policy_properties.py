@@ -171,6 +171,7 @@ def configs(draw: st.DrawFn) -> Config:
         human_decides=draw(st.sampled_from([0.0, 0.3])),
         pauses=draw(st.integers(0, 4)) == 0,
         cancels=draw(st.integers(0, 9)) == 0,
+        meddles=draw(st.integers(0, 4)) == 0,
     )
 
 
