@@ -9,6 +9,7 @@ import typing
 import pytest
 
 import playbill
+import playbill.actors
 import playbill.runtime
 
 PACKAGES = ["playbill", "playbill.runtime", "playbill.actors", "playbill.cli"]
@@ -25,7 +26,7 @@ def test_every_package_is_documented(name: str) -> None:
     assert (importlib.import_module(name).__doc__ or "").strip()
 
 
-@pytest.mark.parametrize("package", [playbill, playbill.runtime])
+@pytest.mark.parametrize("package", [playbill, playbill.runtime, playbill.actors])
 def test_all_lists_only_public_names_that_exist(package: object) -> None:
     names = package.__all__  # type: ignore[attr-defined]
     assert len(names) == len(set(names))
@@ -34,7 +35,7 @@ def test_all_lists_only_public_names_that_exist(package: object) -> None:
         assert hasattr(package, name), name
 
 
-@pytest.mark.parametrize("package", [playbill, playbill.runtime])
+@pytest.mark.parametrize("package", [playbill, playbill.runtime, playbill.actors])
 def test_nothing_public_is_left_out_of_all(package: object) -> None:
     public = {
         name
@@ -46,10 +47,11 @@ def test_nothing_public_is_left_out_of_all(package: object) -> None:
 
 def public_objects() -> list[tuple[str, object]]:
     out = []
-    for name in playbill.runtime.__all__:
-        obj = getattr(playbill.runtime, name)
-        if inspect.isclass(obj) or inspect.isfunction(obj):
-            out.append((name, obj))
+    for package in (playbill.runtime, playbill.actors):
+        for name in package.__all__:
+            obj = getattr(package, name)
+            if inspect.isclass(obj) or inspect.isfunction(obj):
+                out.append((name, obj))
     return out
 
 
@@ -65,7 +67,7 @@ def test_every_public_class_and_function_has_a_docstring(name: str, obj: object)
 def test_public_objects_come_from_private_modules_of_the_kernel() -> None:
     for name, obj in public_objects():
         module = obj.__module__
-        assert module.startswith("playbill.runtime._"), (name, module)
+        assert module.startswith(("playbill.runtime._", "playbill.actors._")), (name, module)
 
 
 def test_type_aliases_are_exported_too() -> None:

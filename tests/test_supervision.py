@@ -10,7 +10,7 @@ import trio
 import trio.testing
 
 from playbill.runtime._errors import SupervisionEscalated
-from playbill.runtime._supervision import ChildFunction, ChildSpec, Strategy, Supervisor
+from playbill.runtime._supervision import ChildFunction, ChildSpec, RestartStrategy, Supervisor
 
 
 class Boom(Exception):
@@ -60,7 +60,9 @@ def crash_first(times: int, *, delay: float = 0) -> Callable[[int], Any]:
     return behaviour
 
 
-def supervisor(log: Log, children: list[ChildSpec], strategy: Strategy, **kw: Any) -> Supervisor:
+def supervisor(
+    log: Log, children: list[ChildSpec], strategy: RestartStrategy, **kw: Any
+) -> Supervisor:
     return Supervisor(
         "root",
         children,

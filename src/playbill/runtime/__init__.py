@@ -105,6 +105,11 @@ from ._messages import (
     message_tag,
     message_types,
 )
+
+# The supervisor's policy
+from ._pipeline import PIPELINE, Pipeline
+from ._policy import STRATEGIES, decide
+from ._policy_context import SUPERVISOR, PolicyContext, Strategy
 from ._reactions import Reactor
 
 # The reducer
@@ -112,7 +117,19 @@ from ._reducer import (
     evolve,
     fold,
 )
+from ._retry_plan import (
+    AgentChange,
+    BlockingInput,
+    InvalidatedWork,
+    ResumePoint,
+    RetryPlan,
+    ReusableProof,
+    Stage,
+    render_retry_plan,
+    retry_plan,
+)
 from ._router import Router, RouterStatistics
+from ._scopes import globs_overlap, scopes_overlap
 from ._sqlite import (
     SqliteStore,
 )
@@ -130,6 +147,7 @@ from ._state import (
     BudgetRecord,
     CriterionState,
     DecisionRecord,
+    ExhaustedBudget,
     HandoffRecord,
     NoteRecord,
     RunState,
@@ -142,6 +160,7 @@ from ._state import (
     decode_state,
     encode_state,
     initial_state,
+    outcome_digest,
     state_digest,
 )
 
@@ -155,7 +174,7 @@ from ._supervision import (
     ChildSpec,
     OnCrash,
     OnRestart,
-    Strategy,
+    RestartStrategy,
     Supervisor,
     SupervisorStatistics,
 )
@@ -163,6 +182,7 @@ from ._timers import TimerService, TimerStatistics
 
 # Values: usage, budgets, plans, validators, result envelopes
 from ._values import (
+    DEFAULT_POLICY,
     ROLES,
     UNLIMITED,
     ZERO_USAGE,
@@ -177,6 +197,7 @@ from ._values import (
     ControlRequest,
     Criterion,
     Evidence,
+    ExhaustedAction,
     ExitStatus,
     Failure,
     FailureClass,
@@ -188,6 +209,7 @@ from ._values import (
     Plan,
     PlanPayload,
     PolicyAction,
+    PolicySettings,
     ResultEnvelope,
     ReviewOutcome,
     ReviewPayload,
@@ -209,14 +231,19 @@ from ._writer import (
 
 __all__ = [
     "DEFAULT_MAX_BATCH",
+    "DEFAULT_POLICY",
     "FAULT_NAMES",
     "FORMAT_VERSION",
     "HISTORY_LIMIT",
     "NO_FAULTS",
+    "PIPELINE",
     "ROLES",
+    "STRATEGIES",
+    "SUPERVISOR",
     "TERMINAL_RUN_STATUSES",
     "UNLIMITED",
     "ZERO_USAGE",
+    "AgentChange",
     "AgentFailed",
     "AgentRestarted",
     "AgentSpec",
@@ -230,6 +257,7 @@ __all__ = [
     "AttemptState",
     "AttemptStatus",
     "Blocker",
+    "BlockingInput",
     "Budget",
     "BudgetExhausted",
     "BudgetRecord",
@@ -252,6 +280,8 @@ __all__ = [
     "Draft",
     "Entry",
     "Evidence",
+    "ExhaustedAction",
+    "ExhaustedBudget",
     "ExitStatus",
     "Failure",
     "FailureClass",
@@ -271,6 +301,7 @@ __all__ = [
     "InjectedFaultError",
     "InputError",
     "InvalidEntryError",
+    "InvalidatedWork",
     "Journal",
     "JournalClosedError",
     "JournalError",
@@ -288,17 +319,24 @@ __all__ = [
     "NoteWritten",
     "OnCrash",
     "OnRestart",
+    "Pipeline",
     "Plan",
     "PlanAttached",
     "PlanPayload",
     "PlaybillError",
     "PolicyAction",
+    "PolicyContext",
     "PolicyDecisionApplied",
+    "PolicySettings",
     "ReactionLimitError",
     "Reactor",
     "ReactorError",
+    "RestartStrategy",
     "ResultEnvelope",
     "ResultProposed",
+    "ResumePoint",
+    "RetryPlan",
+    "ReusableProof",
     "ReviewGiven",
     "ReviewOutcome",
     "ReviewPayload",
@@ -321,6 +359,7 @@ __all__ = [
     "SeqConflictError",
     "SqliteJournal",
     "SqliteStore",
+    "Stage",
     "StepAssigned",
     "StepBlocked",
     "StepCompleted",
@@ -362,6 +401,7 @@ __all__ = [
     "WorkspaceRecord",
     "WriterConflictError",
     "WriterStatistics",
+    "decide",
     "decode_entries",
     "decode_entry",
     "decode_state",
@@ -369,11 +409,16 @@ __all__ = [
     "encode_state",
     "evolve",
     "fold",
+    "globs_overlap",
     "initial_state",
     "message_tag",
     "message_types",
     "open_journal",
+    "outcome_digest",
     "parse_faults",
+    "render_retry_plan",
+    "retry_plan",
+    "scopes_overlap",
     "state_digest",
     "wall_clock_us",
 ]

@@ -455,3 +455,20 @@ def state_digest(state: RunState) -> str:
     are equal, including the order of their collections.
     """
     return hashlib.sha256(encode_state(state)).hexdigest()
+
+
+def outcome_digest(state: RunState) -> str:
+    """A hex SHA-256 of what a run came to, leaving out how it got there.
+
+    The run's status, each step's status and each criterion's, in plan
+    order. Two runs of the same plan that end alike have the same outcome
+    digest even when one of them was killed and resumed on the way (and so
+    has more entries, interrupted attempts and retries): ``state_digest``
+    tells those apart, this does not.
+    """
+    outcome = (
+        state.status,
+        [(step_id, step.status) for step_id, step in state.steps.items()],
+        [(criterion_id, c.met) for criterion_id, c in state.criteria.items()],
+    )
+    return hashlib.sha256(_state_encoder.encode(outcome)).hexdigest()

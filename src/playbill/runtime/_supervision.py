@@ -36,7 +36,7 @@ import trio
 
 from ._errors import SupervisionEscalated
 
-Strategy: TypeAlias = Literal["one_for_one", "one_for_all"]
+RestartStrategy: TypeAlias = Literal["one_for_one", "one_for_all"]
 """What a supervisor restarts when a child crashes: that child, or all of them."""
 
 OnCrash: TypeAlias = Callable[[str, Exception], Awaitable[None] | None]
@@ -85,7 +85,7 @@ class SupervisorStatistics:
     name: str
     """The supervisor's name."""
 
-    strategy: Strategy
+    strategy: RestartStrategy
     """Its restart strategy."""
 
     running: tuple[str, ...]
@@ -163,7 +163,7 @@ class Supervisor:
 
     _name: str
     _specs: tuple[ChildSpec, ...] = attrs.field(converter=_as_children)
-    _strategy: Strategy = "one_for_one"
+    _strategy: RestartStrategy = "one_for_one"
     _max_restarts: int = 3
     _period_s: float = 5.0
     _on_crash: OnCrash | None = None

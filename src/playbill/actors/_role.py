@@ -1,0 +1,236 @@
+"""The role actor: one agent of the run (planner, executor, reviewer or verifier).
+
+It takes the commands addressed to it — ``step_assigned``,
+``review_requested``, ``verification_requested``, ``attempt_cancelled`` —
+and does the work with its backend, inside a cancel scope, in a task of its
+own so that a cancel reaches it at once. While the backend works, its
+heartbeats and usage go to the journal; at the end, its result (or its typed
+failure). Everything it says is journaled before anyone hears it.
+
+An exception that is not a ``BackendError`` is a crash of the agent: it ends
+the actor, and the supervision tree journals it and restarts the actor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Protocol, final
+
+import attrs
+import trio
+
+from playbill.runtime import (
+    AgentRestarted,
+    AgentSpec,
+    AttemptCancelled,
+    Draft,
+    Entry,
+    Failure,
+    Heartbeat,
+    HeartbeatMissed,
+    Message,
+    ResultEnvelope,
+    ResultProposed,
+    ReviewRequested,
+    Role,
+    RunCancelled,
+    RunState,
+    StepAssigned,
+    StepFailed,
+    StepStarted,
+    Usage,
+    UsageReported,
+    VerificationRequested,
+)
+
+from ._backend import AgentBackend, BackendError, WorkKind, WorkOrder
+
+Outbox = Callable[[Sequence[Draft]], Awaitable[Sequence[Entry]]]
+"""Journals drafts and returns once they are committed (the writer's ``append``)."""
+
+StateQuery = Callable[[], RunState]
+"""The run's current state (the reducer answers it)."""
+
+
+class Inbox(Protocol):
+    """Where an actor's deliveries arrive, in seq order, in batches (a ``Mailbox``)."""
+
+    async def receive_batch(self) -> Sequence[Entry]:
+        """The next batch (at least one entry).
+
+        Raises:
+            trio.EndOfChannel: The inbox is closed and drained.
+        """
+
+
+@final
+@attrs.define(eq=False)
+class _Reporter:
+    """The ``Reporter`` a backend gets: journals heartbeats and usage for one piece of work."""
+
+    _actor: RoleActor
+    _order: WorkOrder
+
+    async def heartbeat(self, progress: str = "") -> None:
+        order = self._order
+        await self._actor._say(
+            Heartbeat(
+                agent=order.agent, step=order.step.id, attempt=order.attempt, progress=progress
+            )
+        )
+
+    async def usage(self, usage: Usage) -> None:
+        order = self._order
+        await self._actor._say(
+            UsageReported(agent=order.agent, usage=usage, step=order.step.id, attempt=order.attempt)
+        )
+
+
+@final
+@attrs.define(eq=False)
+class RoleActor:
+    """One agent: its commands in, its facts out, its backend in between.
+
+    Args:
+        agent: The agent as planned.
+        backend: What does its work.
+        run_id: The run.
+        outbox: Journals what the agent says.
+        state: The run's current state (to find the result under review).
+    """
+
+    _agent: AgentSpec
+    _backend: AgentBackend
+    _run_id: str
+    _outbox: Outbox
+    _state: StateQuery
+    _work: dict[tuple[str, int], trio.CancelScope] = attrs.field(factory=dict, init=False)
+    _crash: BaseException | None = attrs.field(default=None, init=False)
+
+    @property
+    def address(self) -> str:
+        """Where its commands are addressed: its agent id."""
+        return self._agent.id
+
+    async def run(self, inbox: Inbox) -> None:
+        """Take commands until the inbox closes (or the actor crashes).
+
+        Raises:
+            Exception: The backend crashed (not a ``BackendError``): the
+                supervision tree journals it and restarts the actor.
+        """
+        async with trio.open_nursery() as nursery:
+            while True:
+                try:
+                    batch = await inbox.receive_batch()
+                except trio.EndOfChannel:
+                    break
+                for entry in batch:
+                    self._handle(entry.msg, nursery)
+            nursery.cancel_scope.cancel()
+
+    def _handle(self, msg: Message, nursery: trio.Nursery) -> None:
+        me = self._agent.id
+        match msg:
+            case StepAssigned(agent=agent) if agent == me:
+                self._start(nursery, "work", msg.step, msg.attempt, feedback=msg.feedback)
+            case ReviewRequested(reviewer=agent) if agent == me:
+                self._start(nursery, "review", msg.step, msg.attempt)
+            case VerificationRequested(verifier=agent) if agent == me:
+                self._start(nursery, "verify", msg.step, msg.attempt)
+            case AttemptCancelled(agent=agent) if agent == me:
+                scope = self._work.get((msg.step, msg.attempt))
+                if scope is not None:
+                    scope.cancel()
+            case RunCancelled():
+                for scope in self._work.values():
+                    scope.cancel()
+            case HeartbeatMissed(agent=agent) if agent == me:
+                # The run gave up on this agent's work: drop all of it and
+                # come back fresh (the policy reuses it once it restarted).
+                for scope in self._work.values():
+                    scope.cancel()
+                nursery.start_soon(self._restarted)
+            case _:
+                pass  # not for this agent, or nothing to do
+
+    def _start(
+        self,
+        nursery: trio.Nursery,
+        kind: WorkKind,
+        step_id: str,
+        attempt: int,
+        *,
+        feedback: Failure | None = None,
+    ) -> None:
+        state = self._state()
+        step = state.steps.get(step_id)
+        if step is None:
+            return  # the policy never asks this; the state says the step is unknown
+        subject: ResultEnvelope | None = None
+        if kind != "work":
+            found = step.attempt(attempt)
+            subject = found.result if found is not None else None
+        role = self._role_for(kind, step.spec.role)
+        order = WorkOrder(
+            run_id=self._run_id,
+            agent=self._agent.id,
+            role=role,
+            kind=kind,
+            step=step.spec,
+            attempt=attempt,
+            feedback=feedback,
+            subject=subject,
+        )
+        scope = trio.CancelScope()
+        self._work[(step_id, attempt)] = scope
+        nursery.start_soon(self._do, order, scope)
+
+    def _role_for(self, kind: WorkKind, step_role: Role) -> Role:
+        if kind == "review":
+            return "reviewer"
+        if kind == "verify":
+            return "verifier"
+        return step_role
+
+    async def _do(self, order: WorkOrder, scope: trio.CancelScope) -> None:
+        key = (order.step.id, order.attempt)
+        try:
+            with scope:
+                if order.kind == "work":
+                    await self._say(
+                        StepStarted(step=order.step.id, agent=order.agent, attempt=order.attempt)
+                    )
+                try:
+                    result = await self._backend.run(order, _Reporter(self, order))
+                except BackendError as failed:
+                    await self._failed(order, failed)
+                else:
+                    await self._say(ResultProposed(result=result))
+        finally:
+            if self._work.get(key) is scope:
+                del self._work[key]
+
+    async def _restarted(self) -> None:
+        known = self._state().agents.get(self._agent.id)
+        restarts = (known.restarts if known is not None else 0) + 1
+        await self._say(AgentRestarted(agent=self._agent.id, restarts=restarts))
+
+    async def _failed(self, order: WorkOrder, failed: BackendError) -> None:
+        drafts: list[Message] = []
+        if failed.usage != Usage():
+            drafts.append(
+                UsageReported(
+                    agent=order.agent,
+                    usage=failed.usage,
+                    step=order.step.id,
+                    attempt=order.attempt,
+                )
+            )
+        drafts.append(StepFailed(step=order.step.id, attempt=order.attempt, failure=failed.failure))
+        await self._outbox(
+            [Draft(msg=m, sender=self._agent.id, recipient="supervisor") for m in drafts]
+        )
+
+    async def _say(self, msg: Message, *, recipient: str = "supervisor") -> None:
+        await self._outbox([Draft(msg=msg, sender=self._agent.id, recipient=recipient)])
