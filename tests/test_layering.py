@@ -17,6 +17,7 @@ import playbill
 SRC = Path(playbill.__file__).parent
 
 PURE_ROOTS = [
+    "playbill.runtime._replay_check",
     "playbill.runtime._reducer",
     "playbill.runtime._state",
     "playbill.runtime._policy",  # decide, and everything it builds on

@@ -130,3 +130,28 @@ def test_a_journal_failure_is_survived() -> None:
     result = simulate(3, profiles=PERFECT, faults=FaultPlan(journal_fail=(20, 60)))
     assert result.outcome == "completed"
     assert result.state.anomalies == ()
+
+
+def test_replay_check_passes_on_recorded_runs_and_catches_a_changed_policy() -> None:
+    from playbill.runtime import Draft, NoteWritten, check_replay, decide
+
+    journal = MemoryJournal()
+    result = simulate(9, journal=journal, faults=FaultPlan(crash=0.1, hang=0.1, transient=0.1))
+    entries = journal_of(journal, result.run_id)
+    assert check_replay(entries) is None
+
+    def louder(state, entry):  # the same policy, plus a note on entry 5
+        extra = [Draft(msg=NoteWritten(author="s", text="hi"), sender="supervisor", cause=5)]
+        return [*extra, *decide(state, entry)] if entry.seq == 5 else decide(state, entry)
+
+    divergence = check_replay(entries, louder)
+    assert divergence is not None
+    assert (divergence.seq, divergence.cause) == (6, 5)
+    assert divergence.decided == NoteWritten(author="s", text="hi")
+
+    def quieter(state, entry):  # the same policy, minus its first command
+        drafts = decide(state, entry)
+        return drafts[1:] if entry.seq == 2 else drafts
+
+    divergence = check_replay(entries, quieter)
+    assert divergence is not None and divergence.cause == 2 and divergence.recorded is not None

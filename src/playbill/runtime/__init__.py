@@ -117,6 +117,7 @@ from ._reducer import (
     evolve,
     fold,
 )
+from ._replay_check import Divergence, check_replay
 from ._retry_plan import (
     AgentChange,
     BlockingInput,
@@ -277,6 +278,7 @@ __all__ = [
     "CriterionMet",
     "CriterionState",
     "DecisionRecord",
+    "Divergence",
     "Draft",
     "Entry",
     "Evidence",
@@ -401,6 +403,7 @@ __all__ = [
     "WorkspaceRecord",
     "WriterConflictError",
     "WriterStatistics",
+    "check_replay",
     "decide",
     "decode_entries",
     "decode_entry",
