@@ -22,6 +22,6 @@ def journal_path(tmp_path: Path) -> Path:
 @pytest.fixture
 def demo_journal(runner: CliRunner, journal_path: Path) -> Path:
     """A journal holding the demo run ``demo-0001``, written by ``playbill demo``."""
-    result = invoke(runner, journal_path, "demo")
+    result = invoke(runner, journal_path, "demo", "--scripted")
     assert result.exit_code == 0, result.output
     return journal_path

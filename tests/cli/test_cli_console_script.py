@@ -36,7 +36,7 @@ def playbill(*args: str, cwd: Path, module: bool = False) -> subprocess.Complete
 
 @pytest.fixture
 def demo_dir(tmp_path: Path) -> Path:
-    result = playbill("demo", cwd=tmp_path)
+    result = playbill("demo", "--scripted", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     return tmp_path
 

@@ -38,7 +38,7 @@ def digest_line(output: str) -> str:
 def test_demo_writes_the_scripted_run_through_the_writer(
     runner: CliRunner, journal_path: Path
 ) -> None:
-    result = invoke(runner, journal_path, "demo")
+    result = invoke(runner, journal_path, "demo", "--scripted")
     assert result.exit_code == 0, result.output
     stored = read_entries(journal_path)
     expected = demo_run().entries(DEMO_RUN)
@@ -53,7 +53,7 @@ def test_demo_writes_the_scripted_run_through_the_writer(
 
 
 def test_demo_takes_the_next_free_id(runner: CliRunner, demo_journal: Path) -> None:
-    result = invoke(runner, demo_journal, "demo")
+    result = invoke(runner, demo_journal, "demo", "--scripted")
     assert result.exit_code == 0, result.output
     assert [info.run_id for info in list_runs(demo_journal)] == ["demo-0001", "demo-0002"]
     second = read_entries(demo_journal, "demo-0002")
@@ -63,13 +63,13 @@ def test_demo_takes_the_next_free_id(runner: CliRunner, demo_journal: Path) -> N
 
 def test_demo_creates_the_journal_directory(runner: CliRunner, tmp_path: Path) -> None:
     journal = tmp_path / "deep" / "er" / "journal.db"
-    assert invoke(runner, journal, "demo").exit_code == 0
+    assert invoke(runner, journal, "demo", "--scripted").exit_code == 0
     assert journal.exists()
 
 
 def test_the_journal_comes_from_the_environment(runner: CliRunner, tmp_path: Path) -> None:
     journal = tmp_path / "from-env.db"
-    result = runner.invoke(cli, ["demo"], env={"PLAYBILL_JOURNAL": str(journal)})
+    result = runner.invoke(cli, ["demo", "--scripted"], env={"PLAYBILL_JOURNAL": str(journal)})
     assert result.exit_code == 0, result.output
     assert "playbill --journal" in result.output  # hints name the non-default journal
     assert [info.run_id for info in list_runs(journal)] == [DEMO_RUN]
@@ -155,7 +155,7 @@ def test_runs_table(runner: CliRunner, demo_journal: Path) -> None:
 def test_runs_json_has_one_object_per_run_with_stable_keys(
     runner: CliRunner, demo_journal: Path
 ) -> None:
-    assert invoke(runner, demo_journal, "demo").exit_code == 0
+    assert invoke(runner, demo_journal, "demo", "--scripted").exit_code == 0
     result = invoke(runner, demo_journal, "runs", "--json")
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()

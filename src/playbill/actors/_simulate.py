@@ -18,7 +18,9 @@ the killed run from its journal.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+import os
+import signal
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Literal, final
 
 import attrs
@@ -161,6 +163,10 @@ def simulate(
     run_id: str | None = None,
     resume: bool = False,
     max_virtual_s: float = 30 * 24 * 3600.0,
+    labels: Mapping[str, str] | None = None,
+    speed: float | None = None,
+    observe: Callable[[Sequence[Entry]], None] | None = None,
+    kill_process: bool = False,
 ) -> SimulationResult:
     """Run one simulated run to its end (or to its kill) and return what it came to.
 
@@ -179,6 +185,17 @@ def simulate(
             instead of starting one.
         max_virtual_s: Stop a run that has not settled after this much
             virtual time (its outcome is then ``running``).
+        labels: More labels for the run (``simulated`` and ``faults`` are set).
+        speed: Run virtual time at this many times real time, instead of as
+            fast as possible: for watching a run live, and for steering it
+            from another process (``playbill pause``...), whose requests it
+            then takes. Such a run is not reproducible to the byte (real time
+            decides when requests arrive), and it waits while paused or
+            waiting for a person, until it ends.
+        observe: Called with every committed batch of entries (a live display).
+        kill_process: Make ``faults.kill`` a real ``SIGKILL`` of this process
+            (for testing recovery across processes) instead of stopping the
+            run in-process.
     """
     the_journal = journal if journal is not None else MemoryJournal()
     rid = run_id if run_id is not None else default_run_id(seed)
@@ -193,7 +210,7 @@ def simulate(
             policy=policy,
             strategy=strategy,
             seed=seed,
-            labels={"simulated": "true", "faults": str(faults)},
+            labels={**(labels or {}), "simulated": "true", "faults": str(faults)},
         )
     killed: list[int] = []
 
@@ -220,17 +237,21 @@ def simulate(
             store = the_journal.store
             failures = sorted(faults.journal_fail)
 
-            def observe(entries: Sequence[Entry]) -> None:
+            def on_entries(entries: Sequence[Entry]) -> None:
                 last = entries[-1].seq
                 while failures and last >= failures[0]:
                     failures.pop(0)
                     store.fail_next_commit()  # the next commit fails, whole
                 if faults.kill is not None and last >= faults.kill and not killed:
                     killed.append(last)
+                    if kill_process:
+                        os.kill(os.getpid(), signal.SIGKILL)
                     # The process dies right after this commit: whatever is
                     # still queued is never written.
                     store.fail_next_commit()
                     kill_scope.cancel()
+                if observe is not None:
+                    observe(entries)
 
             with trio.CancelScope() as kill_scope:
                 async with open_run(
@@ -239,18 +260,26 @@ def simulate(
                     backend,
                     spec=spec,
                     clock=clock,
-                    holder=f"simulation:{seed}",
-                    control_poll_s=None,
+                    # Requests from other processes arrive in real time: only
+                    # a run paced by real time takes them.
+                    control_poll_s=None if speed is None else 0.25 * speed,
                     lease_ttl_s=1e9,  # no renewal wake-ups: they would be bare trio sleeps
-                    observe=None if resume and faults == NO_FAULTS else observe,
+                    observe=on_entries,
                 ) as run:
+                    if speed is not None:
+                        return await run.wait(_ended)
                     with trio.move_on_after(max_virtual_s):
                         return await run.wait()
                     return run.state  # stalled: it would never settle
             return await the_journal.state_at(rid)
 
+    mock_clock = (
+        trio.testing.MockClock(autojump_threshold=0)
+        if speed is None
+        else trio.testing.MockClock(rate=speed)
+    )
     with _deterministic_scheduling(seed):
-        state = trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
+        state = trio.run(main, clock=mock_clock)
     if killed:
         the_journal.store.fail_next_commit(None)  # the failure that stood for the kill
     outcome: Outcome
@@ -270,6 +299,10 @@ def simulate(
         entries=state.last_seq,
         virtual_s=(state.updated_us - state.created_us) / 1e6,
     )
+
+
+def _ended(state: RunState) -> bool:
+    return state.is_terminal
 
 
 @contextlib.contextmanager

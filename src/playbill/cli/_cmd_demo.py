@@ -1,4 +1,4 @@
-"""``playbill demo``: write the scripted demo run through the real journal writer."""
+"""``playbill demo --scripted``: write the scripted demo run through the real journal writer."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from playbill.runtime._errors import WriterConflictError
 from playbill.runtime._journal import Journal
 from playbill.runtime._state import RunState
 
-from ._app import Settings, make_console, pass_settings, run_async, say
+from ._app import Settings, make_console, run_async, say
 from ._demo import DemoRun, demo_run, next_demo_run_id
 from ._load import make_journal_dir, opened_journal, state_at
 from ._render import print_state
@@ -63,10 +63,8 @@ async def _demo(settings: Settings) -> tuple[str, RunState]:
     return run_id, state
 
 
-@click.command()
-@pass_settings
-def demo(settings: Settings) -> None:
-    """Write a small, realistic example run into the journal and summarise it.
+def show_scripted_demo(settings: Settings) -> None:
+    """Write the scripted example run into the journal and summarise it.
 
     Five agents (a planner, two executors, a reviewer and a verifier) add CSV
     export to a small tool: a review asks for changes, the step is retried,

@@ -1,4 +1,4 @@
-"""The commands that read run state: ``runs``, ``status`` and ``replay``.
+"""The commands that read run state: ``runs``, ``status``, ``replay`` and ``retry-plan``.
 
 They open the journal with ``create=False``: reading never creates a file.
 ``runs`` and ``status`` load state from the latest snapshot plus the tail;
@@ -10,10 +10,17 @@ from __future__ import annotations
 import click
 import msgspec
 
-from playbill.runtime._state import RunState
+from playbill.runtime import (
+    Divergence,
+    Entry,
+    RunState,
+    check_replay,
+    render_retry_plan,
+    retry_plan,
+)
 
-from ._app import Settings, make_console, pass_settings, run_async, say
-from ._load import opened_journal, require_run, state_at
+from ._app import EXIT_MISMATCH, Settings, make_console, pass_settings, run_async, say
+from ._load import opened_journal, read_chunks, require_run, state_at
 from ._render import RunRow, print_state, run_row, runs_table
 
 
@@ -100,13 +107,60 @@ def status(settings: Settings, run_id: str) -> None:
     metavar="SEQ",
     help="Fold entries up to and including this seq only.",
 )
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Re-run the policy over the journal; exit 3 at the first divergence.",
+)
 @pass_settings
-def replay(settings: Settings, run_id: str, until: int | None) -> None:
+def replay(settings: Settings, run_id: str, until: int | None, check: bool) -> None:
     """Rebuild a run's state from its entries alone and print it.
 
     No snapshot is used: every entry from seq 1 is verified and folded. The
     last line is exactly `state-digest: <hex>`; compare it with `status` to
     check the snapshots, or across machines to check determinism.
+
+    With --check, the current policy is also run on every entry and what it
+    decides is compared with the commands the journal recorded: a difference
+    (nondeterminism, or a policy change incompatible with this run) is printed
+    with its seq and both commands, and the exit status is 3.
     """
+    if check:
+        divergence = run_async(check_run, settings, run_id, until)
+        if divergence is not None:
+            click.echo(divergence.describe(), err=True)
+            raise SystemExit(EXIT_MISMATCH)
     state = run_async(load_state, settings, run_id, until, True)
     print_state(make_console(), state)
+    if check:
+        say(make_console(), "replay-check: the policy reproduces every recorded command")
+
+
+async def check_run(settings: Settings, run_id: str, until: int | None) -> Divergence | None:
+    """The first divergence between the current policy and the run's recorded commands."""
+    async with opened_journal(settings.journal, create=False) as journal:
+        last = await require_run(journal, run_id, settings.journal)
+        stop = last + 1 if until is None else min(until, last) + 1
+        entries: list[Entry] = []
+        async for chunk in read_chunks(journal, run_id, 1, stop):
+            entries.extend(chunk)
+        return check_replay(entries)
+
+
+@click.command("retry-plan")
+@click.argument("run_id", metavar="RUN")
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as one JSON object.")
+@pass_settings
+def retry_plan_command(settings: Settings, run_id: str, as_json: bool) -> None:
+    """Print what resuming a run would do, computed from its journal alone.
+
+    Why it would resume, what is invalidated, what proof is reusable, from
+    which stage each step goes on, which agents change, and which human
+    inputs block it. Deterministic: the same journal gives the same plan.
+    """
+    state = run_async(load_state, settings, run_id, None, False)
+    plan = retry_plan(state)
+    if as_json:
+        click.echo(msgspec.json.encode(plan))
+        return
+    say(make_console(), render_retry_plan(plan))

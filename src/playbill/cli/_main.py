@@ -3,12 +3,28 @@
 from __future__ import annotations
 
 from ._app import cli
-from ._cmd_demo import demo
+from ._cmd_control import approve, cancel, pause, reject, resume
 from ._cmd_events import events
-from ._cmd_read import replay, runs, status
+from ._cmd_read import replay, retry_plan_command, runs, status
+from ._cmd_sim import demo, sim
 from ._cmd_transfer import export, import_
 
-for _command in (demo, runs, status, events, replay, export, import_):
+for _command in (
+    demo,
+    sim,
+    pause,
+    resume,
+    cancel,
+    approve,
+    reject,
+    runs,
+    status,
+    events,
+    replay,
+    retry_plan_command,
+    export,
+    import_,
+):
     cli.add_command(_command)
 
 

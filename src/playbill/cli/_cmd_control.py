@@ -1,0 +1,183 @@
+"""Steering a run from another process: pause, resume, cancel, approve, reject.
+
+A request is queued in the journal (``Journal.post_request``); the run's own
+writer takes it within a second (``control_requested``) and the policy
+carries it out, or refuses it with a note saying why. A run that is not
+running takes its queued requests when it is resumed.
+
+``resume`` does more: when no live process holds the run (it was killed, or
+its machine rebooted), it continues the run here, from its journal.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import socket
+from pathlib import Path
+
+import click
+
+from playbill.actors import ProfileSet, load_profiles
+from playbill.runtime import (
+    ControlRequest,
+    FaultPlan,
+    InputError,
+    Journal,
+    RunState,
+    WriterConflictError,
+    parse_faults,
+)
+
+from ._app import Settings, make_console, pass_settings, run_async, say
+from ._cmd_sim import _report, _run_simulation
+from ._load import opened_journal, require_run
+
+
+def _who() -> str:
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "someone"
+    return f"{user}@{socket.gethostname()}"
+
+
+async def _post(settings: Settings, run_id: str, request: ControlRequest) -> int:
+    async with opened_journal(settings.journal, create=False) as journal:
+        await require_run(journal, run_id, settings.journal)
+        return await journal.post_request(run_id, request)
+
+
+def _queued(request_id: int, what: str, run_id: str) -> None:
+    say(
+        make_console(),
+        f"Queued request {request_id}: {what} run {run_id}. A live run takes it within a "
+        "second; a stopped run, when it is resumed.",
+    )
+
+
+@click.command()
+@click.argument("run_id", metavar="RUN")
+@click.option("--reason", default="", help="Why, for the journal.")
+@pass_settings
+def pause(settings: Settings, run_id: str, reason: str) -> None:
+    """Pause a run: no new work starts; work in flight finishes."""
+    request = ControlRequest(action="pause", reason=reason, by=_who())
+    _queued(run_async(_post, settings, run_id, request), "pause", run_id)
+
+
+@click.command()
+@click.argument("run_id", metavar="RUN")
+@click.option("--reason", default="", help="Why, for the journal.")
+@pass_settings
+def cancel(settings: Settings, run_id: str, reason: str) -> None:
+    """Cancel a run for good: work in flight is cancelled."""
+    request = ControlRequest(action="cancel", reason=reason, by=_who())
+    _queued(run_async(_post, settings, run_id, request), "cancel", run_id)
+
+
+@click.command()
+@click.argument("run_id", metavar="RUN")
+@click.argument("step", metavar="STEP")
+@click.option("--reason", default="", help="Why, for the journal.")
+@pass_settings
+def approve(settings: Settings, run_id: str, step: str, reason: str) -> None:
+    """Approve what a step waits for (a human_approval validator, an escalation)."""
+    request = ControlRequest(action="approve", step=step, reason=reason, by=_who())
+    _queued(run_async(_post, settings, run_id, request), f"approve step {step} of", run_id)
+
+
+@click.command()
+@click.argument("run_id", metavar="RUN")
+@click.argument("step", metavar="STEP")
+@click.option("--reason", required=True, help="Why, for the journal and the agents.")
+@pass_settings
+def reject(settings: Settings, run_id: str, step: str, reason: str) -> None:
+    """Reject what a step waits for; the step fails with your reason."""
+    request = ControlRequest(action="reject", step=step, reason=reason, by=_who())
+    _queued(run_async(_post, settings, run_id, request), f"reject step {step} of", run_id)
+
+
+@click.command()
+@click.argument("run_id", metavar="RUN")
+@click.option(
+    "--profile",
+    "profile_file",
+    type=click.Path(dir_okay=False, exists=True),
+    help="For a simulated run started with --profile: the same profiles file.",
+)
+@click.option(
+    "--speed",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    help="For a simulated run: virtual seconds per real second (0: at once).",
+)
+@pass_settings
+def resume(settings: Settings, run_id: str, profile_file: str | None, speed: float) -> None:
+    """Resume a run: ask its live process to, or continue it here from its journal.
+
+    A paused run that still runs in another process is asked to resume. A run
+    whose process died (killed, crashed, rebooted) is continued here: the
+    dead writer's lease is taken over, attempts that were in flight are
+    interrupted and handed out again, and finished work is not redone.
+    """
+    state, live = run_async(_inspect, settings, run_id)
+    if state.is_terminal:
+        raise InputError(str(settings.journal), f"run {run_id}", f"it already {state.status}")
+    if live:
+        request = ControlRequest(action="resume", by=_who())
+        _queued(run_async(_post, settings, run_id, request), "resume", run_id)
+        return
+    if state.labels.get("simulated") != "true" or state.seed is None:
+        raise InputError(
+            str(settings.journal),
+            f"run {run_id}",
+            "only simulated runs can be continued by `resume` so far",
+        )
+    profiles = _profiles_of(state, profile_file)
+    faults = _agent_faults(state)
+    result = _run_simulation(settings, state.seed, run_id, profiles, faults, {}, speed, resume=True)
+    _report(settings, result)
+
+
+async def _inspect(settings: Settings, run_id: str) -> tuple[RunState, bool]:
+    """The run's state, and whether a live writer holds it."""
+    async with opened_journal(settings.journal, create=False) as journal:
+        await require_run(journal, run_id, settings.journal)
+        return await journal.state_at(run_id), await _held(journal, run_id)
+
+
+async def _held(journal: Journal, run_id: str) -> bool:
+    try:
+        async with journal.writer(run_id):
+            return False
+    except WriterConflictError:
+        return True
+
+
+def _profiles_of(state: RunState, path: str | None) -> ProfileSet:
+    """The profiles the run was simulated with: the same agents, or none at all."""
+    recorded = state.labels.get("profiles", "builtin")
+    if recorded == "builtin":
+        if path is not None:
+            raise InputError(path, "", "the run was simulated with the built-in profiles")
+        return ProfileSet()
+    if path is None:
+        raise InputError(recorded, "", "the run was simulated with these profiles: pass --profile")
+    data = Path(path).read_bytes()
+    if hashlib.sha256(data).hexdigest() != state.labels.get("profiles_sha256"):
+        raise InputError(path, "", "not the profiles file the run was simulated with")
+    return load_profiles(path)
+
+
+def _agent_faults(state: RunState) -> FaultPlan:
+    """The run's agent faults, without the ones that already happened to the journal."""
+    spec = state.labels.get("faults", "")
+    faults = parse_faults(spec, source="the run's recorded faults") if spec else FaultPlan()
+    return FaultPlan(
+        crash=faults.crash,
+        hang=faults.hang,
+        slow=faults.slow,
+        slow_factor=faults.slow_factor,
+        transient=faults.transient,
+    )

@@ -1,0 +1,219 @@
+"""``playbill sim`` and ``playbill demo``: simulated runs, journaled for real.
+
+``sim`` runs one seeded simulated run into the journal and prints its
+summary. By default it runs as fast as possible on virtual time, and the same
+seed gives the same journal, byte for byte. With ``--speed X`` virtual time
+runs at X times real time: the live display shows the run as it goes, and
+``playbill pause|resume|cancel|approve`` from another shell steer it.
+
+``demo`` is a simulated multi-agent run of the built-in example plan, shown
+live; ``demo --scripted`` writes the small hand-scripted example run instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+import trio
+from rich.live import Live
+
+from playbill.actors import (
+    BUILTIN_PROFILES,
+    ProfileSet,
+    SimulationResult,
+    load_profiles,
+    simulate,
+)
+from playbill.actors import (
+    default_run_id as sim_run_id,
+)
+from playbill.runtime import Entry, FaultPlan, open_journal, parse_faults
+
+from ._app import Settings, make_console, pass_settings, run_async, say
+from ._cmd_demo import show_scripted_demo
+from ._demo import next_demo_run_id
+from ._live import LiveView
+from ._load import make_journal_dir, opened_journal
+from ._render import print_state
+
+DEMO_SEED = 7
+"""The demo's seed: a reliable team that completes the example plan."""
+
+DEMO_SPEED = 60.0
+"""Virtual seconds per real second of the demo on a terminal (about 10 s in all)."""
+
+_REFRESH_S = 0.1
+
+
+@click.command()
+@click.option("--seed", type=int, required=True, help="Decides everything the agents do.")
+@click.option(
+    "--profile",
+    "profile_file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Agent profiles (TOML); the built-in profiles by default.",
+)
+@click.option(
+    "--faults", default="", metavar="SPEC", help="Faults to inject, e.g. crash=0.05,hang=0.02."
+)
+@click.option("--run-id", help="The run's id (default: sim-SEED).")
+@click.option(
+    "--speed",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    help="Virtual seconds per real second; 0 runs as fast as possible (reproducible).",
+)
+@pass_settings
+def sim(
+    settings: Settings,
+    seed: int,
+    profile_file: Path | None,
+    faults: str,
+    run_id: str | None,
+    speed: float,
+) -> None:
+    """Run one seeded simulated run into the journal and print its summary.
+
+    The agents are simulated (no LLM is called), but the run is real: the
+    same policy, writer, timers and actors as any run. With --speed 0 (the
+    default) the same seed and options give the same journal, byte for
+    byte. The fault SPEC takes crash=P, hang=P, slow=P:FACTOR, transient=P,
+    journal_fail=@N (the commit after entry N fails) and kill=@N (the process
+    is killed after entry N; continue it with `playbill resume RUN`).
+    """
+    plan = parse_faults(faults) if faults else FaultPlan()
+    profiles, labels = _profiles(profile_file)
+    rid = run_id if run_id is not None else sim_run_id(seed)
+    result = _run_simulation(settings, seed, rid, profiles, plan, labels, speed)
+    _report(settings, result)
+
+
+@click.command()
+@click.option(
+    "--scripted",
+    is_flag=True,
+    help="Write the small hand-scripted example run instead of simulating one.",
+)
+@click.option(
+    "--speed",
+    type=click.FloatRange(min=0),
+    default=None,
+    help=f"Virtual seconds per real second ({DEMO_SPEED:g} on a terminal; 0: at once).",
+)
+@pass_settings
+def demo(settings: Settings, scripted: bool, speed: float | None) -> None:
+    """Run a simulated team of agents through the example plan, live.
+
+    A planner, two executors, a reviewer and a verifier work through a
+    10-step plan: assignments, heartbeats, reviews, verification, retries.
+    Everything is journaled; afterwards `playbill events RUN` lists it and
+    `playbill replay RUN --check` replays it.
+    """
+    if scripted:
+        show_scripted_demo(settings)
+        return
+    if speed is None:
+        speed = DEMO_SPEED if sys.stdout.isatty() else 0.0
+    run_id = run_async(_free_demo_id, settings)
+    profiles = ProfileSet(profiles=BUILTIN_PROFILES, default="reliable")
+    result = _run_simulation(
+        settings, DEMO_SEED, run_id, profiles, FaultPlan(), {"demo": "true"}, speed
+    )
+    _report(settings, result)
+
+
+def _profiles(path: Path | None) -> tuple[ProfileSet, dict[str, str]]:
+    """The profiles, and labels that let `resume` rebuild exactly the same agents."""
+    if path is None:
+        return ProfileSet(), {"profiles": "builtin"}
+    profiles = load_profiles(path)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    return profiles, {"profiles": str(path.resolve()), "profiles_sha256": digest}
+
+
+def _run_simulation(
+    settings: Settings,
+    seed: int,
+    run_id: str,
+    profiles: ProfileSet,
+    faults: FaultPlan,
+    labels: dict[str, str],
+    speed: float,
+    *,
+    resume: bool = False,
+) -> SimulationResult:
+    """Simulate into the settings' journal, live on a terminal when paced."""
+    trio.run(make_journal_dir, settings.journal)
+    journal = open_journal(str(settings.journal), create=True)
+    console = make_console()
+    live_view = LiveView()
+    with journal:
+        if resume:
+            for entry in trio.run(journal.read, run_id):
+                live_view.add(entry)
+        paced = speed > 0
+        live = Live(live_view.renderable(), console=console, auto_refresh=False, transient=False)
+        shown = [0.0]
+
+        def observe(entries: Sequence[Entry]) -> None:
+            for entry in entries:
+                live_view.add(entry)
+            now = time.monotonic()
+            if now - shown[0] >= _REFRESH_S or live_view.state.is_terminal:
+                shown[0] = now
+                live.update(live_view.renderable(), refresh=True)
+
+        show = paced and console.is_terminal
+        if show:
+            live.start()
+        try:
+            return simulate(
+                seed,
+                profiles=profiles,
+                faults=faults,
+                journal=journal,
+                run_id=run_id,
+                labels=labels,
+                speed=speed if paced else None,
+                observe=observe if show else None,
+                kill_process=True,
+                resume=resume,
+            )
+        finally:
+            if show:
+                live.update(live_view.renderable(), refresh=True)
+                live.stop()
+
+
+def _report(settings: Settings, result: SimulationResult) -> None:
+    console = make_console()
+    print_state(console, result.state)
+    say(
+        console,
+        f"outcome: {result.outcome} ({result.entries} entries, "
+        f"{result.virtual_s:,.0f} virtual seconds)",
+    )
+    _hints(settings, result.run_id)
+
+
+def _hints(settings: Settings, run_id: str) -> None:
+    console = make_console()
+    journal = "" if settings.is_default_journal else f" --journal {settings.journal}"
+    say(console, "")
+    say(console, f"Journal: {settings.journal}  run: {run_id}")
+    say(console, "Try next:")
+    for command in (f"events {run_id}", f"replay {run_id} --check", f"retry-plan {run_id}"):
+        say(console, f"  playbill{journal} {command}")
+
+
+async def _free_demo_id(settings: Settings) -> str:
+    await make_journal_dir(settings.journal)
+    async with opened_journal(settings.journal, create=True) as journal:
+        taken = {info.run_id for info in await journal.list_runs()}
+        return next_demo_run_id(taken)
