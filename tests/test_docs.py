@@ -31,4 +31,5 @@ def test_example_runs(name: str, code: str, tmp_path: Path) -> None:
 
 
 def test_the_docs_have_examples() -> None:
-    assert any(name.startswith("journal.md") for name, _ in examples())
+    pages = {name.split("#")[0] for name, _ in examples()}
+    assert {"journal.md", "embedding.md"} <= pages

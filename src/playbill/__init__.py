@@ -1,12 +1,27 @@
 """playbill: an actor-model runtime on trio for teams of LLM coding agents.
 
 The names most programs need are here; the whole kernel (every message type,
-every state type, the store backends) is in :mod:`playbill.runtime`.
+every state type, the store backends) is in :mod:`playbill.runtime`, and the
+actors, backends and simulation in :mod:`playbill.actors`.
 """
 
 from __future__ import annotations
 
+from ._sync import SyncJournal
+from .actors import (
+    AgentBackend,
+    BackendError,
+    Capabilities,
+    Reporter,
+    Run,
+    RunSpec,
+    SimulationResult,
+    WorkOrder,
+    open_run,
+    simulate,
+)
 from .runtime import (
+    ControlRequest,
     Draft,
     Entry,
     Journal,
@@ -19,6 +34,7 @@ from .runtime import (
     evolve,
     fold,
     open_journal,
+    outcome_digest,
     state_digest,
 )
 
@@ -26,6 +42,10 @@ __version__ = "0.1.0.dev0"
 """The installed version of playbill."""
 
 __all__ = [
+    "AgentBackend",
+    "BackendError",
+    "Capabilities",
+    "ControlRequest",
     "Draft",
     "Entry",
     "Journal",
@@ -33,11 +53,20 @@ __all__ = [
     "MemoryJournal",
     "Message",
     "PlaybillError",
+    "Reporter",
+    "Run",
+    "RunSpec",
     "RunState",
+    "SimulationResult",
     "SqliteJournal",
+    "SyncJournal",
+    "WorkOrder",
     "__version__",
     "evolve",
     "fold",
     "open_journal",
+    "open_run",
+    "outcome_digest",
+    "simulate",
     "state_digest",
 ]
