@@ -138,8 +138,10 @@ def test_pause_resume_and_cancel_reach_a_live_run(tmp_path: Path) -> None:
                 live.kill()
     state = fold(read_entries(journal, "sim-8"))
     assert state.status == "cancelled" and state.last_request_id == 3
-    # a stopped run refuses to resume: it ended
-    assert playbill("resume", "sim-8", cwd=tmp_path).returncode == 2
+    # an ended run refuses to be resumed, paused or cancelled
+    for command in ("resume", "pause", "cancel"):
+        refused = playbill(command, "sim-8", cwd=tmp_path)
+        assert refused.returncode == 2 and "already cancelled" in refused.stderr
 
 
 def test_control_commands_refuse_unknown_runs(runner: CliRunner, demo_journal: Path) -> None:

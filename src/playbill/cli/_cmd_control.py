@@ -45,6 +45,13 @@ def _who() -> str:
 async def _post(settings: Settings, run_id: str, request: ControlRequest) -> int:
     async with opened_journal(settings.journal, create=False) as journal:
         await require_run(journal, run_id, settings.journal)
+        state = await journal.state_at(run_id)
+        if state.is_terminal:
+            raise InputError(
+                str(settings.journal),
+                f"run {run_id}",
+                f"it already {state.status}; nothing to {request.action}",
+            )
         return await journal.post_request(run_id, request)
 
 
