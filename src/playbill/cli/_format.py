@@ -18,6 +18,7 @@ from playbill.runtime._entry import Entry
 from playbill.runtime._messages import MessageBase, ResultProposed, message_tag
 from playbill.runtime._values import (
     Budget,
+    ControlRequest,
     Failure,
     ImplementationPayload,
     Plan,
@@ -163,6 +164,8 @@ def _value(name: str, value: object) -> str:
             )
         case StepSpec():
             return value.id
+        case ControlRequest():
+            return _text(" ".join([value.action, *([value.step] if value.step else []), value.by]))
         case dict():
             return ",".join(f"{k}:{_value(k, v)}" for k, v in sorted(value.items()))
         case tuple():
