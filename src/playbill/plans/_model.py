@@ -1,0 +1,345 @@
+"""The plan file's model: one frozen attrs class per table of ``playbill.toml``.
+
+The classes mirror the file, key for key, and say what each value may be in
+their types: ``Annotated`` metadata (``Range`` for numbers, ``Text`` for
+strings, ``Choice`` for names from a fixed list; see
+``playbill.plans._types``) that the loader checks. What depends on more than one value (ids that
+must be unique, dependencies, roles some agent must play, paths that must
+stay in the repository) is checked by ``playbill.plans._checks``.
+
+A loaded ``PlanFile`` becomes the journaled values of the kernel
+(``Plan``, ``Budget``, ``PolicySettings``) with ``to_plan`` and
+``to_run_spec``; those are what a run is made of, and the file's model never
+outlives the loading.
+"""
+
+# No ``from __future__ import annotations``: the loader reads the
+# ``Annotated`` metadata of each attribute's type, which must not be a string.
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Annotated, ClassVar, Literal, TypeAlias, final
+
+import attrs
+
+from playbill.actors import ProfileSet, RunSpec
+from playbill.runtime import (
+    DEFAULT_POLICY,
+    AgentSpec,
+    Budget,
+    Criterion,
+    Plan,
+    PolicySettings,
+    StepSpec,
+    Validator,
+)
+
+from ._types import (
+    AtLeastOne,
+    Choice,
+    Count,
+    Dollars,
+    Factor,
+    Id,
+    Prose,
+    RoleName,
+    Seconds,
+    SecondsOrNone,
+    Tokens,
+)
+from ._validators import ValidatorTable
+
+# ------------------------------------------------------------------ budgets
+
+
+def _optional(value: float | None) -> float | None:
+    return None if value is None else float(value)
+
+
+@final
+@attrs.frozen
+class BudgetTable:
+    """``[run.budget]`` and ``[agents.budget]``: limits; a key left out is unlimited.
+
+    Attributes:
+        tokens: Tokens in and out together.
+        cost_usd: Money, in US dollars.
+        wall_s: Seconds of agent work.
+        attempts: Attempts started.
+        retries: Retries scheduled (0: none).
+    """
+
+    tokens: Tokens | None = None
+    cost_usd: Dollars | None = None
+    wall_s: Seconds | None = None
+    attempts: AtLeastOne | None = None
+    retries: Count | None = None
+
+    def to_budget(self) -> Budget:
+        """The kernel's ``Budget``."""
+        return Budget(
+            tokens=self.tokens,
+            cost_usd=_optional(self.cost_usd),
+            wall_s=_optional(self.wall_s),
+            attempts=self.attempts,
+            retries=self.retries,
+        )
+
+
+@final
+@attrs.frozen
+class PolicyTable:
+    """``[run.policy]``: the supervisor's knobs (see ``PolicySettings``).
+
+    Every key is optional; its default is ``PolicySettings``'s.
+
+    Attributes:
+        heartbeat_timeout_s: Seconds an agent at work may go without a heartbeat.
+        backoff_base_s: Wait before the first retry of a step.
+        backoff_multiplier: Each further retry waits this much longer.
+        backoff_max_s: The longest wait before a retry.
+        max_attempts: Attempts per step, for steps that set none.
+        max_review_rounds: Reviews that may ask for changes before the step
+            counts as out of attempts.
+        on_exhausted: What happens to a step out of attempts: ``abort`` the
+            run, ``escalate`` to a person, or ``skip`` the step.
+    """
+
+    heartbeat_timeout_s: Seconds = DEFAULT_POLICY.heartbeat_timeout_s
+    backoff_base_s: SecondsOrNone = DEFAULT_POLICY.backoff_base_s
+    backoff_multiplier: Factor = DEFAULT_POLICY.backoff_multiplier
+    backoff_max_s: SecondsOrNone = DEFAULT_POLICY.backoff_max_s
+    max_attempts: AtLeastOne = DEFAULT_POLICY.max_attempts
+    max_review_rounds: AtLeastOne = DEFAULT_POLICY.max_review_rounds
+    on_exhausted: Annotated[Literal["abort", "escalate", "skip"], Choice("action", "an")] = (
+        DEFAULT_POLICY.on_exhausted
+    )
+
+    def to_policy(self) -> PolicySettings:
+        """The kernel's ``PolicySettings``."""
+        return PolicySettings(
+            heartbeat_timeout_s=float(self.heartbeat_timeout_s),
+            backoff_base_s=float(self.backoff_base_s),
+            backoff_multiplier=float(self.backoff_multiplier),
+            backoff_max_s=float(self.backoff_max_s),
+            max_attempts=self.max_attempts,
+            max_review_rounds=self.max_review_rounds,
+            on_exhausted=self.on_exhausted,
+        )
+
+
+# ------------------------------------------------------------------ agents
+
+
+@final
+@attrs.frozen
+class SimulatedOptions:
+    """``[agents.options]`` of a ``simulated`` agent.
+
+    Attributes:
+        profile: The name of the agent profile it plays (a built-in:
+            ``default``, ``reliable``, ``flaky``, ``slow``, ``perfect``, or
+            one of a profile file). ``None``: the profile set's default.
+    """
+
+    backend: ClassVar[str] = "simulated"
+    profile: str | None = None
+
+
+BackendOptions: TypeAlias = SimulatedOptions
+"""The options of an agent's backend; one class per backend kind."""
+
+BACKENDS: Mapping[str, type[BackendOptions]] = MappingProxyType({"simulated": SimulatedOptions})
+"""Every backend a plan may name, and the class of its ``[agents.options]`` table."""
+
+
+@final
+@attrs.frozen
+class AgentTable:
+    """One ``[[agents]]`` table: an agent that takes part in the run.
+
+    Attributes:
+        id: Unique among the agents; the agent's address in the run.
+        roles: The roles it can play.
+        backend: What does its work (see ``BACKENDS``).
+        edits_files: Whether it may be given steps that change files.
+        budget: Its own limits, on top of the run's.
+        options: Its backend's options (``[agents.options]``), checked
+            against the table of its ``backend``.
+    """
+
+    id: Id
+    roles: tuple[RoleName, ...]
+    backend: str = "simulated"
+    edits_files: bool = True
+    budget: BudgetTable = BudgetTable()
+    options: BackendOptions = SimulatedOptions()
+
+    def to_agent_spec(self) -> AgentSpec:
+        """The kernel's ``AgentSpec``."""
+        return AgentSpec(
+            id=self.id,
+            roles=self.roles,
+            backend=self.backend,
+            edits_files=self.edits_files,
+            budget=self.budget.to_budget(),
+        )
+
+
+# ------------------------------------------------------------------- steps
+
+
+@final
+@attrs.frozen
+class StepTable:
+    """One ``[[steps]]`` table: a step of the plan.
+
+    Attributes:
+        id: Unique among the steps.
+        goal: What the step must achieve, for the agent.
+        role: The role of the agent that does it.
+        depends_on: Ids of the steps that must be done first.
+        scope: Globs, relative to the repository, of the files the step may
+            change; empty for a read-only step.
+        validators: What must pass before the step completes.
+        strategy: Its coordination strategy; the run's when ``None``.
+        max_attempts: Attempts allowed; the policy's ``max_attempts`` when ``None``.
+    """
+
+    id: Id
+    goal: Prose
+    role: RoleName = "executor"
+    depends_on: tuple[str, ...] = ()
+    scope: tuple[str, ...] = ()
+    validators: tuple[ValidatorTable, ...] = ()
+    strategy: str | None = None
+    max_attempts: AtLeastOne | None = None
+
+    def to_step_spec(self) -> StepSpec:
+        """The kernel's ``StepSpec``."""
+        return StepSpec(
+            id=self.id,
+            goal=self.goal,
+            role=self.role,
+            depends_on=self.depends_on,
+            scope=self.scope,
+            validators=tuple(v.to_validator() for v in self.validators),
+            strategy=self.strategy,
+            max_attempts=self.max_attempts,
+        )
+
+
+@final
+@attrs.frozen
+class CriterionTable:
+    """One ``[[criteria]]`` table: an acceptance criterion of the run.
+
+    Attributes:
+        id: Unique among the criteria.
+        description: What must hold, for people.
+        validator: What proves it (``[criteria.validator]``); met by a step
+            that completes with the very same validator, or by a person.
+    """
+
+    id: Id
+    description: Prose
+    validator: ValidatorTable | None = None
+
+    def to_criterion(self) -> Criterion:
+        """The kernel's ``Criterion``."""
+        validator: Validator | None = None
+        if self.validator is not None:
+            validator = self.validator.to_validator()
+        return Criterion(id=self.id, description=self.description, validator=validator)
+
+
+# --------------------------------------------------------------------- run
+
+
+@final
+@attrs.frozen
+class RunTable:
+    """``[run]``: what the run is for and the limits it runs under.
+
+    Attributes:
+        goal: What the run must achieve.
+        strategy: The coordination strategy of steps that name none.
+        budget: The run's limits.
+        policy: The supervisor's knobs.
+        labels: Free-form ``name = "value"`` labels (``playbill runs`` shows them).
+    """
+
+    goal: Prose
+    strategy: str = "pipeline"
+    budget: BudgetTable = BudgetTable()
+    policy: PolicyTable = PolicyTable()
+    labels: Mapping[str, str] = attrs.field(factory=dict, converter=MappingProxyType)
+
+
+@final
+@attrs.frozen
+class PlanFile:
+    """A loaded plan file: the run, its agents, its steps and its criteria.
+
+    Made by ``load_plan`` or ``parse_plan``, which check it; build runs with
+    ``to_run_spec``.
+
+    Attributes:
+        run: The ``[run]`` table.
+        agents: The ``[[agents]]`` tables, in file order.
+        steps: The ``[[steps]]`` tables, in file order.
+        criteria: The ``[[criteria]]`` tables, in file order.
+    """
+
+    run: RunTable
+    agents: tuple[AgentTable, ...] = ()
+    steps: tuple[StepTable, ...] = ()
+    criteria: tuple[CriterionTable, ...] = ()
+
+    def to_plan(self) -> Plan:
+        """The kernel's ``Plan``: steps, agents and criteria, in file order."""
+        return Plan(
+            steps=tuple(s.to_step_spec() for s in self.steps),
+            agents=tuple(a.to_agent_spec() for a in self.agents),
+            criteria=tuple(c.to_criterion() for c in self.criteria),
+        )
+
+    def to_run_spec(
+        self, seed: int | None = None, labels: Mapping[str, str] | None = None
+    ) -> RunSpec:
+        """What a run of this plan is.
+
+        Args:
+            seed: The seed of a simulated run.
+            labels: Labels added to the file's (and replacing those of the
+                same name).
+        """
+        return RunSpec(
+            goal=self.run.goal,
+            plan=self.to_plan(),
+            budget=self.run.budget.to_budget(),
+            policy=self.run.policy.to_policy(),
+            strategy=self.run.strategy,
+            seed=seed,
+            labels={**self.run.labels, **(labels or {})},
+        )
+
+    def profile_set(self, base: ProfileSet | None = None) -> ProfileSet:
+        """The profiles of the simulated agents: ``base`` with the plan's choices.
+
+        An agent whose ``[agents.options]`` names a ``profile`` plays it;
+        the others play what ``base`` says (the built-in default when
+        ``base`` is ``None``).
+
+        Raises:
+            ValueError: The plan names a profile ``base`` does not have.
+        """
+        start = base if base is not None else ProfileSet()
+        chosen = {
+            agent.id: agent.options.profile
+            for agent in self.agents
+            if isinstance(agent.options, SimulatedOptions) and agent.options.profile is not None
+        }
+        return ProfileSet(
+            profiles=start.profiles, agents={**start.agents, **chosen}, default=start.default
+        )

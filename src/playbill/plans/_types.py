@@ -1,0 +1,88 @@
+"""What the values of a plan file may be: ``Annotated`` types the loader checks.
+
+``Range`` (numbers, shared with agent profiles), ``Text`` (strings) and
+``Choice`` (names from a ``Literal``) are metadata on the model's field
+types; the loader (``playbill.plans._convert``) reads them and says what was
+expected when a value does not fit.
+"""
+
+# No ``from __future__ import annotations``: the metadata must stay readable.
+
+from typing import Annotated, final
+
+import attrs
+
+from playbill.actors._profiles import Range
+from playbill.runtime import Role
+
+
+@final
+@attrs.frozen
+class Text:
+    """The strings a field may hold; ``Annotated`` metadata of plan fields.
+
+    Attributes:
+        expected: What the string should be, for error messages.
+        pattern: A regular expression the whole string must match; ``None``
+            for any string that is not blank.
+    """
+
+    expected: str
+    pattern: str | None = None
+
+
+@final
+@attrs.frozen
+class Choice:
+    """A field whose value is one of its ``Literal`` type's names.
+
+    Attributes:
+        noun: What the value names, for error messages (``role``).
+        article: The noun's indefinite article.
+    """
+
+    noun: str
+    article: str = "a"
+
+
+ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
+"""What step, agent and criterion ids look like (they appear on command lines)."""
+
+Id = Annotated[
+    str,
+    Text(
+        "an id: 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit",
+        ID_PATTERN,
+    ),
+]
+"""A step, agent or criterion id."""
+
+Prose = Annotated[str, Text("a non-empty string")]
+"""Text for people and agents: a goal, a description."""
+
+RoleName = Annotated[Role, Choice("role")]
+"""One of the four roles."""
+
+Tokens = Annotated[int, Range(1, 1e15, "a whole number of tokens, at least 1", integer=True)]
+"""A number of tokens."""
+
+Dollars = Annotated[float, Range(0, 1e9, "an amount of US dollars above 0", low_open=True)]
+"""An amount of money."""
+
+Seconds = Annotated[float, Range(0, 1e9, "a number of seconds above 0", low_open=True)]
+"""A duration that cannot be nothing."""
+
+SecondsOrNone = Annotated[float, Range(0, 1e9, "a number of seconds, 0 or more")]
+"""A duration that may be nothing."""
+
+AtLeastOne = Annotated[int, Range(1, 1e9, "a whole number, at least 1", integer=True)]
+"""A count of attempts or rounds."""
+
+Count = Annotated[int, Range(0, 1e9, "a whole number, 0 or more", integer=True)]
+"""A count that may be zero."""
+
+Factor = Annotated[float, Range(1, 1e9, "a factor of at least 1")]
+"""A multiplier that never shrinks."""
+
+ExitCode = Annotated[int, Range(0, 255, "an exit status from 0 to 255", integer=True)]
+"""A process exit status."""
