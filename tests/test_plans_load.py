@@ -542,3 +542,15 @@ def test_strings_are_never_numbers_and_numbers_never_strings() -> None:
     )
     assert "got '100' (a string)" in found["run.budget.tokens"]
     assert "got 7 (an integer)" in found["steps[0].goal"]
+
+
+def test_a_strange_key_is_quoted_and_escaped_so_each_problem_stays_on_one_line() -> None:
+    text = '"a\\nb" = 1\n"c d" = 2\n[run]\ngoal = "x"\nlabels = { "x\\ty" = 3 }\n' + GOOD_TAIL
+    with pytest.raises(PlanError) as caught:
+        parse_plan(text, source="plan.toml")
+    assert [p.location for p in caught.value.problems] == [
+        '"a\\nb"',
+        '"c d"',
+        'run.labels."x\\ty"',
+    ]
+    assert len(str(caught.value).splitlines()) == 3

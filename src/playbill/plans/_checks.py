@@ -16,15 +16,15 @@ had problems of its own).
 
 from __future__ import annotations
 
-import difflib
 import re
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Sequence
 
 from playbill.actors import Problem, ProfileSet
 from playbill.runtime import ROLES, STRATEGIES
 
 from ._graph import dependency_cycles
 from ._model import AgentTable, CriterionTable, PlanFile, RunTable, SimulatedOptions, StepTable
+from ._problems import did_you_mean
 from ._validators import (
     ArtifactExistsTable,
     BuildPassesTable,
@@ -129,24 +129,6 @@ def check_parts(
         if criterion is not None and criterion.validator is not None:
             problems.extend(_check_validator(f"criteria[{i}].validator", criterion.validator))
     return problems
-
-
-def did_you_mean(word: str, candidates: Iterable[str]) -> str:
-    """`` (did you mean 'x'?)`` for the candidate closest to ``word``; empty if none is close."""
-    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
-_SECTION = re.compile(r"(run|agents|steps|criteria)\b(?:\[(\d+)\])?")
-_ORDER = {"run": 1, "agents": 2, "steps": 3, "criteria": 4}
-
-
-def where_in_file(location: str) -> tuple[int, int]:
-    """A sort key that puts problems in the order of the plan file's sections and items."""
-    found = _SECTION.match(location)
-    if found is None:
-        return (0, 0)
-    return (_ORDER[found[1]], int(found[2]) if found[2] is not None else -1)
 
 
 def outside_repository(path: str, *, glob: bool) -> str | None:

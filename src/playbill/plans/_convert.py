@@ -24,10 +24,10 @@ from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError
 from cattrs.gen import make_dict_structure_fn
 
 from playbill.actors import Problem
-from playbill.actors._profiles import describe, range_of, toml_key
+from playbill.actors._profiles import describe, range_of
 
-from ._checks import did_you_mean
 from ._model import BACKENDS, AgentTable
+from ._problems import did_you_mean, toml_key
 from ._types import Choice, Text
 from ._validators import VALIDATORS, ValidatorTable
 

@@ -23,12 +23,13 @@ from typing import TypeVar, cast
 import attrs
 
 from playbill.actors import Problem, ProfileSet
-from playbill.actors._profiles import describe, toml_key
+from playbill.actors._profiles import describe
 from playbill.runtime import InputError
 
-from ._checks import check_parts, where_in_file
+from ._checks import check_parts
 from ._convert import metadata, structure, unknown_key
 from ._model import AgentTable, CriterionTable, PlanFile, RunTable, StepTable
+from ._problems import toml_key, where_in_file
 from ._types import Text
 
 _T = TypeVar("_T")
