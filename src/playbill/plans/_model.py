@@ -149,7 +149,9 @@ class SimulatedOptions:
 BackendOptions: TypeAlias = SimulatedOptions
 """The options of an agent's backend; one class per backend kind."""
 
-BACKENDS: Mapping[str, type[BackendOptions]] = MappingProxyType({"simulated": SimulatedOptions})
+BACKENDS: Mapping[str, type[BackendOptions]] = MappingProxyType(
+    {cl.backend: cl for cl in (SimulatedOptions,)}
+)
 """Every backend a plan may name, and the class of its ``[agents.options]`` table."""
 
 
