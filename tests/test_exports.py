@@ -12,7 +12,7 @@ import playbill
 import playbill.actors
 import playbill.runtime
 
-PACKAGES = ["playbill", "playbill.runtime", "playbill.actors", "playbill.cli"]
+PACKAGES = ["playbill", "playbill.runtime", "playbill.actors", "playbill.plans", "playbill.cli"]
 
 
 def is_type_alias(obj: object) -> bool:

@@ -148,3 +148,20 @@ def test_control_commands_refuse_unknown_runs(runner: CliRunner, demo_journal: P
     for args in (("pause", "nope"), ("cancel", "nope"), ("approve", "nope", "s1")):
         result = invoke(runner, demo_journal, *args)
         assert result.exit_code == 2 and "unknown run 'nope'" in result.output
+
+
+def test_sim_runs_a_plan_file_and_resume_keeps_its_agents(tmp_path: Path) -> None:
+    assert playbill("init", cwd=tmp_path).returncode == 0
+    killed = playbill(
+        "sim", "--seed", "2", "--plan", "playbill.toml", "--faults", "kill=@90", cwd=tmp_path
+    )
+    assert killed.returncode == -9
+    journal = tmp_path / ".playbill" / "journal.db"
+    state = fold(read_entries(journal, "sim-2"))
+    assert [step.spec.id for step in state.steps.values()][:2] == ["design", "writer"]
+    assert any(label.startswith("profile:") for label in state.labels)
+    resumed = playbill("resume", "sim-2", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    final = fold(read_entries(journal, "sim-2"))
+    assert final.anomaly_count == 0 and (final.is_terminal or final.pending_approvals())
+    assert playbill("replay", "sim-2", "--check", cwd=tmp_path).returncode == 0

@@ -150,7 +150,7 @@ pass_settings = click.make_pass_decorator(Settings)
 @click.version_option(package_name="playbill", prog_name="playbill")
 @click.pass_context
 def cli(ctx: click.Context, journal: Path, debug: bool) -> None:
-    """Inspect, export and import playbill journals, and write a demo run.
+    """Run, simulate, steer and inspect playbill runs, and check plan files.
 
     Exit status: 0 on success, 2 on bad input (usage, bad file, unknown run,
     corrupt journal), 3 is reserved for `replay --check`.

@@ -165,16 +165,24 @@ async def _held(journal: Journal, run_id: str) -> bool:
 def _profiles_of(state: RunState, path: str | None) -> ProfileSet:
     """The profiles the run was simulated with: the same agents, or none at all."""
     recorded = state.labels.get("profiles", "builtin")
+    chosen = {
+        label.removeprefix("profile:"): name
+        for label, name in state.labels.items()
+        if label.startswith("profile:")
+    }
     if recorded == "builtin":
         if path is not None:
             raise InputError(path, "", "the run was simulated with the built-in profiles")
-        return ProfileSet()
+        return ProfileSet(agents=chosen)
     if path is None:
         raise InputError(recorded, "", "the run was simulated with these profiles: pass --profile")
     data = Path(path).read_bytes()
     if hashlib.sha256(data).hexdigest() != state.labels.get("profiles_sha256"):
         raise InputError(path, "", "not the profiles file the run was simulated with")
-    return load_profiles(path)
+    base = load_profiles(path)
+    return ProfileSet(
+        profiles=base.profiles, agents={**base.agents, **chosen}, default=base.default
+    )
 
 
 def _agent_faults(state: RunState) -> FaultPlan:

@@ -17,6 +17,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import click
 import trio
@@ -25,13 +26,13 @@ from rich.live import Live
 from playbill.actors import (
     BUILTIN_PROFILES,
     ProfileSet,
+    RunSpec,
     SimulationResult,
     load_profiles,
     simulate,
 )
-from playbill.actors import (
-    default_run_id as sim_run_id,
-)
+from playbill.actors import default_run_id as sim_run_id
+from playbill.plans import load_plan
 from playbill.runtime import Entry, FaultPlan, open_journal, parse_faults
 
 from ._app import Settings, make_console, pass_settings, run_async, say
@@ -53,6 +54,12 @@ _REFRESH_S = 0.1
 @click.command()
 @click.option("--seed", type=int, required=True, help="Decides everything the agents do.")
 @click.option(
+    "--plan",
+    "plan_file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="A plan file (playbill.toml); the built-in example plan by default.",
+)
+@click.option(
     "--profile",
     "profile_file",
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
@@ -73,6 +80,7 @@ _REFRESH_S = 0.1
 def sim(
     settings: Settings,
     seed: int,
+    plan_file: Path | None,
     profile_file: Path | None,
     faults: str,
     run_id: str | None,
@@ -87,10 +95,18 @@ def sim(
     journal_fail=@N (the commit after entry N fails) and kill=@N (the process
     is killed after entry N; continue it with `playbill resume RUN`).
     """
-    plan = parse_faults(faults) if faults else FaultPlan()
+    fault_plan = parse_faults(faults) if faults else FaultPlan()
     profiles, labels = _profiles(profile_file)
+    spec = None
+    if plan_file is not None:
+        plan = load_plan(plan_file, profiles=profiles)
+        profiles = plan.profile_set(profiles)
+        # Who plays which profile is part of the run: `resume` rebuilds it.
+        labels |= {f"profile:{agent}": name for agent, name in sorted(profiles.agents.items())}
+        labels["plan"] = str(plan_file.resolve())
+        spec = plan.to_run_spec(seed=seed, labels=labels)
     rid = run_id if run_id is not None else sim_run_id(seed)
-    result = _run_simulation(settings, seed, rid, profiles, plan, labels, speed)
+    result = _run_simulation(settings, seed, rid, profiles, fault_plan, labels, speed, spec=spec)
     _report(settings, result)
 
 
@@ -147,8 +163,18 @@ def _run_simulation(
     speed: float,
     *,
     resume: bool = False,
+    spec: RunSpec | None = None,
 ) -> SimulationResult:
     """Simulate into the settings' journal, live on a terminal when paced."""
+    what: dict[str, Any] = {}
+    if spec is not None:
+        what = {
+            "plan": spec.plan,
+            "goal": spec.goal,
+            "budget": spec.budget,
+            "policy": spec.policy,
+            "strategy": spec.strategy,
+        }
     trio.run(make_journal_dir, settings.journal)
     journal = open_journal(str(settings.journal), create=True)
     console = make_console()
@@ -184,6 +210,7 @@ def _run_simulation(
                 observe=observe if show else None,
                 kill_process=True,
                 resume=resume,
+                **what,
             )
         finally:
             if show:
