@@ -1,38 +1,33 @@
-"""Benchmark: delivering messages to an actor, against trio's own limits.
+"""Benchmark: one-way tells to an actor, against trio's own limits and pykka.
 
-Run with ``python -m bench.actor_delivery`` (``--quick`` for a short run).
-Everything runs in one process, with the same pre-built msgspec ``Entry``
-objects (heartbeats addressed to the actor); each figure is the median of 3
-repeats, and each repeat measures every case.
+Run with ``python -m bench.actor_delivery`` (``--quick`` for a short run), or
+as part of ``python -m bench``. Everything runs in one process, with the same
+pre-built msgspec ``Entry`` objects (heartbeats addressed to the actor); each
+figure is the median of 3 repeats, and each repeat measures every case.
 
 (a) the raw trio batched-drain limit: a producer ``send_nowait``\\ s into a
     ``trio.open_memory_channel(1024)`` (awaiting ``send`` when it is full)
     and a consumer drains with ``receive_nowait`` until ``WouldBlock``, then
     one ``receive()``;
 (b) one await per message: ``await send`` / ``async for`` over the same
-    channel;
+    channel (the naive trio actor);
 (c) typed in-memory delivery: batches fed to a ``Router`` as the writer would
     (``wait_for_room``, ``feed``, then a scheduler pass), into the actor's
     ``Mailbox``; the actor drains it a batch at a time and dispatches each
     entry with ``match`` on its message type. Targets: c/a >= 0.5 and
     c/b >= 10. Also, for the router's worst case, the same entries addressed
     in turn to 8 actors, with a 9th subscribed to everything;
-(d) journaled delivery, log before deliver: appenders append to a
-    ``SqliteJournal`` writer whose ``on_entries`` feeds the router; measured
-    from the first append until the actor has handled the last entry. Also
-    with a reactor that returns nothing: the writer then folds every entry
-    (what the supervisor's policy costs before it decides anything).
+(e) pykka: actor A ``tell``\\ s actor B every entry (each actor a thread);
+    timed until B has handled the last one.
 
+Journaled delivery (log before deliver, SQLite) is ``bench/durable.py``.
 Not a test: nothing is asserted but the counts.
 """
 
 from __future__ import annotations
 
-import argparse
 import gc
-import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -44,14 +39,12 @@ if __package__ in (None, ""):  # run as a script: import ``bench`` and ``playbil
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from bench._report import machine, ratio_line
-from playbill.runtime._entry import FORMAT_VERSION, Draft, Entry
-from playbill.runtime._journal import SqliteJournal
+from bench import _pykka
+from bench._report import Figure, figure, finish, interleaved, machine, skipped, topic_args
+from playbill.runtime._entry import FORMAT_VERSION, Entry
 from playbill.runtime._mailbox import Mailbox
 from playbill.runtime._messages import Heartbeat, NoteWritten, StepAssigned, UsageReported
-from playbill.runtime._reactions import Reactor
 from playbill.runtime._router import Router
-from playbill.runtime._state import RunState
 
 RUN_ID = "bench-run"
 ACTOR = "executor-1"
@@ -202,10 +195,6 @@ async def routed(items: list[Entry]) -> float:
     return elapsed
 
 
-def no_reaction(state: RunState, entry: Entry) -> list[Draft]:
-    return []
-
-
 async def routed_mixed(items: list[Entry], actors: int = 8) -> float:
     """(c) with recipients interleaved over ``actors`` actors, and an observer of everything."""
     names = [f"executor-{i}" for i in range(actors)]
@@ -241,111 +230,60 @@ async def routed_mixed(items: list[Entry], actors: int = 8) -> float:
     return elapsed
 
 
-async def journaled(
-    path: Path, n: int, appenders: int, per_append: int, reactor: Reactor | None = None
-) -> float:
-    router = Router()
-    mailbox: Mailbox[Entry] = Mailbox(CHANNEL_SIZE, ACTOR)
-    router.subscribe(ACTOR, mailbox)
-    handler = Handler()
-    drafts = [Draft(msg=HEARTBEAT, sender="executor-2", recipient=ACTOR)] * per_append
-    per_task = n // appenders // per_append
-    total = per_task * appenders * per_append
-    done = trio.Event()
-
-    async def counting_actor() -> None:
-        async for batch in mailbox:
-            for entry in batch:
-                match entry.msg:
-                    case Heartbeat():
-                        handler.heartbeats += 1
-                    case _:
-                        handler.other += 1
-            if handler.heartbeats >= total:
-                done.set()
-
-    async def appender(writer_append: Callable[[list[Draft]], object]) -> None:
-        for _ in range(per_task):
-            await writer_append(drafts)  # type: ignore[misc]
-
-    with SqliteJournal(path) as journal:
-        async with trio.open_nursery() as nursery:
-            await nursery.start(router.run)
-            nursery.start_soon(counting_actor)
-            async with journal.writer(
-                RUN_ID,
-                clock=lambda: AT_US,
-                on_entries=router.feed,
-                wait_for_room=router.wait_for_room,
-                reactor=reactor,
-            ) as writer:
-                start = time.perf_counter()
-                async with trio.open_nursery() as workers:
-                    for _ in range(appenders):
-                        workers.start_soon(appender, writer.append)
-                await done.wait()
-                elapsed = time.perf_counter() - start
-            nursery.cancel_scope.cancel()
-    assert handler.heartbeats == total
-    return elapsed
+TOPIC = "one-way tell"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer messages, for a smoke run")
-    parser.add_argument("--repeats", type=int, default=3)
-    args = parser.parse_args()
-    n = 100_000 if args.quick else 500_000
-    n_slow = n // 5  # one await per message and SQLite: keep them to a second or two
+def run(quick: bool, repeats: int = 3) -> list[Figure]:
+    """Measure every case, interleaved; return the figures (printed as they come)."""
+    n = 100_000 if quick else 500_000
+    n_slow = n // 5  # one await per message and pykka: keep them to a second or two
     items = entries(n)
     slow_items = items[:n_slow]
-
-    print(machine())
-    print(
-        f"{n} messages for (a) and (c), {n_slow} for (b) and (d); median of {args.repeats}; "
-        f"channel and mailbox size {CHANNEL_SIZE}, {FEED_BATCH} entries per batch fed in (c)"
-    )
+    print(f"{TOPIC}: {n:,} messages for (a) and (c), {n_slow:,} for (b) and (e)")
     cases: dict[str, Callable[[], float]] = {
         "a": lambda: n / timed_run(lambda: raw_batched(items)),
         "b": lambda: n_slow / timed_run(lambda: one_await_each(slow_items)),
         "c": lambda: n / timed_run(lambda: routed(items)),
         "c8": lambda: n / timed_run(lambda: routed_mixed(items)),
     }
-    journal_cases: dict[str, tuple[int, int, Reactor | None]] = {
-        "d1": (10, 1, None),
-        "d2": (100, 1, None),
-        "d3": (1, 256, None),
-        "d4": (100, 1, no_reaction),
-    }
-    rates: dict[str, list[float]] = {name: [] for name in [*cases, *journal_cases]}
-    for _ in range(args.repeats):
-        for name, work in cases.items():
-            rates[name].append(work())
-        for name, (appenders, per_append, reactor) in journal_cases.items():
-            with tempfile.TemporaryDirectory() as tmp:
-                path = Path(tmp) / "bench.db"
-                seconds = timed_run(
-                    lambda p=path, a=appenders, k=per_append, r=reactor: journaled(
-                        p, n_slow, a, k, r
-                    )
-                )
-            rates[name].append(n_slow / seconds)
-    rate = {name: statistics.median(values) for name, values in rates.items()}
-    ratio_ca = statistics.median(c / a for c, a in zip(rates["c"], rates["a"], strict=True))
-    ratio_cb = statistics.median(c / b for c, b in zip(rates["c"], rates["b"], strict=True))
-    print(ratio_line("(a) raw trio batched drain", rate["a"], "msgs/s", None))
-    print(ratio_line("(b) one await per message", rate["b"], "msgs/s", None))
-    name_c = "(c) router + mailbox + match"
-    print(ratio_line(f"{name_c}, vs (a)", rate["c"], "msgs/s", ratio_ca, target=0.5))
-    print(ratio_line(f"{name_c}, vs (b)", rate["c"], "msgs/s", ratio_cb, target=10))
-    print(
-        ratio_line("(c) 8 actors interleaved + 1 observer", rate["c8"], "msgs/s", None)
-        + "  (messages fed/s; each is delivered twice)"
-    )
-    for name, (appenders, per_append, reactor) in journal_cases.items():
-        label = f"(d) journaled, {appenders} appenders x {per_append}"
-        label += " + reactor" if reactor is not None else ""
-        print(ratio_line(label, rate[name], "msgs/s", None))
+    if _pykka.AVAILABLE:
+        cases["e"] = lambda: _pykka.tell_rate(slow_items)
+    rates = interleaved(cases, repeats)
+    a, b, c = rates["a"], rates["b"], rates["c"]
+    unit = "msgs/s"
+    figures = [
+        figure(TOPIC, "(a) raw trio batched drain", a, unit, subject="reference"),
+        figure(TOPIC, "(b) trio, one await per message", b, unit, subject="trio"),
+        figure(
+            TOPIC,
+            "(c) playbill router + mailbox + match",
+            c,
+            unit,
+            versus=("trio batched drain", a),
+            target=0.5,
+        ),
+        figure(TOPIC, "(c) playbill router + mailbox + match", c, unit, versus=("trio naive", b)),
+        figure(
+            TOPIC,
+            "(c) playbill, 8 actors interleaved + 1 observer",
+            rates["c8"],
+            unit,
+            note="messages fed/s; each is delivered twice",
+        ),
+    ]
+    if "e" in rates:
+        figures.append(figure(TOPIC, "(e) pykka tell A->B", rates["e"], unit, subject="pykka"))
+        name = "(c) playbill router + mailbox + match"
+        figures.append(figure(TOPIC, name, c, unit, versus=("pykka", rates["e"])))
+    else:
+        figures.append(skipped(TOPIC, "(e) pykka tell A->B", unit, "pykka"))
+    return figures
+
+
+def main() -> None:
+    args = topic_args(__doc__.splitlines()[0], "fewer messages, for a smoke run")
+    print(machine())
+    finish(run(args.quick, args.repeats), args.json)
 
 
 if __name__ == "__main__":
