@@ -183,7 +183,7 @@ def figure(
         ratio=ratio,
         versus=versus_name,
         target=target,
-        spread=(min(values), max(values)),
+        spread=(min(values), max(values)) if len(values) > 1 else None,
         note=note,
     )
     print_figure(fig)

@@ -153,10 +153,10 @@ def long_run_messages(
     yield from emit([RunCompleted(summary="done")])
 
 
-def long_run(n: int, run_id: str = "bench-run", **kwargs: int) -> list[Entry]:
-    """The first ``n`` entries of a long, realistic run (see ``long_run_messages``)."""
-    return [
-        Entry(
+def iter_long_run(n: int, run_id: str = "bench-run", **kwargs: int) -> Iterator[Entry]:
+    """The first ``n`` entries of a long, realistic run, one at a time."""
+    for seq, msg in enumerate(long_run_messages(n, **kwargs), start=1):
+        yield Entry(
             v=FORMAT_VERSION,
             run_id=run_id,
             seq=seq,
@@ -166,8 +166,11 @@ def long_run(n: int, run_id: str = "bench-run", **kwargs: int) -> list[Entry]:
             cause=seq - 1 if seq > 1 else None,
             msg=msg,
         )
-        for seq, msg in enumerate(long_run_messages(n, **kwargs), start=1)
-    ]
+
+
+def long_run(n: int, run_id: str = "bench-run", **kwargs: int) -> list[Entry]:
+    """The first ``n`` entries of a long, realistic run (see ``long_run_messages``)."""
+    return list(iter_long_run(n, run_id, **kwargs))
 
 
 class InPlaceReducer:

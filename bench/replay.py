@@ -1,9 +1,10 @@
 """Benchmark: replaying a long run, and state at a seq via snapshot + tail.
 
 Run with ``python -m bench.replay`` (``--quick`` for 200k entries instead of
-1M). The journal is ``long_run`` from ``bench/_workloads.py``: a realistic run
-where heartbeats and usage reports are most of the entries. Everything is
-measured in one process; each figure is the median of 3 repeats.
+1M), or as part of ``python -m bench``. The journal is ``long_run`` from
+``bench/_workloads.py``: a realistic run where heartbeats and usage reports
+are most of the entries. Everything is measured in one process; each figure
+is the median of 3 repeats, and each repeat measures every case.
 
 (a) reference: an in-place fold of the pre-decoded entries (mutable dicts,
     the same bookkeeping as ``evolve``);
@@ -15,14 +16,13 @@ measured in one process; each figure is the median of 3 repeats.
     (written every 1,000 entries) plus the tail, as a speed-up over (c)
     (target: >= 100x).
 
-Also printed: peak RSS and the size of the final state. Not a test.
+Also printed: the size of the final state. (Memory, and the cost per entry
+as the journal grows, are ``bench/memory.py``.) Not a test.
 """
 
 from __future__ import annotations
 
 import argparse
-import gc
-import resource
 import statistics
 import sys
 import tempfile
@@ -36,24 +36,12 @@ if __package__ in (None, ""):  # run as a script: import ``bench`` and ``playbil
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from bench._report import machine, ratio_line
+from bench._report import Figure, figure, finish, interleaved, machine
 from bench._workloads import InPlaceReducer, long_run
 from playbill.runtime import Draft, Entry, SqliteJournal, encode_state, fold, state_digest
 
 RUN_ID = "bench-run"
 SNAPSHOT_EVERY = 1000
-
-
-def timed(work: Callable[[], object], repeats: int = 3) -> tuple[float, object]:
-    """Median seconds of ``work`` over the repeats, and its last result."""
-    times = []
-    result: object = None
-    for _ in range(repeats):
-        gc.collect()
-        start = time.perf_counter()
-        result = work()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
 
 
 def write_journal(path: Path, entries: list[Entry]) -> None:
@@ -85,54 +73,83 @@ def state_at(path: Path, *, snapshots: bool) -> object:
     return trio.run(main)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="200k entries instead of 1M")
-    parser.add_argument("--entries", type=int, default=None)
-    args = parser.parse_args()
-    n = args.entries or (200_000 if args.quick else 1_000_000)
-    print(machine())
-    print(f"replay benchmark: {n:,} entries, snapshots every {SNAPSHOT_EVERY:,}")
+TOPIC = "replay"
 
+
+def run(quick: bool, repeats: int = 3, entries_n: int | None = None) -> list[Figure]:
+    """Build and journal the run, measure every case, interleaved; return the figures."""
+    n = entries_n or (200_000 if quick else 1_000_000)
+    print(f"{TOPIC}: {n:,} entries, snapshots every {SNAPSHOT_EVERY:,}")
     start = time.perf_counter()
     entries = long_run(n, RUN_ID)
     print(f"  built the run in {time.perf_counter() - start:.1f} s")
+    results: dict[str, object] = {}
+
+    def keep(name: str, work: Callable[[], object]) -> float:
+        start = time.perf_counter()
+        results[name] = work()
+        return time.perf_counter() - start
+
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "journal.db"
         start = time.perf_counter()
         write_journal(path, entries)
         size = path.stat().st_size + sum(p.stat().st_size for p in Path(tmp).glob("*-wal"))
         print(f"  journaled it in {time.perf_counter() - start:.1f} s ({size / 1e6:.0f} MB)")
-
-        in_place, _ = timed(lambda: InPlaceReducer().fold(entries))
-        pure, folded = timed(lambda: fold(entries))
-        replay, replayed = timed(lambda: state_at(path, snapshots=False))
-        tail, from_snapshot = timed(lambda: state_at(path, snapshots=True), repeats=5)
-
+        cases: dict[str, Callable[[], float]] = {
+            "a": lambda: keep("a", lambda: InPlaceReducer().fold(entries)),
+            "b": lambda: keep("b", lambda: fold(entries)),
+            "c": lambda: keep("c", lambda: state_at(path, snapshots=False)),
+            # about 2 ms: the median of 5 calls per repeat
+            "d": lambda: statistics.median(
+                keep("d", lambda: state_at(path, snapshots=True)) for _ in range(5)
+            ),
+        }
+        times = interleaved(cases, repeats)
+    replayed, from_snapshot, folded = results["c"], results["d"], results["b"]
     # (the journal stamps one time per batch, so its state differs from ``folded`` in times)
     assert replayed == from_snapshot, "snapshot + tail disagrees with the full replay"
     print(f"  state-digest {state_digest(replayed)}")  # type: ignore[arg-type]
-    print()
-    print(ratio_line("(a) in-place fold, pre-decoded", n / in_place, "entries/s", None))
-    print(ratio_line("(b) pure fold, pre-decoded", n / pure, "entries/s", pure and in_place / pure))
-    print(
-        ratio_line(
+    rates = {name: [n / t for t in ts] for name, ts in times.items()}
+    unit = "entries/s"
+    in_place = rates["a"]
+    figures = [
+        figure(TOPIC, "(a) in-place fold, pre-decoded", in_place, unit, subject="reference"),
+        figure(
+            TOPIC, "(b) pure fold, pre-decoded", rates["b"], unit, versus=("in-place", in_place)
+        ),
+        figure(
+            TOPIC,
             "(c) replay: read + verify + decode + fold",
-            n / replay,
-            "entries/s",
-            in_place / replay,
+            rates["c"],
+            unit,
+            versus=("in-place fold", in_place),
             target=0.5,
-        )
-    )
-    print(
-        f"  (d) state_at(last) via snapshot + tail: {tail * 1e3:.2f} ms "
-        f"vs {replay * 1e3:.0f} ms full replay: {replay / tail:,.0f}x faster (target >= 100x)"
-    )
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(
-        f"  final state: {len(encode_state(folded)) / 1e3:.1f} kB encoded; "  # type: ignore[arg-type]
-        f"peak RSS of this process {peak_mb:.0f} MB (entries held in memory for (a) and (b))"
-    )
+        ),
+        figure(
+            TOPIC,
+            "(d) state_at(last) via snapshot + tail",
+            [t * 1e3 for t in times["d"]],
+            "ms",
+            versus=("full replay (c)", [t * 1e3 for t in times["c"]]),
+            lower_is_better=True,
+            target=100.0,
+        ),
+    ]
+    kb = len(encode_state(folded)) / 1e3  # type: ignore[arg-type]
+    figures.append(figure(TOPIC, "final state, encoded", [kb], "kB"))
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="200k entries instead of 1M")
+    parser.add_argument("--entries", type=int, default=None)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    args = parser.parse_args()
+    print(machine())
+    finish(run(args.quick, args.repeats, args.entries), args.json)
 
 
 if __name__ == "__main__":

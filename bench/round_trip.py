@@ -218,9 +218,10 @@ def run(quick: bool, repeats: int = 3) -> list[Figure]:
     a = rates["a"]
     unit = "round trips/s"
     name_a = "(a) playbill in memory: router + mailboxes + match"
+    name_b = "(b) playbill through the journal (MemoryJournal)"
     figures = [
         figure(TOPIC, name_a, a, unit),
-        figure(TOPIC, "(b) playbill through the journal (MemoryJournal)", rates["b"], unit),
+        figure(TOPIC, name_b, rates["b"], unit),
         figure(TOPIC, "(c) trio ping-pong, two channels", rates["c"], unit, subject="trio"),
         figure(TOPIC, name_a, a, unit, versus=("trio ping-pong", rates["c"])),
     ]
@@ -234,7 +235,6 @@ def run(quick: bool, repeats: int = 3) -> list[Figure]:
             figure(TOPIC, name_a, a, unit, versus=(peer, rates[key]), target=targets.get(key))
         )
         if key in targets:
-            name_b = "(b) playbill through the journal"
             figures.append(figure(TOPIC, name_b, rates["b"], unit, versus=(peer, rates[key])))
     return figures
 
