@@ -217,8 +217,9 @@ class World:
                 if work is not None and (work.step, work.attempt) == (step, n):
                     self.working[agent] = None
                 found = self.state.agents.get(agent)
-                if found is not None and found.status == "unresponsive" and self.rnd.random() < 0.8:
-                    # the supervision tree sometimes notices a hung actor and restarts it
+                if found is not None and found.status == "unresponsive":
+                    # as the runtime promises: an actor whose heartbeat was
+                    # missed drops its work and comes back (agent_restarted)
                     self.at(self.rnd.uniform(1, 120), self._restart(agent))
             case HumanApprovalRequested(request=request, step=step):
                 if self.answers_left > 0 and self.rnd.random() < self.config.human_answers:

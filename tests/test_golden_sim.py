@@ -30,7 +30,7 @@ from playbill.runtime import (
 )
 
 GOLDEN = Path(__file__).parent / "golden" / "sim-3.jsonl"
-SIM_DIGEST = "cb22f2acc9f1d40ac62568f36820b1369a57f237068b9c690a7ce39623a2cf60"
+SIM_DIGEST = "d67a6bfbb1b7ce2e136dc408f97fe622ca73e4cc1ec0601a921c098e49ead561"
 FAULTS = "crash=0.05,hang=0.02,transient=0.05"
 
 

@@ -167,9 +167,15 @@ class RoleActor:
         step = state.steps.get(step_id)
         if step is None:
             return  # the policy never asks this; the state says the step is unknown
+        found = step.attempt(attempt)
+        if kind == "work" and (
+            found is None
+            or found.agent != self._agent.id
+            or found.status not in ("assigned", "running")
+        ):
+            return  # stale: the attempt ended while this actor was restarting
         subject: ResultEnvelope | None = None
         if kind != "work":
-            found = step.attempt(attempt)
             subject = found.result if found is not None else None
         role = self._role_for(kind, step.spec.role)
         order = WorkOrder(

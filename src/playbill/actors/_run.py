@@ -16,7 +16,7 @@ were in flight when its last process died, and re-arms nothing twice).
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import final
 
@@ -49,8 +49,11 @@ from playbill.runtime import (
     RestartStrategy,
     Router,
     RunCreated,
+    RunFailed,
     RunResumed,
     RunState,
+    StoreError,
+    SupervisionEscalated,
     Supervisor,
     TimerService,
     WallClock,
@@ -146,14 +149,13 @@ def is_settled(state: RunState) -> bool:
     """Whether a run can go no further on its own.
 
     True when it ended, or when it waits for a person (a pending approval)
-    or is paused, with no attempt in flight and no timer pending.
+    or is paused, with no agent at work and no timer pending.
     """
     if state.is_terminal:
         return True
     if state.timers or any(a.status == "busy" for a in state.agents.values()):
         return False
-    in_flight = any(s.status in ("in_progress", "verify_pending") for s in state.steps.values())
-    return not in_flight and (bool(state.pending_approvals()) or state.status == "paused")
+    return bool(state.pending_approvals()) or state.status == "paused"
 
 
 @asynccontextmanager
@@ -173,6 +175,7 @@ async def open_run(
     max_restarts: int = 3,
     restart_period_s: float = 60.0,
     observe: Callable[[Sequence[Entry]], None] | None = None,
+    resumed_by: str | None = None,
 ) -> AsyncIterator[Run]:
     """Run a run for the duration of the block: start it (``spec``) or resume it.
 
@@ -195,6 +198,8 @@ async def open_run(
         restart_period_s: The restart intensity window.
         observe: Called with every committed batch of entries, in seq order
             (for fault injection and progress displays).
+        resumed_by: Who resumes the run, for its ``run_resumed`` entry; the
+            writer's lease holder (``host:pid:token``) by default.
 
     Raises:
         ValueError: ``spec`` for a run that already has entries, or no
@@ -233,10 +238,11 @@ async def open_run(
             raise ValueError(f"run {run_id!r} already exists; resume it without a RunSpec")
         plan = spec.plan if spec is not None else state.plan
         agents = plan.agents if plan is not None else ()
+        append = _durable(writer, the_clock)
         run_box = Run(run_id, journal, writer)
         await nursery.start(router.run)
 
-        timers = TimerService(the_clock, writer.append)
+        timers = TimerService(the_clock, append)
         timers.load(state)
         timer_box: Mailbox[Entry] = Mailbox(MAILBOX_CAPACITY, name="timers")
         router.subscribe_all(timer_box)
@@ -248,24 +254,29 @@ async def open_run(
             return run.state
 
         actors = [
-            RoleActor(agent, backends(agent), run_id, writer.append, current_state)
-            for agent in agents
+            RoleActor(agent, backends(agent), run_id, append, current_state) for agent in agents
         ]
-        children: list[ChildSpec] = [
-            ChildSpec(actor.address, _actor_child(actor, router)) for actor in actors
-        ]
+        children: list[ChildSpec] = []
+        for actor in actors:
+            # One mailbox per agent for the whole run, subscribed before any
+            # work is given: work given while its actor restarts waits there.
+            inbox: Mailbox[Entry] = Mailbox(MAILBOX_CAPACITY, name=actor.address)
+            router.subscribe(actor.address, inbox)
+            children.append(ChildSpec(actor.address, _actor_child(actor, inbox)))
         tree = Supervisor(
             "agents",
             children,
             strategy=restart,
             max_restarts=max_restarts,
             period_s=restart_period_s,
-            on_crash=_journal_crash(writer),
-            on_restart=_journal_restart(writer),
+            on_crash=_journal_crash(writer, append),
+            on_restart=_journal_restart(append),
         )
-        await nursery.start(tree.run)
+        await nursery.start(_supervise, tree, append)
         if control_poll_s is not None:
-            nursery.start_soon(_take_requests, journal, writer, run_id, control_poll_s, the_clock)
+            nursery.start_soon(
+                _take_requests, journal, writer, append, run_id, control_poll_s, the_clock
+            )
 
         if spec is not None:
             await writer.append(
@@ -287,7 +298,7 @@ async def open_run(
         elif not state.is_terminal:
             # Every agent of this process is new: the policy interrupts the
             # work the dead process's agents held, and gives it out again.
-            resumed = RunResumed(by=writer.holder, reason="resumed from the journal")
+            resumed = RunResumed(by=resumed_by or writer.holder, reason="resumed from the journal")
             drafts = [Draft(msg=resumed, sender="api")]
             for agent in agents:
                 known = state.agents.get(agent.id)
@@ -302,20 +313,59 @@ async def open_run(
             nursery.cancel_scope.cancel()
 
 
-def _actor_child(actor: RoleActor, router: Router) -> ChildFunction:
+async def _supervise(
+    tree: Supervisor,
+    append: Appender,
+    *,
+    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Run the agents' supervision tree; if it gives up, the run fails, journaled."""
+    try:
+        await tree.run(task_status=task_status)
+    except SupervisionEscalated as gave_up:
+        # Agents crashed faster than the restart intensity allows: the run
+        # cannot go on, and says why in its journal rather than in a traceback.
+        reason = f"agents crashed too often to go on: {gave_up}"
+        msg = RunFailed(reason=reason[:2000], failure_class="agent")
+        await append([Draft(msg=msg, sender="agents", recipient="*")])
+
+
+def _actor_child(actor: RoleActor, inbox: Mailbox[Entry]) -> ChildFunction:
     async def child(*, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        inbox: Mailbox[Entry] = Mailbox(MAILBOX_CAPACITY, name=actor.address)
-        router.subscribe(actor.address, inbox)
-        try:
-            task_status.started()
-            await actor.run(inbox)
-        finally:
-            router.unsubscribe(inbox)
+        task_status.started()
+        await actor.run(inbox)
 
     return child
 
 
-def _journal_crash(writer: JournalWriter) -> OnCrash:
+Appender = Callable[[Sequence[Draft]], Awaitable[list[Entry]]]
+
+COMMIT_RETRIES = 5
+"""Times an append is tried again after a failed commit before the error is raised."""
+
+
+def _durable(writer: JournalWriter, clock: Clock) -> Appender:
+    """``writer.append``, tried again when a commit fails (nothing of it was written).
+
+    A failed commit (a full disk, a locked database, an injected fault) fails
+    every append of its batch with nothing written, so trying again cannot
+    journal anything twice. A lost lease or a closed writer is final.
+    """
+
+    async def append(drafts: Sequence[Draft]) -> list[Entry]:
+        for retry in range(COMMIT_RETRIES + 1):
+            try:
+                return await writer.append(drafts)
+            except StoreError:
+                if retry == COMMIT_RETRIES:
+                    raise
+                await clock.sleep_until_us(clock.now_us() + 1000 * 2**retry)
+        raise AssertionError("unreachable")
+
+    return append
+
+
+def _journal_crash(writer: JournalWriter, append: Appender) -> OnCrash:
     async def on_crash(agent: str, error: Exception) -> None:
         state = writer.state
         busy = state.agents.get(agent) if state is not None else None
@@ -328,21 +378,26 @@ def _journal_crash(writer: JournalWriter) -> OnCrash:
             step=busy.step if busy is not None else None,
             attempt=busy.attempt if busy is not None else None,
         )
-        await writer.append([Draft(msg=msg, sender="agents", recipient="supervisor")])
+        await append([Draft(msg=msg, sender="agents", recipient="supervisor")])
 
     return on_crash
 
 
-def _journal_restart(writer: JournalWriter) -> OnRestart:
+def _journal_restart(append: Appender) -> OnRestart:
     async def on_restart(agent: str, restarts: int) -> None:
         msg = AgentRestarted(agent=agent, restarts=restarts)
-        await writer.append([Draft(msg=msg, sender="agents", recipient="supervisor")])
+        await append([Draft(msg=msg, sender="agents", recipient="supervisor")])
 
     return on_restart
 
 
 async def _take_requests(
-    journal: Journal, writer: JournalWriter, run_id: str, every_s: float, clock: Clock
+    journal: Journal,
+    writer: JournalWriter,
+    append: Appender,
+    run_id: str,
+    every_s: float,
+    clock: Clock,
 ) -> None:
     """Journal the control requests other processes queue for this run, each once."""
     state = writer.state
@@ -350,6 +405,6 @@ async def _take_requests(
     while True:
         for request_id, request in await journal.requests_after(run_id, last):
             msg = ControlRequested(request_id=request_id, request=request)
-            await writer.append([Draft(msg=msg, sender="control", recipient="supervisor")])
+            await append([Draft(msg=msg, sender="control", recipient="supervisor")])
             last = request_id
         await clock.sleep_until_us(clock.now_us() + math.ceil(every_s * 1_000_000))

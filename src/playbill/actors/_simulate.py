@@ -265,6 +265,7 @@ def simulate(
                     control_poll_s=None if speed is None else 0.25 * speed,
                     lease_ttl_s=1e9,  # no renewal wake-ups: they would be bare trio sleeps
                     observe=on_entries,
+                    resumed_by="simulation",
                 ) as run:
                     if speed is not None:
                         return await run.wait(_ended)

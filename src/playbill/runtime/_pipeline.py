@@ -279,6 +279,14 @@ def _ask(
     if report is None and asked is not None and held(ctx.state, Work(kind, sid, n, asked)):
         return "wait"
     tried = {r.agent for r in attempt.reports if r.role == role}
+    requests = attempt.review_requests if role == "reviewer" else attempt.verify_requests
+    if requests >= ctx.settings.max_attempts:
+        # Asked that often and never a usable report (crashes, hangs): the
+        # attempt fails, and its retry is a new attempt, not the same request.
+        detail = f"no usable {kind} after {requests} requests"
+        failure = Failure(failure_class="agent", kind=f"{kind}_failed", detail=detail)
+        fail_attempt(ctx, sid, n, failure)
+        return "failed"
     if not helpers_ever(ctx.state, role, exclude={attempt.agent, *tried}):
         if not tried:
             return "nobody"

@@ -13,7 +13,7 @@ tries them in order.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TypeVar, assert_never
+from typing import Literal, TypeVar, assert_never
 
 from msgspec.structs import replace
 
@@ -227,9 +227,9 @@ def _apply(state: RunState, entry: Entry) -> RunState:
             # the agent stops now: it is no longer busy with the attempt
             return _release_agent(state, msg.agent, step, number)
         case ReviewRequested(step=step, attempt=number, reviewer=agent):
-            return _request_report(state, entry, step, number, agent, reviewer=agent)
+            return _request_report(state, entry, step, number, agent, "reviewer")
         case VerificationRequested(step=step, attempt=number, verifier=agent):
-            return _request_report(state, entry, step, number, agent, verifier=agent)
+            return _request_report(state, entry, step, number, agent, "verifier")
         case StepBlocked(step=step):
             if step not in state.steps:
                 return _anomaly(state, entry, f"block of unknown step {step!r}")
@@ -552,13 +552,22 @@ def _end_attempt(
 
 
 def _request_report(
-    state: RunState, entry: Entry, step: str, number: int, agent: str, **changes: str
+    state: RunState,
+    entry: Entry,
+    step: str,
+    number: int,
+    agent: str,
+    role: Literal["reviewer", "verifier"],
 ) -> RunState:
     """A reviewer or verifier is asked about an attempt: it is busy with it."""
     found = _find_attempt(state, step, number)
     if found is None:
         return _anomaly(state, entry, f"report requested on unknown attempt {step}#{number}")
-    state = _put_attempt(state, step, replace(found, **changes))
+    if role == "reviewer":
+        asked = replace(found, reviewer=agent, review_requests=found.review_requests + 1)
+    else:
+        asked = replace(found, verifier=agent, verify_requests=found.verify_requests + 1)
+    state = _put_attempt(state, step, asked)
     return _update_agent(state, agent, status="busy", step=step, attempt=number)
 
 

@@ -8,10 +8,11 @@
   a dependency the plan does not have, or no agent of the plan that can play
   its role (and edit files, for a step with a scope) and is not out of budget.
 * The run fails when nothing can move any more: no work in flight, no person
-  asked, no backoff pending, no crashed agent waiting to be restarted (the
-  supervision tree restarts crashed actors; nobody promises to restart an
-  unresponsive one), and steps still not done. The reason names each step
-  left and what it waits for.
+  asked, no backoff pending, no crashed or unresponsive agent waiting to be
+  restarted (the supervision tree restarts crashed actors; a role actor whose
+  heartbeat was missed drops its work and journals ``agent_restarted``), and
+  steps still not done. The reason names each step left and what it waits
+  for.
 
 A run waiting on a person is not over; neither is a paused one.
 """
@@ -72,7 +73,10 @@ def can_progress(state: RunState) -> bool:
         step = state.steps.get(timer.step) if timer.step is not None else None
         if timer.purpose == "backoff" and step is not None and step.status == "pending":
             return True
-    return any(agent.status == "failed" for agent in state.agents.values())
+    # A crashed agent is restarted by the supervision tree, and an
+    # unresponsive one by its own actor, which drops the lost work and
+    # journals agent_restarted: either may still move the run.
+    return any(agent.status in ("failed", "unresponsive") for agent in state.agents.values())
 
 
 def _unassignable(state: RunState, sid: str) -> str:

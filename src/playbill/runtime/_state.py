@@ -116,6 +116,8 @@ class AttemptState(StateBase, frozen=True):
         feedback: The previous failure that was fed into this attempt.
         reviewer: The reviewer asked to review it, if any.
         verifier: The verifier asked to verify it, if any.
+        review_requests: How many times a review of it was asked for.
+        verify_requests: How many times a verification of it was asked for.
     """
 
     number: int
@@ -137,6 +139,8 @@ class AttemptState(StateBase, frozen=True):
     feedback: Failure | None = None
     reviewer: str | None = None
     verifier: str | None = None
+    review_requests: int = 0
+    verify_requests: int = 0
 
 
 class StepState(StateBase, frozen=True):
