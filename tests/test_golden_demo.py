@@ -21,7 +21,7 @@ from playbill.runtime._reducer import fold
 from playbill.runtime._state import state_digest
 
 GOLDEN = Path(__file__).parent / "golden" / "demo-0001.jsonl"
-DEMO_DIGEST = "60b8efed25761d13a2b863953ca5ba51a72e89e5d89f46fcc55593538ec7c8b1"
+DEMO_DIGEST = "614c71988571e943f297b497e936e460a3a2480afb8b5611b71080743c597043"
 
 
 def test_the_golden_journal_replays_to_the_recorded_state() -> None:

@@ -30,7 +30,7 @@ from playbill.runtime import (
 )
 
 GOLDEN = Path(__file__).parent / "golden" / "sim-3.jsonl"
-SIM_DIGEST = "d67a6bfbb1b7ce2e136dc408f97fe622ca73e4cc1ec0601a921c098e49ead561"
+SIM_DIGEST = "42bec9b0ad0d5f8511ae26d24c06681296504cf8e30c1078a2534a71add2b5f1"
 FAULTS = "crash=0.05,hang=0.02,transient=0.05"
 
 

@@ -18,7 +18,6 @@ from typing import Literal, TypeAlias
 import msgspec
 
 from ._values import (
-    DEFAULT_POLICY,
     Blocker,
     Budget,
     BudgetResource,
@@ -72,10 +71,10 @@ class RunCreated(MessageBase, frozen=True, tag="run_created"):
 
     goal: str
     strategy: str = "pipeline"
-    budget: Budget = Budget()
+    budget: Budget = msgspec.field(default_factory=Budget)
     seed: int | None = None
     labels: dict[str, str] = msgspec.field(default_factory=dict)
-    policy: PolicySettings = DEFAULT_POLICY
+    policy: PolicySettings = msgspec.field(default_factory=PolicySettings)
 
 
 class PlanAttached(MessageBase, frozen=True, tag="plan_attached"):

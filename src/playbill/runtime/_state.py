@@ -17,7 +17,6 @@ from typing import Literal, TypeAlias
 import msgspec
 
 from ._values import (
-    DEFAULT_POLICY,
     AgentSpec,
     Blocker,
     Budget,
@@ -127,7 +126,7 @@ class AttemptState(StateBase, frozen=True):
     assigned_us: int = 0
     started_us: int | None = None
     ended_us: int | None = None
-    usage: Usage = Usage()
+    usage: Usage = msgspec.field(default_factory=Usage)
     result: ResultEnvelope | None = None
     reports: tuple[ResultEnvelope, ...] = ()
     review: ReviewOutcome | None = None
@@ -209,7 +208,7 @@ class AgentState(StateBase, frozen=True):
     step: str | None = None
     attempt: int | None = None
     last_heartbeat_us: int | None = None
-    usage: Usage = Usage()
+    usage: Usage = msgspec.field(default_factory=Usage)
     attempts: int = 0
     failures: int = 0
     restarts: int = 0
@@ -372,7 +371,7 @@ class RunState(StateBase, frozen=True):
     strategy: str = "pipeline"
     seed: int | None = None
     labels: dict[str, str] = msgspec.field(default_factory=dict)
-    budget: Budget = Budget()
+    budget: Budget = msgspec.field(default_factory=Budget)
     created_us: int = 0
     updated_us: int = 0
     last_seq: int = 0
@@ -380,7 +379,7 @@ class RunState(StateBase, frozen=True):
     steps: dict[str, StepState] = msgspec.field(default_factory=dict)
     agents: dict[str, AgentState] = msgspec.field(default_factory=dict)
     criteria: dict[str, CriterionState] = msgspec.field(default_factory=dict)
-    usage: Usage = Usage()
+    usage: Usage = msgspec.field(default_factory=Usage)
     attempts: int = 0
     retries: int = 0
     timers: dict[str, TimerState] = msgspec.field(default_factory=dict)
@@ -401,7 +400,7 @@ class RunState(StateBase, frozen=True):
     summary: str = ""
     last_request_id: int = 0
     late_results: int = 0
-    policy: PolicySettings = DEFAULT_POLICY
+    policy: PolicySettings = msgspec.field(default_factory=PolicySettings)
     exhausted: tuple[ExhaustedBudget, ...] = ()
 
     @property

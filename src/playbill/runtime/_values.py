@@ -257,7 +257,7 @@ class AgentSpec(Value, frozen=True):
     roles: tuple[Role, ...]
     backend: str = "simulated"
     edits_files: bool = True
-    budget: Budget = UNLIMITED
+    budget: Budget = msgspec.field(default_factory=Budget)
 
 
 class StepSpec(Value, frozen=True):
@@ -384,7 +384,7 @@ class ResultEnvelope(Value, frozen=True):
     exit_status: ExitStatus
     payload: RolePayload
     exit_code: int | None = None
-    usage: Usage = ZERO_USAGE
+    usage: Usage = msgspec.field(default_factory=Usage)
     evidence: tuple[Evidence, ...] = ()
     gaps: tuple[Gap, ...] = ()
     blockers: tuple[Blocker, ...] = ()
