@@ -520,7 +520,8 @@ def check_effects_once(entries: Sequence[Entry]) -> None:
     One ``result_proposed`` per (step, attempt, agent, role); one
     ``step_assigned`` per (step, attempt); one ``step_completed`` per step and
     no attempt both completed and ended otherwise (failed, interrupted,
-    retried); one ``review_given`` per (step, attempt, round); one
+    retried); the supervisor ends an attempt (completes, fails or interrupts
+    it) once; one ``review_given`` per (step, attempt, round); one
     validation outcome per (step, attempt, validator); at most one end of
     the run.
     """
@@ -542,9 +543,12 @@ def check_effects_once(entries: Sequence[Entry]) -> None:
                 once(("assigned", step, n), entry.seq)
             case StepCompleted(step=step, attempt=n):
                 once(("completed", step), entry.seq)
+                once(("ended", step, n), entry.seq)
                 completed[(step, n)] = entry.seq
             case StepFailed(step=step, attempt=n) | StepInterrupted(step=step, attempt=n):
                 ended.setdefault((step, n), entry.seq)
+                if entry.sender == SUPERVISOR:
+                    once(("ended", step, n), entry.seq)
             case StepRetried(step=step, next_attempt=n):
                 ended.setdefault((step, n - 1), entry.seq)
             case ReviewGiven(step=step, attempt=n, round=r):
