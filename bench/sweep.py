@@ -14,13 +14,13 @@ ten slices of the sweep), the outcomes, and the process's resident memory
 after the first slice and at the end (after a garbage collection): a sweep
 must not grow with the number of runs; and its peak RSS.
 
-A run that raises (the supervision tree gave up on an agent that kept
-crashing) is counted, not fatal. A run not settled after 6 virtual hours
-stops as ``running`` (``max_virtual_s``; the longest settled runs take about
-half an hour): a helper whose seeded draw for a review or verification is a
-crash or a hang is asked the same thing again and again, and such a run would
-otherwise spin for the default 30 virtual days (about 230,000 entries and
-half a minute each). Not a test.
+A run that raises is counted, not fatal. A run not settled after 6 virtual
+hours stops as ``running`` (``max_virtual_s``; the longest settled runs take
+about half an hour): a guard, so that a run that never settles (as some did
+before the fixes of 5b8af38: a helper re-asked forever for a review its
+seeded draw crashes) cannot make the sweep spin for the default 30 virtual
+days. (Simulated runs per minute against the pure core are
+``bench/simulate.py``.) Not a test.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from bench._report import Figure, figure, finish, machine, peak_rss_mb, topic_ar
 from playbill.actors import default_plan, simulate
 from playbill.runtime import AgentSpec, Plan, parse_faults
 
-TOPIC = "simulation"
+TOPIC = "sweep"
 FAULTS = "crash=0.02,transient=0.1"
 SLICES = 10
 MAX_VIRTUAL_S = 6 * 3600.0
