@@ -5,8 +5,8 @@ that one topic's threads, clusters and memory do not weigh on the next; inside
 a topic, playbill and its references run interleaved, in the same process.
 At the end, a table of every figure, each target met or MISSED.
 
-    python -m bench                  # the full suite (about 20 minutes here)
-    python -m bench --quick          # a smoke run (under 5 minutes here)
+    python -m bench                  # the full suite (13 minutes on 2 vCPUs)
+    python -m bench --quick          # a smoke run (2 minutes)
     python -m bench --only round_trip,orchestration
     python -m bench --json results.json --plot docs/performance.png
 
