@@ -127,7 +127,12 @@ def main() -> None:
         args.json.write_bytes(msgspec.json.format(msgspec.json.encode(results)))
         print(f"figures written to {args.json}")
     if args.plot is not None:
-        from bench._plot import plot  # matplotlib: only when asked
+        try:
+            import matplotlib  # noqa: F401 - only when asked; it comes with playbill[bench]
+        except ImportError:
+            print("plot skipped: install playbill[bench]")
+            return
+        from bench._plot import plot
 
         plot(results.figures, args.plot, title=f"{results.date[:10]}, {results.machine}")
         print(f"plot written to {args.plot}")

@@ -51,7 +51,10 @@ def _bars(axis: object, figures: list[Figure], unit: str) -> None:
 
 
 def plot(figures: list[Figure], path: Path, *, title: str = "") -> None:
-    """Draw throughput (msgs or round trips per second) and overhead per step, log scale."""
+    """Draw throughput (msgs or round trips per second) and overhead per step, log scale.
+
+    A panel with no figures (a run of some topics only) is left out.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -67,14 +70,32 @@ def plot(figures: list[Figure], path: Path, *, title: str = "") -> None:
             plain.append(f)
     throughput = [f for f in plain if f.topic in THROUGHPUT_TOPICS and f.unit != "ms"]
     overhead = [f for f in plain if f.unit == "us/step"]
-    heights = (max(3.0, 0.28 * len(throughput)), max(2.0, 0.28 * len(overhead)))
-    fig, (top, bottom) = plt.subplots(
-        2, 1, figsize=(11, sum(heights) + 1.6), gridspec_kw={"height_ratios": heights}
+    panels = [
+        (
+            throughput,
+            "Throughput, measured side by side in one run",
+            "messages or round trips per second (log scale; longer is better)",
+        ),
+        (
+            overhead,
+            "Orchestration overhead per step, agents that return at once",
+            "wall microseconds per step (log scale; shorter is better)",
+        ),
+    ]
+    panels = [panel for panel in panels if panel[0]]
+    if not panels:
+        return
+    heights = [max(2.0, 0.28 * len(figs)) for figs, _, _ in panels]
+    fig, axes = plt.subplots(
+        len(panels),
+        1,
+        figsize=(11, sum(heights) + 1.6),
+        gridspec_kw={"height_ratios": heights},
+        squeeze=False,
     )
-    _bars(top, throughput, "messages or round trips per second (log scale; longer is better)")
-    top.set_title("Throughput, measured side by side in one run", fontsize=10)
-    _bars(bottom, overhead, "wall microseconds per step (log scale; shorter is better)")
-    bottom.set_title("Orchestration overhead per step, agents that return at once", fontsize=10)
+    for axis, (figs, heading, unit) in zip(axes[:, 0], panels, strict=True):
+        _bars(axis, figs, unit)
+        axis.set_title(heading, fontsize=10)
     subjects = sorted({f.subject for f in throughput + overhead})
     handles = [Patch(color=COLOURS.get(s, "#8c564b"), label=s) for s in subjects]
     fig.legend(handles=handles, loc="upper right", fontsize=7, ncols=len(handles), frameon=False)
