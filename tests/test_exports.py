@@ -67,7 +67,10 @@ def test_every_public_class_and_function_has_a_docstring(name: str, obj: object)
 def test_public_objects_come_from_private_modules_of_the_kernel() -> None:
     for name, obj in public_objects():
         module = obj.__module__
-        assert module.startswith(("playbill.runtime._", "playbill.actors._")), (name, module)
+        assert module.startswith(("playbill.runtime._", "playbill.actors._", "playbill._")), (
+            name,
+            module,
+        )
 
 
 def test_type_aliases_are_exported_too() -> None:

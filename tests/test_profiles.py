@@ -227,3 +227,15 @@ def test_shapes_are_checked(text: str, location: str) -> None:
     with pytest.raises(ProfileError) as caught:
         parse_profiles(text)
     assert [p.location for p in caught.value.problems] == [location]
+
+
+def test_a_key_with_control_characters_is_still_one_line_per_problem() -> None:
+    text = '[agents]\n"ex\\nec" = "nope"\n'
+    try:
+        parse_profiles(text, source="p.toml")
+    except ProfileError as error:
+        lines = str(error).splitlines()
+        assert len(lines) == len(error.problems) == 1
+        assert lines[0].startswith('p.toml:agents."ex\\nec": ')
+    else:
+        raise AssertionError("an unknown profile name must be refused")

@@ -5,6 +5,8 @@ Builds on :mod:`playbill.runtime` (the kernel); nothing there imports this.
 
 from __future__ import annotations
 
+from playbill._problems import Problem, ProblemsError
+
 from ._backend import (
     AgentBackend,
     BackendError,
@@ -13,7 +15,7 @@ from ._backend import (
     WorkKind,
     WorkOrder,
 )
-from ._profile_file import Problem, ProfileError, load_profiles, parse_profiles
+from ._profile_file import ProfileError, load_profiles, parse_profiles
 from ._profiles import (
     BUILTIN_PROFILES,
     DEFAULT_PROFILE,
@@ -56,6 +58,7 @@ __all__ = [
     "OutcomeKind",
     "Pricing",
     "Problem",
+    "ProblemsError",
     "ProfileError",
     "ProfileSet",
     "Reporter",

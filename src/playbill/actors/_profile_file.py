@@ -22,7 +22,7 @@ by table. A profile of the file may replace a built-in of the same name.
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, final
 
@@ -35,7 +35,7 @@ from cattrs.errors import (
 )
 from cattrs.gen import make_dict_structure_fn
 
-from playbill.runtime import InputError
+from playbill._problems import Problem, ProblemsError, toml_key
 
 from ._profiles import (
     BUILTIN_PROFILES,
@@ -43,48 +43,12 @@ from ._profiles import (
     ProfileSet,
     describe,
     range_of,
-    toml_key,
     unknown_names,
 )
 
 
-@final
-@attrs.frozen
-class Problem:
-    """One thing wrong with an input file.
-
-    Attributes:
-        location: The dotted path inside the file (``profiles.flaky.success.executor``);
-            empty for the file as a whole.
-        detail: What was expected, and what was found.
-    """
-
-    location: str
-    detail: str
-
-    def __str__(self) -> str:
-        return f"{self.location}: {self.detail}" if self.location else self.detail
-
-
-class ProfileError(InputError):
-    """An agent-profile file is invalid. Lists every problem, one per line.
-
-    ``location`` and ``detail`` are those of the first problem.
-
-    Attributes:
-        problems: Every problem found.
-    """
-
-    def __init__(self, source: str, problems: Sequence[Problem]) -> None:
-        first = problems[0]
-        super().__init__(source, first.location, first.detail)
-        self.problems = tuple(problems)
-        self.args = (
-            "\n".join(
-                f"{source}:{p.location}: {p.detail}" if p.location else f"{source}: {p.detail}"
-                for p in problems
-            ),
-        )
+class ProfileError(ProblemsError):
+    """An agent-profile file is invalid. Lists every problem, one per line."""
 
 
 def load_profiles(path: str | Path) -> ProfileSet:

@@ -23,6 +23,7 @@ from typing import Annotated, final
 import attrs
 from attrs import AttrsInstance
 
+from playbill._problems import toml_key
 from playbill.runtime import Role
 
 
@@ -350,9 +351,3 @@ def unknown_names(
                 (f"agents.{toml_key(agent)}", f"unknown profile {name!r} (known: {names})")
             )
     return found
-
-
-def toml_key(key: str) -> str:
-    """``key`` as it is written in a TOML dotted path (quoted unless bare)."""
-    bare = key and all(c.isascii() and (c.isalnum() or c in "-_") for c in key)
-    return key if bare else '"' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'

@@ -19,7 +19,8 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Sequence
 
-from playbill.actors import Problem, ProfileSet
+from playbill._problems import Problem
+from playbill.actors import ProfileSet
 from playbill.runtime import ROLES, STRATEGIES
 
 from ._graph import dependency_cycles

@@ -23,7 +23,7 @@ import cattrs
 from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError
 from cattrs.gen import make_dict_structure_fn
 
-from playbill.actors import Problem
+from playbill._problems import Problem
 from playbill.actors._profiles import describe, range_of
 
 from ._model import BACKENDS, AgentTable

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from playbill.actors import Problem
+from playbill._problems import Problem
 
 from ._model import StepTable
 

@@ -22,9 +22,9 @@ from typing import TypeVar, cast
 
 import attrs
 
-from playbill.actors import Problem, ProfileSet
+from playbill._problems import Problem, ProblemsError
+from playbill.actors import ProfileSet
 from playbill.actors._profiles import describe
-from playbill.runtime import InputError
 
 from ._checks import check_parts
 from ._convert import metadata, structure, unknown_key
@@ -43,26 +43,8 @@ SECTIONS: Mapping[str, str] = {
 """The top-level tables of a plan file, as they are written."""
 
 
-class PlanError(InputError):
-    """A plan file is invalid. Lists every problem, one per line.
-
-    ``location`` and ``detail`` are those of the first problem; the string
-    form has one line per problem, each ``file:path: what was expected``.
-
-    Attributes:
-        problems: Every problem found, in the order of the file.
-    """
-
-    def __init__(self, source: str, problems: Sequence[Problem]) -> None:
-        first = problems[0]
-        super().__init__(source, first.location, first.detail)
-        self.problems = tuple(problems)
-        self.args = (
-            "\n".join(
-                f"{source}:{p.location}: {p.detail}" if p.location else f"{source}: {p.detail}"
-                for p in problems
-            ),
-        )
+class PlanError(ProblemsError):
+    """A plan file is invalid. Lists every problem, one per line, in the order of the file."""
 
 
 def load_plan(

@@ -6,34 +6,7 @@ import difflib
 import re
 from collections.abc import Iterable
 
-_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
-_ESCAPES = {
-    '"': '\\"',
-    "\\": "\\\\",
-    "\b": "\\b",
-    "\t": "\\t",
-    "\n": "\\n",
-    "\f": "\\f",
-    "\r": "\\r",
-}
-
-
-def toml_key(key: str) -> str:
-    """``key`` as it is written in a TOML dotted path: bare, or quoted and escaped.
-
-    Escaped as TOML escapes it, so that a problem's path is always one line.
-    """
-    if _BARE_KEY.fullmatch(key):
-        return key
-    out = []
-    for c in key:
-        if c in _ESCAPES:
-            out.append(_ESCAPES[c])
-        elif ord(c) < 0x20 or ord(c) == 0x7F:
-            out.append(f"\\u{ord(c):04x}")
-        else:
-            out.append(c)
-    return '"' + "".join(out) + '"'
+from playbill._problems import toml_key as toml_key
 
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str:
