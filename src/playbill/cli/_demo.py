@@ -21,7 +21,7 @@ from typing import final
 
 import attrs
 
-from playbill.runtime._entry import FORMAT_VERSION, Draft, Entry
+from playbill.runtime._entry import Draft, Entry
 from playbill.runtime._messages import (
     ArbitrationDecided,
     CriterionMet,
@@ -88,16 +88,7 @@ class DemoRun:
     def entries(self, run_id: str) -> list[Entry]:
         """The entries a journal holds once the drafts are appended as ``run_id``."""
         return [
-            Entry(
-                v=FORMAT_VERSION,
-                run_id=run_id,
-                seq=seq,
-                at_us=at_us,
-                sender=draft.sender,
-                recipient=draft.recipient,
-                cause=draft.cause,
-                msg=draft.msg,
-            )
+            draft.stamp(run_id, seq, at_us)
             for seq, (draft, at_us) in enumerate(zip(self.drafts, self.times_us, strict=True), 1)
         ]
 

@@ -16,7 +16,6 @@ import outcome
 import trio
 
 from ._entry import (
-    FORMAT_VERSION,
     Draft,
     Entry,
     checksum,
@@ -73,16 +72,7 @@ def stamp(
         try:
             for draft in request.drafts:
                 seq += 1
-                entry = Entry(
-                    v=FORMAT_VERSION,
-                    run_id=run_id,
-                    seq=seq,
-                    at_us=at_us,
-                    sender=draft.sender,
-                    recipient=draft.recipient,
-                    cause=draft.cause,
-                    msg=draft.msg,
-                )
+                entry = draft.stamp(run_id, seq, at_us)
                 data = encode_entry(entry)
                 add_row((seq, at_us, data, checksum(data)))
                 add_entry(entry)

@@ -61,6 +61,22 @@ class Draft(msgspec.Struct, frozen=True, kw_only=True):
     recipient: str = "*"
     cause: int | None = None
 
+    def stamp(self, run_id: str, seq: int, at_us: int, cause: int | None = None) -> Entry:
+        """The entry this draft becomes at ``seq`` of ``run_id``, recorded at ``at_us``.
+
+        ``cause`` is used when the draft names none.
+        """
+        return Entry(
+            v=FORMAT_VERSION,
+            run_id=run_id,
+            seq=seq,
+            at_us=at_us,
+            sender=self.sender,
+            recipient=self.recipient,
+            cause=cause if self.cause is None else self.cause,
+            msg=self.msg,
+        )
+
 
 _encoder = msgspec.json.Encoder(order="deterministic")
 _entry_decoder = msgspec.json.Decoder(Entry)

@@ -27,7 +27,7 @@ from typing import Generic, TypeAlias, TypeVar, final
 import attrs
 from msgspec.structs import replace
 
-from ._entry import FORMAT_VERSION, Draft, Entry, checksum, decode_entries, encode_entry
+from ._entry import Draft, Entry, checksum, decode_entries, encode_entry
 from ._errors import ReactionLimitError, ReactorError
 from ._reducer import evolve
 from ._state import RunState
@@ -137,20 +137,7 @@ def _stamp(
     try:
         for draft in drafts:
             seq += 1
-            datas.append(
-                encode_entry(
-                    Entry(
-                        v=FORMAT_VERSION,
-                        run_id=run_id,
-                        seq=seq,
-                        at_us=at_us,
-                        sender=draft.sender,
-                        recipient=draft.recipient,
-                        cause=cause.seq if draft.cause is None else draft.cause,
-                        msg=draft.msg,
-                    )
-                )
-            )
+            datas.append(encode_entry(draft.stamp(run_id, seq, at_us, cause.seq)))
         entries = decode_entries(datas)
     except Exception as exc:  # not a Draft, not encodable, or not decodable back
         detail = f"it returned an invalid draft: {type(exc).__name__}: {exc}"
