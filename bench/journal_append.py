@@ -35,8 +35,8 @@ if __package__ in (None, ""):  # run as a script: import ``bench`` and ``playbil
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from bench._report import machine
+from playbill.runtime import SqliteJournal
 from playbill.runtime._entry import FORMAT_VERSION, Draft, Entry, encode_entry
-from playbill.runtime._journal import SqliteJournal
 from playbill.runtime._messages import Heartbeat
 
 RUN_ID = "bench-run"

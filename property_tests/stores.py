@@ -8,7 +8,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from playbill.runtime._journal import Journal, MemoryJournal, SqliteJournal
+from playbill.runtime import Journal, MemoryJournal, SqliteJournal
 from playbill.runtime._memory import MemoryStore
 
 STORE_KINDS = ("memory", "sqlite")

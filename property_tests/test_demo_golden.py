@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from playbill.cli._demo import demo_run
 from playbill.cli._load import state_at
+from playbill.runtime import MemoryJournal
 from playbill.runtime._entry import Draft, Entry
-from playbill.runtime._journal import MemoryJournal
 from playbill.runtime._reducer import fold
 from playbill.runtime._state import decode_state, encode_state, state_digest
 

@@ -20,6 +20,7 @@ import trio
 import trio.testing
 
 from journal_hooks_conformance import JournalHooksConformance
+from playbill.runtime import Journal
 from playbill.runtime._entry import FORMAT_VERSION, Draft, Entry, encode_entry
 from playbill.runtime._errors import (
     CorruptEntryError,
@@ -32,7 +33,6 @@ from playbill.runtime._errors import (
     SeqConflictError,
     WriterConflictError,
 )
-from playbill.runtime._journal import Journal
 from playbill.runtime._messages import Heartbeat, NoteWritten, RunCreated, UsageReported
 from playbill.runtime._reducer import fold
 from playbill.runtime._state import decode_state, encode_state, state_digest

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import pytest
 import trio
 
+from playbill.runtime import Journal
 from playbill.runtime._entry import Draft, Entry, encode_entry
 from playbill.runtime._errors import (
     InjectedFaultError,
@@ -20,7 +21,6 @@ from playbill.runtime._errors import (
     ReactionLimitError,
     ReactorError,
 )
-from playbill.runtime._journal import Journal
 from playbill.runtime._messages import NoteWritten, RunCreated, UsageReported
 from playbill.runtime._reducer import fold
 from playbill.runtime._state import RunState

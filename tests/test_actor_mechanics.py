@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import trio
 import trio.testing
 
+from playbill.runtime import MemoryJournal
 from playbill.runtime._entry import Draft, Entry
-from playbill.runtime._journal import MemoryJournal
 from playbill.runtime._mailbox import Mailbox
 from playbill.runtime._messages import AgentFailed, AgentRestarted, NoteWritten
 from playbill.runtime._reducer import fold

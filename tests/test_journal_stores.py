@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from journal_conformance import Backend, JournalConformance
+from playbill.runtime import Journal, MemoryJournal, SqliteJournal
 from playbill.runtime._entry import checksum
-from playbill.runtime._journal import Journal, MemoryJournal, SqliteJournal
 from playbill.runtime._memory import MemoryStore
 
 

@@ -6,9 +6,9 @@ import pytest
 import trio
 import trio.testing
 
+from playbill.runtime import MemoryJournal
 from playbill.runtime._entry import FORMAT_VERSION, Draft, Entry
 from playbill.runtime._errors import InjectedFaultError
-from playbill.runtime._journal import MemoryJournal
 from playbill.runtime._mailbox import Mailbox
 from playbill.runtime._messages import NoteWritten
 from playbill.runtime._router import Router

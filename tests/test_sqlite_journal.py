@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import trio
 
+from playbill.runtime import Journal, MemoryJournal, SqliteJournal, open_journal
 from playbill.runtime._entry import Draft
 from playbill.runtime._errors import (
     CorruptEntryError,
@@ -20,7 +21,6 @@ from playbill.runtime._errors import (
     NotAJournalError,
     WriterConflictError,
 )
-from playbill.runtime._journal import Journal, MemoryJournal, SqliteJournal, open_journal
 from playbill.runtime._messages import NoteWritten
 from playbill.runtime._sqlite import APPLICATION_ID, SCHEMA_VERSION, SqliteStore
 
@@ -29,7 +29,7 @@ from playbill.runtime._sqlite import APPLICATION_ID, SCHEMA_VERSION, SqliteStore
 CHILD = """
 import sys, trio
 from playbill.runtime._entry import Draft
-from playbill.runtime._journal import SqliteJournal
+from playbill.runtime import SqliteJournal
 from playbill.runtime._messages import NoteWritten
 
 async def main():

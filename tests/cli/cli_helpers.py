@@ -8,8 +8,8 @@ import trio
 from click.testing import CliRunner, Result
 
 from playbill.cli import cli
+from playbill.runtime import SqliteJournal
 from playbill.runtime._entry import Entry
-from playbill.runtime._journal import SqliteJournal
 from playbill.runtime._store import RunInfo
 
 DEMO_RUN = "demo-0001"

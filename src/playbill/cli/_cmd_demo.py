@@ -6,8 +6,8 @@ import shlex
 
 import click
 
+from playbill.runtime import Journal
 from playbill.runtime._errors import WriterConflictError
-from playbill.runtime._journal import Journal
 from playbill.runtime._state import RunState
 
 from ._app import Settings, make_console, run_async, say

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import trio
 
+from playbill.runtime import Journal, open_journal
 from playbill.runtime._entry import Entry
 from playbill.runtime._errors import CorruptSnapshotError, NotAJournalError, UnknownRunError
-from playbill.runtime._journal import Journal, open_journal
 from playbill.runtime._state import RunState
 
 READ_CHUNK = 2048

@@ -43,12 +43,8 @@ from ._errors import (
 from ._faults import FAULT_NAMES, NO_FAULTS, FaultPlan, FaultSpecError, parse_faults
 
 # The journal
-from ._journal import (
-    Journal,
-    MemoryJournal,
-    SqliteJournal,
-    open_journal,
-)
+from ._journal import Journal
+from ._journals import MemoryJournal, SqliteJournal, open_journal
 
 # Actor mechanics
 from ._mailbox import DEFAULT_MAX_BATCH, Mailbox, MailboxStatistics

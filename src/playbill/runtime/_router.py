@@ -77,10 +77,6 @@ class RouterStatistics:
     """Tasks waiting in ``wait_for_room`` (the writer's flusher)."""
 
 
-def _abort_ok(_: object) -> trio.lowlevel.Abort:
-    return trio.lowlevel.Abort.SUCCEEDED
-
-
 @final
 @attrs.define(eq=False)
 class Router:
