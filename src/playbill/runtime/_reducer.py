@@ -83,7 +83,7 @@ from ._state import (
     WorkspaceRecord,
     initial_state,
 )
-from ._values import DEFAULT_POLICY, AgentSpec, Failure, Plan, StepSpec
+from ._values import AgentSpec, Failure, Plan, StepSpec
 
 _T = TypeVar("_T")
 
@@ -383,7 +383,7 @@ def _apply(state: RunState, entry: Entry) -> RunState:
                 created_us=entry.at_us,
                 # the default is kept as the very default object, so that the
                 # state encodes (and digests) the same however it was written
-                policy=DEFAULT_POLICY if msg.policy == DEFAULT_POLICY else msg.policy,
+                policy=msg.policy,
             )
         case PlanAttached(plan=plan):
             return _attach_plan(state, plan)
