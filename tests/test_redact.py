@@ -1,0 +1,44 @@
+"""Secrets from the environment never reach the journal: the redactor."""
+
+from __future__ import annotations
+
+from playbill._redact import Redactor, is_secret_name, tail
+
+
+def test_secret_values_are_replaced_by_their_names() -> None:
+    env = {"OPENAI_API_KEY": "sk-abcdef123456", "HOME": "/home/me", "GH_TOKEN": "ghp_zzzzzz"}
+    r = Redactor.from_environ(env)
+    out = r.redact("auth sk-abcdef123456 in /home/me with ghp_zzzzzz")
+    assert "sk-abcdef123456" not in out
+    assert "ghp_zzzzzz" not in out
+    assert "[redacted:OPENAI_API_KEY]" in out
+    assert "[redacted:GH_TOKEN]" in out
+    assert "/home/me" in out
+
+
+def test_short_values_and_ordinary_names_are_left_alone() -> None:
+    r = Redactor.from_environ({"API_KEY": "abc", "PATH": "/usr/bin:/bin"})
+    assert r.redact("abc /usr/bin:/bin") == "abc /usr/bin:/bin"
+
+
+def test_longest_secret_wins_when_one_contains_another() -> None:
+    r = Redactor.from_environ({"A_TOKEN": "secret1", "B_TOKEN": "secret1-long"})
+    assert r.redact("x secret1-long y") == "x [redacted:B_TOKEN] y"
+
+
+def test_extra_names_are_secrets_too() -> None:
+    r = Redactor.from_environ({"DATABASE_URL": "postgres://u:pw@h/db"}, extra=["DATABASE_URL"])
+    assert "pw@h" not in r.redact("url=postgres://u:pw@h/db")
+
+
+def test_secret_names() -> None:
+    assert is_secret_name("ANTHROPIC_API_KEY")
+    assert is_secret_name("db_password")
+    assert not is_secret_name("HOME")
+
+
+def test_tail_marks_what_it_cuts() -> None:
+    assert tail("abc", 10) == "abc"
+    cut = tail("x" * 20 + "end", 5)
+    assert cut.endswith("x" * 2 + "end")
+    assert "18 characters cut" in cut
