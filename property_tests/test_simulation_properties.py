@@ -41,8 +41,6 @@ would fail the properties on some scenarios; each is carved out in one named
 place, with an ``event`` so that the statistics show how often, and each
 carve-out is to go with its bug's fix:
 
-* ``run_recorded``: an agent's crash racing the run's end escapes
-  ``simulate`` (the journal is whole: the result is made from it and checked);
 * ``lost_to_resumes``: resumes that use up a step's attempts fail a perfect
   run (its outcome is not compared; its journal is still checked);
 * ``regiven_at_resume``: a resume gives an agent the same work twice (the
@@ -74,7 +72,6 @@ from playbill.actors import (
     AgentProfile,
     FaultOdds,
     ProfileSet,
-    SimulatedCrash,
     SimulationResult,
     default_plan,
     simulate,
@@ -453,48 +450,18 @@ def regiven_at_resume(entries: Sequence[Entry]) -> bool:
 def run_recorded(
     scenario: Scenario, journal: MemoryJournal | None = None, **kwargs: object
 ) -> tuple[SimulationResult | None, Exception | None, list[Entry]]:
-    """Run a scenario; its result or the error it raised, and its journal.
-
-    Known bug (``test_an_agent_crash_as_the_run_ends_does_not_escape``): an
-    agent that crashes just as the run ends (or is killed) escapes from
-    ``simulate``; the run's journal is whole, so its result is made from it.
-    """
+    """Run a scenario; its result or the error it raised, and its journal."""
     the_journal = journal if journal is not None else MemoryJournal()
     run_id = f"sim-{scenario.seed}"
     try:
         result = scenario.run(the_journal, **kwargs)  # type: ignore[arg-type]
-    except Exception as error:  # the caller reports it (or a known bug)
-        entries = read(the_journal, run_id)
-        state = fold(entries)
-        faults = kwargs.get("faults", scenario.faults)
-        assert isinstance(faults, FaultPlan)
-        killed = faults.kill is not None and state.last_seq >= faults.kill
-        if only_crashes(error) and (state.is_terminal or killed):
-            event("known bug: an agent's crash as the run ends escapes simulate")
-            outcome = "killed" if killed else state.status
-            virtual_s = (state.updated_us - state.created_us) / 1e6
-            made = SimulationResult(
-                run_id,
-                scenario.seed,
-                outcome,
-                state,
-                state.last_seq,
-                virtual_s,  # type: ignore[arg-type]
-            )
-            return made, None, entries
-        return None, error, entries
+    except Exception as error:  # the caller reports it
+        return None, error, read(the_journal, run_id)
     return result, None, read(the_journal, result.run_id)
 
 
-def only_crashes(error: BaseException) -> bool:
-    """Whether an error is simulated agents' crashes (in groups), and nothing else."""
-    if isinstance(error, BaseExceptionGroup):
-        return all(only_crashes(e) for e in error.exceptions)
-    return isinstance(error, SimulatedCrash)
-
-
 def run_known(scenario: Scenario, journal: MemoryJournal, **kwargs: object) -> SimulationResult:
-    """``scenario.run``, but for the known bug of ``run_recorded``."""
+    """``scenario.run`` into ``journal``."""
     result, error, _ = run_recorded(scenario, journal, **kwargs)
     if error is not None:
         raise error
@@ -945,11 +912,6 @@ def test_equal_messages_encode_to_the_same_bytes() -> None:
     assert state_digest(fold([entry(built)])) == state_digest(fold([entry(loaded)]))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="runtime bug: an agent crash that races the cancellation of the run reaches the "
-    "supervision tree as a BaseExceptionGroup([crash, Cancelled]), which it does not catch",
-)
 def test_an_agent_crash_as_the_run_ends_does_not_escape() -> None:
     plan = Plan(
         steps=(StepSpec(id="s", goal="g"),), agents=(AgentSpec(id="ex", roles=("executor",)),)

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import collections
 import inspect
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from typing import Literal, Protocol, TypeAlias, final
 
 import attrs
@@ -285,6 +285,24 @@ class Supervisor:
                 await child.spec.start(task_status=status)
         except Exception as exc:  # the child's own crash; never Cancelled
             error = exc
+        except BaseExceptionGroup as group:
+            # A crash racing a cancellation from outside (the run ending)
+            # arrives grouped with the Cancelled: the crash is recorded, the
+            # cancellation goes on its way.
+            crash, cancelled = group.split(Exception)
+            error = _single(crash)
+            if cancelled is not None:
+                self._record(child, status, task_status, error)
+                raise cancelled from None
+        self._record(child, status, task_status, error)
+
+    def _record(
+        self,
+        child: _Child,
+        status: _StartStatus,
+        task_status: trio.TaskStatus[None],
+        error: Exception | None,
+    ) -> None:
         if not status.called:  # it ended before it was ready: release the starter
             task_status.started()
         kind: _Kind = "crashed" if error is not None else "returned"
@@ -360,3 +378,19 @@ class Supervisor:
         for child_id in self._order:
             if child_id in restart:
                 await self._restart(restart[child_id])
+
+
+def _single(group: ExceptionGroup[Exception] | None) -> Exception | None:
+    """The one exception of a group that holds one, else the group itself."""
+    if group is None:
+        return None
+    leaves = list(_leaves(group))
+    return leaves[0] if len(leaves) == 1 else group
+
+
+def _leaves(exc: BaseException) -> Iterator[BaseException]:
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            yield from _leaves(inner)
+    else:
+        yield exc
