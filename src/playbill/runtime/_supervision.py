@@ -388,8 +388,8 @@ def _single(group: ExceptionGroup[Exception] | None) -> Exception | None:
     return leaves[0] if len(leaves) == 1 else group
 
 
-def _leaves(exc: BaseException) -> Iterator[BaseException]:
-    if isinstance(exc, BaseExceptionGroup):
+def _leaves(exc: Exception) -> Iterator[Exception]:
+    if isinstance(exc, ExceptionGroup):
         for inner in exc.exceptions:
             yield from _leaves(inner)
     else:
