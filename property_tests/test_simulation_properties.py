@@ -41,8 +41,6 @@ would fail the properties on some scenarios; each is carved out in one named
 place, with an ``event`` so that the statistics show how often, and each
 carve-out is to go with its bug's fix:
 
-* ``lost_to_resumes``: resumes that use up a step's attempts fail a perfect
-  run (its outcome is not compared; its journal is still checked);
 * ``regiven_at_resume``: a resume gives an agent the same work twice (the
   example is skipped);
 * ``without_double_wind_down``: a reaction that fails the run interrupts an
@@ -379,26 +377,6 @@ def scenarios(draw: st.DrawFn, *, perfect: bool = False, journal_faults: bool = 
 # ---------------------------------------------------------------- known bugs
 
 
-def lost_to_resumes(state: RunState, entries: Sequence[Entry]) -> bool:
-    """Whether the run failed because resumes took a step's every attempt.
-
-    Known bug (``test_work_lost_to_a_resume_is_not_a_failed_attempt``): the
-    step's last attempt was interrupted as ``work_lost`` by a resume and it
-    has made as many attempts as it may.
-    """
-    lost = {
-        (e.msg.step, e.msg.attempt)
-        for e in entries
-        if isinstance(e.msg, StepInterrupted) and e.msg.reason == "work_lost"
-    }
-    return state.status == "failed" and any(
-        step.attempts
-        and (step.spec.id, step.attempts[-1].number) in lost
-        and len(step.attempts) >= (step.spec.max_attempts or state.policy.max_attempts)
-        for step in state.steps.values()
-    )
-
-
 def without_double_wind_down(entries: Sequence[Entry]) -> list[Entry]:
     """The journal less each attempt's second end in a reaction that ended the run.
 
@@ -602,9 +580,6 @@ def test_a_perfect_run_killed_anywhere_resumes_to_the_same_outcome(
         event("known bug: a resume gives an agent the same work twice")
         return
     check_journal(scenario, resumed, entries)
-    if lost_to_resumes(resumed.state, entries):
-        event("known bug: work lost to a resume counts as a failed attempt")
-        return
     assert resumed.outcome == "completed", resumed.state.reason
     # what the run came to: the run's status, each step's and each criterion's
     assert outcome_digest(resumed.state) == outcome_digest(full.state)
@@ -626,8 +601,6 @@ def test_a_run_killed_anywhere_under_faults_resumes_and_ends(
     bug = None
     if regiven_at_resume(entries):
         bug = "a resume gives an agent the same work twice"
-    if bug is None and lost_to_resumes(resumed.state, entries):
-        bug = "work lost to a resume counts as a failed attempt (and winds down badly)"
     if bug is not None:
         event(f"known bug: {bug}")
         return
@@ -927,11 +900,6 @@ def test_an_agent_crash_as_the_run_ends_does_not_escape() -> None:
     assert result.outcome == "failed"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="runtime bug (or a design gap): work lost to the runtime's own death counts as "
-    "a failed attempt of the step, so kills can use up its max_attempts",
-)
 def test_work_lost_to_a_resume_is_not_a_failed_attempt() -> None:
     plan = Plan(
         steps=(StepSpec(id="s", goal="g", max_attempts=2),),

@@ -5,7 +5,8 @@ The rules (``after_failure``), in order:
 1. A ``policy`` failure is never retried: the step is out of attempts.
 2. A step whose reviews asked for changes (or rejected it)
    ``max_review_rounds`` times is out of attempts.
-3. A step that made its ``max_attempts`` is out of attempts.
+3. A step that made its ``max_attempts`` is out of attempts (attempts whose
+   work was lost to a restart, ``work_lost``, do not count).
 4. Otherwise it is retried: ``step_retried`` with the failure fed back. An
    ``agent`` or ``budget`` failure moves the step to another agent when there
    is one (``policy_decision_applied(change_agent)``) and retries at once;
@@ -110,7 +111,7 @@ def after_failure(ctx: PolicyContext, step: str, failure: Failure) -> None:
     if found is None or found.status not in NEEDS_DECISION or ctx.state.is_terminal:
         return
     settings = ctx.settings
-    attempts = len(found.attempts)
+    attempts = found.attempts_made
     limit = max_attempts(settings, found.spec.max_attempts)
     if failure.failure_class == "policy":
         exhaust(ctx, found, failure, "policy failures are never retried")

@@ -91,7 +91,7 @@ from ._pipeline import PIPELINE
 from ._policy_context import SUPERVISOR, PolicyContext, Strategy, clip
 from ._run_end import check_end
 from ._scheduling import is_ready, scope_free
-from ._state import RunState
+from ._state import WORK_LOST, RunState
 from ._values import Failure
 from ._work import (
     arm_missing_deadlines,
@@ -248,7 +248,7 @@ def _orphans(ctx: PolicyContext) -> None:
         else:
             failure = Failure(
                 failure_class="transient",
-                kind="work_lost",
+                kind=WORK_LOST,
                 detail=f"{work.agent} no longer works on attempt {work.attempt}",
             )
         cancel(ctx, work, failure.kind)

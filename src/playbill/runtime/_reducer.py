@@ -62,6 +62,7 @@ from ._messages import (
     WorkspaceMerged,
 )
 from ._state import (
+    WORK_LOST,
     HISTORY_LIMIT,
     AgentState,
     ApprovalState,
@@ -209,8 +210,10 @@ def _apply(state: RunState, entry: Entry) -> RunState:
             if step in state.steps:
                 state = _put_step(state, replace(state.steps[step], last_failure=failure))
             return state
-        case StepInterrupted(step=step, attempt=number):
-            return _end_attempt(state, entry, step, number, "interrupted", "interrupted")
+        case StepInterrupted(step=step, attempt=number, reason=reason):
+            state = _end_attempt(state, entry, step, number, "interrupted", "interrupted")
+            found = _find_attempt(state, step, number) if reason == WORK_LOST else None
+            return state if found is None else _put_attempt(state, step, replace(found, lost=True))
         case StepRetried(step=step):
             if step not in state.steps:
                 return _anomaly(state, entry, f"retry of unknown step {step!r}")

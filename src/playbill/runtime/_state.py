@@ -46,6 +46,9 @@ RunStatus: TypeAlias = Literal[
 TERMINAL_RUN_STATUSES: frozenset[RunStatus] = frozenset({"cancelled", "completed", "failed"})
 """Run statuses that no entry moves out of."""
 
+WORK_LOST = "work_lost"
+"""The ``step_interrupted`` reason for work lost to a restart, not failed."""
+
 StepStatus: TypeAlias = Literal[
     "pending",
     "in_progress",
@@ -117,6 +120,9 @@ class AttemptState(StateBase, frozen=True):
         verifier: The verifier asked to verify it, if any.
         review_requests: How many times a review of it was asked for.
         verify_requests: How many times a verification of it was asked for.
+        lost: Its work was lost to a restart (of the runtime, or of its agent
+            by the supervision tree), not failed: it does not count against
+            the step's ``max_attempts``.
     """
 
     number: int
@@ -140,6 +146,7 @@ class AttemptState(StateBase, frozen=True):
     verifier: str | None = None
     review_requests: int = 0
     verify_requests: int = 0
+    lost: bool = False
 
 
 class StepState(StateBase, frozen=True):
@@ -183,6 +190,11 @@ class StepState(StateBase, frozen=True):
             if candidate.number == number:
                 return candidate
         return None
+
+    @property
+    def attempts_made(self) -> int:
+        """Attempts that count against ``max_attempts``: all but those lost."""
+        return sum(1 for a in self.attempts if not a.lost)
 
 
 class AgentState(StateBase, frozen=True):
