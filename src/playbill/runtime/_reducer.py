@@ -62,8 +62,8 @@ from ._messages import (
     WorkspaceMerged,
 )
 from ._state import (
-    WORK_LOST,
     HISTORY_LIMIT,
+    WORK_LOST,
     AgentState,
     ApprovalState,
     ArbitrationRecord,
