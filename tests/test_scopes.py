@@ -90,3 +90,65 @@ def test_the_check_never_misses_a_common_path(a: str, b: str) -> None:
 @given(globs, globs)
 def test_the_check_is_symmetric(a: str, b: str) -> None:
     assert globs_overlap(a, b) == globs_overlap(b, a)
+
+
+# ------------------------------------------------------------------ path_in_scope
+
+from playbill.runtime._scopes import path_in_scope  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    ("path", "scope"),
+    [
+        ("src/a.py", ["src"]),  # a glob covers what is under the path it names
+        ("src/deep/a.py", ["src/"]),
+        ("src/a.py", ["src/*.py"]),
+        ("src/a.py", ["docs/**", "src/a.py"]),
+        ("src/pkg/sub/test_x.py", ["src/**/test_*.py"]),
+        ("a/b", ["a/**/b"]),  # ``**`` matches no segment too
+        ("a/x/y/b", ["a/**/b"]),
+        ("src/a.py", ["src/[ab].py"]),
+        ("anything/at/all", ["**"]),
+        ("src/a.py", [""]),  # the empty glob names the whole repository
+        ("./src/a.py", ["src/a.py"]),
+        ("src//a.py", ["./src/a.py"]),
+        ("src/a.py/inner", ["src/*.py"]),  # under a matched path
+    ],
+)
+def test_paths_in_scope(path: str, scope: list[str]) -> None:
+    assert path_in_scope(path, scope)
+
+
+@pytest.mark.parametrize(
+    ("path", "scope"),
+    [
+        ("src/a.py", []),  # read-only
+        ("src2/x", ["src"]),
+        ("src/a.pyc", ["src/a.py"]),
+        ("src/sub/a.py", ["src/*.py"]),  # ``*`` stays within one segment
+        ("src/c.py", ["src/[ab].py"]),
+        ("docs/a.py", ["src/**"]),
+        ("/etc/passwd", ["**"]),  # absolute paths are in no scope
+        ("src/../etc/passwd", ["**"]),  # nor are ``..`` escapes
+        ("", ["**"]),
+        ("outside/a", ["../outside"]),  # a ``..`` glob covers nothing
+        ("a/c/d", ["a/**/b"]),
+    ],
+)
+def test_paths_out_of_scope(path: str, scope: list[str]) -> None:
+    assert not path_in_scope(path, scope)
+
+
+paths = st.sampled_from(PATHS)
+
+
+@given(st.lists(globs, max_size=3), paths)
+def test_path_in_scope_is_the_documented_semantics(scope: list[str], path: str) -> None:
+    assert path_in_scope(path, scope) == any(matches(g, path) for g in scope)
+
+
+@given(st.lists(globs, max_size=3), paths)
+def test_a_path_in_scope_overlaps_the_scope(scope: list[str], path: str) -> None:
+    """The two checks agree: a path a scope covers overlaps that scope."""
+    if path_in_scope(path, scope):
+        assert scopes_overlap(scope, [path])

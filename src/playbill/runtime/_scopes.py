@@ -92,3 +92,54 @@ def _head(pattern: str) -> str:
 def _tail(pattern: str) -> str:
     cut = max((i for i, c in enumerate(pattern) if c in "*?[]"), default=-1)
     return pattern[cut + 1 :]
+
+
+def path_in_scope(path: str, scope: Sequence[str]) -> bool:
+    """Whether a step whose scope is ``scope`` may change ``path``.
+
+    Exactly the glob semantics of this module: ``/`` separates segments;
+    ``*``, ``?`` and ``[...]`` match within one segment; a segment ``**``
+    matches any number of segments, none included; a glob also covers
+    everything under the paths it names. ``.`` segments and repeated ``/``
+    are ignored on both sides, and an empty glob names the whole repository.
+
+    Unlike ``globs_overlap`` this check errs towards *no*: a path that is
+    absolute, empty or has a ``..`` segment is in no scope, and a glob with a
+    ``..`` segment covers nothing. An empty scope (read-only) covers nothing.
+
+    Args:
+        path: A path relative to the repository root.
+        scope: The step's globs.
+
+    Returns:
+        True when some glob of the scope covers the path.
+    """
+    if path.startswith("/"):
+        return False
+    parts = tuple(p for p in path.split("/") if p and p != ".")
+    if not parts or ".." in parts:
+        return False
+    return any(_glob_covers(glob, parts) for glob in scope)
+
+
+def _glob_covers(glob: str, parts: tuple[str, ...]) -> bool:
+    pattern = tuple(p for p in glob.strip().split("/") if p and p != ".")
+    if ".." in pattern:
+        return False
+    memo: dict[tuple[int, int], bool] = {}
+
+    def covers(i: int, j: int) -> bool:
+        key = (i, j)
+        found = memo.get(key)
+        if found is not None:
+            return found
+        if i == len(pattern):
+            result = True  # what is under a matched path is covered too
+        elif pattern[i] == "**":
+            result = covers(i + 1, j) or (j < len(parts) and covers(i, j + 1))
+        else:
+            result = j < len(parts) and fnmatchcase(parts[j], pattern[i]) and covers(i + 1, j + 1)
+        memo[key] = result
+        return result
+
+    return covers(0, 0)
