@@ -43,8 +43,6 @@ carve-out is to go with its bug's fix:
 
 * ``regiven_at_resume``: a resume gives an agent the same work twice (the
   example is skipped);
-* ``without_double_wind_down``: a reaction that fails the run interrupts an
-  attempt twice (the second end is left out of ``check_effects_once``).
 """
 
 from __future__ import annotations
@@ -80,7 +78,6 @@ from playbill.runtime import (
     AgentFailed,
     AgentRestarted,
     AgentSpec,
-    AttemptCancelled,
     Budget,
     Criterion,
     Draft,
@@ -92,12 +89,9 @@ from playbill.runtime import (
     NoteWritten,
     Plan,
     PolicySettings,
-    RunCancelled,
     RunCreated,
-    RunFailed,
     RunResumed,
     RunState,
-    StepInterrupted,
     StepSpec,
     StepStarted,
     TestsPass,
@@ -377,28 +371,6 @@ def scenarios(draw: st.DrawFn, *, perfect: bool = False, journal_faults: bool = 
 # ---------------------------------------------------------------- known bugs
 
 
-def without_double_wind_down(entries: Sequence[Entry]) -> list[Entry]:
-    """The journal less each attempt's second end in a reaction that ended the run.
-
-    Known bug (``test_a_failing_run_interrupts_each_attempt_once``): when a
-    reaction fails the run, it interrupts the work in flight, then goes on and
-    interrupts some of it again (``work_lost``).
-    """
-    ending = {e.cause for e in entries if isinstance(e.msg, RunFailed | RunCancelled) and e.cause}
-    ended: set[tuple[int | None, str, int]] = set()
-    kept = []
-    for entry in entries:
-        msg = entry.msg
-        if entry.cause in ending and isinstance(msg, StepInterrupted | AttemptCancelled):
-            key = (entry.cause, type(msg).__name__, msg.step, msg.attempt)
-            if key in ended:
-                event("known bug: a failing run interrupts an attempt twice")
-                continue
-            ended.add(key)
-        kept.append(entry)
-    return kept
-
-
 def regiven_at_resume(entries: Sequence[Entry]) -> bool:
     """Whether a resume gave an agent the same work twice.
 
@@ -635,7 +607,7 @@ def check_journal(scenario: Scenario, result: SimulationResult, entries: list[En
         if outcome == "waiting":
             assert waits_on_people(final)
             assert not [w for w in claimed_work(final) if held(final, w)]
-        check_effects_once(without_double_wind_down(entries))
+        check_effects_once(entries)
         divergence = check_replay(entries)
         assert divergence is None, divergence.describe()
     except AssertionError:
@@ -944,11 +916,6 @@ def test_a_resume_gives_lost_work_out_once() -> None:
     check_effects_once(read(journal, "sim-1"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="runtime bug: a reaction that fails the run interrupts the work in flight "
-    "(run failed), then interrupts it again (work_lost)",
-)
 def test_a_failing_run_interrupts_each_attempt_once() -> None:
     # e.g. an agent crashes on a step's last attempt while another works
     faults = FaultPlan(crash=0.1, hang=0.05, transient=0.1)

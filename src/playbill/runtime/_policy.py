@@ -235,6 +235,8 @@ def settle(ctx: PolicyContext) -> None:
 def _orphans(ctx: PolicyContext) -> None:
     """Implementation work whose agent no longer has it is interrupted and retried."""
     for work in claimed_work(ctx.state):
+        if ctx.state.is_terminal:
+            return  # a retry decision failed the run, which stopped all work
         if work.kind != "implement" or held(ctx.state, work):
             continue
         agent = ctx.state.agents.get(work.agent)
