@@ -35,14 +35,11 @@ Simulated runs take 10-100 ms, so each test takes a share of the hypothesis
 profile's ``max_examples`` (``examples``); ``HYPOTHESIS_PROFILE=thorough``
 runs hundreds of each.
 
-Runtime bugs these properties found are pinned by ``xfail(strict=True)``
-tests at the end (the fixed ones stay as regression tests). The open ones
-would fail the properties on some scenarios; each is carved out in one named
-place, with an ``event`` so that the statistics show how often, and each
-carve-out is to go with its bug's fix:
-
-* ``regiven_at_resume``: a resume gives an agent the same work twice (the
-  example is skipped);
+Runtime bugs these properties found stay as regression tests at the end,
+each with a minimal reproduction: a crash racing the run's end, work lost to
+a resume counted as a failed attempt, lost work given out twice at a resume,
+a failing run interrupting an attempt twice. (A timer firing after its
+cancel is pinned by the journal hooks conformance suite.)
 """
 
 from __future__ import annotations
@@ -62,7 +59,7 @@ import trio
 from hypothesis import Phase, event, given, note, settings
 from hypothesis import strategies as st
 
-from invariants import SUPERVISOR, JournalChecker, check_effects_once, reactions, started_work
+from invariants import SUPERVISOR, JournalChecker, check_effects_once, reactions
 from playbill.actors import (
     BUILTIN_PROFILES,
     AgentProfile,
@@ -109,7 +106,7 @@ from playbill.runtime import (
 )
 from playbill.runtime._entry import FORMAT_VERSION
 from playbill.runtime._humans import live_approvals
-from playbill.runtime._work import Work, claimed_work, held
+from playbill.runtime._work import claimed_work, held
 
 SETTLE_BOUND_S = 24 * 3600.0
 """Virtual time within which every run of these tests must settle (see the module)."""
@@ -368,33 +365,7 @@ def scenarios(draw: st.DrawFn, *, perfect: bool = False, journal_faults: bool = 
     )
 
 
-# ---------------------------------------------------------------- known bugs
-
-
-def regiven_at_resume(entries: Sequence[Entry]) -> bool:
-    """Whether a resume gave an agent the same work twice.
-
-    Known bug (``test_a_resume_gives_lost_work_out_once``): on resume, the
-    policy gives work lost with one agent to another that the runtime has not
-    journaled as restarted yet; that agent's own ``agent_restarted`` then
-    counts the work as lost again and gives it to it a second time.
-    """
-    by_seq = {e.seq: e for e in entries}
-    given: set[Work] = set()  # in the resume's own entries and their reactions
-    resuming = False
-    for entry in entries:
-        if isinstance(entry.msg, RunResumed):
-            resuming, given = True, set()
-        elif entry.sender not in ("api", "agents", SUPERVISOR):
-            resuming = False  # an agent or a timer spoke: the resume is over
-        work = started_work(entry.msg)
-        if not resuming or work is None:
-            continue
-        cause = by_seq.get(entry.cause) if entry.cause is not None else None
-        if work in given and cause is not None and isinstance(cause.msg, AgentRestarted):
-            return True
-        given.add(work)
-    return False
+# ------------------------------------------------------------------- running
 
 
 def run_recorded(
@@ -548,9 +519,6 @@ def test_a_perfect_run_killed_anywhere_resumes_to_the_same_outcome(
     assert full.outcome == "completed", full.state.reason
     resumed, entries, kills = kill_and_resume(scenario, data, full_entries)
     event(f"killed {len(kills)} time(s)")
-    if regiven_at_resume(entries):
-        event("known bug: a resume gives an agent the same work twice")
-        return
     check_journal(scenario, resumed, entries)
     assert resumed.outcome == "completed", resumed.state.reason
     # what the run came to: the run's status, each step's and each criterion's
@@ -570,12 +538,6 @@ def test_a_run_killed_anywhere_under_faults_resumes_and_ends(
     assert full is not None
     resumed, entries, kills = kill_and_resume(scenario, data, full_entries)
     event(f"killed {len(kills)} time(s), resumed run {resumed.outcome}")
-    bug = None
-    if regiven_at_resume(entries):
-        bug = "a resume gives an agent the same work twice"
-    if bug is not None:
-        event(f"known bug: {bug}")
-        return
     check_journal(scenario, resumed, entries)
 
 
@@ -889,12 +851,6 @@ def test_work_lost_to_a_resume_is_not_a_failed_attempt() -> None:
     assert resumed.outcome == "completed", resumed.state.reason
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="runtime bug: on resume, work lost with one agent is given to another not yet "
-    "journaled as restarted, whose own agent_restarted then gives it the same work again: "
-    "it does it twice (two review results for one attempt)",
-)
 def test_a_resume_gives_lost_work_out_once() -> None:
     plan = Plan(
         steps=(
@@ -923,28 +879,3 @@ def test_a_failing_run_interrupts_each_attempt_once() -> None:
         for seed in range(40):
             _, entries = journal_of(seed, profiles=ProfileSet(default=profile), faults=faults)
             check_effects_once(entries)
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="runtime bug: a backoff timer already due when a run resumes fires after the "
-    "resume's reaction cancelled it (an anomaly: the timer is not pending)",
-)
-def test_a_run_failed_at_its_resume_winds_down_once() -> None:
-    plan = Plan(
-        steps=(
-            StepSpec(id="s0", goal="g"),
-            StepSpec(id="s1", goal="g", role="planner", max_attempts=1),
-            *(StepSpec(id=f"s{i}", goal="g") for i in range(2, 8)),
-        ),
-        agents=(
-            AgentSpec(id="a0", roles=("executor", "planner")),
-            AgentSpec(id="a1", roles=("executor",), edits_files=False),
-        ),
-    )
-    journal = MemoryJournal()
-    run = functools.partial(simulate, 2, plan=plan, journal=journal)
-    assert run(faults=FaultPlan(kill=7)).outcome == "killed"
-    assert run(faults=FaultPlan(kill=28), resume=True).outcome == "killed"
-    assert run(resume=True).outcome == "failed"  # its attempts taken by the resumes
-    assert fold(read(journal, "sim-2")).anomalies == ()

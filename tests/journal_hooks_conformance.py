@@ -21,7 +21,14 @@ from playbill.runtime._errors import (
     ReactionLimitError,
     ReactorError,
 )
-from playbill.runtime._messages import NoteWritten, RunCreated, UsageReported
+from playbill.runtime._messages import (
+    NoteWritten,
+    RunCreated,
+    TimerCancelled,
+    TimerFired,
+    TimerSet,
+    UsageReported,
+)
 from playbill.runtime._reducer import fold
 from playbill.runtime._state import RunState
 from playbill.runtime._values import Usage
@@ -85,6 +92,35 @@ class JournalHooksConformance:
         for entry in stored:
             if text_of_or_none(entry).startswith("re:"):
                 assert text_of(entry).endswith(f"@{count_notes(stored, entry.cause)}")
+
+    async def test_a_timer_fire_that_lost_the_race_to_its_cancel_is_dropped(
+        self, journal: Journal
+    ) -> None:
+        def cancels_on_stop(state: RunState, entry: Entry) -> Sequence[Draft]:
+            if isinstance(entry.msg, NoteWritten) and entry.msg.text == "stop":
+                return [Draft(msg=TimerCancelled(timer="t1"), sender="reactor")]
+            return []
+
+        async with journal.writer("run-a", reactor=cancels_on_stop) as w:
+            await w.append([Draft(msg=RunCreated(goal="g"), sender="t")])
+            await w.append(
+                [Draft(msg=TimerSet(timer="t1", due_us=5, purpose="backoff"), sender="t")]
+            )
+            # the fire was drafted before the cancel was committed
+            fire = Draft(msg=TimerFired(timer="t1"), sender="timers")
+            got = await w.append([note("stop", "t"), fire, note("after", "t")])
+        stored = await journal.read("run-a")
+        kinds = [type(e.msg).__name__ for e in stored]
+        assert kinds == [
+            "RunCreated",
+            "TimerSet",
+            "NoteWritten",
+            "TimerCancelled",
+            "NoteWritten",
+        ]
+        assert [e.seq for e in stored] == [1, 2, 3, 4, 5]
+        assert [text_of(e) for e in got] == ["stop", "after"]  # the fire is not journaled
+        assert fold(stored).anomalies == ()
 
     async def test_reactor_sees_the_state_after_each_entry(self, journal: Journal) -> None:
         seen: list[tuple[int, int, int]] = []

@@ -298,7 +298,11 @@ async def open_run(
         elif not state.is_terminal:
             # Every agent of this process is new: the policy interrupts the
             # work the dead process's agents held, and gives it out again.
-            resumed = RunResumed(by=resumed_by or writer.holder, reason="resumed from the journal")
+            resumed = RunResumed(
+                by=resumed_by or writer.holder,
+                reason="resumed from the journal",
+                restarting=tuple(agent.id for agent in agents),
+            )
             drafts = [Draft(msg=resumed, sender="api")]
             for agent in agents:
                 known = state.agents.get(agent.id)

@@ -36,6 +36,7 @@ _STATUS_STYLE = {
     "blocked": "yellow",
     "interrupted": "yellow",
     "unresponsive": "yellow",
+    "restarting": "yellow",
     "pending": "dim",
     "idle": "dim",
     "skipped": "dim",

@@ -91,10 +91,19 @@ class RunPaused(MessageBase, frozen=True, tag="run_paused"):
 
 
 class RunResumed(MessageBase, frozen=True, tag="run_resumed"):
-    """The run goes on, after a pause or after its process died."""
+    """The run goes on, after a pause or after its process died.
+
+    Attributes:
+        by: Who resumed it.
+        reason: Why, for humans.
+        restarting: After its process died: the agents whose actors the new
+            process restarts. They take no work until their own
+            ``agent_restarted``; the work they held is lost.
+    """
 
     by: str = ""
     reason: str = ""
+    restarting: tuple[str, ...] = ()
 
 
 class RunCancelled(MessageBase, frozen=True, tag="run_cancelled"):

@@ -16,6 +16,10 @@ folded and reacted to in seq order, so the reactor sees exactly the state a
 replay that folds the journal in seq order sees. One consequence: the drafts
 returned by one call are all stamped before the first of them is reacted to,
 so when the reactor reacts to the first, its siblings are not folded yet.
+
+One appended entry is dropped rather than committed: a ``timer_fired`` whose
+timer a reaction cancelled while the firing waited for the writer (see
+``_stale``).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from msgspec.structs import replace
 
 from ._entry import Draft, Entry, checksum, decode_entries, encode_entry
 from ._errors import ReactionLimitError, ReactorError
+from ._messages import TimerFired
 from ._reducer import evolve
 from ._state import RunState
 from ._store import EntryRow
@@ -100,6 +105,8 @@ def react(
         for entry in entries:
             _, _, data, crc = rows[row_index]
             row_index += 1
+            if _stale(state, entry):
+                continue
             seq += 1
             if entry.seq != seq:  # reactions before it pushed it on
                 entry = replace(entry, seq=seq)
@@ -127,6 +134,18 @@ def react(
                 seq += len(drafts)
         out_done.append((request, mine))
     return Reacted(out_rows, out_done, out_entries, state, snapshot, reactions)
+
+
+def _stale(state: RunState, entry: Entry) -> bool:
+    """Whether an appended entry lost a race with the reactions before it.
+
+    A timer fires in its own task; the reaction that cancels it may be
+    committed while the firing waits for the writer. The run owns its timers:
+    a ``timer_fired`` for a timer that is no longer pending is dropped here,
+    never journaled.
+    """
+    msg = entry.msg
+    return isinstance(msg, TimerFired) and msg.timer not in state.timers
 
 
 def _stamp(

@@ -392,8 +392,13 @@ def _apply(state: RunState, entry: Entry) -> RunState:
             return _attach_plan(state, plan)
         case RunPaused(reason=reason):
             return _set_status(state, entry, "paused", reason=reason)
-        case RunResumed():
-            return _set_status(state, entry, "running", reason="")
+        case RunResumed(restarting=restarting):
+            state = _set_status(state, entry, "running", reason="")
+            for agent in restarting:
+                known = state.agents.get(agent)
+                if known is not None and known.status != "failed":
+                    state = _put_agent(state, replace(known, status="restarting"))
+            return state
         case RunCancelled(reason=reason):
             return _set_status(state, entry, "cancelled", reason=reason)
         case RunCompleted(summary=summary):

@@ -73,10 +73,13 @@ def can_progress(state: RunState) -> bool:
         step = state.steps.get(timer.step) if timer.step is not None else None
         if timer.purpose == "backoff" and step is not None and step.status == "pending":
             return True
-    # A crashed agent is restarted by the supervision tree, and an
-    # unresponsive one by its own actor, which drops the lost work and
-    # journals agent_restarted: either may still move the run.
-    return any(agent.status in ("failed", "unresponsive") for agent in state.agents.values())
+    # A crashed agent is restarted by the supervision tree, an unresponsive
+    # one by its own actor, which drops the lost work, and a restarting one
+    # by the resumed run; each journals agent_restarted: it may still move
+    # the run.
+    return any(
+        agent.status in ("failed", "unresponsive", "restarting") for agent in state.agents.values()
+    )
 
 
 def _unassignable(state: RunState, sid: str) -> str:

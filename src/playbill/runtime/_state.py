@@ -66,8 +66,10 @@ AttemptStatus: TypeAlias = Literal[
 ]
 """Where one attempt at a step is in its life."""
 
-AgentStatus: TypeAlias = Literal["idle", "busy", "unresponsive", "failed"]
-"""What an agent is doing."""
+AgentStatus: TypeAlias = Literal["idle", "busy", "unresponsive", "failed", "restarting"]
+"""What an agent is doing. ``restarting``: its actor is being restarted by a
+resumed run (``run_resumed.restarting``); it takes no work until its
+``agent_restarted``."""
 
 
 class StateBase(
