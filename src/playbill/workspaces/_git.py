@@ -1,0 +1,322 @@
+"""Running git for the workspaces: one narrow door, plus the names and places playbill uses.
+
+Every command goes through ``run_git`` as an argument list, with the fixed
+playbill identity in its environment and configuration that keeps the
+user's setup out of the way for that command only: no hooks, no signing, no
+automatic gc. Nothing here writes the user's global configuration.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import string
+import threading
+from collections.abc import Collection, Iterator
+from pathlib import Path
+from typing import BinaryIO, NamedTuple
+from urllib.parse import unquote
+
+import git
+
+from ._errors import GitFailed, NoCommits, NotARepository, UnknownCommit, WorktreeConflict
+
+IDENTITY_NAME = "playbill"
+IDENTITY_EMAIL = "playbill@localhost"
+
+_ENV = {
+    "GIT_AUTHOR_NAME": IDENTITY_NAME,
+    "GIT_AUTHOR_EMAIL": IDENTITY_EMAIL,
+    "GIT_COMMITTER_NAME": IDENTITY_NAME,
+    "GIT_COMMITTER_EMAIL": IDENTITY_EMAIL,
+    "GIT_TERMINAL_PROMPT": "0",
+}
+# For our commands only: the user's hooks, signing and background gc have no
+# place in a run's bookkeeping (a pre-commit hook could block an attempt's
+# commit, a signing prompt could hang it).
+_CONFIG = (
+    *("-c", "core.hooksPath=/dev/null"),
+    *("-c", "commit.gpgSign=false"),
+    *("-c", "gc.auto=0"),
+    *("-c", "maintenance.auto=false"),
+    *("-c", "core.quotePath=false"),
+)
+
+ROOT_DIR = "playbill-worktrees"
+"""The directory, in the git common dir, that holds every playbill worktree."""
+
+INTEGRATION = "integration"
+_SAFE = frozenset(string.ascii_letters + string.digits + "_-")
+_ATTEMPT_DIR = re.compile(r"(?P<step>.+)-(?P<attempt>[0-9]+)")
+
+
+class GitOut(NamedTuple):
+    """What a git command gave back."""
+
+    status: int
+    out: bytes
+    err: str
+
+
+def run_git(
+    cwd: Path,
+    *args: str,
+    repo: Path,
+    ok: Collection[int] = (0,),
+    stdin: BinaryIO | None = None,
+) -> GitOut:
+    """Run ``git ARGS`` in ``cwd``; raise ``GitFailed`` unless its status is in ``ok``."""
+    status, out, err = git.Git(str(cwd)).execute(
+        ["git", *_CONFIG, *args],
+        istream=stdin,
+        with_extended_output=True,
+        with_exceptions=False,
+        stdout_as_string=False,
+        strip_newline_in_stdout=False,
+        env=_ENV,
+    )
+    assert isinstance(out, bytes)
+    assert isinstance(err, str)
+    if status not in ok:
+        raise GitFailed(str(repo), args, status, err)
+    return GitOut(status, out, err)
+
+
+def text(out: bytes) -> str:
+    """Git's output as text, one line stripped."""
+    return out.decode("utf-8", "surrogateescape").strip()
+
+
+def nul_split(out: bytes) -> list[str]:
+    """Paths from a ``-z`` listing."""
+    return [p.decode("utf-8", "surrogateescape") for p in out.split(b"\0") if p]
+
+
+# ------------------------------------------------------------------ repositories
+
+
+def open_repo(path: str | os.PathLike[str]) -> tuple[Path, Path]:
+    """The top of the work tree at ``path`` and its git common dir.
+
+    Raises:
+        NotARepository: ``path`` is missing, not a git work tree, a bare
+            repository, or below the top of a work tree.
+    """
+    given = Path(path)
+    shown = str(given)
+    if not given.is_dir():
+        raise NotARepository(shown, "no such directory")
+    try:
+        repo = git.Repo(given)
+    except git.InvalidGitRepositoryError:
+        raise NotARepository(shown, "no .git here") from None
+    with repo:
+        if repo.bare or repo.working_tree_dir is None:
+            raise NotARepository(shown, "a bare repository")
+        top = Path(repo.working_tree_dir).resolve()
+        common = Path(repo.common_dir).resolve()
+    if top != given.resolve():
+        raise NotARepository(shown, f"inside the work tree {top}")
+    return top, common
+
+
+def head_commit(top: Path) -> str:
+    """The commit HEAD names. Raises ``NoCommits`` when there is none."""
+    sha = resolve_commit(top, "HEAD", repo=top)
+    if sha is None:
+        raise NoCommits(str(top))
+    return sha
+
+
+def resolve_commit(cwd: Path, rev: str, *, repo: Path) -> str | None:
+    """The full sha of the commit ``rev`` names, or None."""
+    got = run_git(
+        cwd, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}", repo=repo, ok=(0, 1)
+    )
+    return text(got.out) if got.status == 0 else None
+
+
+def require_commit(cwd: Path, rev: str, *, repo: Path) -> str:
+    """Like ``resolve_commit``, but raises ``UnknownCommit`` for a name that is not a commit."""
+    if rev.startswith("-"):
+        raise UnknownCommit(str(repo), rev)
+    sha = resolve_commit(cwd, rev, repo=repo)
+    if sha is None:
+        raise UnknownCommit(str(repo), rev)
+    return sha
+
+
+def is_ancestor(cwd: Path, older: str, newer: str, *, repo: Path) -> bool:
+    """Whether commit ``older`` is ``newer`` or one of its ancestors."""
+    got = run_git(cwd, "merge-base", "--is-ancestor", older, newer, repo=repo, ok=(0, 1))
+    return got.status == 0
+
+
+def dirty_paths(cwd: Path, *, repo: Path) -> tuple[str, ...]:
+    """Modified, staged and untracked paths of a work tree (not ignored ones), sorted."""
+    got = run_git(cwd, "status", "--porcelain=v1", "-z", "--untracked-files=all", repo=repo)
+    fields = got.out.split(b"\0")
+    paths: set[str] = set()
+    i = 0
+    while i < len(fields):
+        field = fields[i]
+        i += 1
+        if len(field) < 4:
+            continue
+        paths.add(field[3:].decode("utf-8", "surrogateescape"))
+        if field[0:1] in (b"R", b"C") or field[1:2] in (b"R", b"C"):
+            # a rename or copy is followed by its source path
+            paths.add(fields[i].decode("utf-8", "surrogateescape"))
+            i += 1
+    return tuple(sorted(paths))
+
+
+_LOCKS: dict[Path, threading.RLock] = {}
+_LOCKS_LOCK = threading.Lock()
+
+
+def repo_lock(common: Path) -> threading.RLock:
+    """The lock that serializes this process's worktree and branch changes in one repository."""
+    with _LOCKS_LOCK:
+        return _LOCKS.setdefault(common, threading.RLock())
+
+
+# ------------------------------------------------------------------ names and places
+
+
+def safe_id(value: str) -> str:
+    """A run or step id as one path segment and ref component, deterministically.
+
+    Letters, digits, ``_`` and ``-`` stay; every other character becomes
+    ``%XX`` for each byte of its UTF-8 form, so distinct ids stay distinct
+    and ``unsafe_id`` gives the id back.
+    """
+    if not value:
+        raise ValueError("ids must not be empty")
+    return "".join(c if c in _SAFE else "".join(f"%{b:02X}" for b in c.encode()) for c in value)
+
+
+def safe_step(step: str) -> str:
+    """``safe_id``, and never ``integration``: that name is the run's integration branch."""
+    safe = safe_id(step)
+    return "%69" + safe[1:] if safe == INTEGRATION else safe
+
+
+def unsafe_id(safe: str) -> str:
+    """The id ``safe_id`` (or ``safe_step``) made ``safe`` from."""
+    return unquote(safe, errors="surrogateescape")
+
+
+def check_attempt(attempt: int) -> None:
+    """Attempt numbers are whole numbers from zero."""
+    if attempt < 0:
+        raise ValueError(f"attempt numbers are not negative (got {attempt})")
+
+
+def run_dir(common: Path, run: str) -> Path:
+    """Where a run's worktrees live."""
+    return common / ROOT_DIR / safe_id(run)
+
+
+def attempt_dir(common: Path, run: str, step: str, attempt: int) -> Path:
+    """The worktree directory of one attempt."""
+    return run_dir(common, run) / f"{safe_step(step)}-{attempt}"
+
+
+def attempt_branch(run: str, step: str, attempt: int) -> str:
+    """The branch of one attempt."""
+    return f"playbill/{safe_id(run)}/{safe_step(step)}/{attempt}"
+
+
+def integration_branch(run: str) -> str:
+    """The run's integration branch."""
+    return f"playbill/{safe_id(run)}/{INTEGRATION}"
+
+
+def parse_attempt_dir(name: str) -> tuple[str, int] | None:
+    """The step and attempt of an attempt directory's name, or None."""
+    found = _ATTEMPT_DIR.fullmatch(name)
+    if found is None:
+        return None
+    return unsafe_id(found["step"]), int(found["attempt"])
+
+
+# ------------------------------------------------------------------ worktrees
+
+
+def checked_out_branch(path: Path) -> str | None:
+    """The branch a linked worktree has checked out, read from its files; None if not one."""
+    try:
+        link = (path / ".git").read_text()
+        if not link.startswith("gitdir:"):
+            return None
+        gitdir = Path(link.removeprefix("gitdir:").strip())
+        if not gitdir.is_absolute():
+            gitdir = path / gitdir
+        head = (gitdir / "HEAD").read_text().strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return head.removeprefix("ref: refs/heads/") if head.startswith("ref: refs/heads/") else None
+
+
+def branch_exists(top: Path, branch: str) -> bool:
+    """Whether ``refs/heads/<branch>`` exists."""
+    return resolve_commit(top, f"refs/heads/{branch}", repo=top) is not None
+
+
+def add_worktree(top: Path, path: Path, branch: str, base: str) -> None:
+    """Check ``branch`` out at ``path``, making the branch at ``base`` when it does not exist.
+
+    Reuses the directory when it already is that branch's worktree; re-adds
+    the worktree from the branch when the directory is gone.
+
+    Raises:
+        WorktreeConflict: Something else is at ``path``.
+    """
+    if (path / ".git").exists():
+        if checked_out_branch(path) == branch:
+            return
+        raise WorktreeConflict(str(top), str(path), f"not a worktree of branch {branch!r}")
+    if path.exists() and any(path.iterdir()):
+        raise WorktreeConflict(str(top), str(path), "a directory that is not a worktree")
+    if branch_exists(top, branch):
+        # A killed run's worktree whose directory was deleted leaves a record
+        # that keeps the branch "checked out": prune it first.
+        run_git(top, "worktree", "prune", repo=top)
+        run_git(top, "worktree", "add", "--quiet", str(path), branch, repo=top)
+    else:
+        run_git(top, "worktree", "add", "--quiet", "-b", branch, str(path), base, repo=top)
+
+
+def remove_worktree(top: Path, path: Path) -> bool:
+    """Remove a worktree's directory (its branch stays). Returns whether anything was there."""
+    if (path / ".git").is_file() and checked_out_branch(path) is not None:
+        got = run_git(
+            top, "worktree", "remove", "--force", "--force", str(path), repo=top, ok=(0, 128)
+        )
+        if got.status == 0:
+            return True
+    if path.exists():
+        # Not (or no longer) a worktree git knows: still playbill's directory.
+        shutil.rmtree(path)
+        return True
+    return False
+
+
+def prune(top: Path) -> None:
+    """Drop git's records of worktrees whose directories are gone."""
+    run_git(top, "worktree", "prune", repo=top)
+
+
+def subdirs(path: Path) -> Iterator[Path]:
+    """The directories directly in ``path``, by name; none when it is missing."""
+    if path.is_dir():
+        yield from sorted(p for p in path.iterdir() if p.is_dir() and not p.is_symlink())
+
+
+def remove_empty_dir(path: Path) -> None:
+    """Remove ``path`` if it is an empty directory."""
+    with contextlib.suppress(OSError):
+        path.rmdir()
