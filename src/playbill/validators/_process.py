@@ -1,0 +1,191 @@
+"""Running one validator command: its own process group, a deadline, a bounded output.
+
+Every command starts in a new session, so it leads its own process group.
+When the deadline passes (or the caller is cancelled) the whole group gets
+``SIGKILL`` at once: the command, its children and theirs, with no polite
+``SIGTERM`` a hung test suite could ignore. trio reaps the command itself;
+killed descendants are re-parented to init (or the nearest subreaper), which
+reaps them. A descendant that starts a session of its own (a daemon) leaves
+the group and is out of reach; validator commands should not daemonize.
+
+When the command exits on its own, whatever is left of its group (a
+background ``sleep &``) is killed too: it would otherwise hold the output
+pipe open, and a validator leaves nothing running behind it.
+
+stderr is merged into stdout, so the output keeps the order the command wrote
+it in. Only the last ``KEEP_BYTES`` bytes are kept in memory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import signal
+import subprocess
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TypeAlias, final
+
+import attrs
+import trio
+
+KEEP_BYTES = 1 << 20
+"""Bytes of a command's output kept in memory (the end of it)."""
+
+
+@final
+@attrs.frozen
+class Exited:
+    """The command ran and exited.
+
+    Attributes:
+        returncode: Its exit status; negative when a signal killed it.
+        output: The end of its output.
+        dropped: Bytes of earlier output that were not kept.
+    """
+
+    returncode: int
+    output: bytes
+    dropped: int
+
+
+@final
+@attrs.frozen
+class TimedOut:
+    """The command outlived its deadline and its process group was killed.
+
+    Attributes:
+        output: The end of what it wrote before it was killed.
+        dropped: Bytes of earlier output that were not kept.
+    """
+
+    output: bytes
+    dropped: int
+
+
+@final
+@attrs.frozen
+class NotStarted:
+    """The command could not be started (no such executable, permission denied).
+
+    Attributes:
+        reason: What the operating system said.
+    """
+
+    reason: str
+
+
+Outcome: TypeAlias = Exited | TimedOut | NotStarted
+"""How running a command ended."""
+
+
+@final
+@attrs.define(eq=False)
+class _Tail:
+    """The last ``keep`` bytes written to it."""
+
+    keep: int
+    data: bytearray = attrs.field(factory=bytearray)
+    dropped: int = 0
+
+    def add(self, chunk: bytes | bytearray) -> None:
+        self.data += chunk
+        excess = len(self.data) - self.keep
+        if excess > 0:
+            del self.data[:excess]
+            self.dropped += excess
+
+
+def _kill_group(pgid: int) -> None:
+    # OSError: the group is already gone (ESRCH), or nothing in it is ours to kill
+    with contextlib.suppress(OSError):
+        os.killpg(pgid, signal.SIGKILL)
+
+
+async def _deliver_cancel(proc: trio.Process) -> None:
+    """Used by ``trio.run_process`` on cancellation: kill the group, no grace period."""
+    _kill_group(proc.pid)
+
+
+async def _read(stream: trio.abc.ReceiveStream, tail: _Tail) -> None:
+    async with stream:
+        async for chunk in stream:
+            tail.add(chunk)
+
+
+async def _sweep_after_exit(proc: trio.Process) -> None:
+    """Kill what the command left running, so nothing holds the pipe open."""
+    await proc.wait()
+    _kill_group(proc.pid)
+
+
+async def run_command(
+    argv: Sequence[str],
+    *,
+    cwd: Path,
+    env: Mapping[str, str],
+    timeout_s: float,
+    shell: bool = False,
+    keep_bytes: int = KEEP_BYTES,
+) -> Outcome:
+    """Run a command to completion or to its deadline.
+
+    Args:
+        argv: The command. With ``shell`` its elements are joined with spaces
+            into the one command line the shell runs.
+        cwd: Where it runs (already confined by the caller).
+        env: Its whole environment.
+        timeout_s: Seconds before its process group is killed.
+        shell: Run through ``/bin/sh -c``.
+        keep_bytes: Bytes of output to keep (the end).
+
+    Returns:
+        How it ended, with the end of its output.
+    """
+    command: str | list[str] = " ".join(argv) if shell else list(argv)
+    tail = _Tail(keep_bytes)
+    proc: trio.Process | None = None
+    try:
+        with trio.move_on_after(timeout_s) as deadline:
+            async with trio.open_nursery() as nursery:
+                try:
+                    proc = await nursery.start(
+                        functools.partial(
+                            trio.run_process,
+                            command,
+                            shell=shell,
+                            cwd=cwd,
+                            env=dict(env),
+                            stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT,
+                            check=False,
+                            start_new_session=True,
+                            deliver_cancel=_deliver_cancel,
+                        )
+                    )
+                except OSError as exc:
+                    return NotStarted(reason=exc.strerror or repr(exc))
+                assert proc.stdout is not None
+                nursery.start_soon(_read, proc.stdout, tail)
+                nursery.start_soon(_sweep_after_exit, proc)
+    finally:
+        if proc is not None:
+            # Whatever happened (deadline, cancellation, a normal exit), nothing
+            # of the group may outlive the validator.
+            _kill_group(proc.pid)
+    if deadline.cancelled_caught or proc is None or proc.returncode is None:
+        return TimedOut(output=bytes(tail.data), dropped=tail.dropped)
+    return Exited(returncode=proc.returncode, output=bytes(tail.data), dropped=tail.dropped)
+
+
+def describe_exit(returncode: int) -> str:
+    """``exit 3``, or ``killed by SIGSEGV`` for a negative status."""
+    if returncode >= 0:
+        return f"exit {returncode}"
+    try:
+        name = signal.Signals(-returncode).name
+    except ValueError:
+        name = f"signal {-returncode}"
+    return f"killed by {name}"
