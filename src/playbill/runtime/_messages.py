@@ -482,6 +482,18 @@ class WorkspaceMerged(MessageBase, frozen=True, tag="workspace_merged"):
     detail: str = ""
 
 
+class MergeRequested(MessageBase, frozen=True, tag="merge_requested"):
+    """The policy asks the integrator to apply an accepted attempt's work.
+
+    Sent once per attempt whose work is in a workspace, after review,
+    verification and approvals; the step completes when the integrator
+    journals ``workspace_merged`` with ``applied``, and is blocked otherwise.
+    """
+
+    step: str
+    attempt: int
+
+
 # ------------------------------------------------------------------- humans
 
 
@@ -559,6 +571,7 @@ Message: TypeAlias = (
     | TimerCancelled
     | WorkspaceCreated
     | WorkspaceMerged
+    | MergeRequested
     | NoteWritten
     | HumanApprovalRequested
     | HumanApprovalGiven

@@ -26,7 +26,11 @@ One attempt at a time per step:
    failure (no validator auto-passes) unless validation records from
    elsewhere cover them all. Then each ``human_approval`` validator asks a
    person.
-4. **Complete.** ``step_completed``; a planner step first merges the steps
+4. **Integrate.** An attempt that worked in a workspace (``workspace_created``)
+   is applied onto the run's integration branch: ``merge_requested`` to the
+   integrator, which answers ``workspace_merged``; a conflict blocks the step
+   and asks a person.
+5. **Complete.** ``step_completed``; a planner step first merges the steps
    and criteria it proposed into the plan (``plan_attached``; steps already
    planned are kept as they are).
 """
@@ -38,6 +42,7 @@ from typing import Final, Literal, final
 from ._failures import block, fail_attempt
 from ._messages import (
     HumanApprovalRequested,
+    MergeRequested,
     PlanAttached,
     ReviewGiven,
     ReviewRequested,
@@ -70,6 +75,9 @@ from ._values import (
     VerificationPayload,
 )
 from ._work import Work, WorkKind, current_attempt, held, report_of, set_deadline
+
+INTEGRATOR: Final = "integrator"
+"""The address of the runtime's integrator (it answers ``merge_requested``)."""
 
 
 @final
@@ -365,7 +373,7 @@ def _approve_and_complete(ctx: PolicyContext, step: StepState, attempt: AttemptS
         if request not in ctx.state.approvals:
             prompt = validator.prompt or f"Approve attempt {n} of step {sid!r}: {step.spec.goal}"
             ctx.emit(HumanApprovalRequested(request=request, prompt=clip(prompt), step=sid))
-    if waiting:
+    if waiting or not _integrated(ctx, step, attempt):
         return
     assert attempt.result is not None
     payload = attempt.result.payload
@@ -374,3 +382,26 @@ def _approve_and_complete(ctx: PolicyContext, step: StepState, attempt: AttemptS
         if merged is not None:
             ctx.emit(PlanAttached(plan=merged))
     ctx.emit(StepCompleted(step=sid, attempt=n, summary=clip(summary(attempt.result), 500)))
+
+
+def _integrated(ctx: PolicyContext, step: StepState, attempt: AttemptState) -> bool:
+    """Whether the attempt's work is integrated (or has no workspace); asks for it when due.
+
+    An attempt that worked in a workspace completes only once the integrator
+    applied its work (``workspace_merged`` ``applied``); a conflict, or work
+    the integrator could not apply, blocks the step and asks a person.
+    """
+    sid, n = step.spec.id, attempt.number
+    workspace = ctx.state.workspaces.get(f"{sid}#{n}")
+    if workspace is None or workspace.merge_status == "applied":
+        return True
+    if workspace.merge_status == "pending":
+        if not workspace.merge_requested:
+            ctx.emit(MergeRequested(step=sid, attempt=n), to=INTEGRATOR)
+        return False
+    detail = clip(workspace.merge_detail or f"its work was {workspace.merge_status}")
+    failure = Failure(
+        failure_class="validation", kind=f"merge_{workspace.merge_status}", detail=detail
+    )
+    block(ctx, sid, n, failure, (Blocker(kind="conflict", detail=detail),))
+    return False

@@ -57,6 +57,7 @@ from ._messages import (
     HeartbeatMissed,
     HumanApprovalGiven,
     HumanApprovalRequested,
+    MergeRequested,
     NoteWritten,
     PlanAttached,
     PolicyDecisionApplied,
@@ -200,6 +201,7 @@ def _react(ctx: PolicyContext, entry: Entry) -> None:
             | ArbitrationDecided()
             | HandoffRecorded()
             | WorkspaceMerged()
+            | MergeRequested()
             | Heartbeat()
             | StepStarted()
             | NoteWritten()

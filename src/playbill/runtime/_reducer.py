@@ -31,6 +31,7 @@ from ._messages import (
     HeartbeatMissed,
     HumanApprovalGiven,
     HumanApprovalRequested,
+    MergeRequested,
     NoteWritten,
     PlanAttached,
     PolicyDecisionApplied,
@@ -339,6 +340,13 @@ def _apply(state: RunState, entry: Entry) -> RunState:
                 base_commit=msg.base_commit,
             )
             return replace(state, workspaces={**state.workspaces, f"{step}#{number}": workspace})
+        case MergeRequested(step=step, attempt=number):
+            key = f"{step}#{number}"
+            created = state.workspaces.get(key)
+            if created is None:
+                return _anomaly(state, entry, f"merge request for unknown workspace {key}")
+            requested = replace(created, merge_requested=True)
+            return replace(state, workspaces={**state.workspaces, key: requested})
         case WorkspaceMerged(step=step, attempt=number):
             key = f"{step}#{number}"
             created = state.workspaces.get(key)

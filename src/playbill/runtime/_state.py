@@ -276,7 +276,20 @@ class HandoffRecord(StateBase, frozen=True):
 
 
 class WorkspaceRecord(StateBase, frozen=True):
-    """The worktree of an attempt and what became of it."""
+    """The worktree of an attempt and what became of it.
+
+    Attributes:
+        step: The step.
+        attempt: The attempt.
+        path: Where its worktree is.
+        branch: Its branch.
+        base_commit: The commit it started from.
+        merge_status: Whether its work was integrated (``pending`` until the
+            integrator says).
+        merge_commit: The integration branch's commit that applied it.
+        merge_detail: Why it was not applied, or what was.
+        merge_requested: The policy asked the integrator to apply it.
+    """
 
     step: str
     attempt: int
@@ -286,6 +299,7 @@ class WorkspaceRecord(StateBase, frozen=True):
     merge_status: Literal["pending", "applied", "conflicted", "blocked"] = "pending"
     merge_commit: str | None = None
     merge_detail: str = ""
+    merge_requested: bool = False
 
 
 class NoteRecord(StateBase, frozen=True):
