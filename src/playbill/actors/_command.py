@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import shlex
 import string
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal, final
 
@@ -116,6 +117,10 @@ def _roles(value: Any) -> frozenset[Role]:
     return frozenset(value)
 
 
+def _strings(value: Iterable[str]) -> tuple[str, ...]:
+    return tuple(value)
+
+
 @final
 @attrs.frozen(kw_only=True)
 class CommandBackend:
@@ -142,9 +147,9 @@ class CommandBackend:
             before its process group is killed.
     """
 
-    argv: tuple[str, ...] = attrs.field(converter=tuple)
+    argv: tuple[str, ...] = attrs.field(converter=_strings)
     shell: bool = False
-    env_allow: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    env_allow: tuple[str, ...] = attrs.field(default=(), converter=_strings)
     timeout_s: float = 1800.0
     result: Literal["stdout", "file"] = "stdout"
     roles: frozenset[Role] = attrs.field(default=frozenset(ROLES), converter=_roles)
