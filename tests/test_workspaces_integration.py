@@ -142,6 +142,21 @@ def test_binary_files_renames_and_modes_are_applied(repo: Path) -> None:
     assert (it.path / "image.bin").read_bytes() == blob
 
 
+def test_renaming_a_file_another_attempt_changed_conflicts(repo: Path) -> None:
+    """A bare rename would carry the other attempt's change along unseen."""
+    ws = Workspaces(repo, "r1")
+    it = ws.integrator()
+    change = attempt(ws, "change", 1, {"a.txt": "changed\n"})
+    wt = ws.acquire("move", 1)
+    (wt.path / "a.txt").rename(wt.path / "moved.txt")
+    move = ws.commit_attempt(wt, "move")
+    assert apply(it, "change", 1, change).status == "applied"
+    item = apply(it, "move", 1, move)
+    assert item.status == "conflicted"
+    assert "a.txt" in item.detail
+    assert not (it.path / "moved.txt").exists()
+
+
 def test_block_records_without_touching_the_branch(repo: Path) -> None:
     it = Integrator(repo, "r1")
     item = it.block("later", 1, "depends on 'one', which conflicted")

@@ -2,7 +2,11 @@
 
 Attempts are applied one by one onto ``playbill/<run>/integration`` with
 ``git apply --index``: a patch applies cleanly or not at all (no three-way
-merge, nothing half-applied). The user's branch moves only when asked, and
+merge, nothing half-applied). A rename travels as the deletion of its old
+path and the addition of its new one: git applies a bare rename without
+looking at the file's content, so an attempt that renamed a file another
+attempt changed would silently carry the other's change along; as a deletion
+it conflicts instead. The user's branch moves only when asked, and
 only as a fast-forward.
 """
 
@@ -123,15 +127,22 @@ class Integrator:
             )
             if sha := _git.text(found.out):
                 return MergeItem(step=step, attempt=attempt, status="applied", commit=sha)
-            new = _git.require_commit(top, commit, repo=top)
-            old = _git.require_commit(top, base, repo=top)
-            patch = _git.run_git(
+            for rev in (base, commit):
+                if rev.startswith("-"):
+                    raise UnknownCommit(str(top), rev)
+            diff = _git.run_git(
                 self.path,
-                *("diff", "--binary", "--find-renames", "--no-color", "--no-ext-diff"),
+                *("diff", "--binary", "--no-renames", "--no-color", "--no-ext-diff"),
                 *("--no-textconv", "--no-relative", "--src-prefix=a/", "--dst-prefix=b/"),
-                *(old, new),
+                *(f"{base}^{{commit}}", f"{commit}^{{commit}}", "--"),
                 repo=top,
-            ).out
+                ok=(0, 128),
+            )
+            if diff.status != 0:
+                raise UnknownCommit(
+                    str(top), f"{base} or {commit}", "two commits of the repository"
+                )
+            patch = diff.out
             if not patch:
                 tip = _git.require_commit(self.path, "HEAD", repo=top)
                 return MergeItem(step, attempt, "applied", commit=tip, detail="no changes")
