@@ -135,12 +135,18 @@ class Pipeline:
             if check.passed:
                 ctx.emit(
                     ValidationPassed(
-                        step=sid, attempt=n, validator=check.name, evidence=result.evidence
+                        step=sid,
+                        attempt=n,
+                        validator=check.name,
+                        evidence=result.evidence,
+                        score=check.score,
                     )
                 )
             else:
                 detail = clip(f"{check.name}: {check.detail}" if check.detail else check.name)
-                failure = Failure(failure_class="validation", kind="check_failed", detail=detail)
+                failure = check.failure or Failure(
+                    failure_class="validation", kind="check_failed", detail=detail
+                )
                 ctx.emit(
                     ValidationFailed(
                         step=sid,
@@ -396,7 +402,7 @@ def _integrated(ctx: PolicyContext, step: StepState, attempt: AttemptState) -> b
     if workspace is None or workspace.merge_status == "applied":
         return True
     if workspace.merge_status == "pending":
-        if not workspace.merge_requested:
+        if workspace.merge_requested_seq is None:
             ctx.emit(MergeRequested(step=sid, attempt=n), to=INTEGRATOR)
         return False
     detail = clip(workspace.merge_detail or f"its work was {workspace.merge_status}")

@@ -345,7 +345,7 @@ def _apply(state: RunState, entry: Entry) -> RunState:
             created = state.workspaces.get(key)
             if created is None:
                 return _anomaly(state, entry, f"merge request for unknown workspace {key}")
-            requested = replace(created, merge_requested=True)
+            requested = replace(created, merge_requested_seq=entry.seq)
             return replace(state, workspaces={**state.workspaces, key: requested})
         case WorkspaceMerged(step=step, attempt=number):
             key = f"{step}#{number}"

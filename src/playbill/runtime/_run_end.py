@@ -69,7 +69,10 @@ def can_progress(state: RunState) -> bool:
     """Whether anything may still move the run without a new plan."""
     if any(held(state, w) for w in claimed_work(state)) or live_approvals(state):
         return True
-    if any(w.merge_requested and w.merge_status == "pending" for w in state.workspaces.values()):
+    if any(
+        w.merge_requested_seq is not None and w.merge_status == "pending"
+        for w in state.workspaces.values()
+    ):
         return True  # the integrator answers
     for timer in state.timers.values():
         step = state.steps.get(timer.step) if timer.step is not None else None

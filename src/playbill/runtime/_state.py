@@ -288,7 +288,8 @@ class WorkspaceRecord(StateBase, frozen=True):
             integrator says).
         merge_commit: The integration branch's commit that applied it.
         merge_detail: Why it was not applied, or what was.
-        merge_requested: The policy asked the integrator to apply it.
+        merge_requested_seq: The seq at which the policy asked the integrator
+            to apply it, if it did (requests are answered in seq order).
     """
 
     step: str
@@ -299,7 +300,7 @@ class WorkspaceRecord(StateBase, frozen=True):
     merge_status: Literal["pending", "applied", "conflicted", "blocked"] = "pending"
     merge_commit: str | None = None
     merge_detail: str = ""
-    merge_requested: bool = False
+    merge_requested_seq: int | None = None
 
 
 class NoteRecord(StateBase, frozen=True):

@@ -341,13 +341,26 @@ class ReviewPayload(PayloadBase, frozen=True, tag="review"):
 
 
 class Check(Value, frozen=True):
-    """One verification check and its outcome."""
+    """One verification check and its outcome.
+
+    Attributes:
+        name: The validator's name (``validator_names``) or the check's own.
+        passed: Whether it passed.
+        detail: What happened, for humans (an output tail, a count).
+        tests_passed: Tests that passed, when it ran tests.
+        tests_failed: Tests that failed, when it ran tests.
+        failure: Why it failed, typed (a validator that timed out or could
+            not run has its own kind); ``check_failed`` when not given.
+        score: How well it passed, in ``[0, 1]`` (for arbitration).
+    """
 
     name: str
     passed: bool
     detail: str = ""
     tests_passed: int | None = None
     tests_failed: int | None = None
+    failure: Failure | None = None
+    score: float | None = None
 
 
 class VerificationPayload(PayloadBase, frozen=True, tag="verification"):
