@@ -90,8 +90,10 @@ def files_of(worktree: Path) -> dict[str, str]:
 
 def a_share(share: float) -> settings:
     """A share of the profile's examples, without the explain phase (it replays many repos)."""
+    profile = settings.default
+    assert profile is not None
     return settings(
-        max_examples=max(5, int(settings.default.max_examples * share)),
+        max_examples=max(5, int(profile.max_examples * share)),
         phases=[phase for phase in Phase if phase is not Phase.explain],
     )
 

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, final
 
 import attrs
 
+from playbill.runtime import WorkspaceCreated
+
 from . import _git
-from ._errors import DirtyTree, UnknownCommit
+from ._errors import DirtyTree, ScopeViolation, UnknownCommit
+from ._scope import check_scope
 
 if TYPE_CHECKING:
     from ._integrate import Integrator
@@ -35,6 +39,16 @@ class Worktree:
     base_commit: str
     step: str
     attempt: int
+
+    def to_message(self) -> WorkspaceCreated:
+        """The journal message that records this worktree."""
+        return WorkspaceCreated(
+            step=self.step,
+            attempt=self.attempt,
+            path=str(self.path),
+            branch=self.branch,
+            base_commit=self.base_commit,
+        )
 
 
 @final
@@ -147,6 +161,7 @@ class Workspaces:
             The attempt's worktree.
 
         Raises:
+            ValueError: ``step`` is empty or ``attempt`` negative.
             UnknownCommit: ``base`` is not a commit, or an existing branch of
                 the attempt does not descend from it.
             WorktreeConflict: Something that is not this attempt's worktree
@@ -225,6 +240,25 @@ class Workspaces:
             wt.path, "ls-files", "-z", "--others", "--exclude-standard", repo=top
         )
         return tuple(sorted({*_git.nul_split(tracked.out), *_git.nul_split(untracked.out)}))
+
+    def check_attempt_scope(
+        self, wt: Worktree, scope: Sequence[str], changed: Iterable[str] | None = None
+    ) -> None:
+        """Check that an attempt changed only what its step's scope allows.
+
+        Args:
+            wt: The attempt's worktree.
+            scope: The step's globs; empty means read-only.
+            changed: The changed paths (``AttemptCommit.changed``); by default
+                ``changed_paths(wt)``.
+
+        Raises:
+            ScopeViolation: Some changed paths are outside the scope; its
+                ``failure`` is the attempt's typed failure.
+        """
+        outside = check_scope(self.changed_paths(wt) if changed is None else changed, scope)
+        if outside:
+            raise ScopeViolation(str(self.repo_path), wt.step, wt.attempt, outside)
 
     def release(self, wt: Worktree) -> None:
         """Remove an attempt's worktree directory; its branch stays as evidence. Idempotent."""
