@@ -15,6 +15,7 @@ from playbill.workspaces import (
     IDENTITY_NAME,
     AttemptCommit,
     DirtyTree,
+    GitEnvironment,
     NoCommits,
     NotARepository,
     UnknownCommit,
@@ -22,6 +23,7 @@ from playbill.workspaces import (
     Workspaces,
     Worktree,
     WorktreeConflict,
+    WorktreeGone,
     find_stale,
     remove_stale,
 )
@@ -207,6 +209,30 @@ def test_acquire_is_idempotent_and_survives_a_deleted_directory(repo: Path) -> N
     assert (back.path / "work.txt").read_text() == "in progress\n"
     assert git(repo, "rev-parse", wt.branch) == done.commit
     assert ws.commit_attempt(back, "nothing new").commit == done.commit
+
+
+def test_a_released_worktree_is_never_stood_in_for(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the worktree gone, git must not run in the process's directory instead."""
+    ws = Workspaces(repo, "r1")
+    wt = ws.acquire("fix", 1)
+    ws.release(wt)
+    monkeypatch.chdir(repo)
+    (repo / "a.txt").write_text("the user's own edit\n")
+    with pytest.raises(WorktreeGone) as caught:
+        ws.commit_attempt(wt, "attempt")
+    assert caught.value.path == str(wt.path)
+    assert git(repo, "rev-parse", "HEAD") == ws.base_commit
+    assert git(repo, "status", "--porcelain") == "M a.txt"
+
+
+def test_an_environment_that_redirects_git_is_refused(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GIT_DIR", str(repo / ".git"))
+    with pytest.raises(GitEnvironment, match="GIT_DIR"):
+        Workspaces(repo, "r1")
 
 
 def test_acquire_refuses_a_foreign_directory_in_its_place(repo: Path) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from ._errors import DetachedHead as DetachedHead
 from ._errors import DirtyTree as DirtyTree
+from ._errors import GitEnvironment as GitEnvironment
 from ._errors import GitFailed as GitFailed
 from ._errors import NoCommits as NoCommits
 from ._errors import NotARepository as NotARepository
@@ -26,6 +27,7 @@ from ._errors import ScopeViolation as ScopeViolation
 from ._errors import UnknownCommit as UnknownCommit
 from ._errors import WorkspaceError as WorkspaceError
 from ._errors import WorktreeConflict as WorktreeConflict
+from ._errors import WorktreeGone as WorktreeGone
 from ._git import IDENTITY_EMAIL as IDENTITY_EMAIL
 from ._git import IDENTITY_NAME as IDENTITY_NAME
 from ._integrate import Integrator as Integrator
@@ -48,6 +50,7 @@ __all__ = [
     "AttemptCommit",
     "DetachedHead",
     "DirtyTree",
+    "GitEnvironment",
     "GitFailed",
     "Integrator",
     "MergeItem",
@@ -64,6 +67,7 @@ __all__ = [
     "Workspaces",
     "Worktree",
     "WorktreeConflict",
+    "WorktreeGone",
     "check_scope",
     "confine",
     "find_stale",

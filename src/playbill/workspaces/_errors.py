@@ -144,6 +144,43 @@ class DetachedHead(WorkspaceError):
         )
 
 
+class WorktreeGone(WorkspaceError):
+    """A worktree's directory is gone (released, or deleted by hand).
+
+    Git is never run elsewhere in its place.
+
+    Attributes:
+        path: The missing directory.
+    """
+
+    def __init__(self, repo: str, path: str) -> None:
+        super().__init__(
+            repo,
+            f"the worktree {path} is gone or not accessible; "
+            "expected it to exist (acquire the attempt again)",
+        )
+        self.path = path
+
+
+class GitEnvironment(WorkspaceError):
+    """The environment points git at another repository, index or work tree.
+
+    Variables like ``GIT_DIR`` (set when playbill runs inside a git hook, say)
+    would make git act on something other than the worktree it runs in.
+
+    Attributes:
+        variables: The variables that are set.
+    """
+
+    def __init__(self, repo: str, variables: Sequence[str]) -> None:
+        super().__init__(
+            repo,
+            f"the environment sets {', '.join(variables)}, which would point git elsewhere; "
+            "expected them unset",
+        )
+        self.variables = tuple(variables)
+
+
 class NotFastForward(WorkspaceError):
     """A branch has moved on since the run started, so it cannot be fast-forwarded.
 

@@ -21,7 +21,15 @@ from urllib.parse import unquote
 
 import git
 
-from ._errors import GitFailed, NoCommits, NotARepository, UnknownCommit, WorktreeConflict
+from ._errors import (
+    GitEnvironment,
+    GitFailed,
+    NoCommits,
+    NotARepository,
+    UnknownCommit,
+    WorktreeConflict,
+    WorktreeGone,
+)
 
 IDENTITY_NAME = "playbill"
 IDENTITY_EMAIL = "playbill@localhost"
@@ -42,6 +50,17 @@ _CONFIG = (
     *("-c", "gc.auto=0"),
     *("-c", "maintenance.auto=false"),
     *("-c", "core.quotePath=false"),
+)
+
+# Variables that would make git act on another repository, index or tree
+# than the one it runs in (GitPython can add variables, not remove them).
+_REDIRECTING = (
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_COMMON_DIR",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_NAMESPACE",
 )
 
 ROOT_DIR = "playbill-worktrees"
@@ -68,6 +87,12 @@ def run_git(
     stdin: BinaryIO | None = None,
 ) -> GitOut:
     """Run ``git ARGS`` in ``cwd``; raise ``GitFailed`` unless its status is in ``ok``."""
+    redirecting = [name for name in _REDIRECTING if name in os.environ]
+    if redirecting:
+        raise GitEnvironment(str(repo), redirecting)
+    if not cwd.is_dir() or not os.access(cwd, os.X_OK):
+        # GitPython would quietly run git in the process's directory instead
+        raise WorktreeGone(str(repo), str(cwd))
     status, out, err = git.Git(str(cwd)).execute(
         ["git", *_CONFIG, *args],
         istream=stdin,
