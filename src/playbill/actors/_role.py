@@ -41,9 +41,12 @@ from playbill.runtime import (
     Usage,
     UsageReported,
     VerificationRequested,
+    WorkspaceCreated,
 )
+from playbill.workspaces import ScopeViolation, WorkspaceError, Worktree
 
 from ._backend import AgentBackend, BackendError, WorkKind, WorkOrder
+from ._workbench import Workbench
 
 Outbox = Callable[[Sequence[Draft]], Awaitable[Sequence[Entry]]]
 """Journals drafts and returns once they are committed (the writer's ``append``)."""
@@ -97,6 +100,9 @@ class RoleActor:
         run_id: The run.
         outbox: Journals what the agent says.
         state: The run's current state (to find the result under review).
+        workbench: For a run on a real repository: executors' attempts work
+            in worktrees of their own, reviews and verifications in the
+            attempt's.
     """
 
     _agent: AgentSpec
@@ -104,6 +110,7 @@ class RoleActor:
     _run_id: str
     _outbox: Outbox
     _state: StateQuery
+    _workbench: Workbench | None = None
     _work: dict[tuple[str, int], trio.CancelScope] = attrs.field(factory=dict, init=False)
     _crash: BaseException | None = attrs.field(default=None, init=False)
 
@@ -208,14 +215,49 @@ class RoleActor:
                         StepStarted(step=order.step.id, agent=order.agent, attempt=order.attempt)
                     )
                 try:
+                    order, worktree = await self._prepare(order)
                     result = await self._backend.run(order, _Reporter(self, order))
+                    if worktree is not None:
+                        assert self._workbench is not None
+                        result = await self._workbench.finish(worktree, order.step, result)
                 except BackendError as failed:
                     await self._failed(order, failed)
+                except ScopeViolation as outside:
+                    await self._failed(order, BackendError(outside.failure))
+                except WorkspaceError as broken:
+                    failure = Failure(
+                        failure_class="transient", kind="workspace_error", detail=str(broken)
+                    )
+                    await self._failed(order, BackendError(failure))
                 else:
                     await self._say(ResultProposed(result=result))
         finally:
             if self._work.get(key) is scope:
                 del self._work[key]
+
+    async def _prepare(self, order: WorkOrder) -> tuple[WorkOrder, Worktree | None]:
+        """Put the work in its worktree, on a real repository (see ``Workbench``)."""
+        bench = self._workbench
+        if bench is None:
+            return order, None
+        state = self._state()
+        if order.kind == "work" and order.role == "executor":
+            worktree, new = await bench.enter(state, order.step, order.attempt)
+            if new:
+                await self._say(
+                    WorkspaceCreated(
+                        step=order.step.id,
+                        attempt=order.attempt,
+                        path=str(worktree.path),
+                        branch=worktree.branch,
+                        base_commit=worktree.base_commit,
+                    )
+                )
+            return attrs.evolve(order, workspace=str(worktree.path)), worktree
+        path = await bench.worktree_of(state, order.step.id, order.attempt)
+        if path is None:
+            return order, None
+        return attrs.evolve(order, workspace=str(path)), None
 
     async def _restarted(self) -> None:
         known = self._state().agents.get(self._agent.id)

@@ -61,7 +61,10 @@ from playbill.runtime import (
 )
 
 from ._backend import AgentBackend
+from ._integrator import ADDRESS as INTEGRATOR
+from ._integrator import IntegratorActor
 from ._role import RoleActor
+from ._workbench import Workbench
 
 BackendFactory = Callable[[AgentSpec], AgentBackend]
 """Makes the backend of each agent of the plan."""
@@ -176,6 +179,7 @@ async def open_run(
     restart_period_s: float = 60.0,
     observe: Callable[[Sequence[Entry]], None] | None = None,
     resumed_by: str | None = None,
+    workbench: Workbench | None = None,
 ) -> AsyncIterator[Run]:
     """Run a run for the duration of the block: start it (``spec``) or resume it.
 
@@ -198,6 +202,11 @@ async def open_run(
         restart_period_s: The restart intensity window.
         observe: Called with every committed batch of entries, in seq order
             (for fault injection and progress displays).
+        workbench: For a run on a real repository: executors work in
+            worktrees of their own, and the integrator applies accepted
+            work onto the run's integration branch. Its labels (repository,
+            base commit) are journaled with a new run; its worktrees are
+            removed when the run ends (their branches stay).
         resumed_by: Who resumes the run, for its ``run_resumed`` entry; the
             writer's lease holder (``host:pid:token``) by default.
 
@@ -254,8 +263,14 @@ async def open_run(
             return run.state
 
         actors = [
-            RoleActor(agent, backends(agent), run_id, append, current_state) for agent in agents
+            RoleActor(agent, backends(agent), run_id, append, current_state, workbench)
+            for agent in agents
         ]
+        if workbench is not None:
+            integrator = IntegratorActor(workbench, append, current_state)
+            merge_box: Mailbox[Entry] = Mailbox(MAILBOX_CAPACITY, name=INTEGRATOR)
+            router.subscribe(INTEGRATOR, merge_box)
+            nursery.start_soon(integrator.run, merge_box)
         children: list[ChildSpec] = []
         for actor in actors:
             # One mailbox per agent for the whole run, subscribed before any
@@ -288,7 +303,10 @@ async def open_run(
                             budget=spec.budget,
                             policy=spec.policy,
                             seed=spec.seed,
-                            labels=dict(spec.labels),
+                            labels={
+                                **spec.labels,
+                                **(workbench.labels if workbench is not None else {}),
+                            },
                         ),
                         sender="api",
                     ),
@@ -315,6 +333,9 @@ async def open_run(
             yield run
         finally:
             nursery.cancel_scope.cancel()
+            if workbench is not None and run.state.is_terminal:
+                with trio.CancelScope(shield=True):
+                    await workbench.close()
 
 
 async def _supervise(

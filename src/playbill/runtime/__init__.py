@@ -106,7 +106,7 @@ from ._messages import (
 # The supervisor's policy
 from ._pipeline import PIPELINE, Pipeline
 from ._policy import STRATEGIES, decide
-from ._policy_context import SUPERVISOR, PolicyContext, Strategy
+from ._policy_context import SUPERVISOR, PolicyContext, Strategy, validator_names
 from ._reactions import Reactor
 
 # The reducer
@@ -403,6 +403,7 @@ __all__ = [
     "WriterStatistics",
     "check_replay",
     "decide",
+    "validator_names",
     "decode_entries",
     "decode_entry",
     "decode_state",

@@ -54,6 +54,10 @@ def command_env(
     return {name: value for name, value in env.items() if name in wanted}
 
 
+def _paths(paths: Iterable[str]) -> tuple[str, ...]:
+    return tuple(paths)
+
+
 def _frozen_env(env: Mapping[str, str]) -> Mapping[str, str]:
     return MappingProxyType(dict(env))
 
@@ -76,7 +80,7 @@ class ValidationContext:
     """
 
     worktree: Path = attrs.field(converter=Path)
-    changed_files: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    changed_files: tuple[str, ...] = attrs.field(default=(), converter=_paths)
     redactor: Redactor = attrs.field(factory=Redactor)
     env: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen_env)
     output_limit: int = attrs.field(default=4000, validator=attrs.validators.ge(1))

@@ -1,0 +1,164 @@
+"""Whole runs on real git repositories: worktrees, scopes, validators, integration."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import pytest
+
+from playbill.actors import RunSpec, open_run
+from playbill.actors._checks import ChecksBackend
+from playbill.actors._scripted import Edit, Scripted, ScriptedBackend
+from playbill.actors._workbench import Workbench
+from playbill.runtime import (
+    AgentSpec,
+    FileChanged,
+    MemoryJournal,
+    Plan,
+    PolicySettings,
+    RunState,
+    StepSpec,
+    TestsPass,
+    WorkspaceCreated,
+    WorkspaceMerged,
+)
+
+BUGGY = "def add(a, b):\n    return a - b\n"
+FIXED = "def add(a, b):\n    return a + b\n"
+TESTS = "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
+
+
+def git(repo: Path, *args: str) -> str:
+    done = subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True)
+    return done.stdout.strip()
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    root = tmp_path / "project"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    git(root, "config", "user.email", "dev@example.com")
+    git(root, "config", "user.name", "Dev")
+    (root / "calc.py").write_text(BUGGY)
+    (root / "test_calc.py").write_text(TESTS)
+    (root / "README.md").write_text("# calc\n")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "start")
+    return root
+
+
+PYTEST = TestsPass(argv=(sys.executable, "-m", "pytest", "-q", "test_calc.py"))
+AGENTS = (
+    AgentSpec(id="ex", roles=("executor",), backend="scripted"),
+    AgentSpec(id="rev", roles=("reviewer",), backend="scripted", edits_files=False),
+    AgentSpec(id="ver", roles=("verifier",), backend="checks", edits_files=False),
+)
+
+
+def backends(script: Mapping[str, Sequence[Scripted]]):  # type: ignore[no-untyped-def]
+    scripted = ScriptedBackend(script)
+    checks = ChecksBackend()
+    return lambda agent: checks if agent.backend == "checks" else scripted
+
+
+async def run_plan(
+    repo: Path, plan: Plan, script: Mapping[str, Sequence[Scripted]], run_id: str = "r1"
+) -> tuple[RunState, MemoryJournal]:
+    journal = MemoryJournal()
+    bench = Workbench(repo, run_id)
+    spec = RunSpec(goal="fix calc", plan=plan, policy=PolicySettings(backoff_base_s=0.01))
+    async with open_run(journal, run_id, backends(script), spec=spec, workbench=bench) as run:
+        state = await run.wait()
+    return state, journal
+
+
+async def test_a_fix_is_verified_in_its_worktree_and_integrated(repo: Path) -> None:
+    plan = Plan(
+        steps=(
+            StepSpec(id="fix", goal="fix add", scope=("calc.py",), validators=(PYTEST,)),
+            StepSpec(
+                id="docs",
+                goal="document add",
+                depends_on=("fix",),
+                scope=("README.md",),
+                validators=(FileChanged(path="README.md"),),
+            ),
+        ),
+        agents=AGENTS,
+    )
+    script = {
+        # the first attempt does not fix it: its tests fail, and it is retried
+        "fix": [
+            Scripted(edits=(Edit("calc.py", BUGGY + "# hmm\n"),)),
+            Scripted(edits=(Edit("calc.py", FIXED),)),
+        ],
+        "docs": [Scripted(edits=(Edit("README.md", "# calc\n\n`add(a, b)` adds.\n"),))],
+    }
+    state, journal = await run_plan(repo, plan, script)
+    assert state.status == "completed", state.reason
+    assert [a.status for a in state.steps["fix"].attempts] == ["failed", "passed"]
+    failure = state.steps["fix"].attempts[0].failure
+    assert failure is not None and failure.failure_class == "validation"
+
+    entries = await journal.read("r1")
+    created = [e.msg for e in entries if isinstance(e.msg, WorkspaceCreated)]
+    assert [(c.step, c.attempt) for c in created] == [("fix", 1), ("fix", 2), ("docs", 1)]
+    assert len({c.path for c in created}) == 3
+    merged = [e.msg for e in entries if isinstance(e.msg, WorkspaceMerged)]
+    assert [(m.step, m.attempt, m.status) for m in merged] == [
+        ("fix", 2, "applied"),
+        ("docs", 1, "applied"),
+    ]
+    # docs started from the integration branch, which held the fix
+    assert created[2].base_commit == merged[0].commit
+
+    branch = "playbill/r1/integration"
+    assert git(repo, "show", f"{branch}:calc.py") + "\n" == FIXED
+    assert "adds" in git(repo, "show", f"{branch}:README.md")
+    # the user's branch and work tree are untouched, and the worktrees are gone
+    assert (repo / "calc.py").read_text() == BUGGY
+    assert git(repo, "status", "--porcelain") == ""
+    assert not any(map(os.path.exists, (c.path for c in created)))
+    assert "playbill/r1/fix/2" in git(repo, "branch", "--list", "playbill/*")
+
+
+async def test_a_write_outside_the_scope_fails_the_attempt(repo: Path) -> None:
+    plan = Plan(
+        steps=(StepSpec(id="fix", goal="fix add", scope=("calc.py",), max_attempts=1),),
+        agents=AGENTS,
+    )
+    script = {"fix": [Scripted(edits=(Edit("calc.py", FIXED), Edit("test_calc.py", "")))]}
+    state, _ = await run_plan(repo, plan, script)
+    assert state.status == "failed"
+    failure = state.steps["fix"].attempts[0].failure
+    assert failure is not None
+    assert (failure.failure_class, failure.kind) == ("validation", "scope_violation")
+    assert "test_calc.py" in failure.detail
+    assert git(repo, "branch", "--list", "playbill/r1/integration") == ""  # nothing integrated
+
+
+async def test_independent_steps_on_one_file_conflict_at_integration(repo: Path) -> None:
+    plan = Plan(
+        steps=(
+            StepSpec(id="a", goal="one way", scope=("calc.py",)),
+            StepSpec(id="b", goal="another way", scope=("calc.py",)),
+        ),
+        agents=(AGENTS[0], AGENTS[1]),
+    )
+    script = {
+        "a": [Scripted(edits=(Edit("calc.py", FIXED),))],
+        "b": [Scripted(edits=(Edit("calc.py", "def add(a, b):\n    return b + a\n"),))],
+    }
+    state, journal = await run_plan(repo, plan, script)
+    entries = await journal.read("r1")
+    merged = [(m.step, m.status) for e in entries if isinstance(m := e.msg, WorkspaceMerged)]
+    assert merged == [("a", "applied"), ("b", "conflicted")]
+    assert state.steps["b"].status == "blocked"
+    assert "calc.py" in (state.steps["b"].blocked_reason or "")
+    assert state.pending_approvals()  # a person is asked
+    assert git(repo, "show", "playbill/r1/integration:calc.py") + "\n" == FIXED
