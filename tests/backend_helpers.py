@@ -65,13 +65,14 @@ def order(
     workspace: Path | None = None,
     feedback: Failure | None = None,
     agent: str = "agent-1",
+    step: StepSpec = STEP,
 ) -> WorkOrder:
     return WorkOrder(
         run_id="run-1",
         agent=agent,
         role=role,
         kind=kind,
-        step=STEP,
+        step=step,
         attempt=2,
         feedback=feedback,
         subject=SUBJECT if kind != "work" else None,

@@ -27,6 +27,7 @@ from playbill.runtime import (
     ImplementationPayload,
     PlanPayload,
     ReviewPayload,
+    StepSpec,
     Usage,
     VerificationPayload,
 )
@@ -93,6 +94,18 @@ def test_prompt_for_review_shows_the_subject_and_the_schema() -> None:
     assert '"kind": "review"' in text
     schema = text.split("```json\n", 1)[1].split("```", 1)[0]
     assert json.loads(schema) == result_schema("reviewer", "review")
+
+
+def test_prompt_fences_feedback_that_holds_fences() -> None:
+    detail = "the tool printed:\n```\nboom\n```"
+    text = render_prompt(order(feedback=Failure(failure_class="agent", kind="x", detail=detail)))
+    assert "````text\n" + detail + "\n````" in text
+
+
+def test_prompt_for_a_read_only_executor_step_forbids_changes() -> None:
+    text = render_prompt(order(step=StepSpec(id="look", goal="Find the bug.")))
+    assert "read-only" in text and "Change no files." in text
+    assert "Make the change" not in text
 
 
 def test_prompt_is_deterministic() -> None:

@@ -17,6 +17,7 @@ from playbill.runtime import (
     Finding,
     ImplementationPayload,
     ReviewPayload,
+    StepSpec,
     VerificationPayload,
 )
 
@@ -127,6 +128,18 @@ async def test_claude_non_zero_exit_without_json_redacts_its_output(
     assert "Invalid API key" in failure.detail
     assert "sk-ant-fake-secret-000" not in failure.detail
     assert "[redacted:ANTHROPIC_API_KEY]" in failure.detail
+
+
+async def test_claude_read_only_executor_step_gets_no_edit_permission(
+    monkeypatch: pytest.MonkeyPatch, record: Path
+) -> None:
+    monkeypatch.setenv("FAKE_MODE", "review")  # fails if given --permission-mode
+    backend = claude_code(executable=fake("claude"), env_allow=ALLOW)
+    step = StepSpec(id="look", goal="Find the bug.")
+    result = await backend.run(order(step=step), RecordingReporter())
+    assert isinstance(result.payload, ImplementationPayload)
+    assert "trailing newline" in result.payload.summary
+    assert "--permission-mode" not in read_json(record)["argv"]
 
 
 async def test_claude_garbage_is_malformed(monkeypatch: pytest.MonkeyPatch, record: Path) -> None:

@@ -35,8 +35,12 @@ SUMMARY_LIMIT = 4000
 
 
 def edits(order: WorkOrder) -> bool:
-    """Whether ``order`` asks for a change of files (an executor's work)."""
-    return payload_type(order.role, order.kind) is ImplementationPayload
+    """Whether ``order`` asks for a change of files.
+
+    Only an executor's work does, and only on a step with a scope: a step
+    without one is read-only.
+    """
+    return payload_type(order.role, order.kind) is ImplementationPayload and bool(order.step.scope)
 
 
 @final

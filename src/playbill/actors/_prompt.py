@@ -14,6 +14,7 @@ closes its properties and requires all of them; no ``default`` or
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, TypeAlias, assert_never
 
 import msgspec
@@ -192,7 +193,7 @@ def render_prompt(order: WorkOrder) -> str:
             "",
         ]
         if failure.detail:
-            lines += ["```text", tail(failure.detail, _FEEDBACK_LIMIT), "```", ""]
+            lines += [*_fenced(tail(failure.detail, _FEEDBACK_LIMIT), "text"), ""]
         lines += ["Do better this time: address this failure first.", ""]
     if order.subject is not None:
         lines += _subject_section(order.kind, order.subject)
@@ -284,7 +285,7 @@ def _subject_section(kind: WorkKind, subject: ResultEnvelope) -> list[str]:
             lines += ["", "Summary:", "", payload.summary.strip() or "(no summary)"]
         case PlanPayload() | ReviewPayload() | VerificationPayload():
             encoded = msgspec.json.encode(payload, order="sorted")
-            lines += ["", "```json", msgspec.json.format(encoded, indent=2).decode(), "```"]
+            lines += ["", *_fenced(msgspec.json.format(encoded, indent=2).decode(), "json")]
         case _:
             assert_never(payload)
     for title, items in (
@@ -297,9 +298,23 @@ def _subject_section(kind: WorkKind, subject: ResultEnvelope) -> list[str]:
     return [*lines, ""]
 
 
+def _fenced(text: str, lang: str) -> list[str]:
+    """``text`` in a fenced block whose fence no backtick run inside can close."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [f"{fence}{lang}", text, fence]
+
+
 def _answer_section(order: WorkOrder) -> list[str]:
     cls = payload_type(order.role, order.kind)
     if cls is ImplementationPayload:
+        if not order.step.scope:
+            return [
+                "## Your answer",
+                "",
+                "Change no files. When you are done, end your answer with a short plain-text"
+                " summary of what you did and found.",
+            ]
         return [
             "## Your answer",
             "",
