@@ -11,8 +11,26 @@ import pytest
 import playbill
 import playbill.actors
 import playbill.runtime
+import playbill.validators
+import playbill.workspaces
 
-PACKAGES = ["playbill", "playbill.runtime", "playbill.actors", "playbill.plans", "playbill.cli"]
+PACKAGES = [
+    "playbill",
+    "playbill.runtime",
+    "playbill.actors",
+    "playbill.plans",
+    "playbill.cli",
+    "playbill.workspaces",
+    "playbill.validators",
+]
+
+CURATED = [
+    playbill,
+    playbill.runtime,
+    playbill.actors,
+    playbill.workspaces,
+    playbill.validators,
+]
 
 
 def is_type_alias(obj: object) -> bool:
@@ -26,7 +44,7 @@ def test_every_package_is_documented(name: str) -> None:
     assert (importlib.import_module(name).__doc__ or "").strip()
 
 
-@pytest.mark.parametrize("package", [playbill, playbill.runtime, playbill.actors])
+@pytest.mark.parametrize("package", CURATED)
 def test_all_lists_only_public_names_that_exist(package: object) -> None:
     names = package.__all__  # type: ignore[attr-defined]
     assert len(names) == len(set(names))
@@ -35,7 +53,7 @@ def test_all_lists_only_public_names_that_exist(package: object) -> None:
         assert hasattr(package, name), name
 
 
-@pytest.mark.parametrize("package", [playbill, playbill.runtime, playbill.actors])
+@pytest.mark.parametrize("package", CURATED)
 def test_nothing_public_is_left_out_of_all(package: object) -> None:
     public = {
         name
@@ -47,7 +65,7 @@ def test_nothing_public_is_left_out_of_all(package: object) -> None:
 
 def public_objects() -> list[tuple[str, object]]:
     out = []
-    for package in (playbill.runtime, playbill.actors):
+    for package in CURATED[1:]:
         for name in package.__all__:
             obj = getattr(package, name)
             if inspect.isclass(obj) or inspect.isfunction(obj):
@@ -64,13 +82,10 @@ def test_every_public_class_and_function_has_a_docstring(name: str, obj: object)
         assert obj.__doc__, f"{name} only inherits its docstring"
 
 
-def test_public_objects_come_from_private_modules_of_the_kernel() -> None:
+def test_public_objects_come_from_private_modules() -> None:
+    private = tuple(f"{p.__name__}._" for p in CURATED[1:]) + ("playbill._",)
     for name, obj in public_objects():
-        module = obj.__module__
-        assert module.startswith(("playbill.runtime._", "playbill.actors._", "playbill._")), (
-            name,
-            module,
-        )
+        assert obj.__module__.startswith(private), (name, obj.__module__)
 
 
 def test_type_aliases_are_exported_too() -> None:

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from playbill.runtime._scopes import globs_overlap, scopes_overlap
+from playbill.runtime._scopes import globs_overlap, path_in_scope, scopes_overlap
 
 
 @pytest.mark.parametrize(
@@ -93,8 +93,6 @@ def test_the_check_is_symmetric(a: str, b: str) -> None:
 
 
 # ------------------------------------------------------------------ path_in_scope
-
-from playbill.runtime._scopes import path_in_scope  # noqa: E402
 
 
 @pytest.mark.parametrize(

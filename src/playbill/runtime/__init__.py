@@ -127,7 +127,7 @@ from ._retry_plan import (
     retry_plan,
 )
 from ._router import Router, RouterStatistics
-from ._scopes import globs_overlap, scopes_overlap
+from ._scopes import globs_overlap, path_in_scope, scopes_overlap
 from ._sqlite import (
     SqliteStore,
 )
@@ -421,6 +421,7 @@ __all__ = [
     "render_retry_plan",
     "retry_plan",
     "scopes_overlap",
+    "path_in_scope",
     "state_digest",
     "wall_clock_us",
 ]

@@ -9,7 +9,7 @@ from pathlib import Path
 import trio
 
 from playbill.runtime import ArtifactExists, Evidence, Failure, FileChanged
-from playbill.runtime._scopes import path_in_scope
+from playbill.runtime import path_in_scope
 
 from ._commands import clip, error
 from ._context import PathEscapeError, ValidationContext, confine

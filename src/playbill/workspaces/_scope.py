@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
-from playbill.runtime._scopes import path_in_scope
+from playbill.runtime import path_in_scope
 
 from ._errors import PathEscapes
 
