@@ -15,6 +15,12 @@ from ._backend import (
     WorkKind,
     WorkOrder,
 )
+from ._checks import ChecksBackend
+from ._cli_agent import CliAgentBackend, CliTool, ToolAnswer
+from ._command import PLACEHOLDERS, BackendConfigError, CommandBackend
+from ._integrator import IntegratorActor
+from ._openai import OpenAIBackend
+from ._presets import aider, claude_code, codex
 from ._profile_file import ProfileError, load_profiles, parse_profiles
 from ._profiles import (
     BUILTIN_PROFILES,
@@ -28,8 +34,10 @@ from ._profiles import (
     RoleOdds,
     Tokens,
 )
+from ._prompt import payload_type, render_prompt, result_schema
 from ._role import RoleActor
 from ._run import BackendFactory, Run, RunSpec, is_settled, open_run
+from ._scripted import Edit, Scripted, ScriptedBackend
 from ._sim_draws import Chunk, OutcomeKind, SimulatedOutcome, draw_outcome
 from ._sim_payloads import validator_name
 from ._simulate import (
@@ -41,19 +49,29 @@ from ._simulate import (
     simulate,
 )
 from ._simulated import SimulatedBackend, SimulatedCrash
+from ._workbench import Workbench
 
 __all__ = [
     "BUILTIN_PROFILES",
     "DEFAULT_PROFILE",
     "EPOCH_US",
+    "PLACEHOLDERS",
     "AgentBackend",
     "AgentProfile",
+    "BackendConfigError",
     "BackendError",
     "BackendFactory",
     "Capabilities",
+    "ChecksBackend",
     "Chunk",
+    "CliAgentBackend",
+    "CliTool",
+    "CommandBackend",
+    "Edit",
     "FaultOdds",
+    "IntegratorActor",
     "Latency",
+    "OpenAIBackend",
     "Outcome",
     "OutcomeKind",
     "Pricing",
@@ -67,13 +85,20 @@ __all__ = [
     "RoleOdds",
     "Run",
     "RunSpec",
+    "Scripted",
+    "ScriptedBackend",
     "SimulatedBackend",
     "SimulatedCrash",
     "SimulatedOutcome",
     "SimulationResult",
     "Tokens",
+    "ToolAnswer",
     "WorkKind",
     "WorkOrder",
+    "Workbench",
+    "aider",
+    "claude_code",
+    "codex",
     "default_plan",
     "default_run_id",
     "draw_outcome",
@@ -81,6 +106,9 @@ __all__ = [
     "load_profiles",
     "open_run",
     "parse_profiles",
+    "payload_type",
+    "render_prompt",
+    "result_schema",
     "simulate",
     "validator_name",
 ]
