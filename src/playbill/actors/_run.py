@@ -15,8 +15,7 @@ were in flight when its last process died, and re-arms nothing twice).
 
 from __future__ import annotations
 
-import math
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import final
 
@@ -26,22 +25,16 @@ import trio
 from playbill.runtime import (
     DEFAULT_POLICY,
     UNLIMITED,
-    AgentFailed,
     AgentRestarted,
     AgentSpec,
     Budget,
-    ChildFunction,
     ChildSpec,
     Clock,
-    ControlRequested,
     Draft,
     Entry,
-    Failure,
     Journal,
     JournalWriter,
     Mailbox,
-    OnCrash,
-    OnRestart,
     Plan,
     PlanAttached,
     PolicySettings,
@@ -49,11 +42,8 @@ from playbill.runtime import (
     RestartStrategy,
     Router,
     RunCreated,
-    RunFailed,
     RunResumed,
     RunState,
-    StoreError,
-    SupervisionEscalated,
     Supervisor,
     TimerService,
     WallClock,
@@ -64,6 +54,14 @@ from ._backend import AgentBackend
 from ._integrator import ADDRESS as INTEGRATOR
 from ._integrator import IntegratorActor
 from ._role import RoleActor
+from ._run_wiring import (
+    actor_child,
+    durable,
+    journal_crash,
+    journal_restart,
+    supervise,
+    take_requests,
+)
 from ._workbench import Workbench
 
 BackendFactory = Callable[[AgentSpec], AgentBackend]
@@ -247,7 +245,7 @@ async def open_run(
             raise ValueError(f"run {run_id!r} already exists; resume it without a RunSpec")
         plan = spec.plan if spec is not None else state.plan
         agents = plan.agents if plan is not None else ()
-        append = _durable(writer, the_clock)
+        append = durable(writer, the_clock)
         run_box = Run(run_id, journal, writer)
         await nursery.start(router.run)
 
@@ -277,20 +275,20 @@ async def open_run(
             # work is given: work given while its actor restarts waits there.
             inbox: Mailbox[Entry] = Mailbox(MAILBOX_CAPACITY, name=actor.address)
             router.subscribe(actor.address, inbox)
-            children.append(ChildSpec(actor.address, _actor_child(actor, inbox)))
+            children.append(ChildSpec(actor.address, actor_child(actor, inbox)))
         tree = Supervisor(
             "agents",
             children,
             strategy=restart,
             max_restarts=max_restarts,
             period_s=restart_period_s,
-            on_crash=_journal_crash(writer, append),
-            on_restart=_journal_restart(append),
+            on_crash=journal_crash(writer, append),
+            on_restart=journal_restart(append),
         )
-        await nursery.start(_supervise, tree, append)
+        await nursery.start(supervise, tree, append)
         if control_poll_s is not None:
             nursery.start_soon(
-                _take_requests, journal, writer, append, run_id, control_poll_s, the_clock
+                take_requests, journal, writer, append, run_id, control_poll_s, the_clock
             )
 
         if spec is not None:
@@ -336,100 +334,3 @@ async def open_run(
             if workbench is not None and run.state.is_terminal:
                 with trio.CancelScope(shield=True):
                     await workbench.close()
-
-
-async def _supervise(
-    tree: Supervisor,
-    append: Appender,
-    *,
-    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
-) -> None:
-    """Run the agents' supervision tree; if it gives up, the run fails, journaled."""
-    try:
-        await tree.run(task_status=task_status)
-    except SupervisionEscalated as gave_up:
-        # Agents crashed faster than the restart intensity allows: the run
-        # cannot go on, and says why in its journal rather than in a traceback.
-        reason = f"agents crashed too often to go on: {gave_up}"
-        msg = RunFailed(reason=reason[:2000], failure_class="agent")
-        await append([Draft(msg=msg, sender="agents", recipient="*")])
-
-
-def _actor_child(actor: RoleActor, inbox: Mailbox[Entry]) -> ChildFunction:
-    async def child(*, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        task_status.started()
-        await actor.run(inbox)
-
-    return child
-
-
-Appender = Callable[[Sequence[Draft]], Awaitable[list[Entry]]]
-
-COMMIT_RETRIES = 5
-"""Times an append is tried again after a failed commit before the error is raised."""
-
-
-def _durable(writer: JournalWriter, clock: Clock) -> Appender:
-    """``writer.append``, tried again when a commit fails (nothing of it was written).
-
-    A failed commit (a full disk, a locked database, an injected fault) fails
-    every append of its batch with nothing written, so trying again cannot
-    journal anything twice. A lost lease or a closed writer is final.
-    """
-
-    async def append(drafts: Sequence[Draft]) -> list[Entry]:
-        for retry in range(COMMIT_RETRIES + 1):
-            try:
-                return await writer.append(drafts)
-            except StoreError:
-                if retry == COMMIT_RETRIES:
-                    raise
-                await clock.sleep_until_us(clock.now_us() + 1000 * 2**retry)
-        raise AssertionError("unreachable")
-
-    return append
-
-
-def _journal_crash(writer: JournalWriter, append: Appender) -> OnCrash:
-    async def on_crash(agent: str, error: Exception) -> None:
-        state = writer.state
-        busy = state.agents.get(agent) if state is not None else None
-        failure = Failure(
-            failure_class="agent", kind="crash", detail=f"{type(error).__name__}: {error}"
-        )
-        msg = AgentFailed(
-            agent=agent,
-            failure=failure,
-            step=busy.step if busy is not None else None,
-            attempt=busy.attempt if busy is not None else None,
-        )
-        await append([Draft(msg=msg, sender="agents", recipient="supervisor")])
-
-    return on_crash
-
-
-def _journal_restart(append: Appender) -> OnRestart:
-    async def on_restart(agent: str, restarts: int) -> None:
-        msg = AgentRestarted(agent=agent, restarts=restarts)
-        await append([Draft(msg=msg, sender="agents", recipient="supervisor")])
-
-    return on_restart
-
-
-async def _take_requests(
-    journal: Journal,
-    writer: JournalWriter,
-    append: Appender,
-    run_id: str,
-    every_s: float,
-    clock: Clock,
-) -> None:
-    """Journal the control requests other processes queue for this run, each once."""
-    state = writer.state
-    last = state.last_request_id if state is not None else 0
-    while True:
-        for request_id, request in await journal.requests_after(run_id, last):
-            msg = ControlRequested(request_id=request_id, request=request)
-            await append([Draft(msg=msg, sender="control", recipient="supervisor")])
-            last = request_id
-        await clock.sleep_until_us(clock.now_us() + math.ceil(every_s * 1_000_000))

@@ -1,0 +1,132 @@
+"""The plumbing ``open_run`` wires together.
+
+Durable appends (retried after a failed commit), the agents' supervision tree
+and how it journals crashes and restarts, and the loop that takes control
+requests other processes queue in the journal.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Awaitable, Callable, Sequence
+
+import trio
+
+from playbill.runtime import (
+    AgentFailed,
+    AgentRestarted,
+    ChildFunction,
+    Clock,
+    ControlRequested,
+    Draft,
+    Entry,
+    Failure,
+    Journal,
+    JournalWriter,
+    Mailbox,
+    OnCrash,
+    OnRestart,
+    RunFailed,
+    StoreError,
+    SupervisionEscalated,
+    Supervisor,
+)
+
+from ._role import RoleActor
+
+
+async def supervise(
+    tree: Supervisor,
+    append: Appender,
+    *,
+    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Run the agents' supervision tree; if it gives up, the run fails, journaled."""
+    try:
+        await tree.run(task_status=task_status)
+    except SupervisionEscalated as gave_up:
+        # Agents crashed faster than the restart intensity allows: the run
+        # cannot go on, and says why in its journal rather than in a traceback.
+        reason = f"agents crashed too often to go on: {gave_up}"
+        msg = RunFailed(reason=reason[:2000], failure_class="agent")
+        await append([Draft(msg=msg, sender="agents", recipient="*")])
+
+
+def actor_child(actor: RoleActor, inbox: Mailbox[Entry]) -> ChildFunction:
+    async def child(*, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        task_status.started()
+        await actor.run(inbox)
+
+    return child
+
+
+Appender = Callable[[Sequence[Draft]], Awaitable[list[Entry]]]
+
+COMMIT_RETRIES = 5
+"""Times an append is tried again after a failed commit before the error is raised."""
+
+
+def durable(writer: JournalWriter, clock: Clock) -> Appender:
+    """``writer.append``, tried again when a commit fails (nothing of it was written).
+
+    A failed commit (a full disk, a locked database, an injected fault) fails
+    every append of its batch with nothing written, so trying again cannot
+    journal anything twice. A lost lease or a closed writer is final.
+    """
+
+    async def append(drafts: Sequence[Draft]) -> list[Entry]:
+        for retry in range(COMMIT_RETRIES + 1):
+            try:
+                return await writer.append(drafts)
+            except StoreError:
+                if retry == COMMIT_RETRIES:
+                    raise
+                await clock.sleep_until_us(clock.now_us() + 1000 * 2**retry)
+        raise AssertionError("unreachable")
+
+    return append
+
+
+def journal_crash(writer: JournalWriter, append: Appender) -> OnCrash:
+    async def on_crash(agent: str, error: Exception) -> None:
+        state = writer.state
+        busy = state.agents.get(agent) if state is not None else None
+        failure = Failure(
+            failure_class="agent", kind="crash", detail=f"{type(error).__name__}: {error}"
+        )
+        msg = AgentFailed(
+            agent=agent,
+            failure=failure,
+            step=busy.step if busy is not None else None,
+            attempt=busy.attempt if busy is not None else None,
+        )
+        await append([Draft(msg=msg, sender="agents", recipient="supervisor")])
+
+    return on_crash
+
+
+def journal_restart(append: Appender) -> OnRestart:
+    async def on_restart(agent: str, restarts: int) -> None:
+        msg = AgentRestarted(agent=agent, restarts=restarts)
+        await append([Draft(msg=msg, sender="agents", recipient="supervisor")])
+
+    return on_restart
+
+
+async def take_requests(
+    journal: Journal,
+    writer: JournalWriter,
+    append: Appender,
+    run_id: str,
+    every_s: float,
+    clock: Clock,
+) -> None:
+    """Journal the control requests other processes queue for this run, each once."""
+    state = writer.state
+    last = state.last_request_id if state is not None else 0
+    while True:
+        for request_id, request in await journal.requests_after(run_id, last):
+            msg = ControlRequested(request_id=request_id, request=request)
+            await append([Draft(msg=msg, sender="control", recipient="supervisor")])
+            last = request_id
+        await clock.sleep_until_us(clock.now_us() + math.ceil(every_s * 1_000_000))
