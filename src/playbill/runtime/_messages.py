@@ -139,6 +139,9 @@ class StepAssigned(MessageBase, frozen=True, tag="step_assigned"):
         heartbeat_timeout_s: The agent must send a heartbeat at least this
             often, or the work is cancelled and the step reassigned.
         feedback: The failure of the previous attempt, fed into this one.
+        competition: For an attempt that competes with others at the same
+            step (the ``competitive`` strategy), the number of the first
+            attempt of its competition; ``None`` for a lone attempt.
     """
 
     step: str
@@ -146,6 +149,7 @@ class StepAssigned(MessageBase, frozen=True, tag="step_assigned"):
     attempt: int
     heartbeat_timeout_s: float | None = None
     feedback: Failure | None = None
+    competition: int | None = None
 
 
 class StepStarted(MessageBase, frozen=True, tag="step_started"):

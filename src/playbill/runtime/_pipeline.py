@@ -37,7 +37,8 @@ One attempt at a time per step:
 
 from __future__ import annotations
 
-from typing import Final, Literal, final
+from collections.abc import Callable
+from typing import Final, Literal, TypeAlias, final
 
 from ._failures import block, fail_attempt
 from ._messages import (
@@ -95,19 +96,7 @@ class Pipeline:
         agent = pick_agent(ctx, found, attempt=attempt)
         if agent is None:
             return False
-        timeout = heartbeat_timeout_s(ctx.settings)
-        ctx.emit(
-            StepAssigned(
-                step=step,
-                agent=agent,
-                attempt=attempt,
-                heartbeat_timeout_s=timeout,
-                feedback=found.feedback,
-            ),
-            to=agent,
-        )
-        due = ctx.now_us + heartbeat_timeout_us(ctx.settings)
-        set_deadline(ctx, Work("implement", step, attempt, agent), due, first=True)
+        assign(ctx, step, agent, feedback=found.feedback)
         return True
 
     def on_result(self, ctx: PolicyContext, result: ResultEnvelope) -> None:
@@ -172,34 +161,120 @@ class Pipeline:
         attempt = current_attempt(found) if found is not None else None
         if found is None or attempt is None or attempt.result is None:
             return
-        if found.status != "verify_pending" or attempt.status != "proposed":
-            return
-        result = attempt.result
-        failure = result_failure(found.spec.role, result)
-        if failure is not None:
-            fail_attempt(ctx, step, attempt.number, failure)
-            return
-        blocking = tuple(b for b in result.blockers if b.blocking)
-        if blocking:
-            detail = clip("; ".join(b.detail for b in blocking))
-            failure = Failure(failure_class="validation", kind="blocked", detail=detail)
-            block(ctx, step, attempt.number, failure, blocking)
-            return
-        if isinstance(result.payload, ReviewPayload) and found.spec.role == "reviewer":
-            outcome = OUTCOMES.get(result.payload.verdict, "rejected")
-            if outcome != "approved":
-                _judged(ctx, found, attempt, outcome, result.payload.findings, ())
-                return
-        if found.spec.role == "executor" and not _reviewed(ctx, found, attempt):
-            return
-        found = ctx.state.steps[step]
-        attempt = found.attempts[-1]
-        if _verified(ctx, found, attempt):
-            _approve_and_complete(ctx, found, attempt)
+        if vet(ctx, step, attempt.number):
+            found = ctx.state.steps[step]
+            approve_and_complete(ctx, found, found.attempts[-1])
 
 
 PIPELINE: Final = Pipeline()
 """The pipeline strategy."""
+
+Judge: TypeAlias = Callable[
+    [
+        PolicyContext,
+        StepState,
+        AttemptState,
+        ReviewOutcome,
+        tuple[Finding, ...],
+        tuple[Blocker, ...],
+    ],
+    None,
+]
+"""What to do with a review that did not approve an attempt (see ``judged``)."""
+
+
+def assign(
+    ctx: PolicyContext,
+    step: str,
+    agent: str,
+    *,
+    feedback: Failure | None,
+    competition: int | None = None,
+) -> int:
+    """Assign the step's next attempt to ``agent``, with its heartbeat deadline.
+
+    Args:
+        ctx: The decision in progress.
+        step: The step (it exists).
+        agent: The agent (free, able and within budget: the caller checked).
+        feedback: What to feed into the attempt.
+        competition: The first attempt of the competition it joins, if any.
+
+    Returns:
+        The attempt's number.
+    """
+    attempt = len(ctx.state.steps[step].attempts) + 1
+    ctx.emit(
+        StepAssigned(
+            step=step,
+            agent=agent,
+            attempt=attempt,
+            heartbeat_timeout_s=heartbeat_timeout_s(ctx.settings),
+            feedback=feedback,
+            competition=competition,
+        ),
+        to=agent,
+    )
+    due = ctx.now_us + heartbeat_timeout_us(ctx.settings)
+    set_deadline(ctx, Work("implement", step, attempt, agent), due, first=True)
+    return attempt
+
+
+def vet(
+    ctx: PolicyContext,
+    step: str,
+    number: int,
+    *,
+    review: bool = True,
+    judge: Judge | None = None,
+) -> bool:
+    """Take a proposed attempt through the pipeline's checks as far as it can go now.
+
+    Its own result (exit status and payload), its blockers, a reviewer step's
+    verdict, the review stage (executor steps, when ``review``) and the
+    verification stage: asks for what is due, fails (or blocks) the attempt
+    when a stage failed. Level-based: calling it again issues nothing new.
+
+    Args:
+        ctx: The decision in progress.
+        step: The step, verifying.
+        number: The attempt, proposed.
+        review: Whether executor steps go through the review stage.
+        judge: What to do with a review that does not approve (``judged``,
+            the pipeline's, when ``None``).
+
+    Returns:
+        Whether the attempt passed every stage: only human approvals,
+        integration and completion are left.
+    """
+    found = ctx.state.steps.get(step)
+    attempt = found.attempt(number) if found is not None else None
+    if found is None or attempt is None or attempt.result is None:
+        return False
+    if found.status != "verify_pending" or attempt.status != "proposed":
+        return False
+    on_review = judge if judge is not None else judged
+    result = attempt.result
+    failure = result_failure(found.spec.role, result)
+    if failure is not None:
+        fail_attempt(ctx, step, attempt.number, failure)
+        return False
+    blocking = tuple(b for b in result.blockers if b.blocking)
+    if blocking:
+        detail = clip("; ".join(b.detail for b in blocking))
+        failure = Failure(failure_class="validation", kind="blocked", detail=detail)
+        block(ctx, step, attempt.number, failure, blocking)
+        return False
+    if isinstance(result.payload, ReviewPayload) and found.spec.role == "reviewer":
+        outcome = OUTCOMES.get(result.payload.verdict, "rejected")
+        if outcome != "approved":
+            on_review(ctx, found, attempt, outcome, result.payload.findings, ())
+            return False
+    if review and found.spec.role == "executor" and not _reviewed(ctx, found, attempt, on_review):
+        return False
+    found = ctx.state.steps[step]
+    attempt = found.attempt(number)
+    return attempt is not None and _verified(ctx, found, attempt)
 
 
 def _checked(step: StepState) -> list[str]:
@@ -215,7 +290,7 @@ def _review_round(step: StepState) -> int:
     return 1 + sum(1 for a in step.attempts[:-1] if a.review is not None)
 
 
-def _judged(
+def judged(
     ctx: PolicyContext,
     step: StepState,
     attempt: AttemptState,
@@ -223,7 +298,10 @@ def _judged(
     findings: tuple[Finding, ...],
     blockers: tuple[Blocker, ...],
 ) -> None:
-    """A review did not approve: fail the attempt, or block the step for a replan."""
+    """The pipeline's judge: a review that did not approve fails the attempt.
+
+    ``replan_required`` blocks the step and asks a person instead.
+    """
     sid, n = step.spec.id, attempt.number
     detail = clip(f"review: {findings_text(findings) or outcome}")
     if outcome == "replan_required":
@@ -244,13 +322,13 @@ def _past_review(state: RunState, step: StepState, attempt: AttemptState) -> boo
     )
 
 
-def _reviewed(ctx: PolicyContext, step: StepState, attempt: AttemptState) -> bool:
+def _reviewed(ctx: PolicyContext, step: StepState, attempt: AttemptState, judge: Judge) -> bool:
     """Whether the review stage is over and approved (or skipped); requests it if due."""
     sid, n = step.spec.id, attempt.number
     if attempt.review is not None:
         if attempt.review == "approved":
             return True
-        _judged(ctx, step, attempt, attempt.review, attempt.findings, ())
+        judge(ctx, step, attempt, attempt.review, attempt.findings, ())
         return False
     if _past_review(ctx.state, step, attempt):
         return True
@@ -265,7 +343,7 @@ def _reviewed(ctx: PolicyContext, step: StepState, attempt: AttemptState) -> boo
     ctx.emit(_review_given(sid, n, report.agent, payload, outcome, _review_round(step)))
     if outcome == "approved":
         return True
-    _judged(ctx, step, attempt, outcome, payload.findings, report.blockers)
+    judge(ctx, step, attempt, outcome, payload.findings, report.blockers)
     return False
 
 
@@ -366,8 +444,12 @@ def _verified(ctx: PolicyContext, step: StepState, attempt: AttemptState) -> boo
     return isinstance(report, ResultEnvelope)
 
 
-def _approve_and_complete(ctx: PolicyContext, step: StepState, attempt: AttemptState) -> None:
-    """Ask a person for each ``human_approval`` not yet given; complete when none is left."""
+def approve_and_complete(ctx: PolicyContext, step: StepState, attempt: AttemptState) -> None:
+    """Ask a person for each ``human_approval`` not yet given; complete when none is left.
+
+    The attempt (which passed ``vet``) is integrated first when it worked in a
+    workspace; a planner's proposal joins the plan; then ``step_completed``.
+    """
     sid, n = step.spec.id, attempt.number
     passed = {r.validator for r in attempt.validations if r.passed}
     waiting = False

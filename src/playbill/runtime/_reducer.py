@@ -175,10 +175,19 @@ def _apply(state: RunState, entry: Entry) -> RunState:
                 # out): it is in the journal, and changes nothing but a count.
                 state = _release_agent(state, result.agent, result.step, result.attempt)
                 return replace(state, late_results=state.late_results + 1)
+            # only competitions need the arrival seq: other attempts' states
+            # stay as they always were (their digests with them)
+            arrival = entry.seq if found.competition is not None else None
             state = _put_attempt(
                 state,
                 result.step,
-                replace(found, status="proposed", result=result, ended_us=entry.at_us),
+                replace(
+                    found,
+                    status="proposed",
+                    result=result,
+                    ended_us=entry.at_us,
+                    proposed_seq=arrival,
+                ),
             )
             state = _release_agent(state, result.agent, result.step, result.attempt)
             step_state = state.steps[result.step]
@@ -508,6 +517,7 @@ def _assign(state: RunState, entry: Entry, msg: StepAssigned) -> RunState:
         assigned_seq=entry.seq,
         assigned_us=entry.at_us,
         feedback=msg.feedback,
+        competition=msg.competition,
     )
     step_state = replace(
         step_state,

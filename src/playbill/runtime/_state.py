@@ -125,6 +125,10 @@ class AttemptState(StateBase, frozen=True):
         lost: Its work was lost to a restart (of the runtime, or of its agent
             by the supervision tree), not failed: it does not count against
             the step's ``max_attempts``.
+        competition: The first attempt of the competition it is part of
+            (``competitive`` strategy), ``None`` for a lone attempt.
+        proposed_seq: The seq of its result, for attempts of a competition
+            (arbitration breaks ties by arrival).
     """
 
     number: int
@@ -149,6 +153,8 @@ class AttemptState(StateBase, frozen=True):
     review_requests: int = 0
     verify_requests: int = 0
     lost: bool = False
+    competition: int | None = None
+    proposed_seq: int | None = None
 
 
 class StepState(StateBase, frozen=True):

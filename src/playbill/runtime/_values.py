@@ -273,6 +273,8 @@ class StepSpec(Value, frozen=True):
         validators: What must pass before the step completes.
         strategy: Coordination strategy for this step; the run's when ``None``.
         max_attempts: Attempts allowed; the run's budget decides when ``None``.
+        competitors: How many agents attempt the step at once under the
+            ``competitive`` strategy; the policy's ``competitors`` when ``None``.
     """
 
     id: str
@@ -283,6 +285,7 @@ class StepSpec(Value, frozen=True):
     validators: tuple[Validator, ...] = ()
     strategy: str | None = None
     max_attempts: int | None = None
+    competitors: int | None = None
 
 
 class Criterion(Value, frozen=True):
@@ -404,7 +407,20 @@ class ResultEnvelope(Value, frozen=True):
 
 
 class Score(Value, frozen=True):
-    """One row of an arbitration score table."""
+    """One row of an arbitration score table.
+
+    Attributes:
+        agent: The competitor.
+        attempt: Its attempt.
+        passed: Whether the attempt passed review and verification.
+        score: Its validators' mean score in ``[0, 1]`` (1 when they gave none).
+        cost_usd: What the attempt cost.
+        tokens: Tokens the attempt used.
+        arrival_seq: The seq of its result (0 when it sent none).
+        vote: The review's vote in ``(0, 1]`` (``reviewer_vote`` only): 1 for
+            an approval without findings, less the more (and the graver) the
+            findings.
+    """
 
     agent: str
     attempt: int
@@ -413,6 +429,7 @@ class Score(Value, frozen=True):
     cost_usd: float = 0.0
     tokens: int = 0
     arrival_seq: int = 0
+    vote: float | None = None
 
 
 class ControlRequest(Value, frozen=True):
@@ -438,6 +455,13 @@ class ControlRequest(Value, frozen=True):
 
 # -------------------------------------------------------------------- policy
 
+ArbitrationPolicy: TypeAlias = Literal[
+    "first_passing", "best_score", "lowest_cost", "reviewer_vote"
+]
+"""How the ``competitive`` strategy picks a winner among attempts that passed:
+the first to arrive, the best validator score, the lowest cost, or the best
+review (see ``playbill.runtime.arbitrate``)."""
+
 ExhaustedAction: TypeAlias = Literal["abort", "escalate", "skip"]
 """What the policy does with a step that has no attempt left: fail the run
 (``abort``), ask a human (``escalate``) or let its dependents go on (``skip``)."""
@@ -458,6 +482,10 @@ class PolicySettings(Value, frozen=True):
             the step counts as out of attempts.
         on_exhausted: What to do with a step that is out of attempts, or whose
             failure may not be retried (a ``policy`` failure).
+        competitors: Agents that attempt a step at once under the
+            ``competitive`` strategy, for steps that set none (at most the
+            capable free agents, and the attempts the step has left).
+        arbitration: How the ``competitive`` strategy picks the winner.
     """
 
     heartbeat_timeout_s: float = 300.0
@@ -467,6 +495,8 @@ class PolicySettings(Value, frozen=True):
     max_attempts: int = 3
     max_review_rounds: int = 3
     on_exhausted: ExhaustedAction = "abort"
+    competitors: int = 2
+    arbitration: ArbitrationPolicy = "best_score"
 
 
 DEFAULT_POLICY = PolicySettings()

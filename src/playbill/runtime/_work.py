@@ -63,7 +63,10 @@ def claimed_work(state: RunState) -> list[Work]:
             continue
         sid = step.spec.id
         for a in step.attempts:
-            if a.status in ("assigned", "running") and step.status == "in_progress":
+            if a.status in ("assigned", "running") and (
+                step.status == "in_progress" or (a.competition is not None and in_play(step, a))
+            ):
+                # a competitor still works after a rival proposed (verify_pending)
                 out.append(Work("implement", sid, a.number, a.agent))
             elif a.status == "proposed" and step.status == "verify_pending":
                 if a.review is None and a.reviewer and not report_of(a, a.reviewer, "reviewer"):
@@ -77,16 +80,33 @@ def dangling_attempts(state: RunState) -> list[tuple[str, AttemptState]]:
     """Attempts still open (assigned, running, proposed) whose step moved on without them.
 
     The step is not in progress or verifying any more (blocked, skipped or
-    retried from outside), or a later attempt of it exists.
+    retried from outside), or a later attempt of it exists that is not its
+    rival in the same competition (see ``in_play``).
     """
     out = []
     for step in state.steps.values():
         for a in step.attempts:
             if a.status not in ("assigned", "running", "proposed"):
                 continue
-            if step.status not in ("in_progress", "verify_pending") or a is not step.attempts[-1]:
+            if step.status not in ("in_progress", "verify_pending") or not in_play(step, a):
                 out.append((step.spec.id, a))
     return out
+
+
+def in_play(step: StepState, attempt: AttemptState) -> bool:
+    """Whether an attempt is one its step is working on now.
+
+    That is its latest attempt or, when the latest is part of a competition
+    (``competition`` set by the ``competitive`` strategy), any attempt of that
+    same competition. Lone attempts (every other strategy) are in play only
+    when they are the latest.
+    """
+    last = step.attempts[-1] if step.attempts else None
+    if last is None:
+        return False
+    return attempt.number == last.number or (
+        attempt.competition is not None and attempt.competition == last.competition
+    )
 
 
 def close_dangling(ctx: PolicyContext) -> None:
