@@ -28,7 +28,7 @@ from ._errors import (
 from ._reactions import Reactor
 from ._reducer import fold
 from ._state import RunState, decode_state, initial_state
-from ._store import EntryRow, JournalStore, RunInfo, decode_rows, default_holder
+from ._store import CommitFeed, EntryRow, JournalStore, RunInfo, decode_rows, default_holder
 from ._values import ControlRequest
 from ._writer import JournalWriter, wall_clock_us
 
@@ -335,9 +335,11 @@ class Journal:
     ) -> AsyncGenerator[Entry, None]:
         """Yield the run's entries in seq order from ``from_seq``, forever.
 
-        New entries arrive at once from a writer of this journal, and within
-        ``poll_interval_s`` from one in another process. Close the iterator
-        when done with it, as for any async generator under trio::
+        New entries arrive at once from a writer of this journal. From one in
+        another process they arrive at once too when the store announces
+        commits (``JournalStore.subscribe``: PostgreSQL's LISTEN/NOTIFY), and
+        otherwise within ``poll_interval_s``. Close the iterator when done
+        with it, as for any async generator under trio::
 
             async with contextlib.aclosing(journal.follow(run_id)) as entries:
                 async for entry in entries:
@@ -346,22 +348,32 @@ class Journal:
         Raises:
             CorruptEntryError: A stored entry is damaged or missing.
             JournalClosedError: The journal was closed.
+            StoreError: The store, or its feed of commits, failed.
         """
-        next_seq = from_seq
-        while True:
-            self._check_open()
-            entries = self._read(run_id, next_seq, next_seq + _READ_CHUNK)
-            if entries:
-                for entry in entries:
-                    yield entry
-                next_seq = entries[-1].seq + 1
-                await trio.lowlevel.checkpoint()
-                continue
-            lot = self._lots.setdefault(run_id, trio.lowlevel.ParkingLot())
-            with trio.move_on_after(poll_interval_s):
-                await lot.park()
-            if not lot:
-                self._lots.pop(run_id, None)
+        self._check_open()
+        feed = self._store.subscribe(run_id)  # before reading: no commit after it is missed
+        try:
+            next_seq = from_seq
+            while True:
+                self._check_open()
+                entries = self._read(run_id, next_seq, next_seq + _READ_CHUNK)
+                if entries:
+                    for entry in entries:
+                        yield entry
+                    next_seq = entries[-1].seq + 1
+                    await trio.lowlevel.checkpoint()
+                    continue
+                lot = self._lots.setdefault(run_id, trio.lowlevel.ParkingLot())
+                if feed is None:
+                    with trio.move_on_after(poll_interval_s):
+                        await lot.park()
+                else:
+                    await _wait_for_commit(lot, feed)
+                if not lot:
+                    self._lots.pop(run_id, None)
+        finally:
+            if feed is not None:
+                feed.close()
 
     # ------------------------------------------------------- control requests
 
@@ -426,3 +438,22 @@ class Journal:
                 run_id, seq, f"checksum mismatch (stored {crc:#010x}, computed {actual:#010x})"
             )
         return seq, data
+
+
+async def _wait_for_commit(lot: trio.lowlevel.ParkingLot, feed: CommitFeed) -> None:
+    """Wait until a writer of this journal commits, or the feed announces a commit."""
+    async with trio.open_nursery() as nursery:
+
+        async def local() -> None:
+            await lot.park()
+            nursery.cancel_scope.cancel()
+
+        async def remote() -> None:
+            while True:
+                await trio.lowlevel.wait_readable(feed.fileno())
+                if feed.drain():
+                    break
+            nursery.cancel_scope.cancel()
+
+        nursery.start_soon(local)
+        nursery.start_soon(remote)

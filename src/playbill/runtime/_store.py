@@ -54,11 +54,41 @@ class RunInfo(msgspec.Struct, frozen=True, kw_only=True):
     last_us: int
 
 
+class CommitFeed(abc.ABC):
+    """Word of commits to one run by any process, for followers (``JournalStore.subscribe``).
+
+    The feed is a file descriptor that becomes readable when something
+    arrived; ``drain`` reads it without blocking. Only a hint to read again:
+    the entries themselves are always read from the store.
+    """
+
+    @abc.abstractmethod
+    def fileno(self) -> int:
+        """The descriptor to wait on for readability (it may change after ``drain``)."""
+
+    @abc.abstractmethod
+    def drain(self) -> bool:
+        """Take what arrived, without blocking.
+
+        Returns:
+            Whether the run may have new entries: a commit to it was
+            announced, or the feed had to reconnect (and so may have missed one).
+
+        Raises:
+            StoreError: The feed is lost and cannot be re-established.
+        """
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Stop listening and release the descriptor. Idempotent."""
+
+
 class JournalStore(abc.ABC):
     """Durable rows of entry bytes per run, with leases and snapshots.
 
-    Implementations: ``SqliteStore``, ``MemoryStore``. Every method is one
-    atomic operation. Backend failures are raised as ``StoreError``.
+    Implementations: ``SqliteStore``, ``MemoryStore``, ``PostgresStore``.
+    Every method is one atomic operation. Backend failures are raised as
+    ``StoreError``.
     """
 
     # ------------------------------------------------------------- entries
@@ -164,6 +194,20 @@ class JournalStore(abc.ABC):
     @abc.abstractmethod
     def requests_after(self, run_id: str, after_id: int) -> list[tuple[int, bytes]]:
         """The run's requests with ``id > after_id``, as ``(id, body)``, oldest first."""
+
+    # ------------------------------------------------------------- follow
+
+    def subscribe(self, run_id: str) -> CommitFeed | None:
+        """Listen for commits to a run by any process, if the store can tell.
+
+        Followers of a store that returns None (the default: SQLite and
+        memory) poll for other processes' commits instead. A feed is set up
+        before its follower reads, so no commit after the read goes unheard.
+
+        Raises:
+            StoreError: The backend failed.
+        """
+        return None
 
     # --------------------------------------------------------------- other
 
