@@ -325,7 +325,7 @@ def test_run_table_problems(run: str, location: str, fragment: str) -> None:
         ('id = "x"\nroles = [1]', "agents[1].roles[0]", "expected a role"),
         ('id = "x"\nroles = []', "agents[1].roles", "at least one role"),
         ('id = "x"\nroles = ["executor", "executor"]', "agents[1].roles[1]", "listed twice"),
-        ('id = "x"\nroles = ["executor"]\nbackend = "codex"', "agents[1].backend", "simulated"),
+        ('id = "x"\nroles = ["executor"]\nbackend = "codx"', "agents[1].backend", "'codex'?"),
         ('id = "x"\nroles = ["executor"]\nbackend = 1', "agents[1].backend", "a string"),
         ('id = "x"\nroles = ["executor"]\nedits_files = 1', "agents[1].edits_files", "true or"),
         ('id = "x"\nroles = ["executor"]\nedit_files = true', "agents[1].edit_files", "did you"),
@@ -499,7 +499,8 @@ def test_every_problem_of_a_file_is_reported_at_once() -> None:
         "run.budget.cost_usd": "'lots' (a string)",
         "run.policy.on_exhausted": "did you mean 'escalate'",
         "agents[0].id": "address of the runtime",
-        "agents[1].backend": "unknown backend 'claud' (known: simulated)",
+        "agents[1].backend": "unknown backend 'claud' (known: simulated, command, "
+        "claude_code, codex, aider, openai, checks) (did you mean 'claude_code'?)",
         "agents[2].roles[0]": "unknown role 'executer'",
         "steps[1].depends_on[0]": "unknown step 'desing' (did you mean 'design'?)",
         "steps[1].depends_on": "step 'models' depends on itself",

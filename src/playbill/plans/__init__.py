@@ -2,13 +2,24 @@
 
 ``load_plan`` reads a file into a ``PlanFile`` (attrs classes, loaded with
 cattrs) and checks it, reporting every problem at once in a ``PlanError``;
-``PlanFile.to_run_spec`` makes the ``RunSpec`` a run starts from. The format
-is described in docs/plans.md; ``STARTER_PLAN`` is what ``playbill init``
-writes.
+``PlanFile.to_run_spec`` makes the ``RunSpec`` a run starts from and
+``plan_backends`` the agents' backends. The format is described in
+docs/plans.md (the backends in docs/backends.md); ``STARTER_PLAN`` is what
+``playbill init`` writes.
 """
 
 from __future__ import annotations
 
+from ._backend_checks import check_backend
+from ._backends import (
+    AiderOptions,
+    ChecksOptions,
+    ClaudeCodeOptions,
+    CodexOptions,
+    CommandOptions,
+    OpenAIOptions,
+)
+from ._build import make_backend, plan_backends
 from ._checks import RESERVED_ADDRESSES, check_plan, outside_repository
 from ._load import PlanError, load_plan, parse_plan
 from ._model import (
@@ -23,7 +34,7 @@ from ._model import (
     SimulatedOptions,
     StepTable,
 )
-from ._starter import STARTER_PLAN
+from ._starter import PYTEST, STARTER_PLAN, guess_test_command, starter_plan
 from ._types import ID_PATTERN
 from ._validators import (
     VALIDATORS,
@@ -39,18 +50,25 @@ from ._validators import (
 __all__ = [
     "BACKENDS",
     "ID_PATTERN",
+    "PYTEST",
     "RESERVED_ADDRESSES",
     "STARTER_PLAN",
     "VALIDATORS",
     "AgentTable",
+    "AiderOptions",
     "ArtifactExistsTable",
     "BackendOptions",
     "BudgetTable",
     "BuildPassesTable",
+    "ChecksOptions",
+    "ClaudeCodeOptions",
+    "CodexOptions",
+    "CommandOptions",
     "CommandPassesTable",
     "CriterionTable",
     "FileChangedTable",
     "HumanApprovalTable",
+    "OpenAIOptions",
     "PlanError",
     "PlanFile",
     "PolicyTable",
@@ -59,8 +77,13 @@ __all__ = [
     "StepTable",
     "TestsPassTable",
     "ValidatorTable",
+    "check_backend",
     "check_plan",
+    "guess_test_command",
     "load_plan",
+    "make_backend",
     "outside_repository",
     "parse_plan",
+    "plan_backends",
+    "starter_plan",
 ]

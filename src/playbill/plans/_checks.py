@@ -4,7 +4,9 @@ Ids must be unique; ``depends_on`` must name steps of the plan and make no
 cycle; every step's role must be played by an agent, and a step that changes
 files needs an agent of that role that edits files; validators a verifier
 must run need a verifier other than the agent doing the step; strategies,
-backends' profiles and policy values must fit together; and every path a
+backends' profiles and policy values must fit together; each agent's
+backend must be able to play its roles and take its options
+(``playbill.plans._backend_checks``); and every path a
 plan gives (scopes, validators' ``cwd`` and paths) stays inside the
 repository.
 
@@ -23,6 +25,7 @@ from playbill._problems import Problem
 from playbill.actors import ProfileSet
 from playbill.runtime import ROLES, STRATEGIES
 
+from ._backend_checks import check_backend
 from ._graph import dependency_cycles
 from ._model import AgentTable, CriterionTable, PlanFile, RunTable, SimulatedOptions, StepTable
 from ._problems import did_you_mean
@@ -222,6 +225,7 @@ def _check_agent(
         if role in seen:
             problems.append(Problem(f"{here}.roles[{j}]", f"role {role!r} is listed twice"))
         seen.add(role)
+    problems.extend(check_backend(here, agent))
     options = agent.options
     if isinstance(options, SimulatedOptions) and options.profile is not None:
         where = f"{here}.options.profile"
@@ -286,7 +290,7 @@ def _check_team(here: str, step: StepTable, team: Sequence[AgentTable]) -> list[
         )
         return [Problem(f"{here}.role", detail)]
     if step.scope:
-        players = [a for a in players if a.edits_files]
+        players = [a for a in players if a.edits]
         if not players:
             detail = (
                 f"step {step.id!r} changes files, but no agent with role {step.role!r} "

@@ -26,7 +26,7 @@ from cattrs.gen import make_dict_structure_fn
 from playbill._problems import Problem
 from playbill.actors._profiles import describe, range_of
 
-from ._model import BACKENDS, AgentTable
+from ._model import BACKENDS, AgentTable, BackendOptions
 from ._problems import did_you_mean, toml_key
 from ._types import Choice, Text
 from ._validators import VALIDATORS, ValidatorTable
@@ -203,6 +203,13 @@ def _make_converter() -> cattrs.Converter:
         lambda t: metadata(t, Choice) is not None, _structure_choice
     )
     converter.register_structure_hook_factory(attrs.has, table_of)
+
+    def structure_options(value: object, _: Any) -> BackendOptions:
+        # An agent's options are structured by its backend (structure_agent),
+        # never as the union of every backend's table.
+        raise _Expected("expected the options of the agent's backend")
+
+    converter.register_structure_hook_func(lambda t: t == BackendOptions, structure_options)
     structure_agent_table = table_of(AgentTable)
 
     def structure_agent(value: object, annotation: Any) -> AgentTable:
@@ -226,6 +233,17 @@ def _make_converter() -> cattrs.Converter:
                 options = converter.structure(value["options"], BACKENDS[backend])
             except Exception as error:  # reported at .options
                 errors.append((".options", error))
+        elif isinstance(backend, str):
+            cl = BACKENDS[backend]
+            required = [a.name for a in attrs.fields(cl) if a.default is attrs.NOTHING]
+            if required:
+                detail = (
+                    f"required table missing: [agents.options] of a {backend} agent, "
+                    f"with {', '.join(required)}"
+                )
+                errors.append((".options", _Expected(detail)))
+            else:
+                options = cl()  # type: ignore[call-arg]  # it has no required option
         if errors:
             raise _Nested(errors)
         assert isinstance(agent, AgentTable)

@@ -203,6 +203,11 @@ class _Loader:
                     _INERT_VALIDATOR if _has_problem(mine, f"{here}[{i}]") else v
                     for i, v in enumerate(item)
                 ]
+            elif key == "options" and isinstance(item, dict):
+                # The backend's other options, roles and edits_files are still checked.
+                table[key] = {
+                    k: v for k, v in item.items() if not _has_problem(mine, f"{here}.{toml_key(k)}")
+                }
         for field in attrs.fields(cast("type[attrs.AttrsInstance]", cl)):
             text = metadata(field.type, Text)
             required = field.default is attrs.NOTHING

@@ -25,15 +25,18 @@ import attrs
 from playbill.actors import ProfileSet, RunSpec
 from playbill.runtime import (
     DEFAULT_POLICY,
+    ROLES,
     AgentSpec,
     Budget,
     Criterion,
     Plan,
     PolicySettings,
+    Role,
     StepSpec,
     Validator,
 )
 
+from ._backends import REAL_BACKENDS, RealOptions
 from ._types import (
     AtLeastOne,
     Choice,
@@ -143,14 +146,16 @@ class SimulatedOptions:
     """
 
     backend: ClassVar[str] = "simulated"
+    plays: ClassVar[frozenset[Role]] = frozenset(ROLES)
+    edits: ClassVar[bool] = True
     profile: str | None = None
 
 
-BackendOptions: TypeAlias = SimulatedOptions
+BackendOptions: TypeAlias = SimulatedOptions | RealOptions
 """The options of an agent's backend; one class per backend kind."""
 
 BACKENDS: Mapping[str, type[BackendOptions]] = MappingProxyType(
-    {cl.backend: cl for cl in (SimulatedOptions,)}
+    {cl.backend: cl for cl in (SimulatedOptions, *REAL_BACKENDS)}
 )
 """Every backend a plan may name, and the class of its ``[agents.options]`` table."""
 
@@ -164,7 +169,8 @@ class AgentTable:
         id: Unique among the agents; the agent's address in the run.
         roles: The roles it can play.
         backend: What does its work (see ``BACKENDS``).
-        edits_files: Whether it may be given steps that change files.
+        edits_files: Whether it may be given steps that change files;
+            ``None`` (not written): whether its backend can (see ``edits``).
         budget: Its own limits, on top of the run's.
         options: Its backend's options (``[agents.options]``), checked
             against the table of its ``backend``.
@@ -173,9 +179,14 @@ class AgentTable:
     id: Id
     roles: tuple[RoleName, ...]
     backend: str = "simulated"
-    edits_files: bool = True
+    edits_files: bool | None = None
     budget: BudgetTable = BudgetTable()
     options: BackendOptions = SimulatedOptions()
+
+    @property
+    def edits(self) -> bool:
+        """Whether it may be given steps that change files, as written or its backend's."""
+        return self.edits_files if self.edits_files is not None else type(self.options).edits
 
     def to_agent_spec(self) -> AgentSpec:
         """The kernel's ``AgentSpec``."""
@@ -183,7 +194,7 @@ class AgentTable:
             id=self.id,
             roles=self.roles,
             backend=self.backend,
-            edits_files=self.edits_files,
+            edits_files=self.edits,
             budget=self.budget.to_budget(),
         )
 

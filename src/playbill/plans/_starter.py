@@ -1,34 +1,100 @@
-"""The starter plan ``playbill init`` writes: small, realistic, every field explained."""
+"""The starter plan ``playbill init`` writes: a real team, every field explained.
+
+``starter_plan`` writes it for a repository's test command
+(``guess_test_command`` guesses it from the files at the repository's top);
+``STARTER_PLAN`` is the one for a Python project tested with pytest.
+"""
 
 from __future__ import annotations
 
-STARTER_PLAN = """\
-# playbill.toml: a run of a team of coding agents, described for playbill.
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+PYTEST: tuple[str, ...] = ("python", "-m", "pytest", "-q")
+"""The test command of a Python project, and the starter's when nothing else is found."""
+
+_MARKERS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("pyproject.toml", PYTEST),
+    ("setup.py", PYTEST),
+    ("pytest.ini", PYTEST),
+    ("tox.ini", PYTEST),
+    ("Cargo.toml", ("cargo", "test")),
+    ("go.mod", ("go", "test", "./...")),
+    ("package.json", ("npm", "test")),
+    ("pom.xml", ("mvn", "-q", "test")),
+    ("build.gradle", ("gradle", "test")),
+    ("build.gradle.kts", ("gradle", "test")),
+)
+
+
+def guess_test_command(repo: str | os.PathLike[str]) -> tuple[str, ...]:
+    """The command that most likely runs a repository's tests.
+
+    Looks at the files at the repository's top only (a ``pyproject.toml``
+    means pytest, a ``Cargo.toml`` ``cargo test``...); a ``Makefile`` with a
+    ``test:`` target comes after those. ``PYTEST`` when nothing says.
+
+    Args:
+        repo: The repository's top directory.
+    """
+    top = Path(repo)
+    for name, argv in _MARKERS:
+        if (top / name).is_file():
+            return argv
+    makefile = top / "Makefile"
+    if makefile.is_file():
+        text = makefile.read_text(encoding="utf-8", errors="replace")
+        if any(line.startswith("test:") for line in text.splitlines()):
+            return ("make", "test")
+    return PYTEST
+
+
+def _toml_array(argv: Sequence[str]) -> str:
+    # JSON strings are valid TOML basic strings.
+    return "[" + ", ".join(json.dumps(arg) for arg in argv) + "]"
+
+
+def starter_plan(tests: Sequence[str] = PYTEST) -> str:
+    """The text of a starter ``playbill.toml`` whose verifier runs ``tests``.
+
+    Args:
+        tests: The repository's test command (see ``guess_test_command``).
+    """
+    return _TEMPLATE.replace("@TESTS@", _toml_array(tests))
+
+
+_TEMPLATE = """\
+# playbill.toml: a run of a team of coding agents on this repository.
 #
-# Check it with `playbill validate`; the whole format is in docs/plans.md.
-# Paths (scopes, working directories) are relative to the repository and
-# written with "/"; a plan can never name a file outside it.
-# This starter's team is simulated: seeded stand-ins for real agents, so you
-# can try the plan, the budgets and the policy without spending a token.
+# Check it with `playbill validate`, run it with `playbill run`. The format
+# is in docs/plans.md, the backends in docs/backends.md. Paths (scopes,
+# working directories) are relative to the repository and written with "/";
+# a plan can never name a file outside it.
+#
+# Each attempt works in a git worktree of its own, never in your work tree;
+# accepted work lands on the branch playbill/<run>/integration, and
+# `playbill integrate RUN` fast-forwards your branch to it.
 
 [run]
-# What the run must achieve, in a sentence.
-goal = "Add CSV export to the ledger tool"
+# What the run must achieve, in a sentence. Edit it: it is the agents' brief.
+goal = "Fix the failing tests and document the fix"
 # How steps are coordinated when a step names no strategy of its own.
-# "pipeline": implement, review, verify, complete.
+# "pipeline": implement, review, verify, integrate.
 strategy = "pipeline"
 
 [run.budget]
 # Limits on the whole run; leave a key out for no limit. Work that would
 # start past a limit is refused; work that crosses one is cancelled.
-tokens = 400000      # tokens in and out, all agents together
-cost_usd = 5.0       # US dollars
-wall_s = 3600        # seconds of agent work
+tokens = 2000000     # tokens in and out, all agents together
+cost_usd = 10.0      # US dollars
+wall_s = 7200        # seconds of agent work
 attempts = 12        # attempts started, over all steps
-retries = 3          # retries scheduled, over all steps
+retries = 4          # retries scheduled, over all steps
 
 [run.policy]
-# The supervisor's knobs; each has a default (shown here).
+# The supervisor's knobs; each has a default (shown here where it is kept).
 heartbeat_timeout_s = 300   # an agent at work must send a heartbeat this often
 backoff_base_s = 5          # wait before the first retry of a step
 backoff_multiplier = 2      # each further retry waits this much longer
@@ -40,119 +106,105 @@ on_exhausted = "escalate"   # a step out of attempts: "abort" the run,
 
 [run.labels]
 # Free-form labels, shown by `playbill runs`.
-team = "simulated"
+team = "claude+checks"
 
 # ---------------------------------------------------------------- agents
 # Each [[agents]] table is one agent: a unique id (letters, digits, ".",
 # "_", "-"), the roles it plays ("planner", "executor", "reviewer",
-# "verifier"), what does its work (backend), and whether it may change
-# files. Every step's role needs an agent; a step that changes files needs
-# one that edits files; validators need a verifier other than the agent
-# that did the step.
+# "verifier"), its backend, and whether it may change files. Backends:
+# "claude_code", "codex", "aider", "command" (any program), "openai" (any
+# OpenAI-compatible API; reads, never edits), "checks" (runs the step's
+# validators), "simulated" (only for `playbill sim`). A plan whose agent
+# asks its backend for a role or an edit it cannot do is refused.
 
 [[agents]]
-id = "planner"
-roles = ["planner"]
-backend = "simulated"       # the only backend for now; real ones come later
-edits_files = false         # a planner only reads
-
-[agents.options]
-# The backend's own settings. A simulated agent plays a profile: "default",
-# "reliable", "flaky", "slow" or "perfect" (or one of a profile file).
-profile = "reliable"
-
-[[agents]]
-id = "executor-1"
+id = "claude"
 roles = ["executor"]
-backend = "simulated"
-edits_files = true
+backend = "claude_code"     # needs `claude` on PATH, logged in or ANTHROPIC_API_KEY
+edits_files = true          # it may take steps that change files
 
 [agents.budget]
 # An agent's own limits, on top of the run's (same keys as [run.budget]).
-tokens = 200000
+cost_usd = 6.0
 
 [agents.options]
-profile = "default"
+# The backend's own settings (docs/backends.md lists them all).
+permission_mode = "acceptEdits"   # edit without asking, inside its worktree
+timeout_s = 1800                  # seconds before it is stopped
+# model = "sonnet"
+# env_allow = ["HTTPS_PROXY"]     # more environment variables it may see
 
-[[agents]]
-id = "executor-2"
-roles = ["executor"]
-backend = "simulated"
-edits_files = true
-
-[agents.options]
-profile = "flaky"
+# Another executor, any program that prints a JSON result (see
+# docs/backends.md for its contract and placeholders):
+#
+# [[agents]]
+# id = "script"
+# roles = ["executor"]
+# backend = "command"
+# [agents.options]
+# argv = ["python", "tools/agent.py", "{prompt_file}"]
+# timeout_s = 600
 
 [[agents]]
 id = "reviewer"
 roles = ["reviewer"]
-backend = "simulated"
-edits_files = false
+backend = "claude_code"
+edits_files = false         # a reviewer only reads the attempt's worktree
+
+[agents.options]
+max_turns = 20
+
+# A reviewer on any OpenAI-compatible server instead:
+#
+# [[agents]]
+# id = "reviewer"
+# roles = ["reviewer"]
+# backend = "openai"
+# [agents.options]
+# model = "gpt-4.1"
+# base_url = "https://api.openai.com/v1"
+# api_key_env = "OPENAI_API_KEY"     # the variable's name, never the key
 
 [[agents]]
-id = "verifier"
+id = "tests"
 roles = ["verifier"]
-backend = "simulated"
-edits_files = false
+backend = "checks"          # runs each step's validators in the attempt's worktree
+
+[agents.options]
+env_allow = []              # environment variables the test commands may see
 
 # ----------------------------------------------------------------- steps
 # Each [[steps]] table is one step: a unique id, its goal, the role that
 # does it (default "executor"), the steps it waits for (depends_on), the
-# files it may change (scope: globs; empty means read-only, and read-only
-# steps run beside anything), and what must pass before it completes
-# (validators). Steps whose scopes overlap never run at the same time.
+# files it may change (scope: globs; empty means read-only), and what must
+# pass before it completes (validators). A change outside the scope fails
+# the attempt. Steps whose scopes overlap never run at the same time.
 
 [[steps]]
-id = "design"
-goal = "Decide how the ledger's entries map to CSV columns"
-role = "planner"
-
-[[steps]]
-id = "writer"
-goal = "Write a CSV writer for ledger entries, with tests"
-depends_on = ["design"]
-scope = ["src/ledger/export/**", "tests/test_export.py"]
-max_attempts = 4            # this step's own limit (default: the policy's)
+id = "fix"
+goal = "Find why the test suite fails and fix the code (not the tests)"
+role = "executor"           # who does it (the default)
+scope = ["src/**", "lib/**", "*.py"]
+max_attempts = 3            # this step's own limit (default: the policy's)
 
 [[steps.validators]]
 # kinds: "tests_pass", "command_passes", "build_passes", "file_changed",
-# "artifact_exists", "human_approval". None passes on its own.
+# "artifact_exists", "human_approval". The verifier runs them.
 kind = "tests_pass"
-argv = ["python", "-m", "pytest", "-q", "tests/test_export.py"]
-timeout_s = 600
-
-[[steps.validators]]
-kind = "file_changed"
-path = "src/ledger/export/*.py"
-
-[[steps]]
-id = "command"
-goal = "Add an `export --csv FILE` command to the ledger's command line"
-depends_on = ["writer"]
-scope = ["src/ledger/cli.py"]
-
-[[steps.validators]]
-kind = "command_passes"
-argv = ["python", "-m", "ledger", "export", "--csv", "out.csv"]
-cwd = "."                   # where it runs, inside the repository
-expect_exit = 0
-shell = false               # an argument list, never a shell line
+argv = @TESTS@
+cwd = "."                   # where it runs, inside the attempt's worktree
+timeout_s = 900
+min_passed = 1
 
 [[steps]]
 id = "docs"
-goal = "Document CSV export in the user guide"
-depends_on = ["design"]
-scope = ["docs/**"]
-
-[[steps]]
-id = "check"
-goal = "Run the whole test suite"
-role = "verifier"
-depends_on = ["command", "docs"]
+goal = "Describe the fix in the README, in a short paragraph"
+depends_on = ["fix"]
+scope = ["README.md", "docs/**"]
 
 [[steps.validators]]
-kind = "tests_pass"
-argv = ["python", "-m", "pytest", "-q"]
+kind = "file_changed"
+path = "README.md"
 
 # -------------------------------------------------------------- criteria
 # What must hold when the run is over. A criterion with a validator is met
@@ -163,8 +215,13 @@ id = "suite-green"
 description = "The whole test suite passes"
 
 [criteria.validator]
-# The very validator of the "check" step: met when that step completes.
+# The very validator of the "fix" step: met when that step completes.
 kind = "tests_pass"
-argv = ["python", "-m", "pytest", "-q"]
+argv = @TESTS@
+cwd = "."
+timeout_s = 900
+min_passed = 1
 """
-"""The text of the ``playbill.toml`` that ``playbill init`` writes."""
+
+STARTER_PLAN = starter_plan()
+"""The starter ``playbill.toml`` of a Python project (tests run with pytest)."""
