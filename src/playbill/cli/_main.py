@@ -7,12 +7,15 @@ from ._cmd_control import approve, cancel, pause, reject, resume
 from ._cmd_events import events
 from ._cmd_plans import init, validate
 from ._cmd_read import replay, retry_plan_command, runs, status
+from ._cmd_run import integrate, run
 from ._cmd_sim import demo, sim
 from ._cmd_transfer import export, import_
 
 for _command in (
     init,
     validate,
+    run,
+    integrate,
     demo,
     sim,
     pause,
