@@ -6,8 +6,10 @@ seed gives the same journal, byte for byte. With ``--speed X`` virtual time
 runs at X times real time: the live display shows the run as it goes, and
 ``playbill pause|resume|cancel|approve`` from another shell steer it.
 
-``demo`` is a simulated multi-agent run of the built-in example plan, shown
-live; ``demo --scripted`` writes the small hand-scripted example run instead.
+``demo`` is a scripted team fixing a small project in a real git repository
+(``_cmd_demo_real``); ``demo --simulated`` is a simulated multi-agent run of
+the built-in example plan, shown live; ``demo --scripted`` writes the small
+hand-scripted example run instead.
 """
 
 from __future__ import annotations
@@ -37,9 +39,9 @@ from playbill.runtime import Entry, FaultPlan, open_journal, parse_faults
 
 from ._app import Settings, make_console, pass_settings, run_async, say
 from ._cmd_demo import show_scripted_demo
-from ._demo import next_demo_run_id
+from ._cmd_demo_real import free_demo_id, run_real_demo
 from ._live import LiveView
-from ._load import make_journal_dir, opened_journal
+from ._load import make_journal_dir
 from ._render import print_state
 
 DEMO_SEED = 7
@@ -112,31 +114,65 @@ def sim(
 
 @click.command()
 @click.option(
+    "--simulated",
+    is_flag=True,
+    help="Simulate a team on the built-in 10-step plan instead (no repository, no tests run).",
+)
+@click.option(
     "--scripted",
     is_flag=True,
-    help="Write the small hand-scripted example run instead of simulating one.",
+    help="Write the small hand-scripted example run instead of running one.",
 )
 @click.option(
     "--speed",
     type=click.FloatRange(min=0),
     default=None,
-    help=f"Virtual seconds per real second ({DEMO_SPEED:g} on a terminal; 0: at once).",
+    help=(
+        f"Virtual seconds per real second of the simulated demo ({DEMO_SPEED:g} on a terminal; "
+        "0: at once). Implies --simulated."
+    ),
+)
+@click.option(
+    "--dir",
+    "parent",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="Make the demo repository in this directory (default: the system's temporary one).",
 )
 @pass_settings
-def demo(settings: Settings, scripted: bool, speed: float | None) -> None:
-    """Run a simulated team of agents through the example plan, live.
+def demo(
+    settings: Settings, simulated: bool, scripted: bool, speed: float | None, parent: Path | None
+) -> None:
+    """Watch a team of agents fix a small Python project in a real git repository.
 
-    A planner, two executors, a reviewer and a verifier work through a
-    10-step plan: assignments, heartbeats, reviews, verification, retries.
-    Everything is journaled; afterwards `playbill events RUN` lists it and
-    `playbill replay RUN --check` replays it.
+    The bundled textkit project, with failing tests, is committed into a new
+    repository in a temporary directory. A planner proposes the steps; two
+    executors work in parallel, each attempt in a git worktree of its own; a
+    reviewer reads each attempt; a verifier runs the project's tests with
+    pytest in the attempt's worktree; accepted work is applied onto the
+    run's integration branch. The agents are scripted (no model is called,
+    nothing is random), their edits and the tests are real. Needs git and
+    pytest.
+
+    --simulated runs a simulated team through a 10-step plan instead, and
+    --scripted writes a small hand-scripted run. Everything is journaled;
+    afterwards `playbill events RUN` lists it and `playbill replay RUN
+    --check` replays it.
     """
+    if scripted and (simulated or speed is not None or parent is not None):
+        raise click.UsageError("--scripted takes no other demo option")
     if scripted:
         show_scripted_demo(settings)
         return
+    if speed is not None:
+        simulated = True  # only the simulated demo has a pace
+    if simulated and parent is not None:
+        raise click.UsageError("--dir is for the real demo; the simulated one makes no repository")
+    if not simulated:
+        run_real_demo(settings, parent)
+        return
     if speed is None:
         speed = DEMO_SPEED if sys.stdout.isatty() else 0.0
-    run_id = run_async(_free_demo_id, settings)
+    run_id = run_async(free_demo_id, settings)
     profiles = ProfileSet(profiles=BUILTIN_PROFILES, default="reliable")
     result = _run_simulation(
         settings, DEMO_SEED, run_id, profiles, FaultPlan(), {"demo": "true"}, speed
@@ -237,10 +273,3 @@ def _hints(settings: Settings, run_id: str) -> None:
     say(console, "Try next:")
     for command in (f"events {run_id}", f"replay {run_id} --check", f"retry-plan {run_id}"):
         say(console, f"  playbill{journal} {command}")
-
-
-async def _free_demo_id(settings: Settings) -> str:
-    await make_journal_dir(settings.journal)
-    async with opened_journal(settings.journal, create=True) as journal:
-        taken = {info.run_id for info in await journal.list_runs()}
-        return next_demo_run_id(taken)
