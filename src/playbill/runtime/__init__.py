@@ -44,7 +44,14 @@ from ._faults import FAULT_NAMES, NO_FAULTS, FaultPlan, FaultSpecError, parse_fa
 
 # The journal
 from ._journal import Journal
-from ._journals import MemoryJournal, SqliteJournal, open_journal
+from ._journals import (
+    MemoryJournal,
+    PostgresJournal,
+    SqliteJournal,
+    is_journal_url,
+    migrate_journal,
+    open_journal,
+)
 
 # Actor mechanics
 from ._mailbox import DEFAULT_MAX_BATCH, Mailbox, MailboxStatistics
@@ -107,6 +114,9 @@ from ._messages import (
 from ._pipeline import PIPELINE, Pipeline
 from ._policy import STRATEGIES, decide
 from ._policy_context import SUPERVISOR, PolicyContext, Strategy, validator_names
+
+# Store backends
+from ._postgres_schema import SchemaMigration, SchemaVersionError
 from ._reactions import Reactor
 
 # The reducer
@@ -161,9 +171,8 @@ from ._state import (
     outcome_digest,
     state_digest,
 )
-
-# Store backends
 from ._store import (
+    CommitFeed,
     JournalStore,
     RunInfo,
 )
@@ -267,6 +276,7 @@ __all__ = [
     "Clock",
     "ClockStatistics",
     "CommandPasses",
+    "CommitFeed",
     "ControlRequest",
     "ControlRequested",
     "CorruptEntryError",
@@ -328,6 +338,7 @@ __all__ = [
     "PolicyContext",
     "PolicyDecisionApplied",
     "PolicySettings",
+    "PostgresJournal",
     "ReactionLimitError",
     "Reactor",
     "ReactorError",
@@ -355,6 +366,8 @@ __all__ = [
     "RunResumed",
     "RunState",
     "RunStatus",
+    "SchemaMigration",
+    "SchemaVersionError",
     "Score",
     "SeqConflictError",
     "SqliteJournal",
@@ -403,7 +416,6 @@ __all__ = [
     "WriterStatistics",
     "check_replay",
     "decide",
-    "validator_names",
     "decode_entries",
     "decode_entry",
     "decode_state",
@@ -413,15 +425,18 @@ __all__ = [
     "fold",
     "globs_overlap",
     "initial_state",
+    "is_journal_url",
     "message_tag",
     "message_types",
+    "migrate_journal",
     "open_journal",
     "outcome_digest",
     "parse_faults",
+    "path_in_scope",
     "render_retry_plan",
     "retry_plan",
     "scopes_overlap",
-    "path_in_scope",
     "state_digest",
+    "validator_names",
     "wall_clock_us",
 ]

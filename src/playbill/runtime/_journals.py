@@ -1,7 +1,9 @@
-"""The journals people open: in one SQLite file, in memory, or by name.
+"""The journals people open: in one SQLite file, in PostgreSQL, in memory, or by name.
 
-``SqliteJournal`` and ``MemoryJournal`` are ``Journal``s over the store of
-that name; ``open_journal`` picks one from a target (a path, or ``:memory:``).
+``SqliteJournal``, ``PostgresJournal`` and ``MemoryJournal`` are ``Journal``s
+over the store of that name; ``open_journal`` picks one from a target (a
+path, a ``postgresql://`` URL, or ``:memory:``). PostgreSQL needs the
+``postgres`` extra (psycopg), imported only when such a journal is opened.
 """
 
 from __future__ import annotations
@@ -9,14 +11,21 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Literal, final
+from typing import TYPE_CHECKING, Literal, final
 
 import attrs
 
-from ._errors import JournalError
+from ._errors import JournalError, StoreError
 from ._journal import Journal
 from ._memory import MemoryStore
 from ._sqlite import SqliteStore
+
+if TYPE_CHECKING:
+    from ._postgres_schema import SchemaMigration
+    from ._store import JournalStore
+
+URL_SCHEMES = ("postgresql", "postgres")
+"""The URL schemes of PostgreSQL journals (as libpq spells them)."""
 
 
 @final
@@ -63,22 +72,101 @@ class MemoryJournal(Journal):
         self.__attrs_init__(store if store is not None else MemoryStore(), lease_clock)
 
 
+@final
+@attrs.define(eq=False, init=False)
+class PostgresJournal(Journal):
+    """A journal in a PostgreSQL database, shared by processes on many hosts.
+
+    Args:
+        url: A libpq URL, ``postgresql://user@host:5432/dbname``; the
+            journal's tables live in the connection's current schema (set
+            ``?options=-csearch_path%3Dname`` for another). Keep passwords
+            out of it (``PGPASSWORD``, ``~/.pgpass``).
+        create: Install the schema in a database without one; read-only
+            tools pass False. An older schema is never upgraded here: run
+            ``playbill migrate`` (``migrate_journal``).
+        lease_clock: Seconds since the epoch for write leases; the hosts'
+            clocks must agree (NTP) to well within the lease's time to live.
+
+    Raises:
+        SchemaVersionError: The schema is missing (``create`` false), older
+            or newer than this playbill's.
+        StoreError: The server cannot be reached, or psycopg is missing.
+    """
+
+    def __init__(
+        self, url: str, *, create: bool = True, lease_clock: Callable[[], float] = time.time
+    ) -> None:
+        self.__attrs_init__(_postgres_store(url, create=create), lease_clock)
+
+
+def _postgres_store(url: str, *, create: bool) -> JournalStore:
+    try:
+        from ._postgres import PostgresStore
+    except ImportError as exc:  # the optional extra is not installed
+        raise StoreError(
+            f"PostgreSQL journals need psycopg: pip install 'playbill[postgres]' ({exc})"
+        ) from exc
+    return PostgresStore(url, create=create)
+
+
+def is_journal_url(target: str | Path) -> bool:
+    """Whether a journal target is a database URL rather than a file path."""
+    if not isinstance(target, str):
+        return False
+    scheme, sep, _ = target.partition("://")
+    return bool(sep) and scheme.isidentifier()
+
+
+def migrate_journal(url: str) -> SchemaMigration:
+    """Create or upgrade a PostgreSQL journal's schema to this playbill's version.
+
+    Idempotent; hosts that migrate at once do it once (an advisory lock).
+
+    Raises:
+        SchemaVersionError: The schema is newer than this playbill's.
+        StoreError: The server cannot be reached, or psycopg is missing.
+        JournalError: The URL is not a PostgreSQL one.
+    """
+    if url.partition("://")[0] not in URL_SCHEMES:
+        raise JournalError(f"{url}: migrate takes a postgresql:// URL")
+    try:
+        import psycopg
+
+        from ._postgres_schema import migrate, redact_url
+    except ImportError as exc:
+        raise StoreError(
+            f"PostgreSQL journals need psycopg: pip install 'playbill[postgres]' ({exc})"
+        ) from exc
+    where = redact_url(url)
+    try:
+        with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
+            return migrate(conn, where)
+    except psycopg.Error as exc:
+        raise StoreError(f"{where}: {str(exc).strip().splitlines()[0]}") from exc
+
+
 def open_journal(target: str | Path, *, create: bool = True) -> Journal:
     """Open the journal a target names.
 
     Args:
-        target: ``":memory:"`` for a new in-memory journal, or the path of a
-            SQLite journal file.
-        create: Create a missing SQLite file (read-only tools pass False).
+        target: ``":memory:"`` for a new in-memory journal, a
+            ``postgresql://`` URL, or the path of a SQLite journal file.
+        create: Create a missing SQLite file, or a missing PostgreSQL schema
+            (read-only tools pass False).
 
     Raises:
-        NotAJournalError: The file is not a playbill journal.
+        NotAJournalError: The file (or database) is not a playbill journal
+            (``SchemaVersionError`` for a database whose schema needs ``migrate``).
         JournalError: The target names a kind of store playbill lacks.
+        StoreError: The database cannot be reached.
     """
     if isinstance(target, str):
         if target == ":memory:":
             return MemoryJournal()
-        scheme, sep, _ = target.partition("://")
-        if sep and scheme.isidentifier():
+        if is_journal_url(target):
+            scheme = target.partition("://")[0]
+            if scheme in URL_SCHEMES:
+                return PostgresJournal(target, create=create)
             raise JournalError(f"{target}: no journal store for {scheme}:// URLs")
     return SqliteJournal(target, create=create)
