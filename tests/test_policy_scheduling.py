@@ -168,8 +168,8 @@ def test_an_unknown_dependency_fails_the_run() -> None:
 
 
 def test_an_unknown_strategy_fails_the_run() -> None:
-    d = Driver(plan(step("a", strategy="competitive"), agents=(EX,)))
-    assert "strategy 'competitive', which is unknown" in one(RunFailed, d.first).reason
+    d = Driver(plan(step("a", strategy="tournament"), agents=(EX,)))
+    assert "strategy 'tournament', which is unknown" in one(RunFailed, d.first).reason
 
 
 def test_an_empty_plan_completes_at_once() -> None:

@@ -93,6 +93,10 @@ from ._policy_context import SUPERVISOR, PolicyContext, Strategy, clip
 from ._run_end import check_end
 from ._scheduling import is_ready, scope_free
 from ._state import WORK_LOST, RunState
+from ._strategy_competitive import COMPETITIVE
+from ._strategy_cooperative import COOPERATIVE
+from ._strategy_parallel import PARALLEL
+from ._strategy_review_loop import REVIEW_LOOP
 from ._values import Failure
 from ._work import (
     arm_missing_deadlines,
@@ -107,8 +111,14 @@ from ._work import (
     wind_down,
 )
 
-STRATEGIES: Final[Mapping[str, Strategy]] = {"pipeline": PIPELINE}
-"""The strategies ``decide`` knows by default, by name."""
+STRATEGIES: Final[Mapping[str, Strategy]] = {
+    "pipeline": PIPELINE,
+    "parallel": PARALLEL,
+    "competitive": COMPETITIVE,
+    "cooperative": COOPERATIVE,
+    "review_loop": REVIEW_LOOP,
+}
+"""The strategies ``decide`` knows by default, by name (see ``docs/strategies.md``)."""
 
 SETTLE_ROUNDS: Final = 16
 """A bound on settling rounds per entry (the property tests' worlds never need

@@ -1,0 +1,53 @@
+"""The ``parallel`` strategy: the pipeline without its review stage.
+
+Every strategy already runs independent steps at once: the scheduler starts
+each ready step whose scope is free on the first free agent that fits (see
+``_scheduling``). What ``parallel`` changes is the path of one attempt: an
+executor's result goes straight to verification, with no reviewer asked, so
+reviewers are never waited for and an attempt completes one stage sooner.
+Everything else is the pipeline's: assignment, a reviewer step's own
+verdict, verification by another agent (validators fail closed), human
+approvals, integration, retries and budgets.
+
+What it trades: review findings. Use it where validators (tests, builds,
+commands) are the real judge, and for throughput; keep ``pipeline`` or
+``review_loop`` where a reviewer's reading matters.
+"""
+
+from __future__ import annotations
+
+from typing import Final, final
+
+from ._pipeline import PIPELINE, approve_and_complete, vet
+from ._policy_context import PolicyContext
+from ._values import ResultEnvelope
+from ._work import current_attempt
+
+
+@final
+class Parallel:
+    """Implement, verify, integrate, complete: no review stage (see the module)."""
+
+    name = "parallel"
+
+    def start(self, ctx: PolicyContext, step: str) -> bool:
+        """Assign the step's next attempt as the pipeline does."""
+        return PIPELINE.start(ctx, step)
+
+    def on_result(self, ctx: PolicyContext, result: ResultEnvelope) -> None:
+        """Record a verification's checks as the pipeline does."""
+        PIPELINE.on_result(ctx, result)
+
+    def advance(self, ctx: PolicyContext, step: str) -> None:
+        """Verify the proposed attempt (no review), then complete it."""
+        found = ctx.state.steps.get(step)
+        attempt = current_attempt(found) if found is not None else None
+        if found is None or attempt is None:
+            return
+        if vet(ctx, step, attempt.number, review=False):
+            found = ctx.state.steps[step]
+            approve_and_complete(ctx, found, found.attempts[-1])
+
+
+PARALLEL: Final = Parallel()
+"""The parallel strategy."""
