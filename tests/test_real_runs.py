@@ -8,9 +8,11 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from playbill.actors import RunSpec, open_run
+from playbill.actors._backend import CapabilityError
 from playbill.actors._checks import ChecksBackend
 from playbill.actors._scripted import Edit, Scripted, ScriptedBackend
 from playbill.actors._workbench import Workbench
@@ -162,3 +164,28 @@ async def test_independent_steps_on_one_file_conflict_at_integration(repo: Path)
     assert "calc.py" in (state.steps["b"].blocked_reason or "")
     assert state.pending_approvals()  # a person is asked
     assert git(repo, "show", "playbill/r1/integration:calc.py") + "\n" == FIXED
+
+
+async def test_secrets_an_agent_repeats_never_reach_the_journal(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DEPLOY_TOKEN", "s3cr3t-value-42")
+    plan = Plan(steps=(StepSpec(id="fix", goal="fix add", scope=("calc.py",)),), agents=AGENTS)
+    summary = "logged in with s3cr3t-value-42, then fixed it"
+    script = {"fix": [Scripted(edits=(Edit("calc.py", FIXED),), summary=summary)]}
+    state, journal = await run_plan(repo, plan, script)
+    assert state.status == "completed", state.reason
+    data = b"".join(msgspec.json.encode(e) for e in await journal.read("r1"))
+    assert b"s3cr3t-value-42" not in data
+    assert b"[redacted:DEPLOY_TOKEN]" in data
+
+
+async def test_a_backend_that_cannot_edit_is_refused_for_an_editing_agent(repo: Path) -> None:
+    plan = Plan(
+        steps=(StepSpec(id="fix", goal="fix add", scope=("calc.py",)),),
+        agents=(AgentSpec(id="ver", roles=("verifier", "executor"), backend="checks"),),
+    )
+    spec = RunSpec(goal="g", plan=plan)
+    with pytest.raises(CapabilityError, match="cannot play executor"):
+        async with open_run(MemoryJournal(), "r2", lambda _: ChecksBackend(), spec=spec):
+            pass

@@ -42,3 +42,22 @@ def test_tail_marks_what_it_cuts() -> None:
     cut = tail("x" * 20 + "end", 5)
     assert cut.endswith("x" * 2 + "end")
     assert "18 characters cut" in cut
+
+
+def test_values_are_redacted_through_and_through() -> None:
+    from playbill.runtime import Failure, ImplementationPayload, ResultEnvelope
+
+    r = Redactor.from_environ({"API_TOKEN": "tok-123456"})
+    result = ResultEnvelope(
+        agent="a",
+        role="executor",
+        step="s",
+        attempt=1,
+        exit_status="ok",
+        payload=ImplementationPayload(summary="used tok-123456 to log in"),
+    )
+    cleaned = r.redact_value(result)
+    assert isinstance(cleaned.payload, ImplementationPayload)
+    assert cleaned.payload.summary == "used [redacted:API_TOKEN] to log in"
+    failure = Failure(failure_class="agent", kind="x", detail="no secret here")
+    assert r.redact_value(failure) is failure

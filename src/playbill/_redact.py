@@ -13,9 +13,12 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable, Mapping
-from typing import final
+from typing import TypeVar, final
 
 import attrs
+import msgspec
+
+T = TypeVar("T")
 
 SECRET_NAME = re.compile(
     r"(KEY|TOKEN|SECRET|PASSWORD|PASSWD|PASSPHRASE|CREDENTIAL|AUTH|COOKIE|SESSION|PRIVATE)",
@@ -74,6 +77,22 @@ class Redactor:
     def redact_bytes(self, data: bytes) -> str:
         """Decode ``data`` (UTF-8, undecodable bytes replaced) and redact it."""
         return self.redact(data.decode("utf-8", errors="replace"))
+
+    def redact_value(self, value: T) -> T:
+        """A msgspec value (a result, a failure) with every secret in its strings redacted.
+
+        The last line of defence before something an agent produced is
+        journaled: whatever a backend forgot to redact is caught here. The
+        value comes back unchanged (the same object) when it holds no secret.
+        """
+        if not self.secrets:
+            return value
+        data = msgspec.json.encode(value)
+        text = data.decode()
+        cleaned = self.redact(text)
+        if cleaned == text:
+            return value
+        return msgspec.json.decode(cleaned.encode(), type=type(value))
 
 
 def tail(text: str, limit: int = 4000) -> str:

@@ -17,6 +17,7 @@ from typing import Literal, Protocol, final
 import attrs
 
 from playbill.runtime import (
+    AgentSpec,
     Failure,
     PlaybillError,
     ResultEnvelope,
@@ -117,3 +118,39 @@ class BackendError(PlaybillError):
         super().__init__(f"{failure.failure_class}/{failure.kind}: {failure.detail}")
         self.failure = failure
         self.usage = usage if usage is not None else Usage()
+
+
+class CapabilityError(PlaybillError):
+    """An agent of the plan asks of its backend what the backend cannot do.
+
+    Attributes:
+        agent: The agent.
+        backend: Its backend's name.
+        missing: What is missing, for humans (roles, editing files).
+    """
+
+    def __init__(self, agent: str, backend: str, missing: str) -> None:
+        super().__init__(f"agent {agent!r}: its backend {backend!r} {missing}")
+        self.agent = agent
+        self.backend = backend
+        self.missing = missing
+
+
+def check_capabilities(agent: AgentSpec, backend: AgentBackend) -> None:
+    """Refuse an agent whose plan asks for roles or edits its backend cannot give.
+
+    The supervisor assigns an agent only what its plan entry allows, so a
+    backend that covers the entry is never given work it cannot do.
+
+    Raises:
+        CapabilityError: A role it cannot play, or ``edits_files`` on a
+            backend that does not edit files.
+    """
+    can = backend.capabilities
+    roles = [r for r in agent.roles if r not in can.roles]
+    if roles:
+        raise CapabilityError(agent.id, backend.name, f"cannot play {', '.join(roles)}")
+    if agent.edits_files and not can.edits_files and "executor" in agent.roles:
+        raise CapabilityError(
+            agent.id, backend.name, "does not edit files (set edits_files = false)"
+        )

@@ -14,7 +14,7 @@ the actor, and the supervision tree journals it and restarts the actor.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Protocol, final
+from typing import Protocol, TypeVar, cast, final
 
 import attrs
 import trio
@@ -48,6 +48,8 @@ from playbill.workspaces import ScopeViolation, WorkspaceError, Worktree
 from ._backend import AgentBackend, BackendError, WorkKind, WorkOrder
 from ._workbench import Workbench
 
+T = TypeVar("T")
+
 Outbox = Callable[[Sequence[Draft]], Awaitable[Sequence[Entry]]]
 """Journals drafts and returns once they are committed (the writer's ``append``)."""
 
@@ -78,7 +80,10 @@ class _Reporter:
         order = self._order
         await self._actor._say(
             Heartbeat(
-                agent=order.agent, step=order.step.id, attempt=order.attempt, progress=progress
+                agent=order.agent,
+                step=order.step.id,
+                attempt=order.attempt,
+                progress=self._actor._clean(progress),
             )
         )
 
@@ -230,7 +235,7 @@ class RoleActor:
                     )
                     await self._failed(order, BackendError(failure))
                 else:
-                    await self._say(ResultProposed(result=result))
+                    await self._say(ResultProposed(result=self._clean(result)))
         finally:
             if self._work.get(key) is scope:
                 del self._work[key]
@@ -259,6 +264,15 @@ class RoleActor:
             return order, None
         return attrs.evolve(order, workspace=str(path)), None
 
+    def _clean(self, value: T) -> T:
+        """What the agent produced, with secrets redacted (on a real repository)."""
+        bench = self._workbench
+        if bench is None:
+            return value
+        if isinstance(value, str):
+            return cast(T, bench.redactor.redact(value))
+        return bench.redactor.redact_value(value)
+
     async def _restarted(self) -> None:
         known = self._state().agents.get(self._agent.id)
         restarts = (known.restarts if known is not None else 0) + 1
@@ -275,7 +289,8 @@ class RoleActor:
                     attempt=order.attempt,
                 )
             )
-        drafts.append(StepFailed(step=order.step.id, attempt=order.attempt, failure=failed.failure))
+        failure = self._clean(failed.failure)
+        drafts.append(StepFailed(step=order.step.id, attempt=order.attempt, failure=failure))
         await self._outbox(
             [Draft(msg=m, sender=self._agent.id, recipient="supervisor") for m in drafts]
         )

@@ -50,7 +50,7 @@ from playbill.runtime import (
     decide,
 )
 
-from ._backend import AgentBackend
+from ._backend import AgentBackend, check_capabilities
 from ._integrator import ADDRESS as INTEGRATOR
 from ._integrator import IntegratorActor
 from ._role import RoleActor
@@ -212,6 +212,8 @@ async def open_run(
         ValueError: ``spec`` for a run that already has entries, or no
             ``spec`` for a run that has none.
         WriterConflictError: Another live writer holds the run.
+        CapabilityError: An agent's backend cannot play its roles, or edit
+            files when the agent is planned to.
     """
     the_clock: Clock = clock if clock is not None else WallClock()
     router = Router()
@@ -224,19 +226,16 @@ async def open_run(
         if observe is not None:
             observe(entries)
 
-    async with (
-        journal.writer(
-            run_id,
-            holder=holder,
-            clock=the_clock.now_us,
-            snapshot_every=snapshot_every,
-            lease_ttl_s=lease_ttl_s,
-            reactor=policy,
-            on_entries=on_entries,
-            wait_for_room=router.wait_for_room,
-        ) as writer,
-        trio.open_nursery() as nursery,
-    ):
+    async with journal.writer(
+        run_id,
+        holder=holder,
+        clock=the_clock.now_us,
+        snapshot_every=snapshot_every,
+        lease_ttl_s=lease_ttl_s,
+        reactor=policy,
+        on_entries=on_entries,
+        wait_for_room=router.wait_for_room,
+    ) as writer:
         state = writer.state
         assert state is not None
         if spec is None and writer.last_seq == 0:
@@ -245,92 +244,97 @@ async def open_run(
             raise ValueError(f"run {run_id!r} already exists; resume it without a RunSpec")
         plan = spec.plan if spec is not None else state.plan
         agents = plan.agents if plan is not None else ()
-        append = durable(writer, the_clock)
-        run_box = Run(run_id, journal, writer)
-        await nursery.start(router.run)
+        agent_backends = [(agent, backends(agent)) for agent in agents]
+        for agent, backend in agent_backends:
+            check_capabilities(agent, backend)
+        async with trio.open_nursery() as nursery:
+            append = durable(writer, the_clock)
+            run_box = Run(run_id, journal, writer)
+            await nursery.start(router.run)
 
-        timers = TimerService(the_clock, append)
-        timers.load(state)
-        timer_box: Mailbox[Entry] = Mailbox(MAILBOX_CAPACITY, name="timers")
-        router.subscribe_all(timer_box)
-        nursery.start_soon(timers.run, timer_box)
+            timers = TimerService(the_clock, append)
+            timers.load(state)
+            timer_box: Mailbox[Entry] = Mailbox(MAILBOX_CAPACITY, name="timers")
+            router.subscribe_all(timer_box)
+            nursery.start_soon(timers.run, timer_box)
 
-        run = run_box
+            run = run_box
 
-        def current_state() -> RunState:
-            return run.state
+            def current_state() -> RunState:
+                return run.state
 
-        actors = [
-            RoleActor(agent, backends(agent), run_id, append, current_state, workbench)
-            for agent in agents
-        ]
-        if workbench is not None:
-            integrator = IntegratorActor(workbench, append, current_state)
-            merge_box: Mailbox[Entry] = Mailbox(MAILBOX_CAPACITY, name=INTEGRATOR)
-            router.subscribe(INTEGRATOR, merge_box)
-            nursery.start_soon(integrator.run, merge_box)
-        children: list[ChildSpec] = []
-        for actor in actors:
-            # One mailbox per agent for the whole run, subscribed before any
-            # work is given: work given while its actor restarts waits there.
-            inbox: Mailbox[Entry] = Mailbox(MAILBOX_CAPACITY, name=actor.address)
-            router.subscribe(actor.address, inbox)
-            children.append(ChildSpec(actor.address, actor_child(actor, inbox)))
-        tree = Supervisor(
-            "agents",
-            children,
-            strategy=restart,
-            max_restarts=max_restarts,
-            period_s=restart_period_s,
-            on_crash=journal_crash(writer, append),
-            on_restart=journal_restart(append),
-        )
-        await nursery.start(supervise, tree, append)
-        if control_poll_s is not None:
-            nursery.start_soon(
-                take_requests, journal, writer, append, run_id, control_poll_s, the_clock
+            actors = []
+            for agent, backend in agent_backends:
+                actors.append(RoleActor(agent, backend, run_id, append, current_state, workbench))
+            if workbench is not None:
+                integrator = IntegratorActor(workbench, append, current_state)
+                merge_box: Mailbox[Entry] = Mailbox(MAILBOX_CAPACITY, name=INTEGRATOR)
+                router.subscribe(INTEGRATOR, merge_box)
+                nursery.start_soon(integrator.run, merge_box)
+            children: list[ChildSpec] = []
+            for actor in actors:
+                # One mailbox per agent for the whole run, subscribed before any
+                # work is given: work given while its actor restarts waits there.
+                inbox: Mailbox[Entry] = Mailbox(MAILBOX_CAPACITY, name=actor.address)
+                router.subscribe(actor.address, inbox)
+                children.append(ChildSpec(actor.address, actor_child(actor, inbox)))
+            tree = Supervisor(
+                "agents",
+                children,
+                strategy=restart,
+                max_restarts=max_restarts,
+                period_s=restart_period_s,
+                on_crash=journal_crash(writer, append),
+                on_restart=journal_restart(append),
             )
-
-        if spec is not None:
-            await writer.append(
-                [
-                    Draft(
-                        msg=RunCreated(
-                            goal=spec.goal,
-                            strategy=spec.strategy,
-                            budget=spec.budget,
-                            policy=spec.policy,
-                            seed=spec.seed,
-                            labels={
-                                **spec.labels,
-                                **(workbench.labels if workbench is not None else {}),
-                            },
-                        ),
-                        sender="api",
-                    ),
-                    Draft(msg=PlanAttached(plan=spec.plan), sender="api"),
-                ]
-            )
-        elif not state.is_terminal:
-            # Every agent of this process is new: the policy interrupts the
-            # work the dead process's agents held, and gives it out again.
-            resumed = RunResumed(
-                by=resumed_by or writer.holder,
-                reason="resumed from the journal",
-                restarting=tuple(agent.id for agent in agents),
-            )
-            drafts = [Draft(msg=resumed, sender="api")]
-            for agent in agents:
-                known = state.agents.get(agent.id)
-                restarts = (known.restarts if known is not None else 0) + 1
-                drafts.append(
-                    Draft(msg=AgentRestarted(agent=agent.id, restarts=restarts), sender="agents")
+            await nursery.start(supervise, tree, append)
+            if control_poll_s is not None:
+                nursery.start_soon(
+                    take_requests, journal, writer, append, run_id, control_poll_s, the_clock
                 )
-            await writer.append(drafts)
-        try:
-            yield run
-        finally:
-            nursery.cancel_scope.cancel()
-            if workbench is not None and run.state.is_terminal:
-                with trio.CancelScope(shield=True):
-                    await workbench.close()
+
+            if spec is not None:
+                await writer.append(
+                    [
+                        Draft(
+                            msg=RunCreated(
+                                goal=spec.goal,
+                                strategy=spec.strategy,
+                                budget=spec.budget,
+                                policy=spec.policy,
+                                seed=spec.seed,
+                                labels={
+                                    **spec.labels,
+                                    **(workbench.labels if workbench is not None else {}),
+                                },
+                            ),
+                            sender="api",
+                        ),
+                        Draft(msg=PlanAttached(plan=spec.plan), sender="api"),
+                    ]
+                )
+            elif not state.is_terminal:
+                # Every agent of this process is new: the policy interrupts the
+                # work the dead process's agents held, and gives it out again.
+                resumed = RunResumed(
+                    by=resumed_by or writer.holder,
+                    reason="resumed from the journal",
+                    restarting=tuple(agent.id for agent in agents),
+                )
+                drafts = [Draft(msg=resumed, sender="api")]
+                for agent in agents:
+                    known = state.agents.get(agent.id)
+                    restarts = (known.restarts if known is not None else 0) + 1
+                    drafts.append(
+                        Draft(
+                            msg=AgentRestarted(agent=agent.id, restarts=restarts), sender="agents"
+                        )
+                    )
+                await writer.append(drafts)
+            try:
+                yield run
+            finally:
+                nursery.cancel_scope.cancel()
+                if workbench is not None and run.state.is_terminal:
+                    with trio.CancelScope(shield=True):
+                        await workbench.close()
