@@ -11,9 +11,11 @@ from ._backend import (
     AgentBackend,
     BackendError,
     Capabilities,
+    CapabilityError,
     Reporter,
     WorkKind,
     WorkOrder,
+    check_capabilities,
 )
 from ._checks import ChecksBackend
 from ._cli_agent import CliAgentBackend, CliTool, ToolAnswer
@@ -62,6 +64,7 @@ __all__ = [
     "BackendError",
     "BackendFactory",
     "Capabilities",
+    "CapabilityError",
     "ChecksBackend",
     "Chunk",
     "CliAgentBackend",
@@ -97,6 +100,7 @@ __all__ = [
     "WorkOrder",
     "Workbench",
     "aider",
+    "check_capabilities",
     "claude_code",
     "codex",
     "default_plan",
