@@ -24,6 +24,8 @@ from playbill.runtime._errors import (
     PlaybillError,
     UnknownRunError,
 )
+from playbill.runtime._journals import is_journal_url
+from playbill.runtime._postgres_schema import redact_url
 
 DEFAULT_JOURNAL = Path(".playbill") / "journal.db"
 """Where the journal is when neither ``--journal`` nor ``PLAYBILL_JOURNAL`` says."""
@@ -50,12 +52,24 @@ class Settings:
     """What the global options chose, handed to every command.
 
     Attributes:
-        journal: The journal file (or ``:memory:``).
+        journal: The journal file, ``:memory:``, or a database URL
+            (``postgresql://...``, kept as a string: a ``Path`` would mangle it).
         debug: Show tracebacks instead of one-line errors.
     """
 
-    journal: Path
+    journal: Path | str
     debug: bool = False
+
+    @property
+    def where(self) -> str:
+        """The journal as shown to people: an absolute path, or the URL without its password."""
+        if isinstance(self.journal, Path):
+            return (
+                str(self.journal)
+                if str(self.journal) == ":memory:"
+                else str(self.journal.absolute())
+            )
+        return redact_url(self.journal)
 
     @property
     def is_default_journal(self) -> bool:
@@ -73,7 +87,7 @@ class CommandFailed(click.ClickException):
         click.echo(f"playbill: error: {self.format_message()}", file=file, err=True)
 
 
-def describe(error: PlaybillError, journal: Path) -> str:
+def describe(error: PlaybillError, journal: Path | str) -> str:
     """One readable line for an error, naming the journal when the error does not."""
     if isinstance(error, InputError | NotAJournalError):
         return str(error)
@@ -95,7 +109,7 @@ class PlaybillGroup(click.Group):
             if ctx.params.get("debug"):
                 raise
             journal = ctx.params.get("journal") or DEFAULT_JOURNAL
-            raise CommandFailed(describe(error, Path(journal))) from error
+            raise CommandFailed(describe(error, journal)) from error
 
 
 def run_async(fn: Callable[[*_Ts], Awaitable[_T]], *args: *_Ts) -> _T:
@@ -132,6 +146,19 @@ def say(console: Console, line: str) -> None:
     console.print(line, markup=False, soft_wrap=True)
 
 
+def journal_target(ctx: click.Context, param: click.Parameter, value: object) -> Path | str:
+    """``--journal``: a ``Path`` for a file, or a database URL as it is (a ``Path`` mangles it)."""
+    if isinstance(value, Path):
+        return value
+    text = str(value)
+    if is_journal_url(text):
+        return text
+    path = Path(text)
+    if path.is_dir():
+        raise click.BadParameter(f"{text!r} is a directory, not a journal file", ctx, param)
+    return path
+
+
 pass_settings = click.make_pass_decorator(Settings)
 """Decorator handing a command the ``Settings`` of the global options."""
 
@@ -139,17 +166,17 @@ pass_settings = click.make_pass_decorator(Settings)
 @click.group(cls=PlaybillGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--journal",
-    type=click.Path(dir_okay=False, path_type=Path),
+    callback=journal_target,
     default=DEFAULT_JOURNAL,
     show_default=True,
     envvar=JOURNAL_ENV,
     show_envvar=True,
-    help="The journal file.",
+    help="The journal: a SQLite file, or a PostgreSQL URL (postgresql://user@host/db).",
 )
 @click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
 @click.version_option(package_name="playbill", prog_name="playbill")
 @click.pass_context
-def cli(ctx: click.Context, journal: Path, debug: bool) -> None:
+def cli(ctx: click.Context, journal: Path | str, debug: bool) -> None:
     """Run, simulate, steer and inspect playbill runs, and check plan files.
 
     Exit status: 0 on success, 2 on bad input (usage, bad file, unknown run,

@@ -174,7 +174,7 @@ def _report(settings: Settings, result: DemoResult, console: Console) -> None:
     branch = result.branch
     say(console, f"Repository: {result.repo}")
     say(console, f"  main is as it was; the accepted work is on {branch}")
-    say(console, f"Journal: {settings.journal.absolute()}  run: {result.run_id}")
+    say(console, f"Journal: {settings.where}  run: {result.run_id}")
     say(console, "")
     prefix = "playbill"
     if not settings.is_default_journal:

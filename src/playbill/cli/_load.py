@@ -12,7 +12,7 @@ from pathlib import Path
 
 import trio
 
-from playbill.runtime import Journal, open_journal
+from playbill.runtime import Journal, is_journal_url, open_journal
 from playbill.runtime._entry import Entry
 from playbill.runtime._errors import CorruptSnapshotError, NotAJournalError, UnknownRunError
 from playbill.runtime._state import RunState
@@ -22,11 +22,11 @@ READ_CHUNK = 2048
 
 
 @asynccontextmanager
-async def opened_journal(target: Path, *, create: bool) -> AsyncIterator[Journal]:
+async def opened_journal(target: Path | str, *, create: bool) -> AsyncIterator[Journal]:
     """Open the journal at ``target`` for the block, and close it after.
 
     Args:
-        target: The journal file, or ``:memory:``.
+        target: The journal file, ``:memory:``, or a database URL.
         create: Whether a missing file may be created. Read commands pass
             ``False``: they never leave an empty journal behind.
 
@@ -34,7 +34,8 @@ async def opened_journal(target: Path, *, create: bool) -> AsyncIterator[Journal
         NotAJournalError: The file is missing (``create=False``) or is not a
             journal.
     """
-    if not create and str(target) != ":memory:" and not await trio.Path(target).exists():
+    local = str(target) != ":memory:" and not is_journal_url(target)
+    if not create and local and not await trio.Path(target).exists():
         raise NotAJournalError(
             str(target), "no such file (`playbill demo` or `playbill import FILE` creates one)"
         )
@@ -43,13 +44,13 @@ async def opened_journal(target: Path, *, create: bool) -> AsyncIterator[Journal
         yield journal
 
 
-async def make_journal_dir(target: Path) -> None:
+async def make_journal_dir(target: Path | str) -> None:
     """Create the directory of a journal file about to be written, if missing."""
-    if str(target) != ":memory:":
+    if str(target) != ":memory:" and not is_journal_url(target):
         await trio.Path(target).parent.mkdir(parents=True, exist_ok=True)
 
 
-async def require_run(journal: Journal, run_id: str, where: Path) -> int:
+async def require_run(journal: Journal, run_id: str, where: Path | str) -> int:
     """The run's last seq.
 
     Raises:

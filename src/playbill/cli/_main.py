@@ -5,6 +5,7 @@ from __future__ import annotations
 from ._app import cli
 from ._cmd_control import approve, cancel, pause, reject, resume
 from ._cmd_events import events
+from ._cmd_migrate import migrate
 from ._cmd_plans import init, validate
 from ._cmd_read import replay, retry_plan_command, runs, status
 from ._cmd_run import integrate, run
@@ -30,6 +31,7 @@ for _command in (
     retry_plan_command,
     export,
     import_,
+    migrate,
 ):
     cli.add_command(_command)
 
