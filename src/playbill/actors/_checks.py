@@ -11,6 +11,7 @@ is not taken for a hung agent.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import ClassVar, final
 
 import attrs
@@ -41,11 +42,14 @@ class ChecksBackend:
     Attributes:
         env_allow: Environment variables, beyond the basic ones, that the
             validators' commands may see.
+        env: Variables to set for the validators' commands (over the
+            allowed ones).
         heartbeat_s: Seconds between heartbeats while validators run.
         redactor: Keeps secret values out of the output it reports.
     """
 
     env_allow: tuple[str, ...] = ()
+    env: Mapping[str, str] = attrs.field(factory=dict)
     heartbeat_s: float = 10.0
     redactor: Redactor = attrs.field(factory=Redactor.from_environ)
 
@@ -75,7 +79,7 @@ class ChecksBackend:
             worktree=order.workspace,
             changed_files=changed,
             redactor=self.redactor,
-            env=command_env(self.env_allow),
+            env={**command_env(self.env_allow), **self.env},
         )
         checks: list[Check] = []
         evidence: list[Evidence] = []

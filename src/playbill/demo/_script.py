@@ -71,13 +71,6 @@ AGENTS: Final = (
 PYTEST_TIMEOUT_S: Final = 120.0
 """A test file of textkit runs in well under a second; this only bounds a hang."""
 
-PYTEST_ENV: Final = ("PYTEST_DISABLE_PLUGIN_AUTOLOAD",)
-"""Variables the verifier's pytest gets from the environment, beyond the basic ones.
-
-textkit's tests need no pytest plugin; whoever turned plugin autoloading
-off (it can take seconds in a big environment) keeps it off in verification.
-"""
-
 
 def pytest_of(test_file: str) -> TestsPass:
     """A validator that runs one test file with this interpreter's pytest."""
@@ -298,5 +291,7 @@ def demo_backends() -> Mapping[str, AgentBackend]:
         "ex-1": executors,
         "ex-2": executors,
         "reviewer": ScriptedBackend(reviewer_script(), roles=frozenset({"reviewer"})),
-        "verifier": ChecksBackend(env_allow=PYTEST_ENV),
+        # the project's tests need no pytest plugin: loading every one
+        # installed beside playbill would cost seconds per test run
+        "verifier": ChecksBackend(env={"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}),
     }
