@@ -6,6 +6,9 @@ Everything public is re-exported here; the ``_``-prefixed modules are private.
 
 from __future__ import annotations
 
+# Arbitration among competing attempts (the competitive strategy)
+from ._arbitration import Arbitration, Entrant, arbitrate, vote_of
+
 # Clocks and faults
 from ._clock import Clock, ClockStatistics, VirtualClock, WallClock
 
@@ -110,8 +113,8 @@ from ._messages import (
     message_types,
 )
 
-# The supervisor's policy
-from ._pipeline import PIPELINE, Pipeline
+# The supervisor's policy and its strategies
+from ._pipeline import PIPELINE, Judge, Pipeline, approve_and_complete, assign, judged, vet
 from ._policy import STRATEGIES, decide
 from ._policy_context import SUPERVISOR, PolicyContext, Strategy, validator_names
 
@@ -176,6 +179,10 @@ from ._store import (
     JournalStore,
     RunInfo,
 )
+from ._strategy_competitive import COMPETITIVE, Competitive
+from ._strategy_cooperative import COOPERATIVE, Cooperative
+from ._strategy_parallel import PARALLEL, Parallel
+from ._strategy_review_loop import REVIEW_LOOP, ReviewLoop
 from ._supervision import (
     ChildFunction,
     ChildSpec,
@@ -194,6 +201,7 @@ from ._values import (
     UNLIMITED,
     ZERO_USAGE,
     AgentSpec,
+    ArbitrationPolicy,
     ArtifactExists,
     Blocker,
     Budget,
@@ -237,13 +245,17 @@ from ._writer import (
 )
 
 __all__ = [
+    "COMPETITIVE",
+    "COOPERATIVE",
     "DEFAULT_MAX_BATCH",
     "DEFAULT_POLICY",
     "FAULT_NAMES",
     "FORMAT_VERSION",
     "HISTORY_LIMIT",
     "NO_FAULTS",
+    "PARALLEL",
     "PIPELINE",
+    "REVIEW_LOOP",
     "ROLES",
     "STRATEGIES",
     "SUPERVISOR",
@@ -257,7 +269,9 @@ __all__ = [
     "AgentState",
     "AgentStatus",
     "ApprovalState",
+    "Arbitration",
     "ArbitrationDecided",
+    "ArbitrationPolicy",
     "ArbitrationRecord",
     "ArtifactExists",
     "AttemptCancelled",
@@ -277,8 +291,10 @@ __all__ = [
     "ClockStatistics",
     "CommandPasses",
     "CommitFeed",
+    "Competitive",
     "ControlRequest",
     "ControlRequested",
+    "Cooperative",
     "CorruptEntryError",
     "CorruptSnapshotError",
     "Criterion",
@@ -287,6 +303,7 @@ __all__ = [
     "DecisionRecord",
     "Divergence",
     "Draft",
+    "Entrant",
     "Entry",
     "Evidence",
     "ExhaustedAction",
@@ -316,6 +333,7 @@ __all__ = [
     "JournalError",
     "JournalStore",
     "JournalWriter",
+    "Judge",
     "LeaseLostError",
     "Mailbox",
     "MailboxStatistics",
@@ -329,6 +347,7 @@ __all__ = [
     "NoteWritten",
     "OnCrash",
     "OnRestart",
+    "Parallel",
     "Pipeline",
     "Plan",
     "PlanAttached",
@@ -349,6 +368,7 @@ __all__ = [
     "RetryPlan",
     "ReusableProof",
     "ReviewGiven",
+    "ReviewLoop",
     "ReviewOutcome",
     "ReviewPayload",
     "ReviewRequested",
@@ -414,6 +434,9 @@ __all__ = [
     "WorkspaceRecord",
     "WriterConflictError",
     "WriterStatistics",
+    "approve_and_complete",
+    "arbitrate",
+    "assign",
     "check_replay",
     "decide",
     "decode_entries",
@@ -426,6 +449,7 @@ __all__ = [
     "globs_overlap",
     "initial_state",
     "is_journal_url",
+    "judged",
     "message_tag",
     "message_types",
     "migrate_journal",
@@ -438,5 +462,7 @@ __all__ = [
     "scopes_overlap",
     "state_digest",
     "validator_names",
+    "vet",
+    "vote_of",
     "wall_clock_us",
 ]
