@@ -10,6 +10,7 @@ from ._cmd_plans import init, validate
 from ._cmd_read import replay, retry_plan_command, runs, status
 from ._cmd_run import integrate, run
 from ._cmd_sim import demo, sim
+from ._cmd_sweep import sweep
 from ._cmd_transfer import export, import_
 
 for _command in (
@@ -19,6 +20,7 @@ for _command in (
     integrate,
     demo,
     sim,
+    sweep,
     pause,
     resume,
     cancel,

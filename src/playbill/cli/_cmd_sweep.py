@@ -1,0 +1,261 @@
+"""``playbill sweep``: many seeded simulated runs, their summary and plots; and comparisons.
+
+``sweep --strategies ... --seeds ... --out DIR`` runs a sweep (see
+``playbill.sweeps`` and docs/sweeps.md) with a progress bar on stderr, then
+prints the summary table. ``sweep --compare A B`` prints which differences
+between two finished sweeps are significant. Errors (bad seeds, an unknown
+strategy, an unreadable plan or profile file, an output directory that holds
+another sweep) are one line and exit status 2.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+
+import click
+from rich import box
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from playbill.runtime import FaultPlan, parse_faults
+from playbill.sweeps import (
+    Comparison,
+    Estimate,
+    PlotsUnavailableError,
+    Summary,
+    SweepResult,
+    SweepSetup,
+    compare,
+    load_setup,
+    parse_seeds,
+    run_sweep,
+    write_outputs,
+)
+from playbill.sweeps import check_strategies as known_strategies
+
+from ._app import make_console, say
+
+EXIT_INTERRUPTED = 130
+"""Exit status of a sweep stopped by Ctrl-C (its finished runs are kept)."""
+
+
+def _default_workers() -> int:
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
+@click.command()
+@click.option(
+    "--strategies",
+    metavar="A,B,...",
+    help="Coordination strategies to sweep, comma-separated (e.g. pipeline,parallel).",
+)
+@click.option("--seeds", metavar="SPEC", help="Seeds: 0:1000 (0 to 999), 7, or 0:100,500:600.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The sweep's directory; a sweep interrupted there resumes where it stopped.",
+)
+@click.option(
+    "--plan",
+    "plan_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A plan file (playbill.toml); the built-in 10-step example by default.",
+)
+@click.option(
+    "--profiles",
+    "profiles_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Agent profiles (TOML); each profile it defines is swept. Default: default and flaky.",
+)
+@click.option("--faults", default="", metavar="SPEC", help="Faults for every run: crash=0.05,...")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=_default_workers,
+    show_default="the cores available",
+    help="Worker processes (1: simulate in this process).",
+)
+@click.option("--no-plots", is_flag=True, help="Skip the PNG plots (they need matplotlib).")
+@click.option(
+    "--compare",
+    "compared",
+    nargs=2,
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    metavar="DIR_A DIR_B",
+    help="Compare two finished sweeps instead of running one.",
+)
+def sweep(
+    strategies: str | None,
+    seeds: str | None,
+    out: Path | None,
+    plan_file: Path | None,
+    profiles_file: Path | None,
+    faults: str,
+    workers: int,
+    no_plots: bool,
+    compared: tuple[Path, Path] | None,
+) -> None:
+    """Simulate a run per seed, strategy and profile; summarise, plot and report.
+
+    Every run is deterministic, so a sweep is reproducible, and resumable:
+    rerun an interrupted sweep's command and it skips the runs it finished.
+    DIR gets rows.csv and rows.jsonl (a row per run), summary.csv (per
+    strategy and profile: means, medians and 95 % bootstrap intervals of
+    success rate, makespan, cost and tokens), PNG plots and report.md.
+
+    With --compare DIR_A DIR_B, print which differences between two sweeps
+    are significant at 95 % (the bootstrap interval of the difference
+    excludes 0).
+    """
+    if compared:
+        given = [strategies, seeds, out, plan_file, profiles_file, faults or None]
+        if any(value is not None for value in given):
+            raise click.UsageError("--compare takes no other sweep option")
+        _print_comparison(compare(*compared), *compared)
+        return
+    missing = [
+        name
+        for name, value in (("--strategies", strategies), ("--seeds", seeds), ("--out", out))
+        if value is None
+    ]
+    if missing:
+        raise click.UsageError(f"missing {', '.join(missing)} (or --compare DIR_A DIR_B)")
+    assert strategies is not None and seeds is not None and out is not None
+    names = known_strategies([name.strip() for name in strategies.split(",") if name.strip()])
+    seed_list = parse_seeds(seeds)
+    fault_plan = parse_faults(faults) if faults else FaultPlan()
+    plots = not no_plots
+    if plots and importlib.util.find_spec("matplotlib") is None:
+        raise PlotsUnavailableError()  # before hours of runs, not after
+    setup = load_setup(plan_file, profiles_file, faults=fault_plan)
+    result = _run_with_progress(setup, out, names, seed_list, workers)
+    outputs = write_outputs(out, result.rows, result.manifest, plots=plots)
+    console = make_console()
+    console.print(_summary_table(outputs.summaries))
+    say(console, f"{result.ran:,} runs simulated, {result.reused:,} reused from {out}")
+    say(console, f"Report: {out / 'report.md'}")
+
+
+def _run_with_progress(
+    setup: SweepSetup, out: Path, names: tuple[str, ...], seeds: tuple[int, ...], workers: int
+) -> SweepResult:
+    """Run the sweep with a progress bar on stderr; Ctrl-C keeps what finished."""
+    console = make_console(stderr=True)
+    columns = (
+        TextColumn("sweep"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("runs"),
+        TimeRemainingColumn(),
+    )
+    done = [0]
+    with Progress(*columns, console=console, transient=False) as bar:
+        task = bar.add_task("sweep", total=None)
+
+        def progress(finished: int, total: int) -> None:
+            done[0] = finished
+            bar.update(task, completed=finished, total=total)
+
+        try:
+            return run_sweep(
+                setup, out, strategies=names, seeds=seeds, workers=workers, progress=progress
+            )
+        except KeyboardInterrupt:
+            bar.stop()
+            say(
+                console,
+                f"interrupted: {done[0]:,} runs are saved in {out}; "
+                "run the same command again to resume",
+            )
+            raise SystemExit(EXIT_INTERRUPTED) from None
+
+
+def _interval(found: Estimate, scale: float, spec: str) -> str:
+    if found.mean is None or found.low is None or found.high is None:
+        return "-"
+    mean, low, high = (format(v / scale, spec) for v in (found.mean, found.low, found.high))
+    return f"{mean} [{low}, {high}]"
+
+
+def _summary_table(summaries: tuple[Summary, ...]) -> Table:
+    table = Table(
+        title="means [95 % bootstrap interval]; makespan of completed runs",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        show_edge=False,
+    )
+    for name, justify in (
+        ("strategy", "left"),
+        ("profile", "left"),
+        ("runs", "right"),
+        ("success", "left"),
+        ("makespan min", "left"),
+        ("median", "right"),
+        ("cost USD", "left"),
+        ("tokens", "left"),
+    ):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for s in summaries:
+        median = s.makespan_s.median
+        table.add_row(
+            s.strategy,
+            s.profile,
+            f"{s.runs:,}",
+            _interval(s.success_rate, 0.01, ".1f").replace(" [", "% ["),
+            _interval(s.makespan_s, 60, ".1f"),
+            "-" if median is None else f"{median / 60:.1f}",
+            _interval(s.cost_usd, 1, ".3f"),
+            _interval(s.tokens, 1, ",.0f"),
+        )
+    return table
+
+
+_FORMATS = {
+    "success_rate": (0.01, "+.1f", " pp"),
+    "makespan_s": (60.0, "+.2f", " min"),
+    "cost_usd": (1.0, "+.4f", " USD"),
+    "tokens": (1.0, "+,.0f", ""),
+}
+
+
+def _print_comparison(comparison: Comparison, a: Path, b: Path) -> None:
+    console = make_console()
+    say(console, f"A: {a}")
+    say(console, f"B: {b}")
+    if comparison.setup_differences:
+        say(console, f"The sweeps differ in: {', '.join(comparison.setup_differences)}")
+    table = Table(
+        title="B - A, with a 95 % bootstrap interval of the difference",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        show_edge=False,
+    )
+    for name in ("strategy", "profile", "metric", "difference", "95 % interval", "verdict"):
+        table.add_column(name)
+    for d in comparison.differences:
+        scale, spec, unit = _FORMATS[d.metric]
+        if d.difference is None or d.low is None or d.high is None:
+            table.add_row(d.strategy, d.profile, d.metric, "-", "-", "no values on one side")
+            continue
+        verdict = "significant at 95 %" if d.significant else "not significant"
+        table.add_row(
+            d.strategy,
+            d.profile,
+            d.metric,
+            format(d.difference / scale, spec) + unit,
+            f"[{format(d.low / scale, spec)}, {format(d.high / scale, spec)}]",
+            verdict,
+            style="bold" if d.significant else None,
+        )
+    console.print(table)
+    for label, pairs in (("only in A", comparison.only_a), ("only in B", comparison.only_b)):
+        if pairs:
+            say(console, f"{label}: " + ", ".join(f"{s}/{p}" for s, p in pairs))
+    found = len(comparison.significant)
+    say(console, f"{found} of {len(comparison.differences)} differences significant at 95 %")

@@ -1,0 +1,93 @@
+"""The errors of a sweep: each a ``PlaybillError`` with the fields that say what is wrong."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from playbill.runtime import InputError, PlaybillError
+
+
+class SweepError(PlaybillError):
+    """Base of every error a sweep raises on purpose."""
+
+
+class SeedsError(InputError, SweepError):
+    """A seeds specification (``--seeds``) is not valid.
+
+    Attributes:
+        spec: The specification as given.
+        detail: What was expected and what was found.
+    """
+
+    def __init__(self, spec: str, detail: str) -> None:
+        super().__init__("--seeds", "", f"{spec!r}: {detail}")
+        self.spec = spec
+
+
+class UnknownStrategyError(InputError, SweepError):
+    """A strategy the runtime does not know was asked for.
+
+    Attributes:
+        name: The unknown name.
+        known: The names the runtime knows, sorted.
+    """
+
+    def __init__(self, name: str, known: Sequence[str]) -> None:
+        super().__init__(
+            "--strategies", "", f"unknown strategy {name!r} (known: {', '.join(known)})"
+        )
+        self.name = name
+        self.known = tuple(known)
+
+
+class SweepMismatchError(SweepError):
+    """The output directory holds a different sweep, which must not be mixed with this one.
+
+    Attributes:
+        out: The output directory.
+        fields: What differs (``plan``, ``profiles``, ``faults``...), in manifest order.
+    """
+
+    def __init__(self, out: str, fields: Sequence[str]) -> None:
+        super().__init__(
+            f"{out} holds a different sweep ({', '.join(fields)} differ); "
+            "rows of different sweeps are never mixed: choose another --out"
+        )
+        self.out = out
+        self.fields = tuple(fields)
+
+
+class SweepFileError(SweepError):
+    """A file of a sweep directory cannot be read, or is corrupt.
+
+    Attributes:
+        path: The file.
+        detail: What is wrong with it.
+    """
+
+    def __init__(self, path: str, detail: str) -> None:
+        super().__init__(f"{path}: {detail}")
+        self.path = path
+        self.detail = detail
+
+
+class SweepBusyError(SweepError):
+    """Another sweep is writing the same output directory right now.
+
+    Attributes:
+        out: The output directory.
+    """
+
+    def __init__(self, out: str) -> None:
+        super().__init__(f"{out}: another sweep is writing this directory")
+        self.out = out
+
+
+class PlotsUnavailableError(SweepError):
+    """Plots were asked for, but matplotlib is not installed."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "plots need matplotlib, which is not installed: pip install matplotlib "
+            "(or pass --no-plots)"
+        )

@@ -1,0 +1,235 @@
+"""Running a sweep: its cells in worker processes, rows appended as they finish.
+
+``run_sweep`` checks the strategies, claims the output directory (its lock,
+and its manifest: a directory never mixes rows of different sweeps), reads
+back the rows of an earlier, interrupted sweep, simulates the remaining cells
+in batches on a ``ProcessPoolExecutor`` (``forkserver`` processes where the
+platform has them, else ``spawn``; in this process for one worker), and
+finally writes the rows sorted by cell. Every cell is deterministic, so the
+rows do not depend on the number of workers, nor on how often the sweep was
+interrupted and resumed.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import signal
+from collections.abc import Callable, Collection, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from pathlib import Path
+from typing import final
+
+import attrs
+import msgspec
+
+from playbill.runtime import STRATEGIES
+
+from ._cells import Cell, Row, run_cells
+from ._errors import SweepFileError, SweepMismatchError, UnknownStrategyError
+from ._rows import PROGRESS_FILE, ProgressLog, locked, replace_file, write_rows
+from ._setup import Manifest, SweepSetup
+
+MANIFEST_FILE = "manifest.json"
+"""The file that says which sweep a directory holds."""
+
+Progress = Callable[[int, int], None]
+"""Told ``(finished, total)`` cells as a sweep goes."""
+
+_BATCHES_PER_WORKER = 8  # enough batches to even out uneven runs, few enough to keep IPC cheap
+_MAX_BATCH = 16
+
+
+@final
+@attrs.frozen
+class SweepResult:
+    """What a sweep came to.
+
+    Attributes:
+        rows: One row per cell asked for, sorted by cell.
+        ran: Cells simulated by this call.
+        reused: Cells whose rows an earlier, interrupted sweep had already written.
+        manifest: The sweep's manifest.
+    """
+
+    rows: tuple[Row, ...]
+    ran: int
+    reused: int
+    manifest: Manifest
+
+
+def check_strategies(names: Sequence[str], known: Collection[str] | None = None) -> tuple[str, ...]:
+    """The strategies asked for, each once, in order, all known to the runtime.
+
+    Args:
+        names: Strategy names.
+        known: The names allowed; the runtime's ``STRATEGIES`` when None.
+
+    Raises:
+        UnknownStrategyError: A name is not known (or no name is given).
+    """
+    allowed = sorted(STRATEGIES if known is None else known)
+    if not names:
+        raise UnknownStrategyError("", allowed)
+    for name in names:
+        if name not in allowed:
+            raise UnknownStrategyError(name, allowed)
+    return tuple(dict.fromkeys(names))
+
+
+def cells_of(
+    seeds: Sequence[int], strategies: Sequence[str], profiles: Sequence[str]
+) -> list[Cell]:
+    """Every cell of a sweep, sorted by seed, strategy, profile."""
+    return sorted(Cell(seed, s, p) for seed in seeds for s in strategies for p in profiles)
+
+
+def run_sweep(
+    setup: SweepSetup,
+    out: str | Path,
+    *,
+    strategies: Sequence[str],
+    seeds: Sequence[int],
+    workers: int = 1,
+    progress: Progress | None = None,
+) -> SweepResult:
+    """Simulate every ``(seed, strategy, profile)`` cell into ``out``, resuming where it stopped.
+
+    Blocking: runs for as long as the sweep does.
+
+    Args:
+        setup: What the sweep simulates (``load_setup``).
+        out: The output directory; created if missing.
+        strategies: Coordination strategies, by name (``playbill.runtime.STRATEGIES``).
+        seeds: The seeds.
+        workers: Worker processes; 1 simulates in this process.
+        progress: Told ``(finished, total)`` as batches finish.
+
+    Returns:
+        The rows, sorted by cell; also written to ``rows.jsonl`` and ``rows.csv``.
+
+    Raises:
+        UnknownStrategyError: A strategy is not known.
+        SweepMismatchError: ``out`` holds a different sweep.
+        SweepBusyError: Another sweep is writing ``out``.
+        SweepFileError: A file of ``out`` cannot be read or written, or is corrupt.
+    """
+    names = check_strategies(strategies)
+    directory = Path(out)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise SweepFileError(str(directory), f"cannot create: {error.strerror or error}") from None
+    manifest = setup.manifest()
+    cells = cells_of(seeds, names, setup.profile_names)
+    with locked(directory):
+        _claim(directory, manifest)
+        with ProgressLog.open(directory / PROGRESS_FILE) as (log, done):
+            todo = [cell for cell in cells if cell not in done]
+            reused = len(cells) - len(todo)
+            count = [reused]
+
+            def finished(rows: Sequence[Row]) -> None:
+                log.append(rows)
+                for row in rows:
+                    done[row.cell] = row
+                count[0] += len(rows)
+                if progress is not None:
+                    progress(count[0], len(cells))
+
+            if progress is not None:
+                progress(reused, len(cells))
+            _simulate(setup, todo, workers, finished)
+        rows = write_rows(directory, (done[cell] for cell in cells))
+    return SweepResult(rows=tuple(rows), ran=len(todo), reused=reused, manifest=manifest)
+
+
+def read_manifest(directory: str | Path) -> Manifest | None:
+    """The manifest of a sweep directory, or ``None`` when it has none.
+
+    Raises:
+        SweepFileError: The manifest cannot be read or is not one.
+    """
+    path = Path(directory) / MANIFEST_FILE
+    try:
+        return msgspec.json.decode(path.read_bytes(), type=Manifest)
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        raise SweepFileError(str(path), f"cannot read: {error.strerror or error}") from None
+    except msgspec.DecodeError as error:
+        raise SweepFileError(str(path), f"not a sweep manifest: {error}") from None
+
+
+def _claim(directory: Path, manifest: Manifest) -> None:
+    """Check that ``directory`` holds this sweep (or none yet), and record its manifest."""
+    recorded = read_manifest(directory)
+    if recorded is None:
+        if (directory / PROGRESS_FILE).exists():
+            raise SweepFileError(
+                str(directory / MANIFEST_FILE),
+                "missing, but the directory holds rows: which sweep are they of?",
+            )
+        encoded = msgspec.json.format(msgspec.json.encode(manifest))
+        replace_file(directory / MANIFEST_FILE, encoded + b"\n")
+        return
+    differences = recorded.differences(manifest)
+    if differences:
+        raise SweepMismatchError(str(directory), differences)
+
+
+def _simulate(
+    setup: SweepSetup,
+    cells: Sequence[Cell],
+    workers: int,
+    finished: Callable[[Sequence[Row]], None],
+) -> None:
+    """Simulate ``cells`` in batches, handing each batch's rows to ``finished`` as it ends."""
+    if not cells:
+        return
+    size = max(1, min(_MAX_BATCH, len(cells) // (max(1, workers) * _BATCHES_PER_WORKER)))
+    batches = [cells[i : i + size] for i in range(0, len(cells), size)]
+    if workers <= 1:
+        for batch in batches:
+            finished(run_cells(setup, batch))
+        return
+    pool = ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=_context(),
+        initializer=_start_worker,
+        initargs=(setup,),
+    )
+    try:
+        pending: set[Future[list[Row]]] = {pool.submit(_run_batch, batch) for batch in batches}
+        while pending:
+            ready, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in ready:
+                finished(future.result())
+    except BaseException:
+        # Interrupted (or a worker died): stop at once; the rows written so far stay.
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    methods = multiprocessing.get_all_start_methods()
+    if "forkserver" in methods:
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["playbill.sweeps._cells"])
+        return context
+    return multiprocessing.get_context("spawn")
+
+
+_worker_setup: SweepSetup | None = None
+
+
+def _start_worker(setup: SweepSetup) -> None:
+    """Initialise a worker process: keep the setup; leave Ctrl-C to the parent."""
+    global _worker_setup
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _worker_setup = setup
+
+
+def _run_batch(cells: Sequence[Cell]) -> list[Row]:
+    assert _worker_setup is not None, "a worker runs batches only after _start_worker"
+    return run_cells(_worker_setup, cells)
