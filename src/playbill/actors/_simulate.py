@@ -34,6 +34,7 @@ from playbill.runtime import (
     AgentSpec,
     Budget,
     Criterion,
+    Draft,
     Entry,
     FaultPlan,
     Journal,
@@ -42,8 +43,10 @@ from playbill.runtime import (
     PolicySettings,
     RunState,
     StepSpec,
+    Strategy,
     TestsPass,
     VirtualClock,
+    decide,
 )
 
 from ._backend import AgentBackend
@@ -157,6 +160,7 @@ def simulate(
     budget: Budget = UNLIMITED,
     policy: PolicySettings = DEFAULT_POLICY,
     strategy: str = "pipeline",
+    strategies: Mapping[str, Strategy] | None = None,
     profiles: ProfileSet | None = None,
     faults: FaultPlan = NO_FAULTS,
     journal: Journal | None = None,
@@ -177,6 +181,8 @@ def simulate(
         budget: The run's budget.
         policy: The supervisor's policy settings.
         strategy: The coordination strategy.
+        strategies: The strategies the policy knows by name (``decide``'s
+            ``strategies``); the built-in ``STRATEGIES`` when None.
         profiles: How the agents behave; the built-in profiles when None.
         faults: Faults to inject.
         journal: Where to journal the run; a new ``MemoryJournal`` when None.
@@ -213,6 +219,9 @@ def simulate(
             labels={**(labels or {}), "simulated": "true", "faults": str(faults)},
         )
     killed: list[int] = []
+
+    def policy_of(state: RunState, entry: Entry) -> Sequence[Draft]:
+        return decide(state, entry, strategies=strategies)
 
     epoch_us = EPOCH_US
     if resume:
@@ -266,6 +275,7 @@ def simulate(
                     lease_ttl_s=1e9,  # no renewal wake-ups: they would be bare trio sleeps
                     observe=on_entries,
                     resumed_by="simulation",
+                    policy=policy_of,
                 ) as run:
                     if speed is not None:
                         return await run.wait(_ended)
