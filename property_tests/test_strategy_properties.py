@@ -154,12 +154,12 @@ class CompetitionChecker(JournalChecker):
         self._budgets.reaction_end(seq, state)
 
 
-def with_strategies(plan: Plan, draw: st.DrawFn) -> Plan:
-    """The plan with each step's strategy (and competitors) drawn from the built-ins."""
+def with_strategies(plan: Plan, draw: st.DrawFn, names: tuple[str, ...] = BUILTINS) -> Plan:
+    """The plan with each step's strategy (and competitors) drawn from ``names``."""
     steps = tuple(
         replace(
             s,
-            strategy=draw(st.sampled_from(BUILTINS)),
+            strategy=draw(st.sampled_from(names)),
             competitors=draw(st.none() | st.integers(1, 4)),
         )
         for s in plan.steps
@@ -177,11 +177,11 @@ def with_arbitration(policy: PolicySettings, draw: st.DrawFn) -> PolicySettings:
 
 
 @st.composite
-def strategy_configs(draw: st.DrawFn) -> Config:
+def strategy_configs(draw: st.DrawFn, names: tuple[str, ...] = BUILTINS) -> Config:
     config = draw(configs())
     return attrs.evolve(
         config,
-        plan=with_strategies(config.plan, draw),
+        plan=with_strategies(config.plan, draw, names),
         policy=with_arbitration(config.policy, draw),
     )
 
@@ -192,6 +192,17 @@ def strategy_configs(draw: st.DrawFn) -> Config:
 @given(strategy_configs(), st.randoms(use_true_random=False))
 @settings(max_examples=settings.default.max_examples * 3)
 def test_every_strategy_keeps_the_policy_promises(config: Config, rnd: random.Random) -> None:
+    play_and_check(config, rnd)
+
+
+@given(strategy_configs(("competitive",)), st.randoms(use_true_random=False))
+@settings(max_examples=settings.default.max_examples * 2)
+def test_competitions_keep_the_policy_promises(config: Config, rnd: random.Random) -> None:
+    play_and_check(config, rnd)
+
+
+def play_and_check(config: Config, rnd: random.Random) -> None:
+    """Play a world to its end and check every promise (``test_policy_properties``'s, adapted)."""
     world = World(config, rnd)
     world.run()
     final = world.state
@@ -205,9 +216,8 @@ def test_every_strategy_keeps_the_policy_promises(config: Config, rnd: random.Ra
         assert final.is_terminal or live_approvals(final)
         assert all(last - root < MAX_BATCH for root, last in world.batches)
         checker = CompetitionChecker().feed_all(world.entries)
-        for name, count in checker.counts.items():
-            if count and name in ("arbitrations",):
-                event(name)
+        if checker.counts["arbitrations"]:
+            event("arbitrated")
         divergence = check_replay(world.entries)
         assert divergence is None, divergence.describe()
     except AssertionError:
@@ -255,7 +265,8 @@ def test_every_strategy_keeps_the_runtime_invariants_in_simulated_runs(
         assert result.outcome in ("completed", "failed", "cancelled", "waiting"), result.outcome
         if result.outcome == "waiting":
             assert waits_on_people(result.state)
-        CompetitionChecker().feed_all(entries)
+        if CompetitionChecker().feed_all(entries).counts["arbitrations"]:
+            event("arbitrated")
         check_effects_once(entries)
         divergence = check_replay(entries)
         assert divergence is None, divergence.describe()

@@ -13,7 +13,7 @@ from playbill.runtime._messages import (
     StepSkipped,
     TimerSet,
 )
-from playbill.runtime._values import Finding, PolicySettings, StepSpec
+from playbill.runtime._values import Finding, PolicySettings, ReviewPayload, StepSpec
 from policy_helpers import EX, EX2, REV, VER, Driver, of, one, plan
 
 A = StepSpec(id="a", goal="write a", scope=("src/a.py",))
@@ -94,3 +94,10 @@ def test_a_rejection_is_judged_as_in_the_pipeline() -> None:
     caused = d.review("a", "rev", "fail")
     assert one(StepFailed, caused).failure.kind == "rejected"
     assert one(StepRetried, caused).backoff_s == 30.0
+
+
+def test_a_reviewer_steps_own_verdict_is_no_review_round() -> None:
+    review = StepSpec(id="r", goal="review the design", role="reviewer")
+    d = Driver(plan(review), strategy="review_loop", policy=PolicySettings(backoff_base_s=30.0))
+    caused = d.propose("r", "rev", 1, ReviewPayload(verdict="request_changes"))
+    assert one(StepRetried, caused).backoff_s == 30.0  # judged as in the pipeline

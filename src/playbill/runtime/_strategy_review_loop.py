@@ -102,9 +102,10 @@ def revise(
 ) -> None:
     """The review loop's judge: changes requested -> a revision at once, K rounds at most.
 
-    Any other outcome is judged as the pipeline judges it.
+    Any other outcome, and a reviewer step's own verdict (it is no review
+    round of the step), is judged as the pipeline judges it.
     """
-    if outcome != CHANGES_REQUESTED:
+    if outcome != CHANGES_REQUESTED or step.spec.role != "executor":
         judged(ctx, step, attempt, outcome, findings, blockers)
         return
     sid, n = step.spec.id, attempt.number
