@@ -61,7 +61,9 @@ def test_every_option_is_a_constructor_parameter_with_its_default(cl: type) -> N
     assert set(fields) == set(params) - FROM_THE_AGENT - {"allowed_roles", "tool"}
     for name, field in fields.items():
         default = params[name].default
-        if field.default is attrs.NOTHING:
+        if isinstance(field.default, attrs.Factory):  # type: ignore[arg-type]
+            assert default is inspect.Parameter.empty or not default, name
+        elif field.default is attrs.NOTHING:
             assert default is inspect.Parameter.empty, name
         elif default is not inspect.Parameter.empty:
             assert field.default == default, name
@@ -91,7 +93,8 @@ def test_options_of_every_real_backend_load() -> None:
         'id = "oa"\nroles = ["reviewer"]\nbackend = "openai"\n[agents.options]\n'
         'model = "llama3"\nbase_url = "http://127.0.0.1:11434/v1"\napi_key_env = "LOCAL_KEY"\n'
         "temperature = 0.2\nmax_tokens = 4000\nmax_retries = 0",
-        'id = "v"\nroles = ["verifier"]\nbackend = "checks"',
+        'id = "v"\nroles = ["verifier"]\nbackend = "checks"\n[agents.options]\n'
+        'env = { PYTEST_ADDOPTS = "-x" }',
     )
     loaded = parse_plan(text)
     factory = plan_backends(loaded)
@@ -121,6 +124,8 @@ def test_options_of_every_real_backend_load() -> None:
         60.0,
         ("HTTPS_PROXY",),
     )
+    checks = factory(specs["v"])
+    assert isinstance(checks, ChecksBackend) and checks.env == {"PYTEST_ADDOPTS": "-x"}
     openai = factory(specs["oa"])
     assert isinstance(openai, OpenAIBackend)
     assert (openai.base_url, openai.api_key_env, openai.max_retries) == (
@@ -158,7 +163,9 @@ def test_every_option_problem_is_reported_at_once_with_its_path() -> None:
     assert problems["agents[1].options.base_url"] == (
         "expected an http:// or https:// URL, got 'ftp://x'"
     )
-    assert "with argv" in problems["agents[2].options"]
+    assert problems["agents[2].options"] == (
+        "required table missing: [agents.options], with argv (backend 'command' needs it)"
+    )
 
 
 @pytest.mark.parametrize(
@@ -196,7 +203,8 @@ def test_a_mutating_step_needs_a_backend_that_edits() -> None:
 def test_simulated_agents_are_not_built_for_a_real_run() -> None:
     text = plan(
         'id = "sim"\nroles = ["executor"]',
-        'id = "v"\nroles = ["verifier"]\nbackend = "checks"',
+        'id = "v"\nroles = ["verifier"]\nbackend = "checks"\n[agents.options]\n'
+        'env = { PYTEST_ADDOPTS = "-x" }',
     )
     loaded = parse_plan(text)
     with pytest.raises(PlanError) as caught:

@@ -17,6 +17,7 @@ from playbill.plans import (
     outside_repository,
     parse_plan,
 )
+from playbill.runtime import STRATEGIES
 
 HEAD = '[run]\ngoal = "g"\n'
 
@@ -272,10 +273,11 @@ def test_shell_is_kept_only_when_the_plan_says_so() -> None:
 
 def test_strategies_are_the_runtimes_unless_told() -> None:
     text = HEAD.replace('"g"', '"g"\nstrategy = "race"') + TEAM + step("a", 'strategy = "vote"')
+    known = ", ".join(STRATEGIES)
     found = problems_of(text)
     assert found == {
-        "run.strategy": "unknown strategy 'race' (known: pipeline)",
-        "steps[0].strategy": "unknown strategy 'vote' (known: pipeline)",
+        "run.strategy": f"unknown strategy 'race' (known: {known})",
+        "steps[0].strategy": f"unknown strategy 'vote' (known: {known})",
     }
     plan = parse_plan(text, strategies=["race", "vote"])
     assert plan.run.strategy == "race"

@@ -101,14 +101,14 @@ def test_validate_summarises_a_valid_plan(runner: CliRunner, tmp_path: Path) -> 
     lines = result.stdout.splitlines()
     assert lines[0] == f"{plan}: a valid plan"
     assert lines[1:] == [
-        "  goal:      Fix the failing tests and document the fix",
+        "  goal:      Add CSV export to the ledger tool",
         "  strategy:  pipeline",
-        "  steps:     2 (fix, docs); 2 change files, 2 with validators",
-        "  agents:    3 (claude, reviewer, tests)",
-        "  roles:     executor 2 steps/1 agent, reviewer 0 steps/1 agent, "
-        "verifier 0 steps/1 agent",
+        "  steps:     5 (design, writer, command, docs, check); 3 change files, 3 with validators",
+        "  agents:    5 (planner, executor-1, executor-2, reviewer, verifier)",
+        "  roles:     planner 1 step/1 agent, executor 3 steps/2 agents, "
+        "reviewer 0 steps/1 agent, verifier 1 step/1 agent",
         "  criteria:  1 (suite-green)",
-        "  budget:    2,000,000 tokens, $10.00, 7200 s of agent work, 12 attempts, 4 retries",
+        "  budget:    400,000 tokens, $5.00, 3600 s of agent work, 12 attempts, 3 retries",
         "  policy:    heartbeat within 300 s, 3 attempts per step, on exhausted: escalate",
     ]
 

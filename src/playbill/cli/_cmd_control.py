@@ -6,7 +6,13 @@ carries it out, or refuses it with a note saying why. A run that is not
 running takes its queued requests when it is resumed.
 
 ``resume`` does more: when no live process holds the run (it was killed, or
-its machine rebooted), it continues the run here, from its journal.
+its machine rebooted), it continues the run here, from its journal. A
+simulated run is rebuilt from its seed and profiles; a real run (``playbill
+run``) from its labels: the repository and base commit reopen its
+``Workbench``, and the plan file, which must be the one the run started from
+(same SHA-256, unless ``--plan-changed-ok``), rebuilds its agents' backends.
+The runtime finds the journaled worktrees again and answers the merge
+requests left unanswered.
 """
 
 from __future__ import annotations
@@ -18,18 +24,19 @@ from pathlib import Path
 
 import click
 
-from playbill.actors import ProfileSet, load_profiles
+from playbill.actors import ProfileSet, Workbench, load_profiles
+from playbill.actors._workbench import BASE_LABEL, REPO_LABEL
+from playbill.plans import load_plan, plan_backends
 from playbill.runtime import (
     ControlRequest,
     FaultPlan,
     InputError,
-    Journal,
     RunState,
-    WriterConflictError,
     parse_faults,
 )
 
 from ._app import Settings, make_console, pass_settings, run_async, say
+from ._cmd_run import PLAN_LABEL, PLAN_SHA_LABEL, execute, finish, is_live, plan_digest
 from ._cmd_sim import _report, _run_simulation
 from ._load import opened_journal, require_run
 
@@ -119,14 +126,31 @@ def reject(settings: Settings, run_id: str, step: str, reason: str) -> None:
     default=0.0,
     help="For a simulated run: virtual seconds per real second (0: at once).",
 )
+@click.option(
+    "--plan-changed-ok",
+    is_flag=True,
+    help="For a real run: rebuild its backends from the plan file even if it changed.",
+)
+@click.option("--quiet", is_flag=True, help="For a real run: no live display.")
 @pass_settings
-def resume(settings: Settings, run_id: str, profile_file: str | None, speed: float) -> None:
+@click.pass_context
+def resume(
+    ctx: click.Context,
+    settings: Settings,
+    run_id: str,
+    profile_file: str | None,
+    speed: float,
+    plan_changed_ok: bool,
+    quiet: bool,
+) -> None:
     """Resume a run: ask its live process to, or continue it here from its journal.
 
     A paused run that still runs in another process is asked to resume. A run
     whose process died (killed, crashed, rebooted) is continued here: the
     dead writer's lease is taken over, attempts that were in flight are
-    interrupted and handed out again, and finished work is not redone.
+    interrupted and handed out again, and finished work is not redone. A real
+    run (`playbill run`) needs its plan file unchanged (--plan-changed-ok
+    takes it as it is now); it exits as `playbill run` does.
     """
     state, live = run_async(_inspect, settings, run_id)
     if state.is_terminal:
@@ -135,11 +159,14 @@ def resume(settings: Settings, run_id: str, profile_file: str | None, speed: flo
         request = ControlRequest(action="resume", by=_who())
         _queued(run_async(_post, settings, run_id, request), "resume", run_id)
         return
+    if REPO_LABEL in state.labels:
+        _resume_real(ctx, settings, state, plan_changed_ok=plan_changed_ok, quiet=quiet)
+        return
     if state.labels.get("simulated") != "true" or state.seed is None:
         raise InputError(
             str(settings.journal),
             f"run {run_id}",
-            "only simulated runs can be continued by `resume` so far",
+            "it is neither simulated nor run on a repository, so it cannot be continued here",
         )
     profiles = _profiles_of(state, profile_file)
     faults = _agent_faults(state)
@@ -147,19 +174,41 @@ def resume(settings: Settings, run_id: str, profile_file: str | None, speed: flo
     _report(settings, result)
 
 
+def _resume_real(
+    ctx: click.Context, settings: Settings, state: RunState, *, plan_changed_ok: bool, quiet: bool
+) -> None:
+    """Continue a real run from its labels: its repository, base commit and plan file."""
+    labels, run_id = state.labels, state.run_id
+    where = f"run {run_id}"
+    if PLAN_LABEL not in labels or BASE_LABEL not in labels:
+        detail = "it has no plan file or base commit in its labels, so it cannot be rebuilt"
+        raise InputError(str(settings.journal), where, detail)
+    plan_file = Path(labels[PLAN_LABEL])
+    loaded = load_plan(plan_file)
+    if plan_digest(plan_file) != labels.get(PLAN_SHA_LABEL) and not plan_changed_ok:
+        detail = (
+            f"the plan file changed since run {run_id} started (its SHA-256 differs); "
+            "restore it, or pass --plan-changed-ok to rebuild the agents' backends from it "
+            "as it is now (the run keeps its journaled steps)"
+        )
+        raise InputError(str(plan_file), "", detail)
+    agents = state.plan.agents if state.plan is not None else ()
+    backends = plan_backends(loaded, source=str(plan_file), agents=agents)
+    bench = Workbench(labels[REPO_LABEL], run_id, base_commit=labels[BASE_LABEL])
+    if state.status == "paused":
+        # The resumed run takes this request at once: a paused run would only wait.
+        request = ControlRequest(action="resume", by=_who())
+        run_async(_post, settings, run_id, request)
+    say(make_console(stderr=True), f"playbill: resuming run {run_id} on {labels[REPO_LABEL]}")
+    after, report = execute(settings, run_id, backends, bench, spec=None, quiet=quiet)
+    finish(ctx, settings, after, report, bench.integration_branch)
+
+
 async def _inspect(settings: Settings, run_id: str) -> tuple[RunState, bool]:
     """The run's state, and whether a live writer holds it."""
     async with opened_journal(settings.journal, create=False) as journal:
         await require_run(journal, run_id, settings.journal)
-        return await journal.state_at(run_id), await _held(journal, run_id)
-
-
-async def _held(journal: Journal, run_id: str) -> bool:
-    try:
-        async with journal.writer(run_id):
-            return False
-    except WriterConflictError:
-        return True
+        return await journal.state_at(run_id), await is_live(journal, run_id)
 
 
 def _profiles_of(state: RunState, path: str | None) -> ProfileSet:

@@ -165,7 +165,7 @@ def check_clean(bench: Workbench, ignore: Sequence[Path], *, allow_dirty: bool) 
 async def _new_run_id(journal: Journal, given: str | None) -> str:
     if given is not None:
         if not re.fullmatch(ID_PATTERN, given):
-            detail = "expected 1 to 64 letters, digits, '.', '_' or '-', starting with one of the first two"
+            detail = "expected 1 to 64 letters, digits, '.', '_' or '-', not starting with . _ -"
             raise InputError("--run-id", "", f"{detail}, got {given!r}")
         if await journal.run_exists(given):
             detail = f"run {given} already exists; continue it with `playbill resume {given}`"

@@ -5,7 +5,7 @@ cattrs) and checks it, reporting every problem at once in a ``PlanError``;
 ``PlanFile.to_run_spec`` makes the ``RunSpec`` a run starts from and
 ``plan_backends`` the agents' backends. The format is described in
 docs/plans.md (the backends in docs/backends.md); ``STARTER_PLAN`` is what
-``playbill init`` writes.
+``playbill init`` writes (a simulated team), ``starter_plan`` a real team.
 """
 
 from __future__ import annotations
@@ -34,7 +34,8 @@ from ._model import (
     SimulatedOptions,
     StepTable,
 )
-from ._starter import PYTEST, STARTER_PLAN, guess_test_command, starter_plan
+from ._starter import PYTEST, guess_test_command, starter_plan
+from ._starter_sim import STARTER_PLAN
 from ._types import ID_PATTERN
 from ._validators import (
     VALIDATORS,

@@ -14,7 +14,8 @@ so the supervisor never assigns a backend work it cannot do.
 # No ``from __future__ import annotations``: the loader reads the
 # ``Annotated`` metadata of each attribute's type, which must not be a string.
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
 from typing import Annotated, ClassVar, Literal, final
 
 import attrs
@@ -319,6 +320,9 @@ class ChecksOptions:
     Attributes:
         env_allow: Environment variables, besides the basic ones, the
             validators' commands may see.
+        env: Variables set for the validators' commands (over the allowed
+            ones), ``NAME = "value"``; not for secrets, which belong in the
+            environment and ``env_allow``.
         heartbeat_s: Seconds between heartbeats while validators run.
     """
 
@@ -326,11 +330,14 @@ class ChecksOptions:
     plays: ClassVar[frozenset[Role]] = frozenset({"verifier"})
     edits: ClassVar[bool] = False
     env_allow: tuple[EnvName, ...] = ()
+    env: Mapping[str, str] = attrs.field(factory=dict, converter=MappingProxyType)
     heartbeat_s: Seconds = 10.0
 
     def build(self, roles: Iterable[Role], edits_files: bool) -> AgentBackend:
         """The ``ChecksBackend``."""
-        return ChecksBackend(env_allow=self.env_allow, heartbeat_s=float(self.heartbeat_s))
+        return ChecksBackend(
+            env_allow=self.env_allow, env=dict(self.env), heartbeat_s=float(self.heartbeat_s)
+        )
 
 
 RealOptions = (

@@ -238,8 +238,8 @@ def _make_converter() -> cattrs.Converter:
             required = [a.name for a in attrs.fields(cl) if a.default is attrs.NOTHING]
             if required:
                 detail = (
-                    f"required table missing: [agents.options] of a {backend} agent, "
-                    f"with {', '.join(required)}"
+                    f"required table missing: [agents.options], with {', '.join(required)} "
+                    f"(backend {backend!r} needs it)"
                 )
                 errors.append((".options", _Expected(detail)))
             else:

@@ -1,8 +1,8 @@
-"""The starter plan ``playbill init`` writes: a real team, every field explained.
+"""A starter plan with a real team for a repository, every field explained.
 
 ``starter_plan`` writes it for a repository's test command
-(``guess_test_command`` guesses it from the files at the repository's top);
-``STARTER_PLAN`` is the one for a Python project tested with pytest.
+(``guess_test_command`` guesses it from the files at the repository's top).
+The simulated starter, ``STARTER_PLAN``, is in ``playbill.plans._starter_sim``.
 """
 
 from __future__ import annotations
@@ -222,6 +222,3 @@ cwd = "."
 timeout_s = 900
 min_passed = 1
 """
-
-STARTER_PLAN = starter_plan()
-"""The starter ``playbill.toml`` of a Python project (tests run with pytest)."""
