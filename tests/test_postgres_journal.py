@@ -4,14 +4,33 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from contextlib import aclosing
 
 import psycopg
 import pytest
+import trio
+import trio.testing
 
-from journal_conformance import Backend, JournalConformance
+from journal_conformance import Backend, JournalConformance, notes
 from pg_server import PgServer, drop_schema
-from playbill.runtime import Journal, PostgresJournal
+from playbill.runtime import (
+    Journal,
+    NotAJournalError,
+    PostgresJournal,
+    SchemaVersionError,
+    StoreError,
+    migrate_journal,
+    open_journal,
+)
 from playbill.runtime._entry import checksum
+from playbill.runtime._postgres_schema import (
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    Migration,
+    check_schema,
+    migrate,
+    redact_url,
+)
 
 
 class PostgresBackend(Backend):
@@ -59,3 +78,103 @@ class TestPostgresJournal(JournalConformance):
         backend = PostgresBackend(pg_url)
         yield backend
         backend.close()
+
+
+# ------------------------------------------------------------------ schema
+
+
+def test_an_empty_database_is_refused_without_create_and_says_to_migrate(pg_url: str) -> None:
+    with pytest.raises(SchemaVersionError) as info:
+        PostgresJournal(pg_url, create=False)
+    assert (info.value.found, info.value.supported) == (0, SCHEMA_VERSION)
+    assert "playbill migrate --journal" in str(info.value)
+    with pytest.raises(NotAJournalError):  # the CLI reports it like a foreign file
+        open_journal(pg_url, create=False)
+    journal = open_journal(pg_url)  # create: the schema is installed
+    assert isinstance(journal, PostgresJournal)
+    journal.close()
+    PostgresJournal(pg_url, create=False).close()
+
+
+def test_migrate_creates_then_upgrades_in_order_and_older_schemas_are_refused(
+    pg_url: str,
+) -> None:
+    later = Migration(2, "a column", ("ALTER TABLE playbill_runs ADD COLUMN note text",))
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        first = migrate(conn, "db", migrations=MIGRATIONS)
+        assert (first.from_version, first.to_version, first.changed) == (0, SCHEMA_VERSION, True)
+        with pytest.raises(SchemaVersionError) as info:  # code that knows version 2
+            check_schema(conn, "db", create=True, migrations=(*MIGRATIONS, later))
+        assert (info.value.found, info.value.supported) == (1, 2)
+        assert "older" in info.value.detail and "playbill migrate" in info.value.detail
+        second = migrate(conn, "db", migrations=(*MIGRATIONS, later))
+        assert (second.from_version, second.to_version) == (1, 2)
+        check_schema(conn, "db", create=False, migrations=(*MIGRATIONS, later))
+        again = migrate(conn, "db", migrations=(*MIGRATIONS, later))
+        assert not again.changed
+        versions = conn.execute("SELECT version FROM playbill_schema_version ORDER BY 1")
+        assert [v for (v,) in versions] == [1, 2]
+    # This playbill (version 1) refuses the newer schema, and will not "migrate" it down.
+    with pytest.raises(SchemaVersionError, match="newer") as newer:
+        PostgresJournal(pg_url)
+    assert newer.value.found == 2
+    with pytest.raises(SchemaVersionError):
+        migrate_journal(pg_url)
+
+
+def test_migrate_journal_reports_and_is_idempotent(pg_url: str) -> None:
+    assert migrate_journal(pg_url).changed
+    done = migrate_journal(pg_url)
+    assert (done.from_version, done.to_version, done.changed) == (1, 1, False)
+
+
+def test_passwords_never_show_in_errors() -> None:
+    url = "postgresql://bob:s3cret@127.0.0.1:1/db"
+    assert redact_url(url) == "postgresql://bob:***@127.0.0.1:1/db"
+    with pytest.raises(StoreError) as info:
+        PostgresJournal(url)
+    assert "s3cret" not in str(info.value)
+    assert "bob:***@127.0.0.1:1/db" in str(info.value)
+
+
+def test_journals_in_two_schemas_of_one_database_are_apart(pg_server: PgServer) -> None:
+    urls = [pg_server.new_schema(), pg_server.new_schema()]
+
+    async def main() -> None:
+        for n, url in enumerate(urls, 1):
+            with PostgresJournal(url) as journal:
+                async with journal.writer("run-a") as w:
+                    await w.append(notes(n))
+        for n, url in enumerate(urls, 1):
+            with PostgresJournal(url, create=False) as journal:
+                assert await journal.last_seq("run-a") == n
+
+    try:
+        trio.run(main)
+    finally:
+        for url in urls:
+            drop_schema(url)
+
+
+# ------------------------------------------------------------------ follow
+
+
+async def test_follow_hears_another_journal_through_notify_without_polling(pg_url: str) -> None:
+    reader, writer = PostgresJournal(pg_url), PostgresJournal(pg_url)
+    got: list[int] = []
+
+    async def follower() -> None:
+        async with aclosing(reader.follow("run-a", poll_interval_s=3600)) as entries:
+            async for entry in entries:
+                got.append(entry.seq)
+                if entry.seq == 6:
+                    return
+
+    with reader, writer, trio.fail_after(30):  # a hang guard: a poll would take an hour
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(follower)
+            async with writer.writer("run-a") as w:
+                for n in (1, 2, 3):
+                    await trio.testing.wait_all_tasks_blocked()
+                    await w.append(notes(n))
+    assert got == [1, 2, 3, 4, 5, 6]

@@ -54,6 +54,9 @@ from ._store import (
 _REQUESTS_LOCK = 0x706C6231_0000_0002
 """Advisory lock key that orders control requests: ids become visible in id order."""
 
+_ACQUIRE_TURNS = 100
+"""Claims of a lease that other processes keep taking and releasing, before giving up."""
+
 _LIST_RUNS = """
 SELECT run_id, first_us,
     (SELECT max(seq) FROM playbill_entries AS e WHERE e.run_id = r.run_id),
@@ -289,26 +292,32 @@ class PostgresStore(JournalStore):
         """See ``JournalStore.acquire_lease``."""
         token = secrets.token_hex(8)
         with self._errors(), self._write() as conn:
-            taken = conn.execute(
-                "INSERT INTO playbill_leases (run_id, holder, token, expires_at)"
-                " VALUES (%s, %s, %s, %s) ON CONFLICT (run_id) DO NOTHING",
-                (run_id, holder, token, now + ttl_s),
-            ).rowcount
-            if taken:
+            # Each statement sees what committed before it (READ COMMITTED):
+            # a lease released between the two is claimed afresh on the next turn.
+            for _ in range(_ACQUIRE_TURNS):
+                taken = conn.execute(
+                    "INSERT INTO playbill_leases (run_id, holder, token, expires_at)"
+                    " VALUES (%s, %s, %s, %s) ON CONFLICT (run_id) DO NOTHING",
+                    (run_id, holder, token, now + ttl_s),
+                ).rowcount
+                if taken:
+                    return token
+                # Someone holds (or held) it: lock their row and judge it.
+                row = conn.execute(
+                    "SELECT holder, expires_at FROM playbill_leases WHERE run_id = %s FOR UPDATE",
+                    (run_id,),
+                ).fetchone()
+                if row is None:
+                    continue
+                if row[1] > now and not holder_is_dead(row[0]):
+                    raise WriterConflictError(run_id, row[0])
+                conn.execute(
+                    "UPDATE playbill_leases SET holder = %s, token = %s, expires_at = %s"
+                    " WHERE run_id = %s",
+                    (holder, token, now + ttl_s, run_id),
+                )
                 return token
-            # Someone holds (or held) it: lock their row and judge it.
-            row = conn.execute(
-                "SELECT holder, expires_at FROM playbill_leases WHERE run_id = %s FOR UPDATE",
-                (run_id,),
-            ).fetchone()
-            if row is not None and row[1] > now and not holder_is_dead(row[0]):
-                raise WriterConflictError(run_id, row[0])
-            conn.execute(
-                "UPDATE playbill_leases SET holder = %s, token = %s, expires_at = %s"
-                " WHERE run_id = %s",
-                (holder, token, now + ttl_s, run_id),
-            )
-        return token
+        raise StoreError(f"{self.url}: the lease of run {run_id!r} changed hands too often")
 
     def renew_lease(self, run_id: str, token: str, *, now: float, ttl_s: float) -> None:
         """See ``JournalStore.renew_lease``."""
