@@ -1,0 +1,93 @@
+"""A ``playbill run`` process killed with SIGKILL mid-run, continued by ``playbill resume``."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from cli_helpers import assert_one_line_error, invoke, read_entries
+from click.testing import CliRunner
+from test_run_real import FIXED, git, make_project, plan_text, run_state
+
+from playbill.runtime import WorkspaceCreated, WorkspaceMerged
+
+SAFETY_TIMEOUT_S = 60.0
+"""How long the test waits for the agent to start sleeping before it gives up."""
+
+
+def wait_for(path: Path, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + SAFETY_TIMEOUT_S
+    while not path.exists():
+        if process.poll() is not None:
+            out, err = process.communicate()
+            raise AssertionError(f"playbill run ended early: {out!r} {err!r}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{path} never appeared")
+        time.sleep(0.05)
+
+
+def test_a_killed_run_is_resumed_from_its_journal_and_nothing_is_done_twice(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    project = make_project(tmp_path / "project")
+    journal = tmp_path / "journal.db"
+    state_dir = tmp_path / "agent-state"
+    state_dir.mkdir()
+    plan = tmp_path / "plan.toml"
+    text = plan_text("sleep-then-fix", state=state_dir)
+    plan.write_text(text, encoding="utf-8")
+    argv = [sys.executable, "-m", "playbill", "--journal", str(journal), "run", str(plan)]
+    process = subprocess.Popen(
+        [*argv, "--repo", str(project), "--run-id", "k1", "--quiet"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    try:
+        wait_for(state_dir / "sleeping", process)
+        process.kill()  # SIGKILL: no cleanup at all
+        process.communicate(timeout=SAFETY_TIMEOUT_S)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == -signal.SIGKILL
+    # the agent ran in a session of its own, and outlives the killed run: end it too
+    agent = int((state_dir / "sleeping").read_text())
+    os.killpg(agent, signal.SIGKILL)
+
+    before = run_state(journal, "k1")
+    assert not before.is_terminal
+    assert before.workspaces["fix#1"].path  # its worktree was journaled
+
+    # a changed plan file is refused; the same one resumes
+    plan.write_text(text + "\n# edited\n", encoding="utf-8")
+    changed = invoke(runner, journal, "resume", "k1", "--quiet")
+    assert_one_line_error(
+        changed, "the plan file changed since run k1 started", "--plan-changed-ok"
+    )
+    plan.write_text(text, encoding="utf-8")
+
+    resumed = invoke(runner, journal, "resume", "k1", "--quiet")
+    assert resumed.exit_code == 0, resumed.output
+    assert "outcome: completed" in resumed.stdout
+    assert "integrate k1" in resumed.stdout
+
+    entries = read_entries(journal, "k1")
+    created = Counter(
+        (e.msg.step, e.msg.attempt) for e in entries if isinstance(e.msg, WorkspaceCreated)
+    )
+    assert all(n == 1 for n in created.values()), created  # no worktree made twice
+    merged = [(e.msg.step, e.msg.status) for e in entries if isinstance(e.msg, WorkspaceMerged)]
+    assert merged == [("fix", "applied")]  # integrated once
+    calls = Counter((state_dir / "calls").read_text().splitlines())
+    assert all(n == 1 for n in calls.values()), calls  # no piece of work was given twice
+    assert git(project, "show", "playbill/k1/integration:calc.py") + "\n" == FIXED
+    assert git(project, "status", "--porcelain") == ""
