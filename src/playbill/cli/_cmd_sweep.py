@@ -69,7 +69,7 @@ def _default_workers() -> int:
     "--profiles",
     "profiles_file",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Agent profiles (TOML); each profile it defines is swept. Default: default and flaky.",
+    help="Agent profiles (TOML); each profile it defines is swept. Default: default and reliable.",
 )
 @click.option("--faults", default="", metavar="SPEC", help="Faults for every run: crash=0.05,...")
 @click.option(
@@ -153,25 +153,36 @@ def _run_with_progress(
         TimeRemainingColumn(),
     )
     done = [0]
-    with Progress(*columns, console=console, transient=False) as bar:
-        task = bar.add_task("sweep", total=None)
+    bar = Progress(*columns, console=console, transient=False)
+    task = bar.add_task("sweep", total=None)
+    # The bar starts with the first report: after the directory was claimed,
+    # so that a refused sweep prints its one line of error and nothing else.
+    started = [False]
 
-        def progress(finished: int, total: int) -> None:
-            done[0] = finished
-            bar.update(task, completed=finished, total=total)
+    def progress(finished: int, total: int) -> None:
+        if not started[0]:
+            started[0] = True
+            bar.start()
+        done[0] = finished
+        bar.update(task, completed=finished, total=total, refresh=finished == total)
 
-        try:
-            return run_sweep(
-                setup, out, strategies=names, seeds=seeds, workers=workers, progress=progress
-            )
-        except KeyboardInterrupt:
+    try:
+        return run_sweep(
+            setup, out, strategies=names, seeds=seeds, workers=workers, progress=progress
+        )
+    except KeyboardInterrupt:
+        if started[0]:
             bar.stop()
-            say(
-                console,
-                f"interrupted: {done[0]:,} runs are saved in {out}; "
-                "run the same command again to resume",
-            )
-            raise SystemExit(EXIT_INTERRUPTED) from None
+            started[0] = False
+        say(
+            console,
+            f"interrupted: {done[0]:,} runs are saved in {out}; "
+            "run the same command again to resume",
+        )
+        raise SystemExit(EXIT_INTERRUPTED) from None
+    finally:
+        if started[0]:
+            bar.stop()
 
 
 def _interval(found: Estimate, scale: float, spec: str) -> str:

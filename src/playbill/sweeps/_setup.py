@@ -41,7 +41,7 @@ from playbill.runtime import (
     PolicySettings,
 )
 
-EXAMPLE_PROFILES = ("default", "flaky")
+EXAMPLE_PROFILES = ("default", "reliable")
 """The profiles swept without a profile file: two of the built-ins."""
 
 DEFAULT_GOAL = "simulated run"
