@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from playbill.runtime import Journal, MemoryJournal, SqliteJournal
+import psycopg
+
+from playbill.runtime import Journal, MemoryJournal, PostgresJournal, SqliteJournal
 from playbill.runtime._memory import MemoryStore
 
-STORE_KINDS = ("memory", "sqlite")
+# The PostgreSQL test server helper lives with the tests (``tests/pg_server.py``);
+# one server serves every example, started on first use, stopped at exit.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+import pg_server
+
+STORE_KINDS = ("memory", "sqlite", "postgres")
 
 
 class StoreUnderTest:
@@ -22,10 +30,17 @@ class StoreUnderTest:
         self._memory = MemoryStore()
         self._dir = Path(tempfile.mkdtemp(prefix="playbill-prop-"))
         self.path = self._dir / "journal.db"
+        # A schema of its own on the shared server (fails, or skips if asked, without one).
+        self.url = pg_server.require_server().new_schema() if kind == "postgres" else ""
+        self._opened: list[Journal] = []
 
     def open(self) -> Journal:
         if self.kind == "memory":
             return MemoryJournal(self._memory)
+        if self.kind == "postgres":
+            journal = PostgresJournal(self.url)
+            self._opened.append(journal)  # closed at cleanup, even by an example cut short
+            return journal
         return SqliteJournal(self.path)
 
     def damage(self, run_id: str, seq: int, mutate: Callable[[bytes], bytes]) -> bytes:
@@ -35,6 +50,19 @@ class StoreUnderTest:
             data, crc = rows[seq - 1]
             rows[seq - 1] = (mutate(data), crc)
             return data
+        if self.kind == "postgres":
+            with psycopg.connect(self.url, autocommit=True) as pg:
+                row = pg.execute(
+                    "SELECT data FROM playbill_entries WHERE run_id = %s AND seq = %s",
+                    (run_id, seq),
+                ).fetchone()
+                assert row is not None
+                old = bytes(row[0])
+                pg.execute(
+                    "UPDATE playbill_entries SET data = %s WHERE run_id = %s AND seq = %s",
+                    (mutate(old), run_id, seq),
+                )
+            return old
         conn = sqlite3.connect(self.path)
         with conn:
             (data,) = conn.execute(
@@ -49,3 +77,7 @@ class StoreUnderTest:
 
     def cleanup(self) -> None:
         shutil.rmtree(self._dir, ignore_errors=True)
+        for journal in self._opened:
+            journal.close()
+        if self.url:
+            pg_server.drop_schema(self.url)

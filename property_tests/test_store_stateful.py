@@ -138,9 +138,16 @@ class SqliteJournalMachine(JournalMachine):
     kind = "sqlite"
 
 
+class PostgresJournalMachine(JournalMachine):
+    kind = "postgres"
+
+
 TestMemoryJournal = MemoryJournalMachine.TestCase
 TestSqliteJournal = SqliteJournalMachine.TestCase
+TestPostgresJournal = PostgresJournalMachine.TestCase
+
+MACHINES = (MemoryJournalMachine, SqliteJournalMachine, PostgresJournalMachine)
 
 
 def test_every_store_has_a_machine() -> None:
-    assert {m.kind for m in (MemoryJournalMachine, SqliteJournalMachine)} == set(STORE_KINDS)
+    assert {m.kind for m in MACHINES} == set(STORE_KINDS)
