@@ -245,3 +245,25 @@ def test_bad_plan_options_are_one_line_each(
         "(backend 'openai' needs it)",
     ]
     assert not journal_path.exists()
+
+
+def test_a_run_waiting_for_a_person_exits_4_and_resumes_once_approved(
+    runner: CliRunner, journal_path: Path, project: Path
+) -> None:
+    text = plan_text("fix") + '\n[[steps.validators]]\nkind = "human_approval"\n'
+    result = run_plan(runner, journal_path, project, text, "--run-id", "h1")
+    assert result.exit_code == 4, result.output
+    assert "approve h1 fix" in result.stdout and "resume h1" in result.stdout
+    assert run_state(journal_path, "h1").pending_approvals()
+
+    approved = invoke(runner, journal_path, "approve", "h1", "fix", "--reason", "looks right")
+    assert approved.exit_code == 0, approved.output
+    # the plan file changed since: only --plan-changed-ok takes it as it is now
+    plan = journal_path.parent / "plan.toml"
+    plan.write_text(text + "# reviewed\n", encoding="utf-8")
+    refused = invoke(runner, journal_path, "resume", "h1", "--quiet")
+    assert_one_line_error(refused, "the plan file changed since run h1 started")
+    resumed = invoke(runner, journal_path, "resume", "h1", "--quiet", "--plan-changed-ok")
+    assert resumed.exit_code == 0, resumed.output
+    assert run_state(journal_path, "h1").status == "completed"
+    assert git(project, "show", "playbill/h1/integration:calc.py") + "\n" == FIXED

@@ -20,7 +20,7 @@ import hashlib
 import re
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import click
@@ -179,6 +179,11 @@ async def _new_run_id(journal: Journal, given: str | None) -> str:
     return candidate
 
 
+def _took(request_id: int) -> Callable[[RunState], bool]:
+    """Whether a run has taken the control request ``request_id`` (and those before it)."""
+    return lambda state: state.last_request_id >= request_id
+
+
 def execute(
     settings: Settings,
     run_id: str,
@@ -211,7 +216,14 @@ def execute(
             async with open_run(
                 journal, run_id, backends, spec=spec, workbench=bench, observe=observe
             ) as run:
-                state = await run.wait()
+                while True:
+                    state = await run.wait()
+                    # A request queued while the run was stopped (an approval
+                    # before `resume`) is taken within a poll: not settled yet.
+                    queued = await journal.requests_after(run_id, state.last_request_id)
+                    if not queued:
+                        break
+                    await run.wait(_took(queued[-1][0]))
             merged = [
                 e.msg for e in await journal.read(run_id) if isinstance(e.msg, WorkspaceMerged)
             ]
