@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from playbill.cli import cli
-from playbill.plans import STARTER_PLAN, PlanError
+from playbill.plans import STARTER_PLAN, PlanError, starter_plan
 
 BAD = """
 [run]
@@ -52,12 +52,26 @@ def assert_problems(result: Result, *lines: str) -> None:
 def test_init_writes_a_starter_that_validates(runner: CliRunner, in_tmp: Path) -> None:
     result = run(runner, "init")
     assert result.exit_code == 0, result.output
-    assert (in_tmp / "playbill.toml").read_text(encoding="utf-8") == STARTER_PLAN
+    assert (in_tmp / "playbill.toml").read_text(encoding="utf-8") == starter_plan()
     assert "Wrote playbill.toml" in result.stdout
     assert "playbill validate playbill.toml" in result.stdout
     checked = run(runner, "validate")
     assert checked.exit_code == 0, checked.output
     assert checked.stdout.startswith("playbill.toml: a valid plan\n")
+
+
+def test_init_simulated_writes_the_simulated_starter(runner: CliRunner, in_tmp: Path) -> None:
+    result = run(runner, "init", "--simulated")
+    assert result.exit_code == 0, result.output
+    assert (in_tmp / "playbill.toml").read_text(encoding="utf-8") == STARTER_PLAN
+    assert "simulated agents" in result.stdout
+    assert run(runner, "validate").exit_code == 0
+
+
+def test_init_guesses_the_test_command(runner: CliRunner, in_tmp: Path) -> None:
+    (in_tmp / "Cargo.toml").write_text("[package]\nname = 'x'\n", encoding="utf-8")
+    assert run(runner, "init").exit_code == 0
+    assert '"cargo", "test"' in (in_tmp / "playbill.toml").read_text(encoding="utf-8")
 
 
 def test_init_never_overwrites_without_force(runner: CliRunner, in_tmp: Path) -> None:
@@ -73,7 +87,7 @@ def test_init_never_overwrites_without_force(runner: CliRunner, in_tmp: Path) ->
     assert plan.read_text(encoding="utf-8") == "# mine\n"
     forced = run(runner, "init", "--force")
     assert forced.exit_code == 0, forced.output
-    assert plan.read_text(encoding="utf-8") == STARTER_PLAN
+    assert plan.read_text(encoding="utf-8") == starter_plan()
 
 
 def test_init_and_validate_take_a_file_or_a_directory(runner: CliRunner, tmp_path: Path) -> None:

@@ -151,7 +151,7 @@ def test_control_commands_refuse_unknown_runs(runner: CliRunner, demo_journal: P
 
 
 def test_sim_runs_a_plan_file_and_resume_keeps_its_agents(tmp_path: Path) -> None:
-    assert playbill("init", cwd=tmp_path).returncode == 0
+    assert playbill("init", "--simulated", cwd=tmp_path).returncode == 0
     killed = playbill(
         "sim", "--seed", "2", "--plan", "playbill.toml", "--faults", "kill=@90", cwd=tmp_path
     )

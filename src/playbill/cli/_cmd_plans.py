@@ -13,7 +13,14 @@ from pathlib import Path
 import click
 
 from playbill.actors import ProfileSet, load_profiles
-from playbill.plans import STARTER_PLAN, PlanFile, load_plan, parse_plan
+from playbill.plans import (
+    STARTER_PLAN,
+    PlanFile,
+    guess_test_command,
+    load_plan,
+    parse_plan,
+    starter_plan,
+)
 from playbill.runtime import ROLES, Budget
 
 from ._app import CommandFailed, make_console, say
@@ -113,31 +120,41 @@ def validate(plan: Path, profile_file: Path | None) -> None:
 @click.command()
 @click.argument("path", type=click.Path(path_type=Path), default=Path(PLAN_FILE), metavar="[PATH]")
 @click.option("--force", is_flag=True, help="Overwrite the file if it exists.")
-def init(path: Path, force: bool) -> None:
-    """Write a starter plan file, playbill.toml, in the current directory.
+@click.option(
+    "--simulated",
+    is_flag=True,
+    help="Write a plan for `playbill sim` (a simulated team) instead.",
+)
+def init(path: Path, force: bool, simulated: bool) -> None:
+    """Write a starter plan file, playbill.toml, for the repository here.
 
-    The plan is small and realistic (a simulated team adds CSV export to a
-    tool), and comments explain every section and field: edit it into your
-    own, then check it with `playbill validate`. An existing file is never
-    overwritten without --force. PATH may name another file, or a directory
-    to write playbill.toml in.
+    The plan is a real team for `playbill run`: a coding-agent executor, a
+    reviewer, and a verifier that runs this repository's tests (guessed from
+    the files at its top: pytest, cargo test, npm test, make test...), with
+    the alternatives (any command, an OpenAI-compatible server) commented.
+    With --simulated, a simulated team for `playbill sim`. Comments explain
+    every section and field: edit it into your own, then check it with
+    `playbill validate`. An existing file is never overwritten without
+    --force. PATH may name another file, or a directory to write
+    playbill.toml in.
     """
     target = plan_path(path)
+    text = STARTER_PLAN if simulated else starter_plan(guess_test_command(target.parent))
     try:
         with target.open("w" if force else "x", encoding="utf-8") as out:
-            out.write(STARTER_PLAN)
+            out.write(text)
     except FileExistsError:
         raise CommandFailed(
             f"{target} already exists; nothing was written (use --force to overwrite it)"
         ) from None
     except OSError as error:
         raise CommandFailed(f"{target}: cannot write the plan: {error.strerror}") from None
-    written = parse_plan(STARTER_PLAN, source=str(target))
+    written = parse_plan(text, source=str(target))
     console = make_console()
     agents = len(written.agents)
+    team = _plural(agents, "simulated agent" if simulated else "agent")
     say(
         console,
-        f"Wrote {target}: a starter plan with {_plural(len(written.steps), 'step')} "
-        f"and {_plural(agents, 'simulated agent')}.",
+        f"Wrote {target}: a starter plan with {_plural(len(written.steps), 'step')} and {team}.",
     )
     say(console, f"Check it with: playbill validate {shlex.quote(str(target))}")
