@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -9,7 +13,38 @@ from cli_helpers import invoke
 from click.testing import CliRunner
 
 from playbill.runtime import STRATEGIES
-from playbill.sweeps import MANIFEST_FILE, REPORT_MD, ROWS_CSV, ROWS_JSONL, SUMMARY_CSV
+from playbill.sweeps import (
+    MANIFEST_FILE,
+    PROGRESS_FILE,
+    REPORT_MD,
+    ROWS_CSV,
+    ROWS_JSONL,
+    SUMMARY_CSV,
+)
+
+
+def descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
 
 
 def sweep(runner: CliRunner, tmp_path: Path, *args: str):  # type: ignore[no-untyped-def]
@@ -115,3 +150,39 @@ def test_a_sweep_of_every_registered_strategy(runner: CliRunner, tmp_path: Path)
     assert result.exit_code == 0, result.output
     lines = (out / ROWS_CSV).read_text().splitlines()[1:]
     assert [line.split(",")[1] for line in lines] == [s for s in sorted(STRATEGIES) for _ in "ab"]
+
+
+def test_a_killed_sweep_resumes_to_the_rows_of_a_whole_one(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    out = tmp_path / "killed"
+    args = ["sweep", "--strategies", "pipeline", "--seeds", "0:8", "--no-plots"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "playbill", *args, "--out", str(out), "--workers", "2"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        log = out / PROGRESS_FILE
+        for _ in range(3000):  # until the first rows are durable (at most a minute)
+            if log.exists() and log.stat().st_size > 0:
+                break
+            time.sleep(0.02)
+        helpers = descendants(process.pid)  # the forkserver and the workers
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.wait()
+    assert process.returncode == -signal.SIGKILL
+    assert helpers
+    for _ in range(1000):  # the workers see their sweep die and end (at most 20 s)
+        if not any(running(pid) for pid in helpers):
+            break
+        time.sleep(0.02)
+    assert not [pid for pid in helpers if running(pid)], "workers outlived their sweep"
+    resumed = sweep(runner, tmp_path, *args[1:], "--out", str(out), "--workers", "1")
+    assert resumed.exit_code == 0, resumed.output
+    reused = int(resumed.output.split(" reused")[0].rsplit(", ", 1)[1])
+    assert 0 < reused < 16
+    whole = sweep(runner, tmp_path, *args[1:], "--out", str(tmp_path / "whole"), "--workers", "1")
+    assert whole.exit_code == 0, whole.output
+    assert (out / ROWS_JSONL).read_bytes() == (tmp_path / "whole" / ROWS_JSONL).read_bytes()

@@ -13,7 +13,11 @@ interrupted and resumed.
 from __future__ import annotations
 
 import multiprocessing
+import os
+import select
 import signal
+import threading
+import time
 from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from pathlib import Path
@@ -196,7 +200,7 @@ def _simulate(
         max_workers=workers,
         mp_context=_context(),
         initializer=_start_worker,
-        initargs=(setup,),
+        initargs=(setup, os.getpid()),
     )
     try:
         pending: set[Future[list[Row]]] = {pool.submit(_run_batch, batch) for batch in batches}
@@ -223,11 +227,47 @@ def _context() -> multiprocessing.context.BaseContext:
 _worker_setup: SweepSetup | None = None
 
 
-def _start_worker(setup: SweepSetup) -> None:
-    """Initialise a worker process: keep the setup; leave Ctrl-C to the parent."""
+def _start_worker(setup: SweepSetup, parent: int) -> None:
+    """Initialise a worker process: keep the setup; leave Ctrl-C to the parent; die with it."""
     global _worker_setup
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _worker_setup = setup
+    _exit_with(parent)
+
+
+def _exit_with(parent: int) -> None:
+    """End this worker as soon as the sweep's process ``parent`` is gone.
+
+    A pool's workers end when the pool is shut down; but when the sweep's
+    process is killed, nothing would end them: they wait on a queue whose
+    writing end they hold themselves (as does the forkserver), forever. A
+    daemon thread waits for the parent's exit (on a pidfd where Linux has
+    them, else by polling its pid) and ends the process.
+    """
+    try:
+        pidfd: int | None = os.pidfd_open(parent)
+    except (AttributeError, OSError):
+        pidfd = None
+
+    def wait_for_parent() -> None:
+        if pidfd is not None:
+            select.select([pidfd], [], [])
+        else:
+            while _alive(parent):
+                time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=wait_for_parent, name="sweep-parent", daemon=True).start()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _run_batch(cells: Sequence[Cell]) -> list[Row]:
