@@ -114,7 +114,7 @@ from ._messages import (
 )
 
 # The supervisor's policy and its strategies
-from ._pipeline import PIPELINE, Judge, Pipeline, approve_and_complete, assign, judged, vet
+from ._pipeline import PIPELINE, Pipeline, approve_and_complete, assign
 from ._policy import STRATEGIES, decide
 from ._policy_context import SUPERVISOR, PolicyContext, Strategy, validator_names
 
@@ -238,6 +238,7 @@ from ._values import (
     Verdict,
     VerificationPayload,
 )
+from ._vetting import Judge, judged, vet
 from ._writer import (
     JournalWriter,
     WriterStatistics,

@@ -38,11 +38,12 @@ from typing import Final, final
 from ._arbitration import Arbitration, Entrant, Standing, arbitrate, vote_of
 from ._budgets import run_overrun
 from ._messages import ArbitrationDecided, AttemptCancelled, StepInterrupted
-from ._pipeline import PIPELINE, approve_and_complete, assign, vet
+from ._pipeline import PIPELINE, approve_and_complete, assign
 from ._policy_context import PolicyContext, max_attempts
 from ._scheduling import pick_agent
 from ._state import AttemptState, StepState
 from ._values import ArbitrationPolicy, ResultEnvelope
+from ._vetting import vet
 from ._work import collect_timers, in_play
 
 MAX_COMPETITORS: Final = 16

@@ -31,12 +31,13 @@ from typing import Final, final
 from ._budgets import agent_may_start
 from ._failures import retry
 from ._messages import HandoffRecorded, StepFailed
-from ._pipeline import PIPELINE, approve_and_complete, assign, vet
+from ._pipeline import PIPELINE, approve_and_complete, assign
 from ._policy_context import PolicyContext, clip, max_attempts
 from ._results import PAYLOADS, findings_text, summary
 from ._scheduling import helpers_ever, is_free, is_out, needs_verifier, step_candidates
 from ._state import AttemptState, StepState
 from ._values import Evidence, Failure, ResultEnvelope
+from ._vetting import vet
 from ._work import current_attempt
 
 GAPS: Final = "gaps"

@@ -18,9 +18,10 @@ from __future__ import annotations
 
 from typing import Final, final
 
-from ._pipeline import PIPELINE, approve_and_complete, vet
+from ._pipeline import PIPELINE, approve_and_complete
 from ._policy_context import PolicyContext
 from ._values import ResultEnvelope
+from ._vetting import vet
 from ._work import current_attempt
 
 

@@ -29,12 +29,13 @@ from typing import Final, final
 from ._budgets import agent_may_start
 from ._failures import exhaust, retry
 from ._messages import StepFailed
-from ._pipeline import PIPELINE, approve_and_complete, assign, judged, vet
+from ._pipeline import PIPELINE, approve_and_complete, assign
 from ._policy_context import PolicyContext, clip
 from ._results import findings_text
 from ._scheduling import is_free, is_out, step_candidates
 from ._state import AttemptState, StepState
 from ._values import Blocker, Failure, Finding, ResultEnvelope, ReviewOutcome
+from ._vetting import judged, vet
 from ._work import current_attempt
 
 CHANGES_REQUESTED: Final = "changes_requested"
