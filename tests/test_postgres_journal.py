@@ -178,3 +178,31 @@ async def test_follow_hears_another_journal_through_notify_without_polling(pg_ur
                     await trio.testing.wait_all_tasks_blocked()
                     await w.append(notes(n))
     assert got == [1, 2, 3, 4, 5, 6]
+
+
+async def test_a_follower_whose_connection_drops_listens_again(pg_url: str) -> None:
+    reader, writer = PostgresJournal(pg_url), PostgresJournal(pg_url)
+    got: list[int] = []
+    first = trio.Event()
+
+    async def follower() -> None:
+        async with aclosing(reader.follow("run-a", poll_interval_s=3600)) as entries:
+            async for entry in entries:
+                got.append(entry.seq)
+                first.set()
+                if entry.seq == 2:
+                    return
+
+    with reader, writer, trio.fail_after(30):  # a hang guard: a poll would take an hour
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(follower)
+            async with writer.writer("run-a") as w:
+                await w.append(notes(1))
+                await first.wait()
+                with psycopg.connect(pg_url, autocommit=True) as admin:
+                    admin.execute(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                        " WHERE query LIKE 'LISTEN %' AND pid <> pg_backend_pid()"
+                    )
+                await w.append(notes(1))
+    assert got == [1, 2]

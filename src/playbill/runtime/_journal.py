@@ -24,6 +24,7 @@ from ._errors import (
     JournalClosedError,
     JournalError,
     SeqConflictError,
+    StoreError,
 )
 from ._reactions import Reactor
 from ._reducer import fold
@@ -441,7 +442,12 @@ class Journal:
 
 
 async def _wait_for_commit(lot: trio.lowlevel.ParkingLot, feed: CommitFeed) -> None:
-    """Wait until a writer of this journal commits, or the feed announces a commit."""
+    """Wait until a writer of this journal commits, or the feed announces a commit.
+
+    Raises:
+        StoreError: The feed failed (raised as itself, not in an exception group).
+    """
+    failed: list[StoreError] = []
     async with trio.open_nursery() as nursery:
 
         async def local() -> None:
@@ -449,11 +455,16 @@ async def _wait_for_commit(lot: trio.lowlevel.ParkingLot, feed: CommitFeed) -> N
             nursery.cancel_scope.cancel()
 
         async def remote() -> None:
-            while True:
-                await trio.lowlevel.wait_readable(feed.fileno())
-                if feed.drain():
-                    break
+            try:
+                while True:
+                    await trio.lowlevel.wait_readable(feed.fileno())
+                    if feed.drain():
+                        break
+            except StoreError as exc:
+                failed.append(exc)
             nursery.cancel_scope.cancel()
 
         nursery.start_soon(local)
         nursery.start_soon(remote)
+    if failed:
+        raise failed[0]
