@@ -43,6 +43,8 @@ backoff_max_s = 60
 max_attempts = 4
 max_review_rounds = 2
 on_exhausted = "escalate"
+competitors = 4
+arbitration = "reviewer_vote"
 [run.labels]
 team = "blue"
 
@@ -180,6 +182,8 @@ def test_a_full_plan_becomes_the_expected_run_spec() -> None:
             max_attempts=4,
             max_review_rounds=2,
             on_exhausted="escalate",
+            competitors=4,
+            arbitration="reviewer_vote",
         ),
         strategy="pipeline",
         seed=7,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import attrs
 import pytest
@@ -29,6 +30,23 @@ from playbill.plans import (
 
 REAL = starter_plan()
 
+COMPETITIVE_ONLY = {"competitors", "arbitration"}
+"""Keys only the competitive strategy reads: a starter (a pipeline run) may leave them out."""
+
+
+def shows_every_key(document: dict[str, Any]) -> None:
+    """The starter has every section, every run-level key and every step key but these."""
+    assert set(document) == {"run", "agents", "steps", "criteria"}
+    run = document["run"]
+    assert set(run) == {a.name for a in attrs.fields(RunTable)}
+    assert set(run["budget"]) == {a.name for a in attrs.fields(BudgetTable)}
+    policy_keys = {a.name for a in attrs.fields(PolicyTable)}
+    assert policy_keys - COMPETITIVE_ONLY <= set(run["policy"]) <= policy_keys
+    agent_keys = {key for agent in document["agents"] for key in agent}
+    assert agent_keys == {a.name for a in attrs.fields(AgentTable)}
+    step_keys = {key for step in document["steps"] for key in step}
+    assert step_keys == {a.name for a in attrs.fields(StepTable)} - {"strategy", "competitors"}
+
 
 def test_the_starter_is_a_valid_plan() -> None:
     plan = parse_plan(STARTER_PLAN, source="playbill.toml")
@@ -40,16 +58,7 @@ def test_the_starter_is_a_valid_plan() -> None:
 
 
 def test_the_starter_shows_every_section_and_every_run_level_key() -> None:
-    document = tomllib.loads(STARTER_PLAN)
-    assert set(document) == {"run", "agents", "steps", "criteria"}
-    run = document["run"]
-    assert set(run) == {a.name for a in attrs.fields(RunTable)}
-    assert set(run["budget"]) == {a.name for a in attrs.fields(BudgetTable)}
-    assert set(run["policy"]) == {a.name for a in attrs.fields(PolicyTable)}
-    agent_keys = {key for agent in document["agents"] for key in agent}
-    assert agent_keys == {a.name for a in attrs.fields(AgentTable)}
-    step_keys = {key for step in document["steps"] for key in step}
-    assert step_keys == {a.name for a in attrs.fields(StepTable)} - {"strategy"}
+    shows_every_key(tomllib.loads(STARTER_PLAN))
 
 
 def test_every_section_and_run_key_of_the_starter_is_explained_by_a_comment() -> None:
@@ -171,16 +180,7 @@ def test_a_makefile_without_a_test_target_says_nothing(tmp_path: Path) -> None:
 
 
 def test_the_real_starter_shows_every_section_and_key() -> None:
-    document = tomllib.loads(REAL)
-    assert set(document) == {"run", "agents", "steps", "criteria"}
-    run = document["run"]
-    assert set(run) == {a.name for a in attrs.fields(RunTable)}
-    assert set(run["budget"]) == {a.name for a in attrs.fields(BudgetTable)}
-    assert set(run["policy"]) == {a.name for a in attrs.fields(PolicyTable)}
-    agent_keys = {key for agent in document["agents"] for key in agent}
-    assert agent_keys == {a.name for a in attrs.fields(AgentTable)}
-    step_keys = {key for step in document["steps"] for key in step}
-    assert step_keys == {a.name for a in attrs.fields(StepTable)} - {"strategy"}
+    shows_every_key(tomllib.loads(REAL))
 
 
 def test_every_section_and_run_key_of_the_real_starter_is_explained() -> None:

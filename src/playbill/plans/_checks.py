@@ -3,8 +3,9 @@
 Ids must be unique; ``depends_on`` must name steps of the plan and make no
 cycle; every step's role must be played by an agent, and a step that changes
 files needs an agent of that role that edits files; validators a verifier
-must run need a verifier other than the agent doing the step; strategies,
-backends' profiles and policy values must fit together; each agent's
+must run need a verifier other than the agent doing the step; a step that
+asks for competitors names no built-in strategy but ``competitive``;
+strategies, backends' profiles and policy values must fit together; each agent's
 backend must be able to play its roles and take its options
 (``playbill.plans._backend_checks``); and every path a
 plan gives (scopes, validators' ``cwd`` and paths) stays inside the
@@ -259,6 +260,7 @@ def _check_step(
         problems.append(
             Problem(f"{here}.strategy", _unknown("strategy", step.strategy, strategies))
         )
+    problems.extend(_check_competitors(here, step, strategies))
     seen: set[str] = set()
     for j, dep in enumerate(step.depends_on):
         where = f"{here}.depends_on[{j}]"
@@ -278,6 +280,26 @@ def _check_step(
     if team is not None:
         problems.extend(_check_team(here, step, team))
     return problems
+
+
+def _check_competitors(here: str, step: StepTable, strategies: Sequence[str]) -> list[Problem]:
+    """Competitors asked for by a step whose own strategy is a built-in that never competes.
+
+    Only a step that names its strategy is checked: one that uses the run's
+    may run under another strategy than the file's (a sweep replaces the
+    run's strategy in each cell), and a strategy of the caller's own may
+    read ``competitors`` too.
+    """
+    name = step.strategy
+    if step.competitors is None or step.competitors <= 1 or name is None:
+        return []
+    if name == "competitive" or name not in STRATEGIES or name not in strategies:
+        return []
+    detail = (
+        f"competitors only matter for the competitive strategy, and step {step.id!r} "
+        f'uses {name!r} (remove competitors, or set strategy = "competitive")'
+    )
+    return [Problem(f"{here}.competitors", detail)]
 
 
 def _check_team(here: str, step: StepTable, team: Sequence[AgentTable]) -> list[Problem]:

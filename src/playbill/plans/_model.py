@@ -38,6 +38,7 @@ from playbill.runtime import (
 
 from ._backends import REAL_BACKENDS, RealOptions
 from ._types import (
+    Arbitration,
     AtLeastOne,
     Choice,
     Count,
@@ -106,6 +107,11 @@ class PolicyTable:
             counts as out of attempts.
         on_exhausted: What happens to a step out of attempts: ``abort`` the
             run, ``escalate`` to a person, or ``skip`` the step.
+        competitors: Agents that attempt a step at once under the
+            ``competitive`` strategy, for steps that set none.
+        arbitration: How the ``competitive`` strategy picks the winner:
+            ``first_passing``, ``best_score``, ``lowest_cost`` or
+            ``reviewer_vote``.
     """
 
     heartbeat_timeout_s: Seconds = DEFAULT_POLICY.heartbeat_timeout_s
@@ -117,6 +123,8 @@ class PolicyTable:
     on_exhausted: Annotated[Literal["abort", "escalate", "skip"], Choice("action", "an")] = (
         DEFAULT_POLICY.on_exhausted
     )
+    competitors: AtLeastOne = DEFAULT_POLICY.competitors
+    arbitration: Arbitration = DEFAULT_POLICY.arbitration
 
     def to_policy(self) -> PolicySettings:
         """The kernel's ``PolicySettings``."""
@@ -128,6 +136,8 @@ class PolicyTable:
             max_attempts=self.max_attempts,
             max_review_rounds=self.max_review_rounds,
             on_exhausted=self.on_exhausted,
+            competitors=self.competitors,
+            arbitration=self.arbitration,
         )
 
 
@@ -217,6 +227,8 @@ class StepTable:
         validators: What must pass before the step completes.
         strategy: Its coordination strategy; the run's when ``None``.
         max_attempts: Attempts allowed; the policy's ``max_attempts`` when ``None``.
+        competitors: Agents that attempt it at once under the ``competitive``
+            strategy; the policy's ``competitors`` when ``None``.
     """
 
     id: Id
@@ -227,6 +239,7 @@ class StepTable:
     validators: tuple[ValidatorTable, ...] = ()
     strategy: str | None = None
     max_attempts: AtLeastOne | None = None
+    competitors: AtLeastOne | None = None
 
     def to_step_spec(self) -> StepSpec:
         """The kernel's ``StepSpec``."""
@@ -239,6 +252,7 @@ class StepTable:
             validators=tuple(v.to_validator() for v in self.validators),
             strategy=self.strategy,
             max_attempts=self.max_attempts,
+            competitors=self.competitors,
         )
 
 

@@ -13,7 +13,7 @@ from typing import Annotated, final
 import attrs
 
 from playbill.actors._profiles import Range
-from playbill.runtime import Role
+from playbill.runtime import ArbitrationPolicy, Role
 
 
 @final
@@ -63,6 +63,9 @@ Prose = Annotated[str, Text("a non-empty string")]
 RoleName = Annotated[Role, Choice("role")]
 """One of the four roles."""
 
+Arbitration = Annotated[ArbitrationPolicy, Choice("arbitration policy", "an")]
+"""How the ``competitive`` strategy picks its winner (``ArbitrationPolicy``)."""
+
 Tokens = Annotated[int, Range(1, 1e15, "a whole number of tokens, at least 1", integer=True)]
 """A number of tokens."""
 
@@ -76,7 +79,7 @@ SecondsOrNone = Annotated[float, Range(0, 1e9, "a number of seconds, 0 or more")
 """A duration that may be nothing."""
 
 AtLeastOne = Annotated[int, Range(1, 1e9, "a whole number, at least 1", integer=True)]
-"""A count of attempts or rounds."""
+"""A count of attempts, rounds or competitors."""
 
 Count = Annotated[int, Range(0, 1e9, "a whole number, 0 or more", integer=True)]
 """A count that may be zero."""
