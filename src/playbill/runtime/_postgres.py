@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import secrets
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, final
 
@@ -423,7 +423,7 @@ class PostgresStore(JournalStore):
 class PostgresFeed(CommitFeed):
     """Commits to one run, heard on a ``LISTEN``ing connection (see ``CommitFeed``)."""
 
-    _connect: Any
+    _connect: Callable[[], psycopg.Connection[Any]]
     _channel: str
     _run_id: str
     _conn: psycopg.Connection[Any] | None = attrs.field(default=None, init=False)
