@@ -30,18 +30,15 @@ from playbill.plans import (
 
 REAL = starter_plan()
 
-COMPETITIVE_ONLY = {"competitors", "arbitration"}
-"""Keys only the competitive strategy reads: a starter (a pipeline run) may leave them out."""
-
 
 def shows_every_key(document: dict[str, Any]) -> None:
-    """The starter has every section, every run-level key and every step key but these."""
+    """Every section, every run-level key, every step key but the optional strategy ones."""
     assert set(document) == {"run", "agents", "steps", "criteria"}
     run = document["run"]
     assert set(run) == {a.name for a in attrs.fields(RunTable)}
     assert set(run["budget"]) == {a.name for a in attrs.fields(BudgetTable)}
     policy_keys = {a.name for a in attrs.fields(PolicyTable)}
-    assert policy_keys - COMPETITIVE_ONLY <= set(run["policy"]) <= policy_keys
+    assert set(run["policy"]) == policy_keys
     agent_keys = {key for agent in document["agents"] for key in agent}
     assert agent_keys == {a.name for a in attrs.fields(AgentTable)}
     step_keys = {key for step in document["steps"] for key in step}

@@ -82,6 +82,9 @@ _TEMPLATE = """\
 goal = "Fix the failing tests and document the fix"
 # How steps are coordinated when a step names no strategy of its own.
 # "pipeline": implement, review, verify, integrate.
+# Also "parallel" (no review stage), "competitive" (best of N attempts,
+# arbitrated), "cooperative" (handoffs between agents), "review_loop"
+# (rounds of review until approved); see docs/strategies.md.
 strategy = "pipeline"
 
 [run.budget]
@@ -103,6 +106,10 @@ max_attempts = 3            # attempts per step, for steps that set none
 max_review_rounds = 3       # reviews that may ask for changes before giving up
 on_exhausted = "escalate"   # a step out of attempts: "abort" the run,
                             # "escalate" to a person, or "skip" the step
+competitors = 2             # competitive only: attempts racing at one step
+arbitration = "best_score"  # competitive only: how the winner is chosen:
+                            # "first_passing", "best_score", "lowest_cost"
+                            # or "reviewer_vote"
 
 [run.labels]
 # Free-form labels, shown by `playbill runs`.
