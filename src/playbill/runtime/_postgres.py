@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import secrets
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, final
 
@@ -39,7 +39,17 @@ from ._errors import (
     StoreError,
     WriterConflictError,
 )
-from ._postgres_schema import channel_name, check_schema, redact_url
+from ._postgres_feed import PostgresFeed, first_line
+from ._postgres_schema import (
+    COMMIT_CHECKS,
+    INSERT_ENTRIES,
+    INSERT_RUN,
+    LIST_RUNS,
+    UPSERT_SNAPSHOT,
+    channel_name,
+    check_schema,
+    redact_url,
+)
 from ._store import (
     CommitFeed,
     EntryRow,
@@ -56,41 +66,6 @@ _REQUESTS_LOCK = 0x706C6231_0000_0002
 
 _ACQUIRE_TURNS = 100
 """Claims of a lease that other processes keep taking and releasing, before giving up."""
-
-_LIST_RUNS = """
-SELECT run_id, first_us,
-    (SELECT max(seq) FROM playbill_entries AS e WHERE e.run_id = r.run_id),
-    (SELECT at_us FROM playbill_entries AS e WHERE e.run_id = r.run_id
-        ORDER BY seq DESC LIMIT 1)
-FROM playbill_runs AS r
-"""
-
-# The lease row is locked until the commit ends: a takeover waits for it.
-_COMMIT_CHECKS = """
-SELECT l.token, l.holder, (SELECT max(seq) FROM playbill_entries WHERE run_id = %(run)s)
-FROM playbill_leases AS l WHERE l.run_id = %(run)s FOR UPDATE OF l
-"""
-
-# One statement, one round trip: the rows as arrays, and the notification
-# (sent by the server when the transaction commits, never before).
-_INSERT = """
-WITH inserted AS (
-    INSERT INTO playbill_entries (run_id, seq, at_us, data, crc)
-    SELECT %(run)s, s, a, d, c
-    FROM unnest(%(seq)s::bigint[], %(at)s::bigint[], %(data)s::bytea[], %(crc)s::bigint[])
-        AS t (s, a, d, c)
-    RETURNING 1
-)
-SELECT pg_notify(%(channel)s, %(run)s) WHERE EXISTS (SELECT FROM inserted)
-"""
-
-_INSERT_RUN = (
-    "INSERT INTO playbill_runs (run_id, first_us) VALUES (%s, %s) ON CONFLICT (run_id) DO NOTHING"
-)
-_UPSERT_SNAPSHOT = """
-INSERT INTO playbill_snapshots (run_id, seq, data, crc) VALUES (%s, %s, %s, %s)
-ON CONFLICT (run_id, seq) DO UPDATE SET data = excluded.data, crc = excluded.crc
-"""
 
 
 @final
@@ -146,7 +121,7 @@ class PostgresStore(JournalStore):
         try:
             conn = psycopg.connect(self._conninfo, autocommit=True, connect_timeout=10)
         except psycopg.Error as exc:
-            raise StoreError(f"{self.url}: cannot connect: {_first_line(exc)}") from exc
+            raise StoreError(f"{self.url}: cannot connect: {first_line(exc)}") from exc
         conn.execute(f"SET lock_timeout = {self._lock_timeout_ms}")
         return conn
 
@@ -175,7 +150,7 @@ class PostgresStore(JournalStore):
         try:
             yield
         except psycopg.Error as exc:
-            raise StoreError(f"{self.url}: {_first_line(exc)}") from exc
+            raise StoreError(f"{self.url}: {first_line(exc)}") from exc
 
     # ------------------------------------------------------------- entries
 
@@ -189,14 +164,14 @@ class PostgresStore(JournalStore):
     ) -> None:
         """See ``JournalStore.commit``."""
         with self._errors(), self._unique_as_conflict(run_id, rows), self._write() as conn:
-            found = conn.execute(_COMMIT_CHECKS, {"run": run_id}).fetchone()
+            found = conn.execute(COMMIT_CHECKS, {"run": run_id}).fetchone()
             if found is None or found[0] != lease_token:
                 raise LeaseLostError(run_id, found[1] if found is not None else "nobody")
             if rows:
                 stored = int(found[2]) if found[2] is not None else 0
                 check_dense(run_id, rows, stored + 1)
                 if stored == 0:
-                    conn.execute(_INSERT_RUN, (run_id, rows[0][1]))
+                    conn.execute(INSERT_RUN, (run_id, rows[0][1]))
                 fault, self._fault_after = self._fault_after, None
                 self._insert(conn, run_id, rows if fault is None else rows[:fault])
                 if fault is not None:
@@ -205,7 +180,7 @@ class PostgresStore(JournalStore):
                     )
             if snapshot is not None:
                 seq, data = snapshot
-                conn.execute(_UPSERT_SNAPSHOT, (run_id, seq, data, checksum(data)))
+                conn.execute(UPSERT_SNAPSHOT, (run_id, seq, data, checksum(data)))
 
     def _insert(self, conn: psycopg.Connection[Any], run_id: str, rows: Sequence[EntryRow]) -> None:
         if not rows:
@@ -213,7 +188,7 @@ class PostgresStore(JournalStore):
         seqs, ats, datas, crcs = zip(*rows, strict=True)
         params: dict[str, object] = {"run": run_id, "channel": self._channel}
         params.update(seq=list(seqs), at=list(ats), data=list(datas), crc=list(crcs))
-        conn.execute(_INSERT, params)
+        conn.execute(INSERT_ENTRIES, params)
 
     @contextmanager
     def _unique_as_conflict(self, run_id: str, rows: Sequence[EntryRow]) -> Iterator[None]:
@@ -232,7 +207,7 @@ class PostgresStore(JournalStore):
         try:
             with self._errors(), self._write() as conn:
                 # The runs row is the claim on the run: a concurrent import waits for it.
-                if conn.execute(_INSERT_RUN, (run_id, rows[0][1])).rowcount == 0:
+                if conn.execute(INSERT_RUN, (run_id, rows[0][1])).rowcount == 0:
                     raise RunExistsError(run_id)
                 self._insert(conn, run_id, rows)
         except StoreError as exc:
@@ -269,7 +244,7 @@ class PostgresStore(JournalStore):
     def run_info(self, run_id: str) -> RunInfo | None:
         """See ``JournalStore.run_info``."""
         with self._errors():
-            row = self._conn().execute(_LIST_RUNS + " WHERE run_id = %s", (run_id,)).fetchone()
+            row = self._conn().execute(LIST_RUNS + " WHERE run_id = %s", (run_id,)).fetchone()
         if row is None or row[2] is None:
             return None
         return RunInfo(run_id=row[0], first_us=row[1], last_seq=row[2], last_us=row[3])
@@ -278,7 +253,7 @@ class PostgresStore(JournalStore):
         """See ``JournalStore.list_runs``."""
         with self._errors():
             # COLLATE "C": ties sort by code point, as in the other stores.
-            query = _LIST_RUNS + ' ORDER BY first_us, run_id COLLATE "C"'
+            query = LIST_RUNS + ' ORDER BY first_us, run_id COLLATE "C"'
             rows = self._conn().execute(query).fetchall()
         return [
             RunInfo(run_id=r[0], first_us=r[1], last_seq=r[2], last_us=r[3])
@@ -375,7 +350,7 @@ class PostgresStore(JournalStore):
     def save_snapshot(self, run_id: str, seq: int, data: bytes) -> None:
         """See ``JournalStore.save_snapshot``."""
         with self._errors():
-            self._conn().execute(_UPSERT_SNAPSHOT, (run_id, seq, data, checksum(data)))
+            self._conn().execute(UPSERT_SNAPSHOT, (run_id, seq, data, checksum(data)))
 
     def load_snapshot(self, run_id: str, max_seq: int) -> SnapshotRow | None:
         """See ``JournalStore.load_snapshot``."""
@@ -416,58 +391,3 @@ class PostgresStore(JournalStore):
             conns, self._conns = list(self._conns.values()), {}
         for conn in conns:
             conn.close()
-
-
-@final
-@attrs.define(eq=False)
-class PostgresFeed(CommitFeed):
-    """Commits to one run, heard on a ``LISTEN``ing connection (see ``CommitFeed``)."""
-
-    _connect: Callable[[], psycopg.Connection[Any]]
-    _channel: str
-    _run_id: str
-    _conn: psycopg.Connection[Any] | None = attrs.field(default=None, init=False)
-
-    def listen(self) -> None:
-        """(Re)connect and ``LISTEN`` on the journal's channel."""
-        self.close()
-        conn: psycopg.Connection[Any] = self._connect()
-        try:
-            conn.execute(f'LISTEN "{self._channel}"')
-        except psycopg.Error as exc:
-            conn.close()
-            raise StoreError(f"LISTEN failed: {_first_line(exc)}") from exc
-        self._conn = conn
-
-    def fileno(self) -> int:
-        """See ``CommitFeed.fileno``."""
-        if self._conn is None:
-            raise StoreError("the commit feed is closed")
-        return self._conn.fileno()
-
-    def drain(self) -> bool:
-        """See ``CommitFeed.drain``."""
-        if self._conn is None:
-            raise StoreError("the commit feed is closed")
-        pgconn = self._conn.pgconn
-        try:
-            pgconn.consume_input()
-        except psycopg.Error:
-            self.listen()  # lost: listen again, and have the follower read what it missed
-            return True
-        ours = False
-        run = self._run_id.encode()
-        while (note := pgconn.notifies()) is not None:
-            ours = ours or note.extra == run
-        return ours
-
-    def close(self) -> None:
-        """See ``CommitFeed.close``."""
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            conn.close()
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

@@ -89,6 +89,53 @@ MIGRATIONS: tuple[Migration, ...] = (
 SCHEMA_VERSION = MIGRATIONS[-1].version
 """The schema version this code reads and writes."""
 
+# The statements of the store over the schema above (they change with it).
+
+LIST_RUNS = """
+SELECT run_id, first_us,
+    (SELECT max(seq) FROM playbill_entries AS e WHERE e.run_id = r.run_id),
+    (SELECT at_us FROM playbill_entries AS e WHERE e.run_id = r.run_id
+        ORDER BY seq DESC LIMIT 1)
+FROM playbill_runs AS r
+"""
+"""Every run with its first time, last seq and last time (add WHERE / ORDER BY)."""
+
+COMMIT_CHECKS = """
+SELECT l.token, l.holder, (SELECT max(seq) FROM playbill_entries WHERE run_id = %(run)s)
+FROM playbill_leases AS l WHERE l.run_id = %(run)s FOR UPDATE OF l
+"""
+"""A commit's checks: the lease's token and holder, and the run's last seq.
+
+The lease row stays locked until the commit ends: a takeover waits for it.
+"""
+
+INSERT_ENTRIES = """
+WITH inserted AS (
+    INSERT INTO playbill_entries (run_id, seq, at_us, data, crc)
+    SELECT %(run)s, s, a, d, c
+    FROM unnest(%(seq)s::bigint[], %(at)s::bigint[], %(data)s::bytea[], %(crc)s::bigint[])
+        AS t (s, a, d, c)
+    RETURNING 1
+)
+SELECT pg_notify(%(channel)s, %(run)s) WHERE EXISTS (SELECT FROM inserted)
+"""
+"""A batch of rows, as arrays, and its notification, in one statement (one round trip).
+
+The server sends the notification when the transaction commits, never before.
+"""
+
+INSERT_RUN = (
+    "INSERT INTO playbill_runs (run_id, first_us) VALUES (%s, %s) ON CONFLICT (run_id) DO NOTHING"
+)
+"""A run's row, with its first entry; inserting nothing if it exists."""
+
+UPSERT_SNAPSHOT = """
+INSERT INTO playbill_snapshots (run_id, seq, data, crc) VALUES (%s, %s, %s, %s)
+ON CONFLICT (run_id, seq) DO UPDATE SET data = excluded.data, crc = excluded.crc
+"""
+"""Store or replace a run's snapshot at a seq."""
+
+
 _CREATE_VERSION_TABLE = """CREATE TABLE IF NOT EXISTS playbill_schema_version (
     version integer PRIMARY KEY,
     description text NOT NULL,
