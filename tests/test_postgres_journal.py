@@ -5,14 +5,17 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import aclosing
+from pathlib import Path
 
 import psycopg
 import pytest
 import trio
 import trio.testing
+from click.testing import CliRunner, Result
 
 from journal_conformance import Backend, JournalConformance, notes
 from pg_server import PgServer, drop_schema
+from playbill.cli import cli
 from playbill.runtime import (
     Journal,
     NotAJournalError,
@@ -206,3 +209,39 @@ async def test_a_follower_whose_connection_drops_listens_again(pg_url: str) -> N
                     )
                 await w.append(notes(1))
     assert got == [1, 2]
+
+
+# --------------------------------------------------------------------- CLI
+
+
+def test_the_cli_takes_a_url_and_migrate_says_what_it_did(pg_url: str, tmp_path: Path) -> None:
+    runner = CliRunner()
+
+    def playbill(*args: str) -> Result:
+        return runner.invoke(cli, ["--journal", pg_url, *args])
+
+    refused = playbill("runs")
+    assert refused.exit_code == 2
+    assert "no playbill schema; run `playbill migrate --journal" in refused.output
+    assert "Traceback" not in refused.output
+    first = playbill("migrate")
+    assert first.exit_code == 0, first.output
+    assert "from schema version 0 to 1." in first.output
+    again = playbill("migrate")
+    assert "is at schema version 1; nothing to do." in again.output
+    assert playbill("runs").exit_code == 0
+    assert not list(tmp_path.iterdir())  # a URL is never taken for a file to create
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(tmp_path)
+        sqlite = runner.invoke(cli, ["--journal", "j.db", "migrate"])
+    assert sqlite.exit_code == 0, sqlite.output
+    assert "a SQLite journal; its schema is current" in sqlite.output
+
+
+def test_the_cli_never_shows_a_password() -> None:
+    url = "postgresql://bob:s3cret@127.0.0.1:1/db"
+    result = CliRunner().invoke(cli, ["--journal", url, "migrate"])
+    assert result.exit_code == 2
+    assert "bob:***@127.0.0.1:1/db" in result.output
+    assert "s3cret" not in result.output

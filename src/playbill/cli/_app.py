@@ -88,7 +88,20 @@ class CommandFailed(click.ClickException):
 
 
 def describe(error: PlaybillError, journal: Path | str) -> str:
-    """One readable line for an error, naming the journal when the error does not."""
+    """One readable line for an error, naming the journal when the error does not.
+
+    A database URL's password never shows, wherever the error quotes the URL.
+    """
+    line = _describe(error, journal)
+    if isinstance(journal, str) and is_journal_url(journal):
+        shown = redact_url(journal)
+        line = line.replace(journal, shown)
+        if line.startswith(f"{shown}: ") and shown in line[len(shown) + 2 :]:
+            line = line[len(shown) + 2 :]  # the error names it already
+    return line
+
+
+def _describe(error: PlaybillError, journal: Path | str) -> str:
     if isinstance(error, InputError | NotAJournalError):
         return str(error)
     if isinstance(error, UnknownRunError) and error.where:
