@@ -91,8 +91,9 @@ from ._messages import (
 from ._pipeline import PIPELINE
 from ._policy_context import SUPERVISOR, PolicyContext, Strategy, clip
 from ._run_end import check_end
-from ._scheduling import is_ready, scope_free
+from ._scheduling import can_play, is_free, is_ready, scope_free
 from ._state import WORK_LOST, RunState
+from ._step_index import StepIndex, scan
 from ._strategy_competitive import COMPETITIVE
 from ._strategy_cooperative import COOPERATIVE
 from ._strategy_parallel import PARALLEL
@@ -125,6 +126,16 @@ SETTLE_ROUNDS: Final = 16
 more than two: the second finds nothing more to do)."""
 
 _QUIET = (Heartbeat, StepStarted, NoteWritten, WorkspaceCreated)
+
+_BUILTIN: Final[tuple[Strategy, ...]] = (PIPELINE, PARALLEL, COMPETITIVE, COOPERATIVE, REVIEW_LOOP)
+
+
+def _stuck(index: StepIndex) -> int:
+    return index.of("blocked", "failed", "interrupted")
+
+
+def _verifying(index: StepIndex) -> int:
+    return index.of("verify_pending")
 
 
 def decide(
@@ -272,7 +283,7 @@ def _orphans(ctx: PolicyContext) -> None:
 def _undecided(ctx: PolicyContext) -> None:
     """Failed or interrupted steps get a decision; blocked steps get a person asked."""
     asked = {a.step for a in live_approvals(ctx.state)}
-    for sid in list(ctx.state.steps):
+    for sid in scan(lambda: ctx.state.steps, _stuck):
         step = ctx.state.steps[sid]
         if step.status == "blocked":
             request_replan(ctx, sid)
@@ -328,11 +339,9 @@ def _budgets(ctx: PolicyContext) -> None:
 
 def _advance(ctx: PolicyContext) -> None:
     """Steps with a proposed result move on (reviews and verifications come first)."""
-    for sid in list(ctx.state.steps):
+    for sid in scan(lambda: ctx.state.steps, _verifying):
         if ctx.state.is_terminal:
             return
-        if ctx.state.steps[sid].status != "verify_pending":
-            continue
         strategy = ctx.strategy_for(sid)
         if strategy is not None:
             strategy.advance(ctx, sid)
@@ -342,7 +351,7 @@ def _schedule(ctx: PolicyContext) -> None:
     """Ready steps whose scope is free start, in plan order."""
     if not ctx.may_start_work:
         return
-    for sid in list(ctx.state.steps):
+    for sid in scan(lambda: ctx.state.steps, lambda index: _startable(ctx, index)):
         if ctx.state.is_terminal:
             return
         step = ctx.state.steps[sid]
@@ -363,6 +372,34 @@ def _schedule(ctx: PolicyContext) -> None:
             fail_run(ctx, reason, "budget")
             return
         strategy.start(ctx, sid)
+
+
+def _startable(ctx: PolicyContext, index: StepIndex) -> int:
+    """The steps ``_schedule`` may act on: ready ones, less those it would pass by.
+
+    With every strategy a built-in one and the run's budget allowing an
+    attempt, a ready step that no free agent can take is one ``_schedule``
+    would pass without issuing anything (each built-in strategy starts work
+    only with a free agent that can play the step's role): it is left out
+    here, so that a wide plan whose agents are all busy costs nothing to
+    look at. Otherwise every ready step is (an unknown strategy or a budget
+    used up fails the run on the first one).
+    """
+    ready = index.ready
+    if not ready or run_overrun(ctx.state, attempt=True) is not None:
+        return ready
+    state = ctx.state
+    for name in index.layout.strategies:
+        found = ctx.strategies.get(name or state.strategy)
+        if not any(found is builtin for builtin in _BUILTIN):
+            return ready
+    free = [a for a in state.agents.values() if is_free(a)]
+    takers = [
+        (role, edits)
+        for role, edits in index.layout.needs
+        if any(can_play(a, role, edits=edits) for a in free)
+    ]
+    return ready & index.needing(takers)
 
 
 def _tidy(ctx: PolicyContext) -> None:

@@ -85,6 +85,7 @@ from ._state import (
     WorkspaceRecord,
     initial_state,
 )
+from ._step_index import put_step, step_map
 from ._values import AgentSpec, Failure, Plan, StepSpec
 
 _T = TypeVar("_T")
@@ -460,7 +461,9 @@ def _attach_plan(state: RunState, plan: Plan) -> RunState:
         for c in plan.criteria
     }
     status = "running" if state.status == "created" else state.status
-    return replace(state, plan=plan, steps=steps, agents=agents, criteria=criteria, status=status)
+    return replace(
+        state, plan=plan, steps=step_map(steps), agents=agents, criteria=criteria, status=status
+    )
 
 
 def _step_with_spec(existing: StepState | None, spec: StepSpec) -> StepState:
@@ -496,7 +499,7 @@ def _apply_decision(state: RunState, entry: Entry, msg: PolicyDecisionApplied) -
         for spec in msg.new_steps:
             if spec.id not in steps:
                 steps[spec.id] = StepState(spec=spec)
-        state = replace(state, steps=steps)
+        state = replace(state, steps=step_map(steps))
     return state
 
 
@@ -619,7 +622,7 @@ def _put_attempt(state: RunState, step: str, attempt: AttemptState) -> RunState:
 
 
 def _put_step(state: RunState, step_state: StepState) -> RunState:
-    return replace(state, steps={**state.steps, step_state.spec.id: step_state})
+    return replace(state, steps=put_step(state.steps, step_state))
 
 
 def _agent(state: RunState, agent: str) -> AgentState:

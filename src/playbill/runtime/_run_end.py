@@ -24,7 +24,7 @@ from ._messages import CriterionMet, HumanApprovalRequested, RunCompleted
 from ._policy_context import PolicyContext, clip, criterion_request
 from ._scheduling import (
     DONE,
-    all_done,
+    can_play,
     dependencies_done,
     is_out,
     is_ready,
@@ -33,6 +33,7 @@ from ._scheduling import (
     unknown_dependencies,
 )
 from ._state import AgentState, RunState
+from ._step_index import index_of
 from ._values import Evidence, Validator
 from ._work import claimed_work, fail_run, held
 
@@ -42,22 +43,30 @@ def check_end(ctx: PolicyContext) -> None:
     state = ctx.state
     if state.plan is None:
         return
-    if all_done(state):
+    index = index_of(state.steps)
+    if index.all_done:
         _meet_criteria(ctx)
         if not ctx.state.is_terminal and not unmet_criteria(ctx.state):
             ctx.emit(RunCompleted(summary=_summary(ctx.state)))
         return
     if state.status != "running":
         return
-    for step in state.steps.values():
-        unknown = unknown_dependencies(state, step)
-        if step.status == "pending" and unknown:
-            reason = f"step {step.spec.id!r} depends on {', '.join(unknown)}, not in the plan"
-            fail_run(ctx, reason, "policy")
-            return
-    for step in state.steps.values():
-        if is_ready(state, step) and ctx.strategy_for(step.spec.id) is not None:
-            reason = _unassignable(state, step.spec.id)
+    for sid in index.ids(index.of("pending") & index.layout.unknown):
+        unknown = unknown_dependencies(state, state.steps[sid])
+        reason = f"step {sid!r} depends on {', '.join(unknown)}, not in the plan"
+        fail_run(ctx, reason, "policy")
+        return
+    # only a step whose every able agent is out of budget is unassignable
+    agents = state.agents.values()
+    dead = [
+        (role, edits)
+        for role, edits in index.layout.needs
+        if not any(can_play(a, role, edits=edits) and not is_out(a) for a in agents)
+    ]
+    for sid in index.ids(index.ready & index.needing(dead)):
+        step = state.steps[sid]
+        if is_ready(state, step) and ctx.strategy_for(sid) is not None:
+            reason = _unassignable(state, sid)
             if reason:
                 fail_run(ctx, reason, "policy")
                 return

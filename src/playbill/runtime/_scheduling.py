@@ -23,6 +23,7 @@ from ._budgets import agent_may_start
 from ._policy_context import PolicyContext
 from ._scopes import scopes_overlap
 from ._state import AgentState, RunState, StepState, StepStatus
+from ._step_index import index_of
 from ._values import HumanApproval, Role
 
 DONE: frozenset[StepStatus] = frozenset({"completed", "skipped"})
@@ -34,7 +35,7 @@ HOLDS_SCOPE: frozenset[StepStatus] = frozenset({"in_progress", "verify_pending"}
 
 def all_done(state: RunState) -> bool:
     """Whether every step is completed or skipped."""
-    return all(step.status in DONE for step in state.steps.values())
+    return index_of(state.steps).all_done
 
 
 def unknown_dependencies(state: RunState, step: StepState) -> tuple[str, ...]:
@@ -69,11 +70,11 @@ def scope_free(state: RunState, step: StepState) -> bool:
     """Whether no running step's scope overlaps this step's."""
     if not step.spec.scope:
         return True
+    steps = state.steps
+    index = index_of(steps)
     return not any(
-        other.status in HOLDS_SCOPE
-        and other.spec.id != step.spec.id
-        and scopes_overlap(step.spec.scope, other.spec.scope)
-        for other in state.steps.values()
+        other.spec.id != step.spec.id and scopes_overlap(step.spec.scope, other.spec.scope)
+        for other in map(steps.__getitem__, index.ids(index.of(*HOLDS_SCOPE)))
     )
 
 

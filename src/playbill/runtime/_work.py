@@ -25,6 +25,7 @@ from ._messages import (
 )
 from ._policy_context import PolicyContext, heartbeat_timeout_us, heartbeat_timer
 from ._state import AttemptState, RunState, StepState, TimerState
+from ._step_index import index_of
 from ._values import FailureClass, ResultEnvelope, Role
 
 WorkKind = Literal["implement", "review", "verify"]
@@ -58,10 +59,10 @@ def report_of(attempt: AttemptState, agent: str | None, role: Role) -> ResultEnv
 def claimed_work(state: RunState) -> list[Work]:
     """Every piece of work the state says is in flight, in plan order."""
     out: list[Work] = []
-    for step in state.steps.values():
-        if step.status not in ("in_progress", "verify_pending"):
-            continue
-        sid = step.spec.id
+    steps = state.steps
+    index = index_of(steps)
+    for sid in index.ids(index.of("in_progress", "verify_pending")):
+        step = steps[sid]
         for a in step.attempts:
             if a.status in ("assigned", "running") and (
                 step.status == "in_progress" or (a.competition is not None and in_play(step, a))
@@ -84,7 +85,10 @@ def dangling_attempts(state: RunState) -> list[tuple[str, AttemptState]]:
     rival in the same competition (see ``in_play``).
     """
     out = []
-    for step in state.steps.values():
+    steps = state.steps
+    index = index_of(steps)
+    for sid in index.ids(index.live):
+        step = steps[sid]
         for a in step.attempts:
             if a.status not in ("assigned", "running", "proposed"):
                 continue
