@@ -179,22 +179,14 @@ def _apply(state: RunState, entry: Entry) -> RunState:
             # only competitions need the arrival seq: other attempts' states
             # stay as they always were (their digests with them)
             arrival = entry.seq if found.competition is not None else None
-            state = _put_attempt(
-                state,
-                result.step,
-                replace(
-                    found,
-                    status="proposed",
-                    result=result,
-                    ended_us=entry.at_us,
-                    proposed_seq=arrival,
-                ),
+            proposed = replace(
+                found, status="proposed", result=result, ended_us=entry.at_us, proposed_seq=arrival
             )
-            state = _release_agent(state, result.agent, result.step, result.attempt)
-            step_state = state.steps[result.step]
+            step_state = _with_attempt(state.steps[result.step], proposed)
             if step_state.status == "in_progress":
-                state = _put_step(state, replace(step_state, status="verify_pending"))
-            return state
+                step_state = replace(step_state, status="verify_pending")
+            state = _put_step(state, step_state)  # one copy of the steps, not two
+            return _release_agent(state, result.agent, result.step, result.attempt)
         case ReviewGiven(step=step, attempt=number):
             found = _find_attempt(state, step, number)
             if found is None:
@@ -558,8 +550,7 @@ def _end_attempt(
         ended_us=found.ended_us if found.ended_us is not None else entry.at_us,
         failure=failure if failure is not None else found.failure,
     )
-    state = _put_attempt(state, step, ended)
-    step_state = state.steps[step]
+    step_state = _with_attempt(state.steps[step], ended)
     # A completion always completes the step. An attempt that fails or is
     # interrupted leaves the step alone when another attempt of it is still
     # live (a stale report, a loser of a competition), or when the step has
@@ -568,10 +559,10 @@ def _end_attempt(
     moved_on = step_state.status in _MOVED_ON
     if step_status == "completed" or not (other_live or moved_on):
         completed = number if step_status == "completed" else step_state.completed_attempt
-        state = _put_step(
-            state,
-            replace(step_state, status=step_status, owner=None, completed_attempt=completed),
+        step_state = replace(
+            step_state, status=step_status, owner=None, completed_attempt=completed
         )
+    state = _put_step(state, step_state)  # one copy of the steps, not two
     state = _release_agent(state, found.agent, step, number)
     # nobody goes on reviewing or verifying an attempt that has ended
     for helper in (found.reviewer, found.verifier):
@@ -616,9 +607,12 @@ def _find_attempt(state: RunState, step: str, number: int) -> AttemptState | Non
 
 
 def _put_attempt(state: RunState, step: str, attempt: AttemptState) -> RunState:
-    step_state = state.steps[step]
+    return _put_step(state, _with_attempt(state.steps[step], attempt))
+
+
+def _with_attempt(step_state: StepState, attempt: AttemptState) -> StepState:
     attempts = tuple(attempt if a.number == attempt.number else a for a in step_state.attempts)
-    return _put_step(state, replace(step_state, attempts=attempts))
+    return replace(step_state, attempts=attempts)
 
 
 def _put_step(state: RunState, step_state: StepState) -> RunState:
