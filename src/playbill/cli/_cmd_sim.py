@@ -15,6 +15,7 @@ hand-scripted example run instead.
 from __future__ import annotations
 
 import hashlib
+import shlex
 import sys
 import time
 from collections.abc import Sequence
@@ -267,9 +268,10 @@ def _report(settings: Settings, result: SimulationResult) -> None:
 
 def _hints(settings: Settings, run_id: str) -> None:
     console = make_console()
-    journal = "" if settings.is_default_journal else f" --journal {settings.journal}"
+    shown = settings.where  # a URL's password is never printed
+    journal = "" if settings.is_default_journal else f" --journal {shlex.quote(shown)}"
     say(console, "")
-    say(console, f"Journal: {settings.journal}  run: {run_id}")
+    say(console, f"Journal: {shown}  run: {run_id}")
     say(console, "Try next:")
     for command in (f"events {run_id}", f"replay {run_id} --check", f"retry-plan {run_id}"):
         say(console, f"  playbill{journal} {command}")
