@@ -48,7 +48,7 @@ def test_rows_do_not_depend_on_the_number_of_workers(
         assert jsonl == (Path(tmp) / "2" / ROWS_JSONL).read_bytes()
 
 
-@settings(max_examples=10)
+@settings(max_examples=6)
 @given(
     seeds=seed_sets,
     strategies=strategy_sets,

@@ -186,3 +186,34 @@ def test_a_killed_sweep_resumes_to_the_rows_of_a_whole_one(
     whole = sweep(runner, tmp_path, *args[1:], "--out", str(tmp_path / "whole"), "--workers", "1")
     assert whole.exit_code == 0, whole.output
     assert (out / ROWS_JSONL).read_bytes() == (tmp_path / "whole" / ROWS_JSONL).read_bytes()
+
+
+def test_ctrl_c_stops_a_sweep_keeping_its_finished_runs(tmp_path: Path) -> None:
+    out = tmp_path / "s"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "playbill", "sweep", "--strategies", "pipeline", "--seeds", "0:30",
+         "--no-plots", "--out", str(out), "--workers", "2"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        # a shell without job control starts background commands with SIGINT ignored
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )  # fmt: skip
+    try:
+        log = out / PROGRESS_FILE
+        for _ in range(3000):  # until the first rows are durable (at most a minute)
+            if log.exists() and log.stat().st_size > 0:
+                break
+            time.sleep(0.02)
+        process.send_signal(signal.SIGINT)
+    finally:
+        _, err = process.communicate()
+    assert process.returncode == 130, err
+    saved = int(err.split("interrupted: ")[1].split(" runs are saved")[0])
+    # A batch whose rows were being written as Ctrl-C came may be logged twice: count cells.
+    logged = {
+        line[: line.index(b',"outcome"')]
+        for line in (out / PROGRESS_FILE).read_bytes().splitlines()
+    }
+    assert saved == len(logged) > 0
+    assert "Traceback" not in err

@@ -97,7 +97,7 @@ class ProgressLog:
         """
         rows, intact = read_progress(path)
         try:
-            file = path.open("ab")
+            file = path.open("ab", buffering=0)
         except OSError as error:
             raise SweepFileError(str(path), f"cannot write: {error.strerror or error}") from None
         with file:
@@ -105,9 +105,15 @@ class ProgressLog:
             yield cls(file), rows
 
     def append(self, rows: Sequence[Row]) -> None:
-        """Append rows, one line each, and make them durable before returning."""
-        self._file.write(b"".join(_ENCODER.encode(row) + b"\n" for row in rows))
-        self._file.flush()
+        """Append rows, one line each, and make them durable before returning.
+
+        Interrupted (Ctrl-C), the rows may or may not be in the log; written
+        again, they are duplicates, which reading back ignores.
+        """
+        data = memoryview(b"".join(_ENCODER.encode(row) + b"\n" for row in rows))
+        while data:  # unbuffered: nothing is left in a buffer to be written twice
+            written = self._file.write(data)
+            data = data[written or 0 :]
         os.fsync(self._file.fileno())
 
 

@@ -202,14 +202,23 @@ def _simulate(
         initializer=_start_worker,
         initargs=(setup, os.getpid()),
     )
+    pending: set[Future[list[Row]]] = {pool.submit(_run_batch, batch) for batch in batches}
     try:
-        pending: set[Future[list[Row]]] = {pool.submit(_run_batch, batch) for batch in batches}
         while pending:
-            ready, pending = wait(pending, return_when=FIRST_COMPLETED)
+            ready, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in ready:
                 finished(future.result())
+                pending.discard(future)
+    except KeyboardInterrupt:
+        # Ctrl-C: the batches already running end (the workers ignore it), and
+        # their rows are kept too; the others never start.
+        pool.shutdown(wait=True, cancel_futures=True)
+        for future in pending:
+            if future.done() and not future.cancelled() and future.exception() is None:
+                finished(future.result())
+        raise
     except BaseException:
-        # Interrupted (or a worker died): stop at once; the rows written so far stay.
+        # A worker died, or the rows cannot be written: stop at once.
         pool.shutdown(wait=True, cancel_futures=True)
         raise
     pool.shutdown(wait=True)
