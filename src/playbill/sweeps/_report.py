@@ -140,7 +140,9 @@ def render_report(
         lines.append(f"| {s.strategy} | {s.profile} | {counts} |")
     if plots:
         lines += ["", "## Plots", ""]
-        lines += [f"![{name}]({name})" for name in plots]
+        for name in plots:
+            lines += [f"![{name}]({name})", ""]
+        lines.pop()
     lines += [
         "",
         "## Files",
