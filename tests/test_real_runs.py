@@ -22,8 +22,10 @@ from playbill.runtime import (
     MemoryJournal,
     Plan,
     PolicySettings,
+    ResultProposed,
     RunState,
     StepSpec,
+    StepStarted,
     TestsPass,
     WorkspaceCreated,
     WorkspaceMerged,
@@ -189,3 +191,30 @@ async def test_a_backend_that_cannot_edit_is_refused_for_an_editing_agent(repo: 
     with pytest.raises(CapabilityError, match="cannot play executor"):
         async with open_run(MemoryJournal(), "r2", lambda _: ChecksBackend(), spec=spec):
             pass
+
+
+async def test_independent_steps_run_at_once_in_separate_worktrees(repo: Path) -> None:
+    plan = Plan(
+        steps=(
+            StepSpec(id="fix", goal="fix add", scope=("calc.py",)),
+            StepSpec(id="docs", goal="document add", scope=("README.md",)),
+        ),
+        agents=(AGENTS[0], AgentSpec(id="ex2", roles=("executor",), backend="scripted"), AGENTS[1]),
+    )
+    script = {
+        "fix": [Scripted(edits=(Edit("calc.py", FIXED),))],
+        "docs": [Scripted(edits=(Edit("README.md", "# calc\n\nadds.\n"),))],
+    }
+    state, journal = await run_plan(repo, plan, script)
+    assert state.status == "completed", state.reason
+    entries = await journal.read("r1")
+    started = [e for e in entries if isinstance(e.msg, StepStarted)]
+    proposed = [e for e in entries if isinstance(e.msg, ResultProposed)]
+    # both were at work before either had a result, each in its own worktree
+    assert {e.msg.agent for e in started} == {"ex", "ex2"}
+    assert max(e.seq for e in started) < min(e.seq for e in proposed)
+    created = [e.msg for e in entries if isinstance(e.msg, WorkspaceCreated)]
+    assert len({c.path for c in created}) == 2
+    assert {c.base_commit for c in created} == {git(repo, "rev-parse", "main").strip()}
+    assert git(repo, "show", "playbill/r1/integration:calc.py") + "\n" == FIXED
+    assert "adds." in git(repo, "show", "playbill/r1/integration:README.md")
