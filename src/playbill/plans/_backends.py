@@ -16,9 +16,10 @@ so the supervisor never assigns a backend work it cannot do.
 
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
-from typing import Annotated, ClassVar, Literal, final
+from typing import Annotated, Any, ClassVar, Literal, final
 
 import attrs
+from attrs import AttrsInstance
 
 from playbill.actors import (
     AgentBackend,
@@ -97,18 +98,7 @@ class CommandOptions:
 
     def build(self, roles: Iterable[Role], edits_files: bool) -> AgentBackend:
         """The ``CommandBackend`` (raises ``BackendConfigError`` for options that cannot work)."""
-        return CommandBackend(
-            argv=self.argv,
-            shell=self.shell,
-            env_allow=self.env_allow,
-            timeout_s=float(self.timeout_s),
-            result=self.result,
-            roles=_roles(roles),
-            edits_files=edits_files,
-            reports_usage=self.reports_usage,
-            heartbeat_s=float(self.heartbeat_s),
-            kill_grace_s=float(self.kill_grace_s),
-        )
+        return CommandBackend(roles=_roles(roles), edits_files=edits_files, **_options(self))
 
 
 @final
@@ -144,18 +134,7 @@ class ClaudeCodeOptions:
 
     def build(self, roles: Iterable[Role], edits_files: bool) -> AgentBackend:
         """The Claude Code backend (``claude_code()``)."""
-        return claude_code(
-            executable=self.executable,
-            model=self.model,
-            roles=roles,
-            permission_mode=self.permission_mode,
-            max_turns=self.max_turns,
-            extra_args=self.extra_args,
-            env_allow=self.env_allow,
-            timeout_s=float(self.timeout_s),
-            heartbeat_s=float(self.heartbeat_s),
-            kill_grace_s=float(self.kill_grace_s),
-        )
+        return claude_code(roles=roles, **_options(self))
 
 
 @final
@@ -194,19 +173,7 @@ class CodexOptions:
 
     def build(self, roles: Iterable[Role], edits_files: bool) -> AgentBackend:
         """The Codex backend (``codex()``)."""
-        return codex(
-            executable=self.executable,
-            model=self.model,
-            roles=roles,
-            output_schema=self.output_schema,
-            price_in_per_mtok=float(self.price_in_per_mtok),
-            price_out_per_mtok=float(self.price_out_per_mtok),
-            extra_args=self.extra_args,
-            env_allow=self.env_allow,
-            timeout_s=float(self.timeout_s),
-            heartbeat_s=float(self.heartbeat_s),
-            kill_grace_s=float(self.kill_grace_s),
-        )
+        return codex(roles=roles, **_options(self))
 
 
 _AIDER = AiderTool()
@@ -244,16 +211,7 @@ class AiderOptions:
 
     def build(self, roles: Iterable[Role], edits_files: bool) -> AgentBackend:
         """The aider backend (``aider()``)."""
-        return aider(
-            executable=self.executable,
-            model=self.model,
-            roles=roles,
-            extra_args=self.extra_args,
-            env_allow=self.env_allow,
-            timeout_s=float(self.timeout_s),
-            heartbeat_s=float(self.heartbeat_s),
-            kill_grace_s=float(self.kill_grace_s),
-        )
+        return aider(roles=roles, **_options(self))
 
 
 @final
@@ -296,20 +254,7 @@ class OpenAIOptions:
 
     def build(self, roles: Iterable[Role], edits_files: bool) -> AgentBackend:
         """The ``OpenAIBackend``."""
-        return OpenAIBackend(
-            model=self.model,
-            base_url=self.base_url,
-            api_key_env=self.api_key_env,
-            roles=_roles(roles),
-            temperature=None if self.temperature is None else float(self.temperature),
-            max_tokens=self.max_tokens,
-            timeout_s=float(self.timeout_s),
-            max_retries=self.max_retries,
-            backoff_s=float(self.backoff_s),
-            max_backoff_s=float(self.max_backoff_s),
-            price_in_per_mtok=float(self.price_in_per_mtok),
-            price_out_per_mtok=float(self.price_out_per_mtok),
-        )
+        return OpenAIBackend(roles=_roles(roles), **_options(self))
 
 
 @final
@@ -335,9 +280,29 @@ class ChecksOptions:
 
     def build(self, roles: Iterable[Role], edits_files: bool) -> AgentBackend:
         """The ``ChecksBackend``."""
-        return ChecksBackend(
-            env_allow=self.env_allow, env=dict(self.env), heartbeat_s=float(self.heartbeat_s)
-        )
+        return ChecksBackend(**_options(self))
+
+
+def _options(options: AttrsInstance) -> dict[str, Any]:
+    """An options table's keys as its backend's keyword arguments.
+
+    The tables mirror the constructors key for key; seconds and prices,
+    which TOML may give as whole numbers, are passed as floats, and tables
+    (``env``) as plain dicts.
+    """
+    kwargs: dict[str, Any] = {}
+    for field in attrs.fields(type(options)):
+        value = getattr(options, field.name)
+        if (
+            field.name.endswith("_s")
+            or field.name.startswith("price_")
+            or field.name == "temperature"
+        ):
+            value = None if value is None else float(value)
+        elif isinstance(value, Mapping):
+            value = dict(value)
+        kwargs[field.name] = value
+    return kwargs
 
 
 RealOptions = (
