@@ -114,7 +114,7 @@ from ._messages import (
 )
 
 # The supervisor's policy and its strategies
-from ._pipeline import PIPELINE, Pipeline, approve_and_complete, assign
+from ._pipeline import PIPELINE, Pipeline, approve_and_complete, assign, vet_and_complete
 from ._policy import STRATEGIES, decide
 from ._policy_context import SUPERVISOR, PolicyContext, Strategy, validator_names
 
@@ -464,6 +464,7 @@ __all__ = [
     "state_digest",
     "validator_names",
     "vet",
+    "vet_and_complete",
     "vote_of",
     "wall_clock_us",
 ]

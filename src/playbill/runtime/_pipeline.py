@@ -68,7 +68,7 @@ from ._values import (
     ResultEnvelope,
     VerificationPayload,
 )
-from ._vetting import validators_to_check, vet
+from ._vetting import Judge, validators_to_check, vet
 from ._work import Work, current_attempt, set_deadline
 
 INTEGRATOR: Final = "integrator"
@@ -151,13 +151,7 @@ class Pipeline:
 
     def advance(self, ctx: PolicyContext, step: str) -> None:
         """Move a step with a proposed result through review and verification."""
-        found = ctx.state.steps.get(step)
-        attempt = current_attempt(found) if found is not None else None
-        if found is None or attempt is None or attempt.result is None:
-            return
-        if vet(ctx, step, attempt.number):
-            found = ctx.state.steps[step]
-            approve_and_complete(ctx, found, found.attempts[-1])
+        vet_and_complete(ctx, step)
 
 
 PIPELINE: Final = Pipeline()
@@ -199,6 +193,23 @@ def assign(
     due = ctx.now_us + heartbeat_timeout_us(ctx.settings)
     set_deadline(ctx, Work("implement", step, attempt, agent), due, first=True)
     return attempt
+
+
+def vet_and_complete(
+    ctx: PolicyContext, step: str, *, review: bool = True, judge: Judge | None = None
+) -> None:
+    """Take the step's current attempt through ``vet``, then approvals and completion.
+
+    The pipeline's ``advance``, and that of strategies that only change how
+    an attempt is vetted (``review``, ``judge``: see ``vet``).
+    """
+    found = ctx.state.steps.get(step)
+    attempt = current_attempt(found) if found is not None else None
+    if found is None or attempt is None:
+        return
+    if vet(ctx, step, attempt.number, review=review, judge=judge):
+        found = ctx.state.steps[step]
+        approve_and_complete(ctx, found, found.attempts[-1])
 
 
 def approve_and_complete(ctx: PolicyContext, step: StepState, attempt: AttemptState) -> None:

@@ -18,11 +18,9 @@ from __future__ import annotations
 
 from typing import Final, final
 
-from ._pipeline import PIPELINE, approve_and_complete
+from ._pipeline import PIPELINE, vet_and_complete
 from ._policy_context import PolicyContext
 from ._values import ResultEnvelope
-from ._vetting import vet
-from ._work import current_attempt
 
 
 @final
@@ -41,13 +39,7 @@ class Parallel:
 
     def advance(self, ctx: PolicyContext, step: str) -> None:
         """Verify the proposed attempt (no review), then complete it."""
-        found = ctx.state.steps.get(step)
-        attempt = current_attempt(found) if found is not None else None
-        if found is None or attempt is None:
-            return
-        if vet(ctx, step, attempt.number, review=False):
-            found = ctx.state.steps[step]
-            approve_and_complete(ctx, found, found.attempts[-1])
+        vet_and_complete(ctx, step, review=False)
 
 
 PARALLEL: Final = Parallel()

@@ -29,13 +29,13 @@ from typing import Final, final
 from ._budgets import agent_may_start
 from ._failures import exhaust, retry
 from ._messages import StepFailed
-from ._pipeline import PIPELINE, approve_and_complete, assign
+from ._pipeline import PIPELINE, assign, vet_and_complete
 from ._policy_context import PolicyContext, clip
 from ._results import findings_text
 from ._scheduling import is_free, is_out, step_candidates
 from ._state import AttemptState, StepState
 from ._values import Blocker, Failure, Finding, ResultEnvelope, ReviewOutcome
-from ._vetting import judged, vet
+from ._vetting import judged
 from ._work import current_attempt
 
 CHANGES_REQUESTED: Final = "changes_requested"
@@ -75,13 +75,7 @@ class ReviewLoop:
 
     def advance(self, ctx: PolicyContext, step: str) -> None:
         """Take the proposed attempt through review (with revisions) and verification."""
-        found = ctx.state.steps.get(step)
-        attempt = current_attempt(found) if found is not None else None
-        if found is None or attempt is None:
-            return
-        if vet(ctx, step, attempt.number, judge=revise):
-            found = ctx.state.steps[step]
-            approve_and_complete(ctx, found, found.attempts[-1])
+        vet_and_complete(ctx, step, judge=revise)
 
 
 REVIEW_LOOP: Final = ReviewLoop()
