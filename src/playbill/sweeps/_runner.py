@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import final
 
@@ -30,6 +31,7 @@ from playbill.runtime import STRATEGIES
 
 from ._cells import Cell, Row, run_cells
 from ._errors import SweepFileError, SweepMismatchError, UnknownStrategyError
+from ._ray import LOCAL, Simulate, ray_simulator
 from ._rows import PROGRESS_FILE, ProgressLog, locked, replace_file, write_rows
 from ._setup import Manifest, SweepSetup
 
@@ -95,6 +97,7 @@ def run_sweep(
     seeds: Sequence[int],
     workers: int = 1,
     progress: Progress | None = None,
+    ray: bool | str = False,
 ) -> SweepResult:
     """Simulate every ``(seed, strategy, profile)`` cell into ``out``, resuming where it stopped.
 
@@ -107,6 +110,9 @@ def run_sweep(
         seeds: The seeds.
         workers: Worker processes; 1 simulates in this process.
         progress: Told ``(finished, total)`` as batches finish.
+        ray: Simulate in Ray tasks instead (the same rows): ``True`` on a new
+            local Ray instance of ``workers`` CPUs, or a cluster's address
+            (``auto``, ``host:port``, ``ray://host:port``); see docs/scaling.md.
 
     Returns:
         The rows, sorted by cell; also written to ``rows.jsonl`` and ``rows.csv``.
@@ -116,6 +122,8 @@ def run_sweep(
         SweepMismatchError: ``out`` holds a different sweep.
         SweepBusyError: Another sweep is writing ``out``.
         SweepFileError: A file of ``out`` cannot be read or written, or is corrupt.
+        RayUnavailableError: ``ray`` is asked for, but Ray is not installed.
+        RayClusterError: Ray cannot be reached, or failed to run the cells.
     """
     names = check_strategies(strategies)
     directory = Path(out)
@@ -125,7 +133,7 @@ def run_sweep(
         raise SweepFileError(str(directory), f"cannot create: {error.strerror or error}") from None
     manifest = setup.manifest()
     cells = cells_of(seeds, names, setup.profile_names)
-    with locked(directory):
+    with _simulator(ray, workers) as simulate, locked(directory):
         _claim(directory, manifest)
         with ProgressLog.open(directory / PROGRESS_FILE) as (log, done):
             todo = [cell for cell in cells if cell not in done]
@@ -142,7 +150,7 @@ def run_sweep(
 
             if progress is not None:
                 progress(reused, len(cells))
-            _simulate(setup, todo, workers, finished)
+            simulate(setup, todo, workers, finished)
         rows = write_rows(directory, (done[cell] for cell in cells))
     return SweepResult(rows=tuple(rows), ran=len(todo), reused=reused, manifest=manifest)
 
@@ -179,6 +187,13 @@ def _claim(directory: Path, manifest: Manifest) -> None:
     differences = recorded.differences(manifest)
     if differences:
         raise SweepMismatchError(str(directory), differences)
+
+
+def _simulator(ray: bool | str, workers: int) -> AbstractContextManager[Simulate]:
+    """Where the cells run: worker processes here, or Ray tasks (connected first)."""
+    if not ray:
+        return nullcontext(_simulate)
+    return ray_simulator(LOCAL if ray is True else ray, num_cpus=workers)
 
 
 def _simulate(
