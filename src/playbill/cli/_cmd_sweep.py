@@ -79,6 +79,16 @@ def _default_workers() -> int:
     show_default="the cores available",
     help="Worker processes (1: simulate in this process).",
 )
+@click.option(
+    "--ray",
+    "ray_address",
+    is_flag=False,
+    flag_value="local",
+    default=None,
+    metavar="[ADDRESS]",
+    help="Run the cells as Ray tasks: on a new local Ray instance of --workers CPUs, "
+    "or on the cluster at ADDRESS (auto, host:port, ray://host:port). Same rows.",
+)
 @click.option("--no-plots", is_flag=True, help="Skip the PNG plots (they need matplotlib).")
 @click.option(
     "--compare",
@@ -96,6 +106,7 @@ def sweep(
     profiles_file: Path | None,
     faults: str,
     workers: int,
+    ray_address: str | None,
     no_plots: bool,
     compared: tuple[Path, Path] | None,
 ) -> None:
@@ -112,7 +123,7 @@ def sweep(
     excludes 0).
     """
     if compared:
-        given = [strategies, seeds, out, plan_file, profiles_file, faults or None]
+        given = [strategies, seeds, out, plan_file, profiles_file, faults or None, ray_address]
         if any(value is not None for value in given):
             raise click.UsageError("--compare takes no other sweep option")
         _print_comparison(compare(*compared), *compared)
@@ -132,7 +143,7 @@ def sweep(
     if plots and importlib.util.find_spec("matplotlib") is None:
         raise PlotsUnavailableError()  # before hours of runs, not after
     setup = load_setup(plan_file, profiles_file, faults=fault_plan)
-    result = _run_with_progress(setup, out, names, seed_list, workers)
+    result = _run_with_progress(setup, out, names, seed_list, workers, ray_address or False)
     outputs = write_outputs(out, result.rows, result.manifest, plots=plots)
     console = make_console()
     console.print(_summary_table(outputs.summaries))
@@ -141,7 +152,12 @@ def sweep(
 
 
 def _run_with_progress(
-    setup: SweepSetup, out: Path, names: tuple[str, ...], seeds: tuple[int, ...], workers: int
+    setup: SweepSetup,
+    out: Path,
+    names: tuple[str, ...],
+    seeds: tuple[int, ...],
+    workers: int,
+    ray: str | bool = False,
 ) -> SweepResult:
     """Run the sweep with a progress bar on stderr; Ctrl-C keeps what finished."""
     console = make_console(stderr=True)
@@ -168,7 +184,7 @@ def _run_with_progress(
 
     try:
         return run_sweep(
-            setup, out, strategies=names, seeds=seeds, workers=workers, progress=progress
+            setup, out, strategies=names, seeds=seeds, workers=workers, progress=progress, ray=ray
         )
     except KeyboardInterrupt:
         if started[0]:
