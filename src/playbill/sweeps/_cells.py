@@ -126,6 +126,7 @@ def run_cell(setup: SweepSetup, cell: Cell) -> Row:
             budget=setup.budget,
             policy=setup.policy,
             strategy=cell.strategy,
+            strategies=setup.strategies,
             profiles=setup.cell_profiles(cell.profile),
             faults=setup.faults,
             max_virtual_s=setup.max_virtual_s,

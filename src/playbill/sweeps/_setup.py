@@ -12,7 +12,12 @@ The manifest (``manifest.json`` in the output directory) records what makes
 rows comparable: digests of the plan and of every agent's effective profile
 in every cell, the faults, the virtual-time guard and playbill's version.
 Strategies and seeds are not part of it: a sweep may be extended with more of
-either into the same directory.
+either into the same directory. Strategies of one's own are named in it,
+though (``SweepSetup.strategies``: each name the setup gives an object of
+another class than the built-in of that name, with its class's qualified name), so that a
+sweep is refused when it gives a name another class than the directory's
+rows were simulated with. The class is recorded, not its code: changing the
+code of a class between two sweeps into one directory goes unnoticed.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import final
 
@@ -34,11 +39,13 @@ from playbill.plans import load_plan
 from playbill.runtime import (
     DEFAULT_POLICY,
     NO_FAULTS,
+    STRATEGIES,
     UNLIMITED,
     Budget,
     FaultPlan,
     Plan,
     PolicySettings,
+    Strategy,
 )
 
 EXAMPLE_PROFILES = ("default", "reliable")
@@ -49,6 +56,8 @@ DEFAULT_GOAL = "simulated run"
 
 MAX_VIRTUAL_S = 24 * 3600.0
 """A run not settled after this much virtual time stops with outcome ``running``."""
+
+_BUILTIN = "builtin"  # what Manifest.strategy_class says of a built-in strategy
 
 _CONVERTER = cattrs.Converter()
 
@@ -98,6 +107,8 @@ class Manifest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         profiles_sha256: Digest of every agent's effective profile in every swept profile.
         faults: The canonical fault spec (empty: no faults).
         max_virtual_s: The virtual-time guard of every run.
+        strategies: The setup's strategies of its own (not built in): name ->
+            the qualified name of its class (``module.Class``).
     """
 
     format: int = 1
@@ -109,10 +120,16 @@ class Manifest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     profiles_sha256: str
     faults: str
     max_virtual_s: float
+    strategies: dict[str, str] = msgspec.field(default_factory=dict)
 
     def differences(self, other: Manifest) -> list[str]:
-        """What makes ``other``'s rows incomparable with this one's (empty: nothing)."""
-        fields = (
+        """What makes ``other``'s rows incomparable with this one's (empty: nothing).
+
+        A strategy that one manifest names and the other does not is no
+        difference (a sweep may be extended with more strategies), unless its
+        name is a built-in's: the other meant the built-in.
+        """
+        fields: tuple[tuple[str, object, object], ...] = (
             ("plan", self.plan_sha256, other.plan_sha256),
             ("profiles", self.profiles_sha256, other.profiles_sha256),
             ("faults", self.faults, other.faults),
@@ -120,7 +137,27 @@ class Manifest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
             ("playbill version", self.playbill, other.playbill),
             ("manifest format", self.format, other.format),
         )
+        fields += tuple(
+            (f"strategy {name}", self.strategy_class(name), other.strategy_class(name))
+            for name in sorted(self.strategies.keys() | other.strategies.keys())
+            if self.strategy_class(name) is not None and other.strategy_class(name) is not None
+        )
         return [name for name, mine, theirs in fields if mine != theirs]
+
+    def strategy_class(self, name: str) -> str | None:
+        """What strategy ``name`` is here: its class, ``"builtin"``, or ``None`` (unknown)."""
+        if name in self.strategies:
+            return self.strategies[name]
+        return _BUILTIN if name in STRATEGIES else None
+
+    def merged(self, other: Manifest) -> Manifest:
+        """This manifest, naming ``other``'s own strategies too (a sweep extending it)."""
+        return msgspec.structs.replace(self, strategies={**self.strategies, **other.strategies})
+
+
+def _strategy_dict(strategies: Mapping[str, Strategy]) -> dict[str, Strategy]:
+    """A copy of a mapping of strategies: a plain dict, which pickles (a mapping proxy does not)."""
+    return dict(strategies)
 
 
 @final
@@ -138,6 +175,10 @@ class SweepSetup:
         max_virtual_s: The virtual-time guard of every run.
         plan_source: Where the plan came from (a path, or ``builtin``).
         profiles_source: Where the profiles came from (a path, or ``builtin``).
+        strategies: The strategies the runs know, by name (``decide``'s
+            ``strategies``); the built-in ``STRATEGIES`` by default. To sweep
+            in worker processes, their classes must pickle by reference:
+            defined in a module, not in ``__main__``.
     """
 
     plan: Plan
@@ -149,6 +190,9 @@ class SweepSetup:
     max_virtual_s: float = MAX_VIRTUAL_S
     plan_source: str = "builtin"
     profiles_source: str = "builtin"
+    strategies: Mapping[str, Strategy] = attrs.field(
+        factory=lambda: dict(STRATEGIES), converter=_strategy_dict, hash=False
+    )
 
     @property
     def profile_names(self) -> tuple[str, ...]:
@@ -185,7 +229,23 @@ class SweepSetup:
             profiles_sha256=hashlib.sha256(profile_bytes).hexdigest(),
             faults=str(self.faults),
             max_virtual_s=self.max_virtual_s,
+            strategies=own_strategies(self.strategies),
         )
+
+
+def own_strategies(strategies: Mapping[str, Strategy]) -> dict[str, str]:
+    """The strategies not built in, by name, sorted: the qualified names of their classes.
+
+    A strategy is built in when it is of the class of the one ``STRATEGIES``
+    has under its name (the built-ins have no settings of their own: the
+    policy's are journaled); an object of another class under a built-in's
+    name is one's own.
+    """
+    return {
+        name: f"{type(strategy).__module__}.{type(strategy).__qualname__}"
+        for name, strategy in sorted(strategies.items())
+        if name not in STRATEGIES or type(STRATEGIES[name]) is not type(strategy)
+    }
 
 
 def load_setup(
@@ -194,6 +254,7 @@ def load_setup(
     *,
     faults: FaultPlan = NO_FAULTS,
     max_virtual_s: float = MAX_VIRTUAL_S,
+    strategies: Mapping[str, Strategy] | None = None,
 ) -> SweepSetup:
     """Load what a sweep simulates from its files.
 
@@ -206,6 +267,10 @@ def load_setup(
             ``EXAMPLE_PROFILES``, when None.
         faults: The faults injected into every run.
         max_virtual_s: Stop a run not settled after this much virtual time.
+        strategies: The strategies the runs know, by name, as ``simulate``'s:
+            the built-in ``STRATEGIES`` when None. Add one's own with
+            ``{**STRATEGIES, "mine": Mine()}``; to sweep it in worker
+            processes, define its class in a module (not in ``__main__``).
 
     Returns:
         The setup.
@@ -221,6 +286,7 @@ def load_setup(
         base, names = load_profiles(profiles), _swept_names(Path(profiles))
         profiles_source = str(Path(profiles).resolve())
     per_name = {name: attrs.evolve(base, default=name) for name in names}
+    known = dict(STRATEGIES if strategies is None else strategies)
     if plan is None:
         cells = {name: CellProfiles.of(s) for name, s in per_name.items()}
         return SweepSetup(
@@ -229,6 +295,7 @@ def load_setup(
             faults=faults,
             max_virtual_s=max_virtual_s,
             profiles_source=profiles_source,
+            strategies=known,
         )
     plan_file = load_plan(plan, profiles=base)
     spec = plan_file.to_run_spec()
@@ -243,6 +310,7 @@ def load_setup(
         max_virtual_s=max_virtual_s,
         plan_source=str(Path(plan).resolve()),
         profiles_source=profiles_source,
+        strategies=known,
     )
 
 
