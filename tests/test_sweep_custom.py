@@ -13,9 +13,13 @@ from custom_strategy import NeverReviews, TestsFirst
 from playbill.actors import simulate
 from playbill.runtime import STRATEGIES
 from playbill.sweeps import (
+    MANIFEST_FILE,
+    ROWS_CSV,
+    ROWS_JSONL,
     Manifest,
     SweepMismatchError,
     SweepSetup,
+    UnknownStrategyError,
     load_setup,
     run_cell,
     run_sweep,
@@ -99,3 +103,75 @@ def test_a_setup_with_a_strategy_from_a_module_pickles_for_the_workers() -> None
     copy = pickle.loads(pickle.dumps(setup))
     assert type(copy.strategies["tests_first"]) is TestsFirst
     assert copy.manifest().strategies == setup.manifest().strategies
+
+
+def jsonl_lines(directory: Path) -> list[bytes]:
+    return (directory / ROWS_JSONL).read_bytes().splitlines()
+
+
+def test_a_custom_strategy_sweeps_in_process(tmp_path: Path) -> None:
+    setup = one_profile(load_setup(strategies=OWN))
+    result = run_sweep(setup, tmp_path, strategies=["pipeline", "tests_first"], seeds=SEEDS)
+    own = [row for row in result.rows if row.strategy == "tests_first"]
+    assert [row.seed for row in own] == list(SEEDS)
+    for row in own:
+        assert row == run_cell(setup, row.cell)
+    assert result.manifest.strategies == {"tests_first": "custom_strategy.TestsFirst"}
+    on_disk = msgspec.json.decode((tmp_path / MANIFEST_FILE).read_bytes(), type=Manifest)
+    assert on_disk == result.manifest
+
+
+def test_builtin_rows_are_those_of_a_sweep_without_the_custom_strategy(tmp_path: Path) -> None:
+    names = ["pipeline", "parallel"]
+    run_sweep(one_profile(load_setup()), tmp_path / "plain", strategies=names, seeds=SEEDS)
+    mixed = one_profile(load_setup(strategies=OWN))
+    run_sweep(mixed, tmp_path / "mixed", strategies=[*names, "tests_first"], seeds=SEEDS)
+    builtin = [line for line in jsonl_lines(tmp_path / "mixed") if b'"tests_first"' not in line]
+    assert builtin == jsonl_lines(tmp_path / "plain")
+    mixed_csv = (tmp_path / "mixed" / ROWS_CSV).read_bytes().splitlines()
+    plain_csv = (tmp_path / "plain" / ROWS_CSV).read_bytes().splitlines()
+    assert [line for line in mixed_csv if b",tests_first," not in line] == plain_csv
+
+
+def test_worker_processes_give_the_rows_of_one_process(tmp_path: Path) -> None:
+    setup = one_profile(load_setup(strategies=OWN))
+    names = ["pipeline", "tests_first"]
+    here = run_sweep(setup, tmp_path / "here", strategies=names, seeds=SEEDS, workers=1)
+    there = run_sweep(setup, tmp_path / "there", strategies=names, seeds=SEEDS, workers=2)
+    assert there.rows == here.rows
+    assert jsonl_lines(tmp_path / "there") == jsonl_lines(tmp_path / "here")
+
+
+def test_a_name_the_setup_does_not_know_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(UnknownStrategyError):
+        run_sweep(load_setup(), tmp_path, strategies=["tests_first"], seeds=SEEDS)
+    alone = load_setup(strategies={"tests_first": TestsFirst()})
+    with pytest.raises(UnknownStrategyError) as caught:
+        run_sweep(alone, tmp_path, strategies=["pipeline"], seeds=SEEDS)
+    assert caught.value.known == ("tests_first",)
+    assert not (tmp_path / MANIFEST_FILE).exists()
+
+
+def test_another_class_under_a_swept_name_is_refused(tmp_path: Path) -> None:
+    setup = one_profile(load_setup(strategies=OWN))
+    run_sweep(setup, tmp_path, strategies=["tests_first"], seeds=range(1))
+    other = attrs.evolve(setup, strategies={**STRATEGIES, "tests_first": NeverReviews()})
+    with pytest.raises(SweepMismatchError) as caught:
+        run_sweep(other, tmp_path, strategies=["tests_first"], seeds=range(1))
+    assert caught.value.fields == ("strategy tests_first",)
+    # The same class again resumes: nothing is simulated twice.
+    again = run_sweep(setup, tmp_path, strategies=["tests_first"], seeds=range(2))
+    assert (again.ran, again.reused) == (1, 1)
+
+
+def test_extending_a_sweep_with_a_strategy_records_it(tmp_path: Path) -> None:
+    run_sweep(one_profile(load_setup()), tmp_path, strategies=["pipeline"], seeds=range(1))
+    setup = one_profile(load_setup(strategies=OWN))
+    result = run_sweep(setup, tmp_path, strategies=["pipeline", "tests_first"], seeds=range(1))
+    assert (result.ran, result.reused) == (1, 1)
+    on_disk = msgspec.json.decode((tmp_path / MANIFEST_FILE).read_bytes(), type=Manifest)
+    assert on_disk.strategies == {"tests_first": "custom_strategy.TestsFirst"}
+    # Now the directory knows which tests_first its rows are of.
+    other = attrs.evolve(setup, strategies={"tests_first": NeverReviews()})
+    with pytest.raises(SweepMismatchError):
+        run_sweep(other, tmp_path, strategies=["tests_first"], seeds=range(1))

@@ -106,7 +106,8 @@ def run_sweep(
     Args:
         setup: What the sweep simulates (``load_setup``).
         out: The output directory; created if missing.
-        strategies: Coordination strategies, by name (``playbill.runtime.STRATEGIES``).
+        strategies: Coordination strategies, by name: those of ``setup.strategies``
+            (the built-in ``playbill.runtime.STRATEGIES`` unless it says otherwise).
         seeds: The seeds.
         workers: Worker processes; 1 simulates in this process.
         progress: Told ``(finished, total)`` as batches finish.
@@ -118,14 +119,14 @@ def run_sweep(
         The rows, sorted by cell; also written to ``rows.jsonl`` and ``rows.csv``.
 
     Raises:
-        UnknownStrategyError: A strategy is not known.
+        UnknownStrategyError: A strategy is not one of ``setup.strategies``.
         SweepMismatchError: ``out`` holds a different sweep.
         SweepBusyError: Another sweep is writing ``out``.
         SweepFileError: A file of ``out`` cannot be read or written, or is corrupt.
         RayUnavailableError: ``ray`` is asked for, but Ray is not installed.
         RayClusterError: Ray cannot be reached, or failed to run the cells.
     """
-    names = check_strategies(strategies)
+    names = check_strategies(strategies, setup.strategies)
     directory = Path(out)
     try:
         directory.mkdir(parents=True, exist_ok=True)
@@ -187,6 +188,10 @@ def _claim(directory: Path, manifest: Manifest) -> None:
     differences = recorded.differences(manifest)
     if differences:
         raise SweepMismatchError(str(directory), differences)
+    merged = recorded.merged(manifest)
+    if merged != recorded:  # strategies of one's own the directory's manifest does not name yet
+        encoded = msgspec.json.format(msgspec.json.encode(merged))
+        replace_file(directory / MANIFEST_FILE, encoded + b"\n")
 
 
 def _simulator(ray: bool | str, workers: int) -> AbstractContextManager[Simulate]:
