@@ -346,3 +346,12 @@ async def test_usage_of_a_failure_is_not_reported_twice(
         await backend("garbage", monkeypatch).run(order("reviewer", "review"), reporter)
     assert reporter.usages == []  # the role actor journals the error's usage
     assert caught.value.usage != Usage()
+
+
+def test_output_nested_too_deep_is_no_json_object_not_a_crash() -> None:
+    from playbill.actors._agent_output import json_lines, last_json_line, last_json_object
+
+    deep = '{"a": [' * 50_000
+    assert last_json_object(deep) is None
+    assert last_json_line(deep) is None
+    assert json_lines(deep + '\n{"ok": 1}') == [{"ok": 1}]

@@ -61,3 +61,31 @@ def test_values_are_redacted_through_and_through() -> None:
     assert cleaned.payload.summary == "used [redacted:API_TOKEN] to log in"
     failure = Failure(failure_class="agent", kind="x", detail="no secret here")
     assert r.redact_value(failure) is failure
+
+
+def test_secrets_with_quotes_and_backslashes_and_numeric_ones_are_handled() -> None:
+    from playbill.runtime import ImplementationPayload, ResultEnvelope, Usage
+
+    r = Redactor.from_environ({"DB_PASSWORD": 'pa"ss\\word1', "PIN_TOKEN": "1234567"})
+    result = ResultEnvelope(
+        agent="a",
+        role="executor",
+        step="s",
+        attempt=1,
+        exit_status="ok",
+        payload=ImplementationPayload(summary='logged in with pa"ss\\word1 and pin 1234567'),
+        usage=Usage(tokens_in=1234567),
+    )
+    cleaned = r.redact_value(result)
+    assert isinstance(cleaned.payload, ImplementationPayload)
+    assert cleaned.payload.summary == (
+        "logged in with [redacted:DB_PASSWORD] and pin [redacted:PIN_TOKEN]"
+    )
+    assert cleaned.usage.tokens_in == 1234567  # numbers are not text: left alone
+
+
+def test_ordinary_names_that_contain_secret_words_are_not_secrets() -> None:
+    for name in ("GIT_AUTHOR_NAME", "DESKTOP_SESSION", "KEYBOARD_LAYOUT", "XAUTHORITY"):
+        assert not is_secret_name(name), name
+    for name in ("PGPASSWORD", "AWS_SECRET_ACCESS_KEY", "GH_AUTH", "OPENAI_APIKEY", "GITHUB_PAT"):
+        assert is_secret_name(name), name

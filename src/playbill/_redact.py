@@ -11,7 +11,6 @@ variable, never the value.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterable, Mapping
 from typing import TypeVar, final
 
@@ -20,19 +19,30 @@ import msgspec
 
 T = TypeVar("T")
 
-SECRET_NAME = re.compile(
-    r"(KEY|TOKEN|SECRET|PASSWORD|PASSWD|PASSPHRASE|CREDENTIAL|AUTH|COOKIE|SESSION|PRIVATE)",
-    re.IGNORECASE,
-)
-"""Environment variable names whose values are treated as secrets."""
+SECRET_WORDS = ("TOKEN", "SECRET", "PASSWORD", "PASSWD", "PASSPHRASE", "CREDENTIAL", "COOKIE")
+"""A name segment (between ``_``) holding one of these names a secret."""
+
+SECRET_SEGMENTS = ("AUTH", "PAT", "PRIVATE")
+"""Name segments that are secrets' names when whole (``GIT_AUTHOR_NAME`` is not one)."""
 
 MIN_SECRET_LENGTH = 6
 """Shorter values are not redacted: they would match ordinary text."""
 
 
 def is_secret_name(name: str) -> bool:
-    """Whether an environment variable's name says its value is a secret."""
-    return SECRET_NAME.search(name) is not None
+    """Whether an environment variable's name says its value is a secret.
+
+    ``OPENAI_API_KEY``, ``GITHUB_TOKEN``, ``PGPASSWORD``, ``AWS_SECRET_ACCESS_KEY``,
+    ``GH_AUTH`` are; ``GIT_AUTHOR_NAME``, ``DESKTOP_SESSION``, ``KEYBOARD`` are not:
+    a segment (between ``_``) must hold a secret word, end in ``KEY``, or be
+    ``AUTH``, ``PAT`` or ``PRIVATE``.
+    """
+    for segment in name.upper().split("_"):
+        if segment.endswith("KEY"):
+            return True
+        if segment in SECRET_SEGMENTS or any(word in segment for word in SECRET_WORDS):
+            return True
+    return False
 
 
 @final
@@ -87,12 +97,21 @@ class Redactor:
         """
         if not self.secrets:
             return value
-        data = msgspec.json.encode(value)
-        text = data.decode()
-        cleaned = self.redact(text)
-        if cleaned == text:
+        plain = msgspec.to_builtins(value)
+        cleaned = self._walk(plain)
+        if cleaned == plain:
             return value
-        return msgspec.json.decode(cleaned.encode(), type=type(value))
+        return msgspec.convert(cleaned, type=type(value))
+
+    def _walk(self, node: object) -> object:
+        """Redact the strings of a tree of builtins (numbers and keys are left alone)."""
+        if isinstance(node, str):
+            return self.redact(node)
+        if isinstance(node, list):
+            return [self._walk(item) for item in node]
+        if isinstance(node, dict):
+            return {key: self._walk(item) for key, item in node.items()}
+        return node
 
 
 def tail(text: str, limit: int = 4000) -> str:

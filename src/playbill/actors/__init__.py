@@ -51,13 +51,15 @@ from ._simulate import (
     simulate,
 )
 from ._simulated import SimulatedBackend, SimulatedCrash
-from ._workbench import Workbench
+from ._workbench import BASE_LABEL, REPO_LABEL, Workbench
 
 __all__ = [
+    "BASE_LABEL",
     "BUILTIN_PROFILES",
     "DEFAULT_PROFILE",
     "EPOCH_US",
     "PLACEHOLDERS",
+    "REPO_LABEL",
     "AgentBackend",
     "AgentProfile",
     "BackendConfigError",

@@ -93,32 +93,27 @@ def fail(
 def last_json_line(text: str) -> dict[str, Any] | None:
     """The last line of ``text`` that parses as a JSON object, if any."""
     for line in reversed(text[-SCAN_LIMIT:].splitlines()):
-        candidate = line.strip()
-        if not candidate.startswith("{"):
-            continue
-        try:
-            value = json.loads(candidate)
-        except ValueError:
-            continue
-        if isinstance(value, dict):
+        value = _json_object(line)
+        if value is not None:
             return value
     return None
 
 
 def json_lines(text: str) -> list[dict[str, Any]]:
     """Every line of ``text`` that parses as a JSON object, in order."""
-    found: list[dict[str, Any]] = []
-    for line in text.splitlines():
-        candidate = line.strip()
-        if not candidate.startswith("{"):
-            continue
-        try:
-            value = json.loads(candidate)
-        except ValueError:
-            continue
-        if isinstance(value, dict):
-            found.append(value)
-    return found
+    return [value for line in text.splitlines() if (value := _json_object(line)) is not None]
+
+
+def _json_object(line: str) -> dict[str, Any] | None:
+    """The JSON object a line holds, if it holds one (nesting too deep to parse: none)."""
+    candidate = line.strip()
+    if not candidate.startswith("{"):
+        return None
+    try:
+        value = json.loads(candidate)
+    except (ValueError, RecursionError):
+        return None
+    return value if isinstance(value, dict) else None
 
 
 _OPENING = re.compile(r"\{")
@@ -142,6 +137,8 @@ def last_json_object(text: str) -> dict[str, Any] | None:
         except ValueError:
             pos = start + 1
             continue
+        except RecursionError:  # nested past any honest answer: nothing more to find
+            return found
         if isinstance(value, dict):
             found = value
         pos = end

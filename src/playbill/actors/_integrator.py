@@ -68,8 +68,11 @@ class IntegratorActor:
             return  # answered already, or the run is over
         try:
             item = await self._workbench.merge(state, step, attempt)
-        except WorkspaceError as broken:
-            item = MergeItem(step=step, attempt=attempt, status="blocked", detail=str(broken))
+        except (WorkspaceError, OSError) as broken:
+            # git failed, or the disk: the step is blocked and a person asked,
+            # rather than the run ending in a traceback
+            detail = self._workbench.redactor.redact(f"{type(broken).__name__}: {broken}")
+            item = MergeItem(step=step, attempt=attempt, status="blocked", detail=detail[:2000])
         msg = item.to_message(into=self._workbench.integration_branch)
         await self._outbox([Draft(msg=msg, sender=ADDRESS, recipient="supervisor")])
         self._merged += 1

@@ -41,7 +41,6 @@ from playbill.runtime import (
     Usage,
     UsageReported,
     VerificationRequested,
-    WorkspaceCreated,
 )
 from playbill.workspaces import ScopeViolation, WorkspaceError, Worktree
 
@@ -249,15 +248,7 @@ class RoleActor:
         if order.kind == "work" and order.role == "executor":
             worktree, new = await bench.enter(state, order.step, order.attempt)
             if new:
-                await self._say(
-                    WorkspaceCreated(
-                        step=order.step.id,
-                        attempt=order.attempt,
-                        path=str(worktree.path),
-                        branch=worktree.branch,
-                        base_commit=worktree.base_commit,
-                    )
-                )
+                await self._say(worktree.to_message())
             return attrs.evolve(order, workspace=str(worktree.path)), worktree
         path = await bench.worktree_of(state, order.step.id, order.attempt)
         if path is None:

@@ -138,12 +138,12 @@ class Run:
         """
         done = until if until is not None else is_settled
         while not done(self.state):
-            self._changed = trio.Event()
-            await self._changed.wait()
+            await self._changed.wait()  # every waiter wakes on the next commit
         return self.state
 
     def _observe(self, entries: Sequence[Entry]) -> None:
-        self._changed.set()
+        changed, self._changed = self._changed, trio.Event()
+        changed.set()
 
 
 def is_settled(state: RunState) -> bool:
@@ -278,13 +278,16 @@ async def open_run(
                 inbox: Mailbox[Entry] = Mailbox(MAILBOX_CAPACITY, name=actor.address)
                 router.subscribe(actor.address, inbox)
                 children.append(ChildSpec(actor.address, actor_child(actor, inbox)))
+            clean: Callable[[str], str] = (
+                workbench.redactor.redact if workbench is not None else (lambda text: text)
+            )
             tree = Supervisor(
                 "agents",
                 children,
                 strategy=restart,
                 max_restarts=max_restarts,
                 period_s=restart_period_s,
-                on_crash=journal_crash(writer, append),
+                on_crash=journal_crash(writer, append, clean),
                 on_restart=journal_restart(append),
             )
             await nursery.start(supervise, tree, append)
@@ -335,6 +338,8 @@ async def open_run(
                 yield run
             finally:
                 nursery.cancel_scope.cancel()
-                if workbench is not None and run.state.is_terminal:
-                    with trio.CancelScope(shield=True):
-                        await workbench.close()
+        # Every task has ended (no git call is still running in a thread):
+        # an ended run's worktrees can go.
+        if workbench is not None and writer.state is not None and writer.state.is_terminal:
+            with trio.CancelScope(shield=True):
+                await workbench.close()

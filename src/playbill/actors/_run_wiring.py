@@ -53,6 +53,8 @@ async def supervise(
 
 
 def actor_child(actor: RoleActor, inbox: Mailbox[Entry]) -> ChildFunction:
+    """A role actor as a child of the supervision tree, reading its run-long inbox."""
+
     async def child(*, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         task_status.started()
         await actor.run(inbox)
@@ -61,6 +63,10 @@ def actor_child(actor: RoleActor, inbox: Mailbox[Entry]) -> ChildFunction:
 
 
 Appender = Callable[[Sequence[Draft]], Awaitable[list[Entry]]]
+"""Journals drafts; returns their entries once committed."""
+
+DETAIL_LIMIT = 2000
+"""Characters of an exception's text kept in an ``agent_failed``."""
 
 COMMIT_RETRIES = 5
 """Times an append is tried again after a failed commit before the error is raised."""
@@ -87,13 +93,18 @@ def durable(writer: JournalWriter, clock: Clock) -> Appender:
     return append
 
 
-def journal_crash(writer: JournalWriter, append: Appender) -> OnCrash:
+def journal_crash(writer: JournalWriter, append: Appender, clean: Callable[[str], str]) -> OnCrash:
+    """The supervision tree's crash hook: an ``agent_failed`` naming the work in hand.
+
+    ``clean`` redacts secrets from the exception's text (a URL, a command
+    line), which is then cut to ``DETAIL_LIMIT`` characters.
+    """
+
     async def on_crash(agent: str, error: Exception) -> None:
         state = writer.state
         busy = state.agents.get(agent) if state is not None else None
-        failure = Failure(
-            failure_class="agent", kind="crash", detail=f"{type(error).__name__}: {error}"
-        )
+        detail = clean(f"{type(error).__name__}: {error}")[:DETAIL_LIMIT]
+        failure = Failure(failure_class="agent", kind="crash", detail=detail)
         msg = AgentFailed(
             agent=agent,
             failure=failure,
@@ -106,6 +117,8 @@ def journal_crash(writer: JournalWriter, append: Appender) -> OnCrash:
 
 
 def journal_restart(append: Appender) -> OnRestart:
+    """The supervision tree's restart hook: an ``agent_restarted``."""
+
     async def on_restart(agent: str, restarts: int) -> None:
         msg = AgentRestarted(agent=agent, restarts=restarts)
         await append([Draft(msg=msg, sender="agents", recipient="supervisor")])

@@ -58,13 +58,11 @@ class Workbench:
         workspaces: The attempts' worktrees.
         integrator: The integration branch.
         redactor: Keeps secrets out of what is journaled.
-        env_allow: Extra environment variables validators' commands may see.
     """
 
     workspaces: Workspaces
     integrator: Integrator
     redactor: Redactor
-    env_allow: tuple[str, ...]
 
     def __init__(
         self,
@@ -73,7 +71,6 @@ class Workbench:
         *,
         base_commit: str | None = None,
         redactor: Redactor | None = None,
-        env_allow: tuple[str, ...] = (),
     ) -> None:
         """Open the workbench of a run on a repository (blocking: call before the run).
 
@@ -84,7 +81,6 @@ class Workbench:
                 the journaled one (``labels["base_commit"]``) on resume.
             redactor: Secret values to keep out of the journal; those of the
                 environment by default.
-            env_allow: Extra environment variables validators' commands may see.
 
         Raises:
             WorkspaceError: Not a repository, no commits, unknown base.
@@ -94,7 +90,6 @@ class Workbench:
             workspaces,
             workspaces.integrator(),
             redactor if redactor is not None else Redactor.from_environ(),
-            env_allow,
         )
 
     @property
@@ -170,7 +165,7 @@ class Workbench:
         tried = found.attempt(attempt) if found is not None else None
         if known is None or tried is None or tried.result is None:
             reason = f"attempt {attempt} of {step!r} has no workspace or no result"
-            return await trio.to_thread.run_sync(self.integrator.block, step, attempt, reason)
+            return self.integrator.block(step, attempt, reason)
         payload = tried.result.payload
         commit = payload.commit if isinstance(payload, ImplementationPayload) else None
         return await trio.to_thread.run_sync(

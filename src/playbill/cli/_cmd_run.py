@@ -27,7 +27,7 @@ import click
 import trio
 from rich.live import Live
 
-from playbill.actors import BackendFactory, RunSpec, Workbench, open_run
+from playbill.actors import REPO_LABEL, BackendFactory, RunSpec, Workbench, open_run
 from playbill.plans import ID_PATTERN, load_plan, plan_backends
 from playbill.runtime import (
     Entry,
@@ -330,13 +330,19 @@ def run(
 @click.command()
 @click.argument("run_id", metavar="RUN")
 @click.option("--branch", help="The branch to move (default: the one checked out).")
+@click.option(
+    "--partial",
+    is_flag=True,
+    help="Integrate a run that failed or was cancelled: what it applied so far.",
+)
 @pass_settings
-def integrate(settings: Settings, run_id: str, branch: str | None) -> None:
-    """Fast-forward your branch to a finished run's integration branch.
+def integrate(settings: Settings, run_id: str, branch: str | None, partial: bool) -> None:
+    """Fast-forward your branch to a completed run's integration branch.
 
     Never merges: a branch that moved on since the run started is refused
     (merge playbill/RUN/integration yourself), and so is a checked-out
-    branch whose work tree has uncommitted changes.
+    branch whose work tree has uncommitted changes. A run that failed or was
+    cancelled is refused unless --partial.
     """
 
     async def labels() -> RunState:
@@ -345,13 +351,16 @@ def integrate(settings: Settings, run_id: str, branch: str | None) -> None:
             return await journal.state_at(run_id)
 
     state = run_async(labels)
-    repo = state.labels.get("repo")
+    repo = state.labels.get(REPO_LABEL)
     if repo is None:
         raise InputError(str(settings.journal), f"run {run_id}", "it ran on no repository")
     if not state.is_terminal:
         detail = (
             f"it is {state.status}; integrate it once it has ended (`playbill resume {run_id}`)"
         )
+        raise InputError(str(settings.journal), f"run {run_id}", detail)
+    if state.status != "completed" and not partial:
+        detail = f"it {state.status}: its work is partial (integrate it with --partial)"
         raise InputError(str(settings.journal), f"run {run_id}", detail)
     commit = integrate_into(repo, run_id, branch)
     console = make_console()
