@@ -224,6 +224,9 @@ def test_with_no_one_else_malformed_output_fails_the_run_from_the_default_plan(
     [attempt] = state.steps["fix"].attempts
     assert attempt.failure is not None and attempt.failure.kind == "malformed_output"
     assert "integration: 0 applied, 0 conflicted, 0 blocked" in result.stdout
+    # a failed run's work is partial: integrate refuses it, unless told
+    refused = invoke(runner, journal_path, "integrate", "m2")
+    assert_one_line_error(refused, "its work is partial (integrate it with --partial)")
 
 
 def test_bad_plan_options_are_one_line_each(
