@@ -48,6 +48,7 @@ from ._backend import AgentBackend, BackendError, WorkKind, WorkOrder
 from ._workbench import Workbench
 
 T = TypeVar("T")
+"""Whatever an agent produced that is redacted before it is journaled."""
 
 Outbox = Callable[[Sequence[Draft]], Awaitable[Sequence[Entry]]]
 """Journals drafts and returns once they are committed (the writer's ``append``)."""

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping
-from typing import Final, Literal, TypeAlias, final
+from typing import Final, Literal, TypeAlias, assert_never, final
 
 import attrs
 
@@ -36,6 +36,7 @@ Standing: TypeAlias = Literal["passed", "failed", "pending"]
 """Where a competitor stands: passed every check, failed (or stopped), or not done."""
 
 Key: TypeAlias = tuple[float, ...]
+"""A competitor's rank under a policy, smaller first (see ``rank_key``)."""
 
 SEVERITY_WEIGHTS: Final[Mapping[str, float]] = {
     "info": 0.25,
@@ -191,6 +192,8 @@ def _margin(policy: ArbitrationPolicy, winner: Entrant, runner_up: Entrant) -> f
             return runner_up.cost_usd - winner.cost_usd
         case "reviewer_vote":
             return _vote(winner, bound=False) - _vote(runner_up, bound=False)
+        case _:
+            assert_never(policy)
 
 
 def _tie_break(policy: ArbitrationPolicy, winner: Entrant, runner_up: Entrant) -> str:
