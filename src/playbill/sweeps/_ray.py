@@ -69,8 +69,9 @@ class RayClusterError(SweepError):
 def ray_simulator(address: str = LOCAL, *, num_cpus: int = 1) -> Iterator[Simulate]:
     """Connect to Ray for the length of a sweep; yield what simulates its cells there.
 
-    A process already connected to Ray (it called ``ray.init``) keeps its
-    connection, whatever ``address`` says, and stays connected afterwards.
+    An address with a port must answer first. Then a process already
+    connected to Ray (it called ``ray.init``) keeps its connection, whatever
+    ``address`` says, and stays connected afterwards.
     Otherwise this connects, and disconnects at the end (shutting down the
     local instance it started).
 
@@ -85,6 +86,8 @@ def ray_simulator(address: str = LOCAL, *, num_cpus: int = 1) -> Iterator[Simula
         RayClusterError: The address cannot be reached, or Ray refuses to start.
     """
     ray = _import_ray()
+    if address != LOCAL:
+        _probe(address)
     started = False
     if not ray.is_initialized():
         _connect(ray, address, num_cpus)
@@ -122,8 +125,6 @@ def _connect(ray: ModuleType, address: str, num_cpus: int) -> None:
     }
     if address == LOCAL:
         options["num_cpus"] = max(1, num_cpus)
-    else:
-        _probe(address)
     try:
         ray.init(address=address, **options)
     except (ConnectionError, RuntimeError, ValueError, TimeoutError) as error:
