@@ -16,7 +16,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from custom_strategy import TestsFirst
 from playbill.cli import cli
+from playbill.runtime import STRATEGIES as BUILTIN
 from playbill.sweeps import PROGRESS_FILE, ROWS_CSV, ROWS_JSONL, SweepSetup, load_setup, run_sweep
 from playbill.sweeps import _ray as ray_module
 
@@ -149,3 +151,15 @@ def test_rows_of_another_playbill_version_are_refused(
     assert "this sweep 0.0.0-driver" in caught.value.detail
     log = tmp_path / PROGRESS_FILE
     assert not log.exists() or not log.read_bytes()  # nothing of theirs was written
+
+
+def test_strategies_of_ones_own_run_on_ray_too(tmp_path: Path) -> None:
+    # custom_strategy is importable here (tests/), not by Ray's workers: its code is sent.
+    own = load_setup(strategies={**BUILTIN, "tests_first": TestsFirst()})
+    seeds = range(3)
+    on_ray = run_sweep(own, tmp_path / "ray", strategies=["tests_first"], seeds=seeds, ray=True)
+    local = run_sweep(own, tmp_path / "local", strategies=["tests_first"], seeds=seeds, workers=1)
+    assert on_ray.rows == local.rows
+    assert (tmp_path / "ray" / ROWS_JSONL).read_bytes() == (
+        tmp_path / "local" / ROWS_JSONL
+    ).read_bytes()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import sys
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -167,7 +168,14 @@ def _simulate(
     cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
     batches = _batches(cells, cpus)
     task = ray.remote(num_cpus=1)(_run_batch)
-    setup_ref = ray.put(setup)
+    own = _own_modules(setup)
+    for module in own:  # the workers may not have them: send their code
+        ray.cloudpickle.register_pickle_by_value(module)
+    try:
+        setup_ref = ray.put(setup)
+    finally:
+        for module in own:
+            ray.cloudpickle.unregister_pickle_by_value(module)
     pending: list[Any] = []
     try:
         while batches or pending:
@@ -191,6 +199,16 @@ def _simulate(
         for ref in pending:
             ray.cancel(ref, force=True)
         raise
+
+
+def _own_modules(setup: SweepSetup) -> list[ModuleType]:
+    """The modules of the setup's strategies of its own (neither playbill's nor ``__main__``)."""
+    names = {type(strategy).__module__ for strategy in setup.strategies.values()}
+    return [
+        sys.modules[name]
+        for name in sorted(names)
+        if name.partition(".")[0] not in ("playbill", "__main__") and name in sys.modules
+    ]
 
 
 def _rows(ray: ModuleType, address: str, ref: Any) -> list[Row]:
