@@ -23,6 +23,7 @@ from ._errors import (
     UnknownStrategyError,
 )
 from ._plots import PLOTS
+from ._ray import RayClusterError, RayUnavailableError
 from ._report import REPORT_MD, Outputs, write_outputs
 from ._rows import PROGRESS_FILE, ROWS_CSV, ROWS_JSONL, read_rows
 from ._runner import MANIFEST_FILE, SweepResult, check_strategies, run_sweep
@@ -53,6 +54,8 @@ __all__ = [
     "Manifest",
     "Outputs",
     "PlotsUnavailableError",
+    "RayClusterError",
+    "RayUnavailableError",
     "Row",
     "SeedsError",
     "Summary",
