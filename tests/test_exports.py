@@ -83,7 +83,7 @@ def test_every_public_class_and_function_has_a_docstring(name: str, obj: object)
 
 
 def test_public_objects_come_from_private_modules() -> None:
-    private = tuple(f"{p.__name__}._" for p in CURATED[1:]) + ("playbill._",)
+    private = (*(f"{p.__name__}._" for p in CURATED[1:]), "playbill._")
     for name, obj in public_objects():
         assert obj.__module__.startswith(private), (name, obj.__module__)
 

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import trio
 
-from playbill.runtime import ArtifactExists, Evidence, Failure, FileChanged
-from playbill.runtime import path_in_scope
+from playbill.runtime import ArtifactExists, Evidence, Failure, FileChanged, path_in_scope
 
 from ._commands import clip, error
 from ._context import PathEscapeError, ValidationContext, confine
