@@ -396,6 +396,11 @@ class JournalChecker:
     # ------------------------------------------------------- at reaction ends
 
     def _reaction_end(self, state: RunState) -> None:
+        self._live_attempts(state)
+        self._work_and_scopes(state)
+
+    def _live_attempts(self, state: RunState) -> None:
+        """At most one live attempt per step (a competition's checker says otherwise)."""
         seq = state.last_seq
         for step in state.steps.values():
             live = [
@@ -403,6 +408,10 @@ class JournalChecker:
             ]
             if len(live) > 1:
                 raise InvariantError(f"seq {seq}: step {step.spec.id} has live attempts {live}")
+
+    def _work_and_scopes(self, state: RunState) -> None:
+        """Work claimed once, held by one agent with one deadline; scopes apart; budgets."""
+        seq = state.last_seq
         work = claimed_work(state)
         pieces = collections.Counter((w.kind, w.step, w.attempt) for w in work)
         twice = [p for p, n in pieces.items() if n > 1]
