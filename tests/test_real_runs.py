@@ -10,8 +10,9 @@ from pathlib import Path
 
 import msgspec
 import pytest
+import trio
 
-from playbill.actors import RunSpec, open_run
+from playbill.actors import Reporter, RunSpec, WorkOrder, open_run
 from playbill.actors._backend import CapabilityError
 from playbill.actors._checks import ChecksBackend
 from playbill.actors._scripted import Edit, Scripted, ScriptedBackend
@@ -22,7 +23,9 @@ from playbill.runtime import (
     MemoryJournal,
     Plan,
     PolicySettings,
+    ResultEnvelope,
     ResultProposed,
+    ReviewPayload,
     RunState,
     StepSpec,
     StepStarted,
@@ -218,3 +221,46 @@ async def test_independent_steps_run_at_once_in_separate_worktrees(repo: Path) -
     assert {c.base_commit for c in created} == {git(repo, "rev-parse", "main").strip()}
     assert git(repo, "show", "playbill/r1/integration:calc.py") + "\n" == FIXED
     assert "adds." in git(repo, "show", "playbill/r1/integration:README.md")
+
+
+class TamperingReviewer:
+    """A reviewer that writes into the worktree it reviews (and approves)."""
+
+    name = "tampering"
+    capabilities = ScriptedBackend().capabilities
+
+    async def run(self, order: WorkOrder, report: Reporter) -> ResultEnvelope:
+        assert order.workspace is not None
+        await trio.Path(order.workspace, "calc.py").write_text(BUGGY)
+        await trio.Path(order.workspace, "junk.txt").write_text("left behind\n")
+        return ResultEnvelope(
+            agent=order.agent,
+            role="reviewer",
+            step=order.step.id,
+            attempt=order.attempt,
+            exit_status="ok",
+            payload=ReviewPayload(verdict="pass"),
+        )
+
+
+async def test_verification_sees_the_committed_work_not_what_was_written_since(
+    repo: Path,
+) -> None:
+    plan = Plan(
+        steps=(StepSpec(id="fix", goal="fix add", scope=("calc.py",), validators=(PYTEST,)),),
+        agents=AGENTS,
+    )
+    scripted = ScriptedBackend({"fix": [Scripted(edits=(Edit("calc.py", FIXED),))]})
+    tampering, checks = TamperingReviewer(), ChecksBackend()
+
+    def backends(agent: AgentSpec) -> object:
+        return {"ex": scripted, "rev": tampering, "ver": checks}[agent.id]
+
+    journal = MemoryJournal()
+    spec = RunSpec(goal="fix calc", plan=plan, policy=PolicySettings(max_attempts=1))
+    bench = Workbench(repo, "r1")
+    async with open_run(journal, "r1", backends, spec=spec, workbench=bench) as run:  # type: ignore[arg-type]
+        state = await run.wait()
+    # the reviewer's tampering was thrown away before verification: the tests passed
+    assert state.status == "completed", state.reason
+    assert git(repo, "show", "playbill/r1/integration:calc.py") + "\n" == FIXED

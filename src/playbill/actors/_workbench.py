@@ -122,13 +122,23 @@ class Workbench:
         return wt, known is None
 
     async def worktree_of(self, state: RunState, step: str, attempt: int) -> Path | None:
-        """The worktree of an attempt under review or verification, if it had one."""
+        """The worktree of an attempt under review or verification, if it had one.
+
+        It is put back at the attempt's commit first: a reviewer or verifier
+        sees exactly the work that integration would apply, whatever was
+        written there since.
+        """
         known = state.workspaces.get(f"{step}#{attempt}")
         if known is None:
             return None
         wt = await trio.to_thread.run_sync(
             self.workspaces.acquire, step, attempt, known.base_commit
         )
+        found = state.steps.get(step)
+        tried = found.attempt(attempt) if found is not None else None
+        payload = tried.result.payload if tried is not None and tried.result is not None else None
+        if isinstance(payload, ImplementationPayload) and payload.commit is not None:
+            await trio.to_thread.run_sync(self.workspaces.restore, wt, payload.commit)
         return wt.path
 
     async def finish(self, wt: Worktree, step: StepSpec, result: ResultEnvelope) -> ResultEnvelope:

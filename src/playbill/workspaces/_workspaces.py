@@ -241,6 +241,34 @@ class Workspaces:
         )
         return tuple(sorted({*_git.nul_split(tracked.out), *_git.nul_split(untracked.out)}))
 
+    def restore(self, wt: Worktree, commit: str) -> tuple[str, ...]:
+        """Put an attempt's worktree back exactly at ``commit`` (its committed work).
+
+        Whatever was written there since (a reviewer that edits, a stray
+        build artefact not ignored) is thrown away, so a verification checks
+        the very tree that integration applies.
+
+        Args:
+            wt: The attempt's worktree.
+            commit: The attempt's commit (``AttemptCommit.commit``).
+
+        Returns:
+            The paths that were changed and are now restored, sorted.
+
+        Raises:
+            UnknownCommit: ``commit`` is not a commit of the repository.
+        """
+        top = self.repo_path
+        sha = _git.require_commit(top, commit, repo=top)
+        with self._lock:
+            head = _git.require_commit(wt.path, "HEAD", repo=top)
+            dirty = _git.dirty_paths(wt.path, repo=top)
+            if head == sha and not dirty:
+                return ()
+            _git.run_git(wt.path, "reset", "--quiet", "--hard", sha, repo=top)
+            _git.run_git(wt.path, "clean", "--quiet", "-d", "--force", repo=top)
+        return dirty
+
     def check_attempt_scope(
         self, wt: Worktree, scope: Sequence[str], changed: Iterable[str] | None = None
     ) -> None:
