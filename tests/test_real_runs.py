@@ -264,3 +264,23 @@ async def test_verification_sees_the_committed_work_not_what_was_written_since(
     # the reviewer's tampering was thrown away before verification: the tests passed
     assert state.status == "completed", state.reason
     assert git(repo, "show", "playbill/r1/integration:calc.py") + "\n" == FIXED
+
+
+async def test_every_caller_waiting_on_a_run_wakes(repo: Path) -> None:
+    plan = Plan(steps=(StepSpec(id="fix", goal="fix add", scope=("calc.py",)),), agents=AGENTS[:2])
+    backend = ScriptedBackend({"fix": [Scripted(edits=(Edit("calc.py", FIXED),))]})
+    spec = RunSpec(goal="g", plan=plan)
+    woken: list[str] = []
+    async with open_run(
+        MemoryJournal(), "r1", lambda _: backend, spec=spec, workbench=Workbench(repo, "r1")
+    ) as run:
+
+        async def waiter(name: str) -> None:
+            await run.wait()
+            woken.append(name)
+
+        with trio.move_on_after(60):  # a guard against a hang, not a measure of speed
+            async with trio.open_nursery() as nursery:
+                for name in ("a", "b", "c"):
+                    nursery.start_soon(waiter, name)
+    assert sorted(woken) == ["a", "b", "c"]
