@@ -54,12 +54,17 @@ def test_the_starter_is_a_valid_plan() -> None:
     assert all(agent.backend == "simulated" for agent in plan.agents)
 
 
-def test_the_starter_shows_every_section_and_every_run_level_key() -> None:
-    shows_every_key(tomllib.loads(STARTER_PLAN))
+STARTERS = pytest.mark.parametrize("text", [STARTER_PLAN, REAL], ids=["simulated", "real"])
 
 
-def test_every_section_and_run_key_of_the_starter_is_explained_by_a_comment() -> None:
-    lines = STARTER_PLAN.splitlines()
+@STARTERS
+def test_a_starter_shows_every_section_and_every_run_level_key(text: str) -> None:
+    shows_every_key(tomllib.loads(text))
+
+
+@STARTERS
+def test_every_section_and_run_key_of_a_starter_is_explained_by_a_comment(text: str) -> None:
+    lines = text.splitlines()
     seen: set[str] = set()
     section = ""
     for number, line in enumerate(lines):
@@ -174,24 +179,3 @@ def test_the_test_command_is_guessed_from_the_repository(
 def test_a_makefile_without_a_test_target_says_nothing(tmp_path: Path) -> None:
     (tmp_path / "Makefile").write_text("build:\n\ttrue\n")
     assert guess_test_command(tmp_path) == PYTEST
-
-
-def test_the_real_starter_shows_every_section_and_key() -> None:
-    shows_every_key(tomllib.loads(REAL))
-
-
-def test_every_section_and_run_key_of_the_real_starter_is_explained() -> None:
-    lines = REAL.splitlines()
-    seen: set[str] = set()
-    section = ""
-    for number, line in enumerate(lines):
-        stripped = line.strip()
-        if stripped.startswith("["):
-            section = stripped
-            if section not in seen:  # the first of each kind of table is explained
-                seen.add(section)
-                nearby = lines[max(0, number - 3) : number + 3]
-                assert any(n.strip().startswith("#") for n in nearby), line
-        elif section in ("[run.budget]", "[run.policy]") and "=" in stripped:
-            assert "#" in stripped, line  # each knob has its own comment
-    assert {"[run]", "[[agents]]", "[[steps]]", "[[steps.validators]]", "[[criteria]]"} <= seen
