@@ -12,6 +12,8 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from ._starter_sim import OTHER_STRATEGIES, POLICY_KNOBS
+
 PYTEST: tuple[str, ...] = ("python", "-m", "pytest", "-q")
 """The test command of a Python project, and the starter's when nothing else is found."""
 
@@ -65,7 +67,8 @@ def starter_plan(tests: Sequence[str] = PYTEST) -> str:
     return _TEMPLATE.replace("@TESTS@", _toml_array(tests))
 
 
-_TEMPLATE = """\
+_TEMPLATE = (
+    """\
 # playbill.toml: a run of a team of coding agents on this repository.
 #
 # Check it with `playbill validate`, run it with `playbill run`. The format
@@ -82,10 +85,9 @@ _TEMPLATE = """\
 goal = "Fix the failing tests and document the fix"
 # How steps are coordinated when a step names no strategy of its own.
 # "pipeline": implement, review, verify, integrate.
-# Also "parallel" (no review stage), "competitive" (best of N attempts,
-# arbitrated), "cooperative" (handoffs between agents), "review_loop"
-# (rounds of review until approved); see docs/strategies.md.
-strategy = "pipeline"
+"""
+    + OTHER_STRATEGIES
+    + """strategy = "pipeline"
 
 [run.budget]
 # Limits on the whole run; leave a key out for no limit. Work that would
@@ -98,20 +100,9 @@ retries = 4          # retries scheduled, over all steps
 
 [run.policy]
 # The supervisor's knobs; each has a default (shown here where it is kept).
-heartbeat_timeout_s = 300   # an agent at work must send a heartbeat this often
-backoff_base_s = 5          # wait before the first retry of a step
-backoff_multiplier = 2      # each further retry waits this much longer
-backoff_max_s = 300         # the longest wait before a retry
-max_attempts = 3            # attempts per step, for steps that set none
-max_review_rounds = 3       # reviews that may ask for changes before giving up
-on_exhausted = "escalate"   # a step out of attempts: "abort" the run,
-                            # "escalate" to a person, or "skip" the step
-competitors = 2             # competitive only: attempts racing at one step
-arbitration = "best_score"  # competitive only: how the winner is chosen:
-                            # "first_passing", "best_score", "lowest_cost"
-                            # or "reviewer_vote"
-
-[run.labels]
+"""
+    + POLICY_KNOBS
+    + """[run.labels]
 # Free-form labels, shown by `playbill runs`.
 team = "claude+checks"
 
@@ -229,3 +220,4 @@ cwd = "."
 timeout_s = 900
 min_passed = 1
 """
+)

@@ -6,36 +6,14 @@ token; ``starter_plan`` (``playbill.plans._starter``) writes a real team.
 
 from __future__ import annotations
 
-STARTER_PLAN = """\
-# playbill.toml: a run of a team of coding agents, described for playbill.
-#
-# Check it with `playbill validate`; the whole format is in docs/plans.md.
-# Paths (scopes, working directories) are relative to the repository and
-# written with "/"; a plan can never name a file outside it.
-# This starter's team is simulated: seeded stand-ins for real agents, so you
-# can try the plan, the budgets and the policy without spending a token.
-
-[run]
-# What the run must achieve, in a sentence.
-goal = "Add CSV export to the ledger tool"
-# How steps are coordinated when a step names no strategy of its own.
-# "pipeline": implement, review, verify, complete.
+OTHER_STRATEGIES = """\
 # Also "parallel" (no review stage), "competitive" (best of N attempts,
 # arbitrated), "cooperative" (handoffs between agents), "review_loop"
 # (rounds of review until approved); see docs/strategies.md.
-strategy = "pipeline"
+"""
+"""The starters' comment on the strategies besides the pipeline."""
 
-[run.budget]
-# Limits on the whole run; leave a key out for no limit. Work that would
-# start past a limit is refused; work that crosses one is cancelled.
-tokens = 400000      # tokens in and out, all agents together
-cost_usd = 5.0       # US dollars
-wall_s = 3600        # seconds of agent work
-attempts = 12        # attempts started, over all steps
-retries = 3          # retries scheduled, over all steps
-
-[run.policy]
-# The supervisor's knobs; each has a default (shown here).
+POLICY_KNOBS = """\
 heartbeat_timeout_s = 300   # an agent at work must send a heartbeat this often
 backoff_base_s = 5          # wait before the first retry of a step
 backoff_multiplier = 2      # each further retry waits this much longer
@@ -49,7 +27,42 @@ arbitration = "best_score"  # competitive only: how the winner is chosen:
                             # "first_passing", "best_score", "lowest_cost"
                             # or "reviewer_vote"
 
-[run.labels]
+"""
+"""The starters' ``[run.policy]`` keys, each with its default and a comment."""
+
+STARTER_PLAN = (
+    """\
+# playbill.toml: a run of a team of coding agents, described for playbill.
+#
+# Check it with `playbill validate`; the whole format is in docs/plans.md.
+# Paths (scopes, working directories) are relative to the repository and
+# written with "/"; a plan can never name a file outside it.
+# This starter's team is simulated: seeded stand-ins for real agents, so you
+# can try the plan, the budgets and the policy without spending a token.
+
+[run]
+# What the run must achieve, in a sentence.
+goal = "Add CSV export to the ledger tool"
+# How steps are coordinated when a step names no strategy of its own.
+# "pipeline": implement, review, verify, complete.
+"""
+    + OTHER_STRATEGIES
+    + """strategy = "pipeline"
+
+[run.budget]
+# Limits on the whole run; leave a key out for no limit. Work that would
+# start past a limit is refused; work that crosses one is cancelled.
+tokens = 400000      # tokens in and out, all agents together
+cost_usd = 5.0       # US dollars
+wall_s = 3600        # seconds of agent work
+attempts = 12        # attempts started, over all steps
+retries = 3          # retries scheduled, over all steps
+
+[run.policy]
+# The supervisor's knobs; each has a default (shown here).
+"""
+    + POLICY_KNOBS
+    + """[run.labels]
 # Free-form labels, shown by `playbill runs`.
 team = "simulated"
 
@@ -178,4 +191,5 @@ description = "The whole test suite passes"
 kind = "tests_pass"
 argv = ["python", "-m", "pytest", "-q"]
 """
+)
 """The text of the ``playbill.toml`` that ``playbill init`` writes."""
