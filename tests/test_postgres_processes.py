@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -17,32 +16,12 @@ from playbill.runtime import (
     Entry,
     PostgresJournal,
     SqliteJournal,
-    WriterConflictError,
     encode_entry,
     fold,
 )
-from playbill.runtime._entry import Draft
 from playbill.runtime._messages import NoteWritten
 
 PLAYBILL = Path(sys.executable).with_name("playbill")
-
-# A writer in another process: it appends one entry, prints its lease holder,
-# then waits for its stdin to close and exits cleanly (or is killed).
-CHILD = """
-import sys, trio
-from playbill.runtime import PostgresJournal
-from playbill.runtime._entry import Draft
-from playbill.runtime._messages import NoteWritten
-
-async def main():
-    with PostgresJournal(sys.argv[1]) as journal:
-        async with journal.writer("run-x") as w:
-            await w.append([Draft(msg=NoteWritten(author="child", text="hi"), sender="child")])
-            print(w.holder, flush=True)
-            await trio.to_thread.run_sync(sys.stdin.read)
-
-trio.run(main)
-"""
 
 # A process that takes turns on one shared run: ROUNDS times it becomes the
 # run's writer (waiting while another process holds it), appends a batch and
@@ -76,24 +55,10 @@ trio.run(main)
 """
 
 
-def note(text: str) -> Draft:
-    return Draft(msg=NoteWritten(author="parent", text=text), sender="parent")
-
-
 def read(url: str, run_id: str) -> list[Entry]:
     async def main() -> list[Entry]:
         with PostgresJournal(url, create=False) as journal:
             return await journal.read(run_id)
-
-    return trio.run(main)
-
-
-def append_one(url: str, text: str) -> int:
-    async def main() -> int:
-        with PostgresJournal(url) as journal:
-            async with journal.writer("run-x") as w:
-                (entry,) = await w.append([note(text)])
-                return entry.seq
 
     return trio.run(main)
 
@@ -103,56 +68,6 @@ def pg_url(pg_server: PgServer) -> Iterator[str]:
     url = pg_server.new_schema()
     yield url
     drop_schema(url)
-
-
-@pytest.fixture
-def child(pg_url: str) -> Iterator[tuple[subprocess.Popen[str], str, str]]:
-    PostgresJournal(pg_url).close()  # the schema, before two processes race to make it
-    proc = subprocess.Popen(
-        [sys.executable, "-c", CHILD, pg_url],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    holder = proc.stdout.readline().strip()
-    if not holder:
-        proc.kill()
-        pytest.fail(f"the writer process failed: {proc.communicate()[1]}")
-    try:
-        yield proc, holder, pg_url
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.communicate()
-
-
-def test_a_writer_in_another_process_is_refused_with_its_holder_named(
-    child: tuple[subprocess.Popen[str], str, str],
-) -> None:
-    proc, holder, url = child
-    assert holder.split(":")[1] == str(proc.pid)
-    with pytest.raises(WriterConflictError) as info:
-        append_one(url, "refused")
-    assert (info.value.holder, info.value.run_id) == (holder, "run-x")
-    proc.communicate("")  # the child exits cleanly and releases its lease
-    assert proc.returncode == 0
-    assert append_one(url, "after") == 2
-
-
-@pytest.mark.parametrize("reaped", [True, False], ids=["reaped", "zombie"])
-def test_a_killed_writer_does_not_block_the_run(
-    child: tuple[subprocess.Popen[str], str, str], reaped: bool
-) -> None:
-    proc, _, url = child
-    proc.send_signal(signal.SIGKILL)
-    if reaped:
-        proc.wait()
-    else:
-        os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)
-    assert append_one(url, "taken over") == 2  # the lease has not expired; the pid is dead
-    assert [e.seq for e in read(url, "run-x")] == [1, 2]
 
 
 def test_processes_taking_turns_on_one_run_keep_its_seqs_dense(pg_url: str) -> None:

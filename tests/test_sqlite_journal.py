@@ -1,17 +1,15 @@
-"""What only the SQLite store does: real processes, the file format, WAL."""
+"""What only the SQLite store does: the file format, WAL, opening files.
+
+(Leases across real processes are tested for every store in test_lease_processes.py.)
+"""
 
 from __future__ import annotations
 
 import os
-import signal
 import sqlite3
-import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import trio
 
 from playbill.runtime import Journal, MemoryJournal, SqliteJournal, open_journal
 from playbill.runtime._entry import Draft
@@ -19,97 +17,13 @@ from playbill.runtime._errors import (
     CorruptEntryError,
     JournalError,
     NotAJournalError,
-    WriterConflictError,
 )
 from playbill.runtime._messages import NoteWritten
 from playbill.runtime._sqlite import APPLICATION_ID, SCHEMA_VERSION, SqliteStore
 
-# A writer in another process: it appends one entry, prints its lease holder,
-# then waits for its stdin to close and exits cleanly (or is killed).
-CHILD = """
-import sys, trio
-from playbill.runtime._entry import Draft
-from playbill.runtime import SqliteJournal
-from playbill.runtime._messages import NoteWritten
-
-async def main():
-    with SqliteJournal(sys.argv[1]) as journal:
-        async with journal.writer("run-x") as w:
-            await w.append([Draft(msg=NoteWritten(author="child", text="hi"), sender="child")])
-            print(w.holder, flush=True)
-            await trio.to_thread.run_sync(sys.stdin.read)
-
-trio.run(main)
-"""
-
 
 def note(text: str) -> Draft:
     return Draft(msg=NoteWritten(author="parent", text=text), sender="parent")
-
-
-@pytest.fixture
-def child(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str, Path]]:
-    path = tmp_path / "journal.db"
-    proc = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(path)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    holder = proc.stdout.readline().strip()
-    if not holder:
-        proc.kill()
-        pytest.fail(f"the writer process failed: {proc.communicate()[1]}")
-    try:
-        yield proc, holder, path
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.communicate()
-
-
-def append_one(path: Path, text: str) -> int:
-    async def main() -> int:
-        with SqliteJournal(path) as journal:
-            async with journal.writer("run-x") as w:
-                (entry,) = await w.append([note(text)])
-                return entry.seq
-
-    return trio.run(main)
-
-
-def test_a_writer_in_another_process_is_refused_with_its_holder_named(
-    child: tuple[subprocess.Popen[str], str, Path],
-) -> None:
-    proc, holder, path = child
-    assert holder.split(":")[1] == str(proc.pid)
-    with pytest.raises(WriterConflictError) as info:
-        append_one(path, "refused")
-    assert info.value.holder == holder
-    assert info.value.run_id == "run-x"
-    proc.communicate("")  # the child exits cleanly and releases its lease
-    assert proc.returncode == 0
-    assert append_one(path, "after") == 2
-
-
-def test_a_killed_writer_does_not_block_the_run(
-    child: tuple[subprocess.Popen[str], str, Path],
-) -> None:
-    proc, _, path = child
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert append_one(path, "taken over") == 2  # its lease has not expired, but its pid is dead
-
-
-def test_a_killed_writer_not_yet_reaped_does_not_block_the_run(
-    child: tuple[subprocess.Popen[str], str, Path],
-) -> None:
-    proc, _, path = child
-    proc.send_signal(signal.SIGKILL)
-    os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)  # dead, but still a zombie
-    assert append_one(path, "taken over") == 2
 
 
 @pytest.mark.parametrize(
