@@ -10,8 +10,6 @@ reporter gets a heartbeat every ``heartbeat_s``.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import signal
 import subprocess
 import tempfile
@@ -22,27 +20,12 @@ from typing import final
 import attrs
 import trio
 
+from playbill._process import OutputTail, base_env, signal_group
 from playbill._redact import Redactor
 from playbill.runtime import Usage
 
 from ._agent_output import fail
 from ._backend import Reporter
-
-BASE_ENV: tuple[str, ...] = (
-    "PATH",
-    "HOME",
-    "USER",
-    "LOGNAME",
-    "LANG",
-    "LANGUAGE",
-    "LC_ALL",
-    "LC_CTYPE",
-    "TZ",
-    "TERM",
-    "TMPDIR",
-)
-"""Environment variables every agent process gets (when set); nothing else
-reaches it unless allowed by name."""
 
 MAX_OUTPUT_BYTES = 8 * 1024 * 1024
 """Bytes of each output stream kept (the last ones)."""
@@ -59,9 +42,7 @@ def agent_env(allow: Iterable[str], extra: Mapping[str, str] | None = None) -> d
     Returns:
         ``BASE_ENV`` and ``allow`` names that are set, then ``extra``.
     """
-    env = {name: os.environ[name] for name in (*BASE_ENV, *allow) if name in os.environ}
-    env.update(extra or {})
-    return env
+    return base_env(allow, extra)
 
 
 @final
@@ -88,17 +69,6 @@ class ProcessOutput:
     def combined(self) -> str:
         """Standard output then standard error, decoded: for failure details."""
         return (self.stdout + b"\n" + self.stderr).decode("utf-8", errors="replace")
-
-
-class _Capture:
-    def __init__(self, limit: int) -> None:
-        self.data = bytearray()
-        self.limit = limit
-
-    def add(self, chunk: bytes | bytearray) -> None:
-        self.data += chunk
-        if len(self.data) > self.limit:
-            del self.data[: len(self.data) - self.limit]
 
 
 @final
@@ -180,7 +150,7 @@ async def run_agent_process(
             redactor=redactor,
         ) from None
     started = trio.current_time()
-    out, err = _Capture(max_output_bytes), _Capture(max_output_bytes)
+    out, err = OutputTail(max_output_bytes), OutputTail(max_output_bytes)
     timed_out = False
     try:
         async with trio.open_nursery() as beats:
@@ -196,7 +166,7 @@ async def run_agent_process(
                     await _end_group(process, kill_grace_s)
                 else:
                     # the leader is gone: whatever it left behind goes too
-                    _signal_group(process.pid, signal.SIGKILL)
+                    signal_group(process.pid, signal.SIGKILL)
                 # a descendant that left the group may hold the pipes open
                 pipes.cancel_scope.deadline = trio.current_time() + max(kill_grace_s, 1.0)
             beats.cancel_scope.cancel()
@@ -227,7 +197,7 @@ async def run_agent_process(
     )
 
 
-async def _drain(stream: trio.abc.ReceiveStream, into: _Capture) -> None:
+async def _drain(stream: trio.abc.ReceiveStream, into: OutputTail) -> None:
     async for chunk in stream:
         into.add(chunk)
 
@@ -242,15 +212,8 @@ async def _heartbeats(report: Reporter, every_s: float, label: str, started: flo
 async def _end_group(process: trio.Process, grace_s: float) -> None:
     """SIGTERM the group, give the leader ``grace_s`` to exit, SIGKILL the group."""
     with trio.CancelScope(shield=True):
-        _signal_group(process.pid, signal.SIGTERM)
+        signal_group(process.pid, signal.SIGTERM)
         with trio.move_on_after(grace_s):
             await process.wait()
-        _signal_group(process.pid, signal.SIGKILL)
+        signal_group(process.pid, signal.SIGKILL)
         await process.wait()
-
-
-def _signal_group(pgid: int, sig: signal.Signals) -> None:
-    # the process leads its own session, so its pid is its group's id; the
-    # group may already be empty
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, sig)

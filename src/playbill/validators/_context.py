@@ -7,7 +7,6 @@ symlinks that resolve outside the worktree are refused.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path, PurePosixPath
 from types import MappingProxyType
@@ -15,21 +14,11 @@ from typing import final
 
 import attrs
 
+from playbill._process import BASE_ENV, base_env
 from playbill._redact import Redactor
 from playbill.runtime import PlaybillError
 
-ENV_ALLOWLIST: tuple[str, ...] = (
-    "PATH",
-    "HOME",
-    "LANG",
-    "LC_ALL",
-    "LC_CTYPE",
-    "TZ",
-    "TMPDIR",
-    "SYSTEMROOT",
-    "VIRTUAL_ENV",
-    "PYTHONPATH",
-)
+ENV_ALLOWLIST: tuple[str, ...] = BASE_ENV
 """Environment variables a validator's command always gets, when they are set."""
 
 
@@ -49,9 +38,7 @@ def command_env(
     Returns:
         The allowlisted variables that are set in ``environ``.
     """
-    env = os.environ if environ is None else environ
-    wanted = {*ENV_ALLOWLIST, *allow}
-    return {name: value for name, value in env.items() if name in wanted}
+    return base_env(allow, environ=environ)
 
 
 def _paths(paths: Iterable[str]) -> tuple[str, ...]:

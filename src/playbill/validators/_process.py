@@ -18,9 +18,7 @@ it in. Only the last ``KEEP_BYTES`` bytes are kept in memory.
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import os
 import signal
 import subprocess
 from collections.abc import Mapping, Sequence
@@ -29,6 +27,8 @@ from typing import TypeAlias, final
 
 import attrs
 import trio
+
+from playbill._process import OutputTail, signal_group
 
 KEEP_BYTES = 1 << 20
 """Bytes of a command's output kept in memory (the end of it)."""
@@ -80,35 +80,12 @@ Outcome: TypeAlias = Exited | TimedOut | NotStarted
 """How running a command ended."""
 
 
-@final
-@attrs.define(eq=False)
-class _Tail:
-    """The last ``keep`` bytes written to it."""
-
-    keep: int
-    data: bytearray = attrs.field(factory=bytearray)
-    dropped: int = 0
-
-    def add(self, chunk: bytes | bytearray) -> None:
-        self.data += chunk
-        excess = len(self.data) - self.keep
-        if excess > 0:
-            del self.data[:excess]
-            self.dropped += excess
-
-
-def _kill_group(pgid: int) -> None:
-    # OSError: the group is already gone (ESRCH), or nothing in it is ours to kill
-    with contextlib.suppress(OSError):
-        os.killpg(pgid, signal.SIGKILL)
-
-
 async def _deliver_cancel(proc: trio.Process) -> None:
     """Used by ``trio.run_process`` on cancellation: kill the group, no grace period."""
-    _kill_group(proc.pid)
+    signal_group(proc.pid, signal.SIGKILL)
 
 
-async def _read(stream: trio.abc.ReceiveStream, tail: _Tail) -> None:
+async def _read(stream: trio.abc.ReceiveStream, tail: OutputTail) -> None:
     async with stream:
         async for chunk in stream:
             tail.add(chunk)
@@ -117,7 +94,7 @@ async def _read(stream: trio.abc.ReceiveStream, tail: _Tail) -> None:
 async def _sweep_after_exit(proc: trio.Process) -> None:
     """Kill what the command left running, so nothing holds the pipe open."""
     await proc.wait()
-    _kill_group(proc.pid)
+    signal_group(proc.pid, signal.SIGKILL)
 
 
 async def run_command(
@@ -144,7 +121,7 @@ async def run_command(
         How it ended, with the end of its output.
     """
     command: str | list[str] = " ".join(argv) if shell else list(argv)
-    tail = _Tail(keep_bytes)
+    tail = OutputTail(keep_bytes)
     proc: trio.Process | None = None
     try:
         with trio.move_on_after(timeout_s) as deadline:
@@ -174,7 +151,7 @@ async def run_command(
         if proc is not None:
             # Whatever happened (deadline, cancellation, a normal exit), nothing
             # of the group may outlive the validator.
-            _kill_group(proc.pid)
+            signal_group(proc.pid, signal.SIGKILL)
     if deadline.cancelled_caught or proc is None or proc.returncode is None:
         return TimedOut(output=bytes(tail.data), dropped=tail.dropped)
     return Exited(returncode=proc.returncode, output=bytes(tail.data), dropped=tail.dropped)
