@@ -12,6 +12,7 @@ typed ``Failure``; anything else it raises is a crash of the agent.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Literal, Protocol, final
 
 import attrs
@@ -25,6 +26,17 @@ from playbill.runtime import (
     StepSpec,
     Usage,
 )
+
+
+def role_set(value: Iterable[Role]) -> frozenset[Role]:
+    """Roles as a frozen set (an attrs converter that type checkers follow)."""
+    return frozenset(value)
+
+
+def string_tuple(value: Iterable[str]) -> tuple[str, ...]:
+    """Strings as a tuple (an attrs converter that type checkers follow)."""
+    return tuple(value)
+
 
 WorkKind = Literal["work", "review", "verify"]
 """What is asked of the agent: do the step, review an attempt, or verify one."""

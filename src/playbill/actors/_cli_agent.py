@@ -15,7 +15,7 @@ one, in a fenced block), checked against the payload's type.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Protocol, final
+from typing import Protocol, final
 
 import attrs
 import msgspec
@@ -26,7 +26,7 @@ from playbill.runtime import ImplementationPayload, ResultEnvelope, Role, RolePa
 
 from ._agent_output import decode_payload, envelope, fail, last_json_object, unsupported_role
 from ._agent_process import ProcessOutput, Scratch, agent_env, run_agent_process
-from ._backend import BackendError, Capabilities, Reporter, WorkOrder
+from ._backend import BackendError, Capabilities, Reporter, WorkOrder, role_set, string_tuple
 from ._command import BackendConfigError
 from ._prompt import payload_type, render_prompt
 
@@ -76,14 +76,6 @@ class CliTool(Protocol):
         """Read the output; ``None`` when it holds no recognizable answer."""
 
 
-def _roles(value: Any) -> frozenset[Role]:
-    return frozenset(value)
-
-
-def _names(value: Any) -> tuple[str, ...]:
-    return tuple(value)
-
-
 @final
 @attrs.frozen(kw_only=True)
 class CliAgentBackend:
@@ -105,10 +97,10 @@ class CliAgentBackend:
     """
 
     tool: CliTool
-    roles: frozenset[Role] = attrs.field(converter=_roles)
-    allowed_roles: frozenset[Role] = attrs.field(converter=_roles)
+    roles: frozenset[Role] = attrs.field(converter=role_set)
+    allowed_roles: frozenset[Role] = attrs.field(converter=role_set)
     edits_files: bool = True
-    env_allow: tuple[str, ...] = attrs.field(default=(), converter=_names)
+    env_allow: tuple[str, ...] = attrs.field(default=(), converter=string_tuple)
     timeout_s: float = 1800.0
     heartbeat_s: float = 5.0
     kill_grace_s: float = 2.0

@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import shlex
 import string
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal, final
 
@@ -57,7 +56,7 @@ from ._agent_output import (
     unsupported_role,
 )
 from ._agent_process import Scratch, agent_env, run_agent_process
-from ._backend import BackendError, Capabilities, Reporter, WorkOrder
+from ._backend import BackendError, Capabilities, Reporter, WorkOrder, role_set, string_tuple
 from ._prompt import render_prompt, schema_text
 
 PLACEHOLDERS: frozenset[str] = frozenset(
@@ -113,14 +112,6 @@ def placeholders_of(template: str) -> set[str]:
     return names
 
 
-def _roles(value: Any) -> frozenset[Role]:
-    return frozenset(value)
-
-
-def _strings(value: Iterable[str]) -> tuple[str, ...]:
-    return tuple(value)
-
-
 @final
 @attrs.frozen(kw_only=True)
 class CommandBackend:
@@ -147,12 +138,12 @@ class CommandBackend:
             before its process group is killed.
     """
 
-    argv: tuple[str, ...] = attrs.field(converter=_strings)
+    argv: tuple[str, ...] = attrs.field(converter=string_tuple)
     shell: bool = False
-    env_allow: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+    env_allow: tuple[str, ...] = attrs.field(default=(), converter=string_tuple)
     timeout_s: float = 1800.0
     result: Literal["stdout", "file"] = "stdout"
-    roles: frozenset[Role] = attrs.field(default=frozenset(ROLES), converter=_roles)
+    roles: frozenset[Role] = attrs.field(default=frozenset(ROLES), converter=role_set)
     edits_files: bool = True
     reports_usage: bool = False
     heartbeat_s: float = 5.0

@@ -22,7 +22,6 @@ that echoes it, say) is redacted before it reaches a failure.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
 from typing import Any, final
 
 import attrs
@@ -34,7 +33,7 @@ from playbill._redact import Redactor
 from playbill.runtime import ROLES, ResultEnvelope, Role, Usage
 
 from ._agent_output import decode_payload, envelope, fail, unsupported_role
-from ._backend import BackendError, Capabilities, Reporter, WorkOrder
+from ._backend import BackendError, Capabilities, Reporter, WorkOrder, role_set
 from ._command import BackendConfigError
 from ._prompt import payload_tag, payload_type, render_prompt, result_schema
 
@@ -64,10 +63,6 @@ class _ChatUsage(msgspec.Struct, frozen=True):
 class _Completion(msgspec.Struct, frozen=True):
     choices: tuple[_Choice, ...] = ()
     usage: _ChatUsage | None = None
-
-
-def _roles(value: Iterable[Role]) -> frozenset[Role]:
-    return frozenset(value)
 
 
 def retry_after_s(response: httpx.Response) -> float | None:
@@ -106,7 +101,7 @@ class OpenAIBackend:
     base_url: str = "https://api.openai.com/v1"
     api_key_env: str = "OPENAI_API_KEY"
     roles: frozenset[Role] = attrs.field(
-        default=frozenset({"planner", "reviewer"}), converter=_roles
+        default=frozenset({"planner", "reviewer"}), converter=role_set
     )
     temperature: float | None = None
     max_tokens: int | None = None

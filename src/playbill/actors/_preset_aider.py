@@ -26,7 +26,6 @@ A run with no usage report never reached the model: it has no answer.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from pathlib import Path
 from typing import final
 
@@ -35,7 +34,7 @@ import attrs
 from playbill.runtime import Usage
 
 from ._agent_process import ProcessOutput
-from ._backend import WorkOrder
+from ._backend import WorkOrder, string_tuple
 from ._cli_agent import ToolAnswer, edits
 
 _COUNT = r"[\d.,]+[kKmM]?"
@@ -59,10 +58,6 @@ def parse_count(text: str) -> int:
     return round(float(number) * scale)
 
 
-def _strings(value: Iterable[str]) -> tuple[str, ...]:
-    return tuple(value)
-
-
 @final
 @attrs.frozen(kw_only=True)
 class AiderTool:
@@ -76,7 +71,7 @@ class AiderTool:
 
     executable: str = "aider"
     model: str | None = None
-    extra_args: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+    extra_args: tuple[str, ...] = attrs.field(default=(), converter=string_tuple)
 
     @property
     def name(self) -> str:

@@ -23,7 +23,6 @@ the cache's creation and read tokens; the cost is ``total_cost_usd``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from pathlib import Path
 from typing import final
 
@@ -34,7 +33,7 @@ from playbill.runtime import Usage
 
 from ._agent_output import last_json_line, last_json_object
 from ._agent_process import ProcessOutput
-from ._backend import WorkOrder
+from ._backend import WorkOrder, string_tuple
 from ._cli_agent import ToolAnswer, edits
 
 
@@ -56,10 +55,6 @@ class _ClaudeResult(msgspec.Struct, frozen=True):
     num_turns: int = 0
 
 
-def _strings(value: Iterable[str]) -> tuple[str, ...]:
-    return tuple(value)
-
-
 @final
 @attrs.frozen(kw_only=True)
 class ClaudeCodeTool:
@@ -77,7 +72,7 @@ class ClaudeCodeTool:
     model: str | None = None
     permission_mode: str = "acceptEdits"
     max_turns: int | None = None
-    extra_args: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+    extra_args: tuple[str, ...] = attrs.field(default=(), converter=string_tuple)
 
     @property
     def name(self) -> str:

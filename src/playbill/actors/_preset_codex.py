@@ -21,7 +21,6 @@ prices given, and is 0 when none are.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from pathlib import Path
 from typing import final
 
@@ -31,15 +30,11 @@ from playbill.runtime import Usage
 
 from ._agent_output import json_lines
 from ._agent_process import ProcessOutput
-from ._backend import WorkOrder
+from ._backend import WorkOrder, string_tuple
 from ._cli_agent import ToolAnswer, edits
 from ._prompt import schema_text
 
 SCHEMA_FILE = "schema.json"
-
-
-def _strings(value: Iterable[str]) -> tuple[str, ...]:
-    return tuple(value)
 
 
 @final
@@ -60,7 +55,7 @@ class CodexTool:
     executable: str = "codex"
     model: str | None = None
     output_schema: bool = True
-    extra_args: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+    extra_args: tuple[str, ...] = attrs.field(default=(), converter=string_tuple)
     price_in_per_mtok: float = 0.0
     price_out_per_mtok: float = 0.0
 

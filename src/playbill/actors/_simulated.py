@@ -31,7 +31,7 @@ from playbill.runtime import (
     Usage,
 )
 
-from ._backend import BackendError, Capabilities, Reporter, WorkOrder
+from ._backend import BackendError, Capabilities, Reporter, WorkOrder, role_set
 from ._profiles import AgentProfile
 from ._sim_draws import SimulatedOutcome, draw_outcome
 
@@ -55,10 +55,6 @@ class SimulatedCrash(Exception):
         self.attempt = attempt
 
 
-def _roles(value: frozenset[Role] | tuple[Role, ...]) -> frozenset[Role]:
-    return frozenset(value)
-
-
 @final
 @attrs.define(eq=False)
 class SimulatedBackend:
@@ -79,8 +75,8 @@ class SimulatedBackend:
     _profile: AgentProfile = attrs.field(alias="profile")
     _seed: int = attrs.field(alias="seed")
     _clock: Clock = attrs.field(alias="clock")
-    _roles: frozenset[Role] = attrs.field(
-        alias="roles", default=frozenset(ROLES), converter=_roles, kw_only=True
+    role_set: frozenset[Role] = attrs.field(
+        alias="roles", default=frozenset(ROLES), converter=role_set, kw_only=True
     )
     _faults: FaultPlan = attrs.field(alias="faults", default=NO_FAULTS, kw_only=True)
     _edits_files: bool = attrs.field(alias="edits_files", default=True, kw_only=True)
@@ -94,7 +90,7 @@ class SimulatedBackend:
     def capabilities(self) -> Capabilities:
         """The roles it was given; it reports usage and returns typed results."""
         return Capabilities(
-            roles=self._roles,
+            roles=self.role_set,
             edits_files=self._edits_files,
             reports_usage=True,
             structured_output=True,
@@ -123,7 +119,7 @@ class SimulatedBackend:
                 (class ``policy``).
             SimulatedCrash: A ``crash`` outcome.
         """
-        if order.role not in self._roles:
+        if order.role not in self.role_set:
             failure = Failure(
                 failure_class="policy",
                 kind="unsupported_role",
