@@ -9,6 +9,7 @@ from playbill._problems import Problem, ProblemsError
 
 from ._backend import (
     AgentBackend,
+    BackendConfigError,
     BackendError,
     Capabilities,
     CapabilityError,
@@ -19,7 +20,7 @@ from ._backend import (
 )
 from ._checks import ChecksBackend
 from ._cli_agent import CliAgentBackend, CliTool, ToolAnswer
-from ._command import PLACEHOLDERS, BackendConfigError, CommandBackend
+from ._command import PLACEHOLDERS, CommandBackend
 from ._integrator import IntegratorActor
 from ._openai import OpenAIBackend
 from ._presets import aider, claude_code, codex

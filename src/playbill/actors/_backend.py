@@ -166,3 +166,19 @@ def check_capabilities(agent: AgentSpec, backend: AgentBackend) -> None:
         raise CapabilityError(
             agent.id, backend.name, "does not edit files (set edits_files = false)"
         )
+
+
+class BackendConfigError(PlaybillError):
+    """A backend was given options that cannot work.
+
+    Attributes:
+        backend: The backend's name.
+        option: The option at fault.
+        detail: What is wrong with it.
+    """
+
+    def __init__(self, backend: str, option: str, detail: str) -> None:
+        super().__init__(f"{backend} backend: {option}: {detail}")
+        self.backend = backend
+        self.option = option
+        self.detail = detail

@@ -26,8 +26,15 @@ from playbill.runtime import ImplementationPayload, ResultEnvelope, Role, RolePa
 
 from ._agent_output import decode_payload, envelope, fail, last_json_object, unsupported_role
 from ._agent_process import ProcessOutput, Scratch, agent_env, run_agent_process
-from ._backend import BackendError, Capabilities, Reporter, WorkOrder, role_set, string_tuple
-from ._command import BackendConfigError
+from ._backend import (
+    BackendConfigError,
+    BackendError,
+    Capabilities,
+    Reporter,
+    WorkOrder,
+    role_set,
+    string_tuple,
+)
 from ._prompt import payload_type, render_prompt
 
 SUMMARY_LIMIT = 4000

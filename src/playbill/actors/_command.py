@@ -46,7 +46,7 @@ import msgspec
 import trio
 
 from playbill._redact import Redactor
-from playbill.runtime import ROLES, PlaybillError, ResultEnvelope, Role, Usage
+from playbill.runtime import ROLES, ResultEnvelope, Role, Usage
 
 from ._agent_output import (
     decode_command_result,
@@ -56,7 +56,15 @@ from ._agent_output import (
     unsupported_role,
 )
 from ._agent_process import Scratch, agent_env, run_agent_process
-from ._backend import BackendError, Capabilities, Reporter, WorkOrder, role_set, string_tuple
+from ._backend import (
+    BackendConfigError,
+    BackendError,
+    Capabilities,
+    Reporter,
+    WorkOrder,
+    role_set,
+    string_tuple,
+)
 from ._prompt import render_prompt, schema_text
 
 PLACEHOLDERS: frozenset[str] = frozenset(
@@ -76,22 +84,6 @@ PLACEHOLDERS: frozenset[str] = frozenset(
 """The names a command line template may use."""
 
 _NOT_FOUND = 127  # the shell's exit status for a command it cannot find
-
-
-class BackendConfigError(PlaybillError):
-    """A backend was given options that cannot work.
-
-    Attributes:
-        backend: The backend's name.
-        option: The option at fault.
-        detail: What is wrong with it.
-    """
-
-    def __init__(self, backend: str, option: str, detail: str) -> None:
-        super().__init__(f"{backend} backend: {option}: {detail}")
-        self.backend = backend
-        self.option = option
-        self.detail = detail
 
 
 def placeholders_of(template: str) -> set[str]:

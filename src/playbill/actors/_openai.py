@@ -33,8 +33,7 @@ from playbill._redact import Redactor
 from playbill.runtime import ROLES, ResultEnvelope, Role, Usage
 
 from ._agent_output import decode_payload, envelope, fail, unsupported_role
-from ._backend import BackendError, Capabilities, Reporter, WorkOrder, role_set
-from ._command import BackendConfigError
+from ._backend import BackendConfigError, BackendError, Capabilities, Reporter, WorkOrder, role_set
 from ._prompt import payload_tag, payload_type, render_prompt, result_schema
 
 SYSTEM_PROMPT = (
