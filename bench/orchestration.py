@@ -25,6 +25,10 @@ durable configuration, comparable to playbill's journal): a chain of the same
 length (per superstep; for (b), its first supersteps, stopped by the
 recursion limit), and a fan-out of 1,000 nodes in one superstep (per node).
 
+Also measured, as a floor: playbill's kernel alone over the journal of the
+same run (``check_replay``: fold every entry and decide on it, no actors, no
+trio), per step. No runtime built on this kernel can cost less per step.
+
 Target: playbill's overhead per step >= 50x lower than LangGraph's with
 ``InMemorySaver``. Not a test.
 """
@@ -48,12 +52,15 @@ from playbill.actors import Capabilities, RunSpec, WorkOrder, open_run
 from playbill.actors._backend import Reporter
 from playbill.runtime import (
     AgentSpec,
+    Entry,
     ImplementationPayload,
     MemoryJournal,
     Plan,
     ResultEnvelope,
     RunState,
+    StepCompleted,
     StepSpec,
+    check_replay,
 )
 
 TOPIC = "orchestration"
@@ -92,8 +99,18 @@ def plan(steps: int, *, chain: bool, agents: int) -> Plan:
     )
 
 
-def playbill_us_per_step(the_plan: Plan, timed_steps: int | None = None) -> float:
-    """Wall microseconds per step of a run of ``the_plan``, over its first ``timed_steps``."""
+_journals: dict[str, list[Entry]] = {}
+"""The journal of each case's latest run, for ``kernel_us_per_step``."""
+
+
+def playbill_us_per_step(
+    the_plan: Plan, timed_steps: int | None = None, *, keep: str | None = None
+) -> float:
+    """Wall microseconds per step of a run of ``the_plan``, over its first ``timed_steps``.
+
+    With ``keep``, the run's journal is kept under that name (read after the
+    clock stopped).
+    """
     steps = len(the_plan.steps) if timed_steps is None else timed_steps
     last = the_plan.steps[steps - 1].id
 
@@ -116,10 +133,27 @@ def playbill_us_per_step(the_plan: Plan, timed_steps: int | None = None) -> floa
             ) as run:
                 state = await run.wait(done)
             elapsed = time.perf_counter() - start
+            if keep is not None:
+                _journals[keep] = list(await journal.read("bench-run"))
         assert timed_steps is not None or state.status == "completed", state.status
         return elapsed
 
     return trio.run(main) / steps * 1e6
+
+
+def kernel_us_per_step(keep: str) -> float:
+    """Microseconds per completed step of the kernel alone over a kept journal.
+
+    ``check_replay`` folds every entry and runs the policy on it, as the
+    writer's reactor did during the run, and checks that it decides the same.
+    """
+    entries = _journals[keep]
+    steps = sum(isinstance(entry.msg, StepCompleted) for entry in entries)
+    start = time.perf_counter()
+    divergence = check_replay(entries)
+    elapsed = time.perf_counter() - start
+    assert divergence is None, divergence
+    return elapsed / steps * 1e6
 
 
 def run(quick: bool, repeats: int = 3) -> list[Figure]:
@@ -134,12 +168,15 @@ def run(quick: bool, repeats: int = 3) -> list[Figure]:
         + ("" if quick else f", chain of {long_n:,} timed over its first {long_timed}")
     )
     cases: dict[str, Callable[[], float]] = {
-        "a": lambda: playbill_us_per_step(chain_plan),
-        "c": lambda: playbill_us_per_step(wide_plan),
+        "a": lambda: playbill_us_per_step(chain_plan, keep="a"),
+        "a-kernel": lambda: kernel_us_per_step("a"),
+        "c": lambda: playbill_us_per_step(wide_plan, keep="c"),
+        "c-kernel": lambda: kernel_us_per_step("c"),
     }
     if not quick:
         long_plan = plan(long_n, chain=True, agents=1)
-        cases["b"] = lambda: playbill_us_per_step(long_plan, long_timed)
+        cases["b"] = lambda: playbill_us_per_step(long_plan, long_timed, keep="b")
+        cases["b-kernel"] = lambda: kernel_us_per_step("b")
     lg = _langgraph
     if lg.AVAILABLE:
         cases["lg-a"] = lambda: lg.chain_us_per_step(chain_n, saver=False)
@@ -161,6 +198,11 @@ def run(quick: bool, repeats: int = 3) -> list[Figure]:
             continue
         mine = us[key]
         figures.append(figure(TOPIC, f"{name}: playbill", mine, UNIT, lower_is_better=True))
+        kernel_name = f"{name}: playbill's kernel alone (fold + decide)"
+        kernel = us[f"{key}-kernel"]
+        figures.append(
+            figure(TOPIC, kernel_name, kernel, UNIT, subject="reference", lower_is_better=True)
+        )
         if not lg.AVAILABLE:
             figures.append(skipped(TOPIC, f"{name}: langgraph", UNIT, "langgraph"))
             continue
@@ -179,6 +221,18 @@ def run(quick: bool, repeats: int = 3) -> list[Figure]:
                     target=50.0 if suffix else None,
                 )
             )
+            if suffix:
+                figures.append(
+                    figure(
+                        TOPIC,
+                        kernel_name,
+                        kernel,
+                        UNIT,
+                        subject="reference",
+                        versus=(f"langgraph {label}", theirs),
+                        lower_is_better=True,
+                    )
+                )
     return figures
 
 
