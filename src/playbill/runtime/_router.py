@@ -207,7 +207,9 @@ class Router:
             self._queue.extend(entries)
             self._pump()
             return
-        if not self._feed_bulk(entries):
+        # A batch of one or two entries (a request, a reply) goes entry by
+        # entry: splitting it into shares costs more than it saves.
+        if len(entries) <= 2 or not self._feed_bulk(entries):
             self._feed_each(entries)
 
     def _feed_bulk(self, entries: Sequence[Entry]) -> bool:
