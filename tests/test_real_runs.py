@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -12,6 +11,7 @@ import msgspec
 import pytest
 import trio
 
+from git_helpers import BUGGY, FIXED, calc_project, git
 from playbill.actors import Reporter, RunSpec, WorkOrder, open_run
 from playbill.actors._backend import CapabilityError
 from playbill.actors._checks import ChecksBackend
@@ -34,29 +34,10 @@ from playbill.runtime import (
     WorkspaceMerged,
 )
 
-BUGGY = "def add(a, b):\n    return a - b\n"
-FIXED = "def add(a, b):\n    return a + b\n"
-TESTS = "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
-
-
-def git(repo: Path, *args: str) -> str:
-    done = subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True)
-    return done.stdout.strip()
-
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    root = tmp_path / "project"
-    root.mkdir()
-    git(root, "init", "-q", "-b", "main")
-    git(root, "config", "user.email", "dev@example.com")
-    git(root, "config", "user.name", "Dev")
-    (root / "calc.py").write_text(BUGGY)
-    (root / "test_calc.py").write_text(TESTS)
-    (root / "README.md").write_text("# calc\n")
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", "start")
-    return root
+    return calc_project(tmp_path / "project", {"README.md": "# calc\n"})
 
 
 PYTEST = TestsPass(argv=(sys.executable, "-m", "pytest", "-q", "test_calc.py"))

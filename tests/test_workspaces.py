@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from git_helpers import git
 from playbill.runtime import PlaybillError
 from playbill.workspaces import (
     IDENTITY_EMAIL,
@@ -27,13 +28,6 @@ from playbill.workspaces import (
     find_stale,
     remove_stale,
 )
-
-
-def git(repo: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", *args], cwd=repo, capture_output=True, text=True, check=True, timeout=30
-    )
-    return done.stdout.strip()
 
 
 def commit_files(repo: Path, files: dict[str, str], message: str = "change") -> str:

@@ -16,6 +16,7 @@ import pytest
 from cli_helpers import assert_one_line_error, invoke, read_entries
 from click.testing import CliRunner, Result
 
+from git_helpers import git
 from playbill.demo import project_files
 from playbill.runtime import (
     ReviewGiven,
@@ -30,11 +31,6 @@ from playbill.runtime import (
 RUN = "demo-0001"
 BRANCH = f"playbill/{RUN}/integration"
 WORK = ("fix-slugify", "fix-wrap", "add-reading-time", "changelog")
-
-
-def git(repo: Path, *args: str) -> str:
-    done = subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True)
-    return done.stdout.strip()
 
 
 # textkit needs no plugin, and this environment's take seconds to load in every run.

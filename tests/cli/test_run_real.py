@@ -8,7 +8,6 @@ verifier is the ``checks`` backend running real pytest on a tiny project.
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import trio
 from cli_helpers import assert_one_line_error, invoke, list_runs
 from click.testing import CliRunner, Result
 
+from git_helpers import BUGGY, FIXED, calc_project, git
 from playbill.actors import Workbench
 from playbill.runtime import RunState, SqliteJournal
 
@@ -24,28 +24,6 @@ ENV_ALLOW = ("PYTEST_DISABLE_PLUGIN_AUTOLOAD",)
 """What the verifier's pytest may see: without this venv's plugins it starts at once."""
 
 FIX_AGENT = Path(__file__).resolve().parents[1] / "fixtures" / "agents" / "fix_agent.py"
-BUGGY = "def add(a, b):\n    return a - b\n"
-FIXED = "def add(a, b):\n    return a + b\n"
-TESTS = "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
-
-
-def git(repo: Path, *args: str) -> str:
-    done = subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True)
-    return done.stdout.strip()
-
-
-def make_project(root: Path) -> Path:
-    """A git repository on ``main`` with a buggy ``calc.py`` and its test."""
-    root.mkdir()
-    git(root, "init", "-q", "-b", "main")
-    git(root, "config", "user.email", "dev@example.com")
-    git(root, "config", "user.name", "Dev")
-    (root / "calc.py").write_text(BUGGY)
-    (root / "test_calc.py").write_text(TESTS)
-    (root / ".gitignore").write_text("__pycache__/\n.pytest_cache/\n")
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", "start")
-    return root
 
 
 def toml(value: object) -> str:
@@ -99,7 +77,7 @@ def run_state(journal: Path, run_id: str) -> RunState:
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
-    return make_project(tmp_path / "project")
+    return calc_project(tmp_path / "project", {".gitignore": "__pycache__/\n.pytest_cache/\n"})
 
 
 def run_plan(runner: CliRunner, journal: Path, project: Path, text: str, *args: str) -> Result:
