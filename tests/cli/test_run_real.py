@@ -26,6 +26,11 @@ ENV_ALLOW = ("PYTEST_DISABLE_PLUGIN_AUTOLOAD",)
 FIX_AGENT = Path(__file__).resolve().parents[1] / "fixtures" / "agents" / "fix_agent.py"
 
 
+def make_project(root: Path) -> Path:
+    """The calc project, ignoring what the verifier's pytest leaves behind."""
+    return calc_project(root, {".gitignore": "__pycache__/\n.pytest_cache/\n"})
+
+
 def toml(value: object) -> str:
     return json.dumps(value)  # JSON strings and arrays of strings are TOML
 
@@ -77,7 +82,7 @@ def run_state(journal: Path, run_id: str) -> RunState:
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
-    return calc_project(tmp_path / "project", {".gitignore": "__pycache__/\n.pytest_cache/\n"})
+    return make_project(tmp_path / "project")
 
 
 def run_plan(runner: CliRunner, journal: Path, project: Path, text: str, *args: str) -> Result:

@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 from cli_helpers import assert_one_line_error, invoke, read_entries
 from click.testing import CliRunner
-from test_run_real import FIXED, git, make_project, plan_text, run_state
+from test_run_real import make_project, plan_text, run_state
 
+from git_helpers import FIXED, git
 from playbill.runtime import VerificationRequested, WorkspaceCreated, WorkspaceMerged
 
 SAFETY_TIMEOUT_S = 60.0
