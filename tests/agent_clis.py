@@ -110,9 +110,7 @@ def executable(name: str) -> Path:
     pin = pins()[name]
     if installed(name):
         return _bin_path(name, pin)
-    why = (
-        f"{name} {pin['version']} is not installed: run `python tests/agent_clis.py install`"
-    )
+    why = f"{name} {pin['version']} is not installed: run `python tests/agent_clis.py install`"
     if os.environ.get("CI") or os.environ.get(REQUIRE_ENV) == "1":
         pytest.fail(why)
     pytest.skip(why)

@@ -36,6 +36,7 @@ from ._backend import (
     string_tuple,
 )
 from ._prompt import payload_type, render_prompt
+from ._tool_version import ToolVersionError, Version, VersionRange
 
 SUMMARY_LIMIT = 4000
 """Characters of a tool's final text kept as an executor's summary."""
@@ -73,11 +74,25 @@ class CliTool(Protocol):
     def name(self) -> str:
         """The backend's name (``claude_code``, ``codex``, ``aider``)."""
 
+    @property
+    def executable(self) -> str:
+        """The program (a name looked up on ``PATH``, or a path)."""
+
+    @property
+    def supported(self) -> VersionRange:
+        """The releases this tool's flags and output format were tested with."""
+
     def files(self, order: WorkOrder) -> dict[str, str]:
         """Files (name to text) to write into the scratch directory first."""
 
-    def command_line(self, order: WorkOrder, prompt: str, scratch: Path) -> list[str]:
-        """The command line for ``order``; ``scratch`` holds ``files(order)``."""
+    def command_line(
+        self, order: WorkOrder, prompt: str, scratch: Path, version: Version
+    ) -> list[str]:
+        """The command line for ``order``; ``scratch`` holds ``files(order)``.
+
+        ``version`` is the installed release (flags that changed across
+        releases are chosen by it).
+        """
 
     def parse(self, out: ProcessOutput) -> ToolAnswer | None:
         """Read the output; ``None`` when it holds no recognizable answer."""
@@ -101,6 +116,8 @@ class CliAgentBackend:
         timeout_s: Seconds before the tool is killed.
         heartbeat_s: Seconds between heartbeats while it runs.
         kill_grace_s: Seconds it has to exit after ``SIGTERM``.
+        allow_untested_version: Run a release outside ``tool.supported``
+            instead of refusing it.
     """
 
     tool: CliTool
@@ -111,6 +128,8 @@ class CliAgentBackend:
     timeout_s: float = 1800.0
     heartbeat_s: float = 5.0
     kill_grace_s: float = 2.0
+    allow_untested_version: bool = False
+    _probed: dict[str, Version] = attrs.field(init=False, factory=dict, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         name = self.tool.name
@@ -139,6 +158,65 @@ class CliAgentBackend:
             structured_output=False,
         )
 
+    async def probe(self) -> Version:
+        """The installed release of the tool, read once from ``--version``.
+
+        Returns:
+            The release (checked against ``tool.supported`` unless
+            ``allow_untested_version``).
+
+        Raises:
+            ToolVersionError: The program is missing or cannot be run, prints
+                no release number, or its release is not supported.
+        """
+        cached = self._probed.get("version")
+        if cached is not None:
+            return cached
+        tool = self.tool
+        try:
+            done = await trio.run_process(
+                [tool.executable, "--version"],
+                capture_stdout=True,
+                capture_stderr=True,
+                check=False,
+                stdin=b"",
+                env=agent_env(self.env_allow),
+                start_new_session=True,
+            )
+        except FileNotFoundError:
+            raise ToolVersionError(
+                tool.name, tool.executable, None, tool.supported, "not found"
+            ) from None
+        except OSError as exc:
+            raise ToolVersionError(
+                tool.name,
+                tool.executable,
+                None,
+                tool.supported,
+                f"cannot be run: {exc.strerror or exc}",
+            ) from None
+        printed = (done.stdout + b"\n" + done.stderr).decode("utf-8", errors="replace")
+        version = Version.parse(printed) if done.returncode == 0 else None
+        if version is None:
+            raise ToolVersionError(
+                tool.name,
+                tool.executable,
+                None,
+                tool.supported,
+                f"`--version` printed no release number (exit status {done.returncode})",
+            )
+        if version not in tool.supported and not self.allow_untested_version:
+            raise ToolVersionError(
+                tool.name,
+                tool.executable,
+                version,
+                tool.supported,
+                f"release {version} is not supported (supported: {tool.supported}); "
+                "set allow_untested_version = true to run it anyway",
+            )
+        self._probed["version"] = version
+        return version
+
     async def run(self, order: WorkOrder, report: Reporter) -> ResultEnvelope:
         """Run the tool for ``order`` and return its result.
 
@@ -148,7 +226,8 @@ class CliAgentBackend:
         Raises:
             BackendError: ``policy``/``unsupported_role``;
                 ``policy``/``backend_unavailable`` (the executable cannot be
-                started); ``transient``/``timeout``; ``agent``/``agent_error``
+                started); ``policy``/``unsupported_version`` (its release is
+                outside ``tool.supported``); ``transient``/``timeout``; ``agent``/``agent_error``
                 (the tool reports an error); ``agent``/``exit_status``
                 (non-zero exit); ``agent``/``malformed_output`` (no answer,
                 or no valid payload in it).
@@ -156,12 +235,17 @@ class CliAgentBackend:
         if order.role not in self.roles:
             raise unsupported_role(self.name, order)
         redactor = Redactor.from_environ()
+        try:
+            version = await self.probe()
+        except ToolVersionError as bad:
+            code = "backend_unavailable" if bad.found is None else "unsupported_version"
+            raise fail("policy", code, str(bad), redactor=redactor) from None
         prompt = render_prompt(order)
         with Scratch() as scratch:
             for name, text in self.tool.files(order).items():
                 await trio.Path(scratch.io / name).write_text(text, encoding="utf-8")
             out = await run_agent_process(
-                self.tool.command_line(order, prompt, scratch.io),
+                self.tool.command_line(order, prompt, scratch.io, version),
                 cwd=order.workspace if order.workspace is not None else str(scratch.work),
                 env=agent_env(self.env_allow),
                 timeout_s=self.timeout_s,

@@ -36,6 +36,11 @@ from playbill.runtime import Usage
 from ._agent_process import ProcessOutput
 from ._backend import WorkOrder, string_tuple
 from ._cli_agent import ToolAnswer, edits
+from ._tool_version import Version, VersionRange
+
+SUPPORTED = VersionRange(Version(0, 86, 0), Version(0, 87, 0))
+"""The releases this preset was tested with (``tests/agent_clis.toml``)."""
+
 
 _COUNT = r"[\d.,]+[kKmM]?"
 TOKENS = re.compile(
@@ -78,11 +83,18 @@ class AiderTool:
         """``aider``."""
         return "aider"
 
+    @property
+    def supported(self) -> VersionRange:
+        """The releases tested: see ``SUPPORTED``."""
+        return SUPPORTED
+
     def files(self, order: WorkOrder) -> dict[str, str]:
         """None: the prompt goes on the command line."""
         return {}
 
-    def command_line(self, order: WorkOrder, prompt: str, scratch: Path) -> list[str]:
+    def command_line(
+        self, order: WorkOrder, prompt: str, scratch: Path, version: Version
+    ) -> list[str]:
         """``aider --message <prompt> --yes-always --no-auto-commits ... [options]``."""
         argv = [
             self.executable,

@@ -35,6 +35,7 @@ from ._agent_output import last_json_line, last_json_object
 from ._agent_process import ProcessOutput
 from ._backend import WorkOrder, string_tuple
 from ._cli_agent import ToolAnswer, edits
+from ._tool_version import Version, VersionRange
 
 
 class _ClaudeUsage(msgspec.Struct, frozen=True):
@@ -53,6 +54,10 @@ class _ClaudeResult(msgspec.Struct, frozen=True):
     usage: _ClaudeUsage | None = None
     session_id: str = ""
     num_turns: int = 0
+
+
+SUPPORTED = VersionRange(Version(2, 1, 0), Version(2, 2, 0))
+"""The releases this preset was tested with (``tests/agent_clis.toml``)."""
 
 
 @final
@@ -79,11 +84,18 @@ class ClaudeCodeTool:
         """``claude_code``."""
         return "claude_code"
 
+    @property
+    def supported(self) -> VersionRange:
+        """The releases tested: see ``SUPPORTED``."""
+        return SUPPORTED
+
     def files(self, order: WorkOrder) -> dict[str, str]:
         """None: the prompt goes on the command line."""
         return {}
 
-    def command_line(self, order: WorkOrder, prompt: str, scratch: Path) -> list[str]:
+    def command_line(
+        self, order: WorkOrder, prompt: str, scratch: Path, version: Version
+    ) -> list[str]:
         """``claude -p <prompt> --output-format json [options]``."""
         argv = [self.executable, "-p", prompt, "--output-format", "json"]
         if self.model is not None:

@@ -33,8 +33,13 @@ from ._agent_process import ProcessOutput
 from ._backend import WorkOrder, string_tuple
 from ._cli_agent import ToolAnswer, edits
 from ._prompt import schema_text
+from ._tool_version import Version, VersionRange
 
 SCHEMA_FILE = "schema.json"
+
+
+SUPPORTED = VersionRange(Version(0, 171, 0), Version(0, 172, 0))
+"""The releases this preset was tested with (``tests/agent_clis.toml``)."""
 
 
 @final
@@ -64,13 +69,20 @@ class CodexTool:
         """``codex``."""
         return "codex"
 
+    @property
+    def supported(self) -> VersionRange:
+        """The releases tested: see ``SUPPORTED``."""
+        return SUPPORTED
+
     def files(self, order: WorkOrder) -> dict[str, str]:
         """The payload's schema, when it is passed with ``--output-schema``."""
         if self.output_schema and not edits(order):
             return {SCHEMA_FILE: schema_text(order.role, order.kind)}
         return {}
 
-    def command_line(self, order: WorkOrder, prompt: str, scratch: Path) -> list[str]:
+    def command_line(
+        self, order: WorkOrder, prompt: str, scratch: Path, version: Version
+    ) -> list[str]:
         """``codex exec --json [options] <prompt>``."""
         argv = [self.executable, "exec", "--json"]
         if self.model is not None:

@@ -59,6 +59,7 @@ def claude_code(
     timeout_s: float = 1800.0,
     heartbeat_s: float = 5.0,
     kill_grace_s: float = 2.0,
+    allow_untested_version: bool = False,
 ) -> CliAgentBackend:
     """Claude Code (``claude -p <prompt> --output-format json``).
 
@@ -73,6 +74,8 @@ def claude_code(
         timeout_s: Seconds before it is killed.
         heartbeat_s: Seconds between heartbeats.
         kill_grace_s: Seconds it has to exit after ``SIGTERM``.
+        allow_untested_version: Run a release outside the tested range
+            (``SUPPORTED`` of its module) instead of refusing it.
 
     Returns:
         The backend (named ``claude_code``; edits files, reports usage).
@@ -96,6 +99,7 @@ def claude_code(
         timeout_s=timeout_s,
         heartbeat_s=heartbeat_s,
         kill_grace_s=kill_grace_s,
+        allow_untested_version=allow_untested_version,
     )
 
 
@@ -112,6 +116,7 @@ def codex(
     timeout_s: float = 1800.0,
     heartbeat_s: float = 5.0,
     kill_grace_s: float = 2.0,
+    allow_untested_version: bool = False,
 ) -> CliAgentBackend:
     """Codex CLI (``codex exec --json <prompt>``).
 
@@ -128,6 +133,8 @@ def codex(
         timeout_s: Seconds before it is killed.
         heartbeat_s: Seconds between heartbeats.
         kill_grace_s: Seconds it has to exit after ``SIGTERM``.
+        allow_untested_version: Run a release outside the tested range
+            (``SUPPORTED`` of its module) instead of refusing it.
 
     Returns:
         The backend (named ``codex``; edits files, reports usage).
@@ -152,6 +159,7 @@ def codex(
         timeout_s=timeout_s,
         heartbeat_s=heartbeat_s,
         kill_grace_s=kill_grace_s,
+        allow_untested_version=allow_untested_version,
     )
 
 
@@ -165,6 +173,7 @@ def aider(
     timeout_s: float = 1800.0,
     heartbeat_s: float = 5.0,
     kill_grace_s: float = 2.0,
+    allow_untested_version: bool = False,
 ) -> CliAgentBackend:
     """Aider (``aider --message <prompt> --yes-always --no-auto-commits ...``).
 
@@ -178,6 +187,8 @@ def aider(
         timeout_s: Seconds before it is killed.
         heartbeat_s: Seconds between heartbeats.
         kill_grace_s: Seconds it has to exit after ``SIGTERM``.
+        allow_untested_version: Run a release outside the tested range
+            (``SUPPORTED`` of its module) instead of refusing it.
 
     Returns:
         The backend (named ``aider``; edits files, reports usage parsed from
@@ -196,4 +207,5 @@ def aider(
         timeout_s=timeout_s,
         heartbeat_s=heartbeat_s,
         kill_grace_s=kill_grace_s,
+        allow_untested_version=allow_untested_version,
     )

@@ -117,6 +117,8 @@ class ClaudeCodeOptions:
         timeout_s: Seconds before it is killed.
         heartbeat_s: Seconds between heartbeats.
         kill_grace_s: Seconds it has to exit after ``SIGTERM``.
+        allow_untested_version: Run a release of the tool outside the
+            range its preset was tested with, instead of refusing it.
     """
 
     backend: ClassVar[str] = "claude_code"
@@ -131,6 +133,7 @@ class ClaudeCodeOptions:
     timeout_s: Seconds = 1800.0
     heartbeat_s: Seconds = 5.0
     kill_grace_s: SecondsOrNone = 2.0
+    allow_untested_version: bool = False
 
     def build(self, roles: Iterable[Role], edits_files: bool) -> AgentBackend:
         """The Claude Code backend (``claude_code()``)."""
@@ -155,6 +158,8 @@ class CodexOptions:
         timeout_s: Seconds before it is killed.
         heartbeat_s: Seconds between heartbeats.
         kill_grace_s: Seconds it has to exit after ``SIGTERM``.
+        allow_untested_version: Run a release of the tool outside the
+            range its preset was tested with, instead of refusing it.
     """
 
     backend: ClassVar[str] = "codex"
@@ -170,6 +175,7 @@ class CodexOptions:
     timeout_s: Seconds = 1800.0
     heartbeat_s: Seconds = 5.0
     kill_grace_s: SecondsOrNone = 2.0
+    allow_untested_version: bool = False
 
     def build(self, roles: Iterable[Role], edits_files: bool) -> AgentBackend:
         """The Codex backend (``codex()``)."""
@@ -196,6 +202,8 @@ class AiderOptions:
         timeout_s: Seconds before it is killed.
         heartbeat_s: Seconds between heartbeats.
         kill_grace_s: Seconds it has to exit after ``SIGTERM``.
+        allow_untested_version: Run a release of the tool outside the
+            range its preset was tested with, instead of refusing it.
     """
 
     backend: ClassVar[str] = "aider"
@@ -208,6 +216,7 @@ class AiderOptions:
     timeout_s: Seconds = 1800.0
     heartbeat_s: Seconds = 5.0
     kill_grace_s: SecondsOrNone = 2.0
+    allow_untested_version: bool = False
 
     def build(self, roles: Iterable[Role], edits_files: bool) -> AgentBackend:
         """The aider backend (``aider()``)."""
