@@ -14,7 +14,9 @@ one, in a fenced block), checked against the payload's type.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Protocol, final
 
 import attrs
@@ -41,6 +43,9 @@ from ._tool_version import ToolVersionError, Version, VersionRange
 SUMMARY_LIMIT = 4000
 """Characters of a tool's final text kept as an executor's summary."""
 
+DENIALS_SHOWN = 10
+"""Refused tool calls named in a ``permission_denied`` failure; the rest are counted."""
+
 
 def edits(order: WorkOrder) -> bool:
     """Whether ``order`` asks for a change of files.
@@ -49,6 +54,10 @@ def edits(order: WorkOrder) -> bool:
     without one is read-only.
     """
     return payload_type(order.role, order.kind) is ImplementationPayload and bool(order.step.scope)
+
+
+def _frozen_env(env: Mapping[str, str]) -> Mapping[str, str]:
+    return MappingProxyType(dict(env))
 
 
 @final
@@ -60,11 +69,18 @@ class ToolAnswer:
         text: Its final answer.
         usage: Tokens and cost (``wall_s`` is filled in by the backend).
         error: What went wrong, when the tool itself reports a failure.
+        error_kind: The failure's kind (class ``agent``): ``agent_error``,
+            or one the tool tells apart (``max_turns``, ``malformed_output``...).
+        denied: The tool calls the tool refused the agent, one line each
+            (the tool, what it was for, why): work that edits fails with
+            ``agent``/``permission_denied`` when there is any.
     """
 
     text: str
     usage: Usage = attrs.field(factory=Usage)
     error: str | None = None
+    error_kind: str = "agent_error"
+    denied: tuple[str, ...] = ()
 
 
 class CliTool(Protocol):
@@ -118,6 +134,8 @@ class CliAgentBackend:
         kill_grace_s: Seconds it has to exit after ``SIGTERM``.
         allow_untested_version: Run a release outside ``tool.supported``
             instead of refusing it.
+        env: Variables set for the tool whatever the environment holds
+            (the preset's own settings, never secrets).
     """
 
     tool: CliTool
@@ -129,6 +147,7 @@ class CliAgentBackend:
     heartbeat_s: float = 5.0
     kill_grace_s: float = 2.0
     allow_untested_version: bool = False
+    env: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen_env)
     _probed: dict[str, Version] = attrs.field(init=False, factory=dict, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
@@ -225,10 +244,13 @@ class CliAgentBackend:
 
         Raises:
             BackendError: ``policy``/``unsupported_role``;
+                ``agent``/``permission_denied`` (work that edits was refused
+                tool calls: it did not do all it was asked);
                 ``policy``/``backend_unavailable`` (the executable cannot be
                 started); ``policy``/``unsupported_version`` (its release is
                 outside ``tool.supported``); ``transient``/``timeout``; ``agent``/``agent_error``
-                (the tool reports an error); ``agent``/``exit_status``
+                (the tool reports an error; or the kind it tells apart,
+                ``ToolAnswer.error_kind``); ``agent``/``exit_status``
                 (non-zero exit); ``agent``/``malformed_output`` (no answer,
                 or no valid payload in it).
         """
@@ -247,7 +269,7 @@ class CliAgentBackend:
             out = await run_agent_process(
                 self.tool.command_line(order, prompt, scratch.io, version),
                 cwd=order.workspace if order.workspace is not None else str(scratch.work),
-                env=agent_env(self.env_allow),
+                env=agent_env(self.env_allow, self.env),
                 timeout_s=self.timeout_s,
                 heartbeat_s=self.heartbeat_s,
                 report=report,
@@ -260,12 +282,21 @@ class CliAgentBackend:
             answer.usage if answer is not None else Usage(), wall_s=out.wall_s
         )
         if answer is not None and answer.error is not None:
+            said = "reported an error" if answer.error_kind == "agent_error" else "failed"
             raise fail(
                 "agent",
-                "agent_error",
-                f"{self.name} reported an error: {tail(answer.error, 1000)}",
+                answer.error_kind,
+                f"{self.name} {said}: {tail(answer.error, 1000)}",
                 usage=usage,
                 output=out.stderr.decode("utf-8", errors="replace"),
+                redactor=redactor,
+            )
+        if answer is not None and answer.denied and edits(order):
+            raise fail(
+                "agent",
+                "permission_denied",
+                _refused(self.name, answer.denied),
+                usage=usage,
                 redactor=redactor,
             )
         if out.returncode != 0:
@@ -307,3 +338,12 @@ class CliAgentBackend:
                 redactor=redactor,
             )
         return decode_payload(value, cls, where="$answer")
+
+
+def _refused(name: str, denied: tuple[str, ...]) -> str:
+    shown = "\n".join(f"- {line}" for line in denied[:DENIALS_SHOWN])
+    more = len(denied) - DENIALS_SHOWN
+    if more > 0:
+        shown += f"\n- and {more} more"
+    calls = "call" if len(denied) == 1 else "calls"
+    return f"{name} was refused {len(denied)} tool {calls} while editing:\n{shown}"

@@ -21,12 +21,30 @@ from ._preset_codex import CodexTool
 CLAUDE_ENV: tuple[str, ...] = (
     "ANTHROPIC_API_KEY",
     "ANTHROPIC_AUTH_TOKEN",
+    "CLAUDE_CODE_OAUTH_TOKEN",
     "ANTHROPIC_BASE_URL",
     "ANTHROPIC_MODEL",
+    "ANTHROPIC_DEFAULT_OPUS_MODEL",
+    "ANTHROPIC_DEFAULT_SONNET_MODEL",
+    "ANTHROPIC_DEFAULT_HAIKU_MODEL",
+    "CLAUDE_CODE_SUBAGENT_MODEL",
     "CLAUDE_CONFIG_DIR",
     "XDG_CONFIG_HOME",
+    "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC",
+    "DISABLE_TELEMETRY",
+    "DISABLE_ERROR_REPORTING",
+    "IS_SANDBOX",
 )
-"""Environment variables Claude Code gets besides ``BASE_ENV``."""
+"""Environment variables Claude Code gets besides ``BASE_ENV``: credentials
+(an API key, a gateway's token, or the OAuth token of ``claude setup-token``),
+the endpoint and models, where its configuration lives, its switches for
+telemetry and other non-essential traffic, and ``IS_SANDBOX`` (the user's
+word that the machine is a sandbox, which ``bypassPermissions`` needs when
+run as root)."""
+
+CLAUDE_SETTINGS: dict[str, str] = {"DISABLE_AUTOUPDATER": "1"}
+"""Set for Claude Code whatever the environment says: a tool that updates
+itself mid-run would no longer be the release playbill checked."""
 
 CODEX_ENV: tuple[str, ...] = ("OPENAI_API_KEY", "CODEX_API_KEY", "OPENAI_BASE_URL", "CODEX_HOME")
 """Environment variables Codex gets besides ``BASE_ENV``."""
@@ -61,15 +79,18 @@ def claude_code(
     kill_grace_s: float = 2.0,
     allow_untested_version: bool = False,
 ) -> CliAgentBackend:
-    """Claude Code (``claude -p <prompt> --output-format json``).
+    """Claude Code (``claude -p <prompt> --output-format stream-json --verbose ...``).
 
     Args:
         executable: The program to run.
         model: Its ``--model``.
         roles: The roles it plays (any).
-        permission_mode: Its ``--permission-mode`` for work that edits files.
+        permission_mode: Its ``--permission-mode`` for work that edits files
+            (``acceptEdits``, ``auto``, ``bypassPermissions``, ``dontAsk``,
+            ``default`` or ``manual``).
         max_turns: Its ``--max-turns``.
-        extra_args: Further arguments.
+        extra_args: Further arguments (not the output format, which is
+            playbill's).
         env_allow: Further environment variables to pass through.
         timeout_s: Seconds before it is killed.
         heartbeat_s: Seconds between heartbeats.
@@ -81,7 +102,8 @@ def claude_code(
         The backend (named ``claude_code``; edits files, reports usage).
 
     Raises:
-        BackendConfigError: An option cannot work.
+        BackendConfigError: An option cannot work (an unknown permission
+            mode, ``extra_args`` that change the output format).
     """
     tool = ClaudeCodeTool(
         executable=executable,
@@ -100,6 +122,7 @@ def claude_code(
         heartbeat_s=heartbeat_s,
         kill_grace_s=kill_grace_s,
         allow_untested_version=allow_untested_version,
+        env=CLAUDE_SETTINGS,
     )
 
 
