@@ -15,6 +15,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from backend_helpers import RecordingReporter, order
 from git_helpers import BUGGY, FIXED, calc_project, git
 from model_servers.anthropic import AnthropicApi, ApiError, Tokens, Turn, call, say, tool_results
 from model_servers.core import ScriptedServer
+from model_servers.trap import OutboundTrap
 from playbill.actors._agent_process import agent_env
 from playbill.actors._backend import BackendError
 from playbill.actors._cli_agent import CliAgentBackend
@@ -48,26 +50,34 @@ QUIET = ("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "DISABLE_TELEMETRY", "DISAB
 CALC_STEP = StepSpec(id="fix", goal="Make add() add.", scope=("calc.py",))
 
 
+PROXY_ENV = ("HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY")
+"""Passed to Claude Code in these tests: whatever it tries to reach goes to the trap."""
+
+
 @pytest.fixture
-def claude(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The real ``claude``, with an environment of its own for this test."""
+def claude(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The real ``claude``, with an environment of its own, that must reach nothing.
+
+    Its configuration is the test's (``HOME``, ``CLAUDE_CONFIG_DIR``), its
+    non-essential traffic is off, and its proxy is an ``OutboundTrap``: at the
+    end of the test, nothing may have tried to leave the machine.
+    """
     executable = agent_clis.executable("claude_code")
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(home / ".claude"))
     monkeypatch.setenv("ANTHROPIC_API_KEY", API_KEY)
-    for name in ("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "DISABLE_TELEMETRY"):
+    for name in QUIET:
         monkeypatch.setenv(name, "1")
-    monkeypatch.setenv("DISABLE_ERROR_REPORTING", "1")
-    for name in (
-        "ANTHROPIC_AUTH_TOKEN",
-        "CLAUDE_CODE_OAUTH_TOKEN",
-        "ANTHROPIC_MODEL",
-        "IS_SANDBOX",
-    ):
+    for name in ("ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_OAUTH_TOKEN", "ANTHROPIC_MODEL"):
         monkeypatch.delenv(name, raising=False)
-    return executable
+    monkeypatch.delenv("IS_SANDBOX", raising=False)
+    with OutboundTrap() as trap:
+        for name, value in trap.environment().items():
+            monkeypatch.setenv(name, value)
+        yield executable
+    assert trap.attempts == [], "Claude Code tried to reach beyond the loopback"
 
 
 def serve(monkeypatch: pytest.MonkeyPatch, api: AnthropicApi) -> ScriptedServer:
@@ -77,7 +87,9 @@ def serve(monkeypatch: pytest.MonkeyPatch, api: AnthropicApi) -> ScriptedServer:
 
 
 def backend(claude: Path, **options: Any) -> CliAgentBackend:
-    return claude_code(executable=str(claude), model=MODEL, heartbeat_s=60, **options)
+    return claude_code(
+        executable=str(claude), model=MODEL, heartbeat_s=60, env_allow=PROXY_ENV, **options
+    )
 
 
 def project(root: Path) -> Path:
@@ -293,6 +305,7 @@ id = "claude"
 roles = ["executor"]
 backend = "claude_code"
 [agents.options]
+env_allow = {json.dumps(list(PROXY_ENV))}
 executable = {json.dumps(str(claude))}
 model = "{MODEL}"
 permission_mode = "acceptEdits"
