@@ -183,6 +183,10 @@ def test_every_option_problem_is_reported_at_once_with_its_path() -> None:
          "shell = true", "options.argv", "exactly one shell line"),
         ('roles = ["executor"]\nbackend = "command"\n[agents.options]\nargv = []',
          "options.argv", "expected a command"),
+        ('roles = ["executor"]\nbackend = "claude_code"\n[agents.options]\n'
+         'permission_mode = "plan"', "options.permission_mode", "'plan' never edits"),
+        ('roles = ["executor"]\nbackend = "claude_code"\n[agents.options]\n'
+         'extra_args = ["--output-format", "json"]', "options.extra_args", "playbill's to set"),
     ],
 )  # fmt: skip
 def test_an_agent_its_backend_cannot_serve_is_refused(

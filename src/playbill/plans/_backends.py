@@ -109,9 +109,12 @@ class ClaudeCodeOptions:
     Attributes:
         executable: The program to run.
         model: Its ``--model``; the tool's default when ``None``.
-        permission_mode: Its ``--permission-mode`` for work that edits files.
+        permission_mode: Its ``--permission-mode`` for work that edits files
+            (``acceptEdits``, ``auto``, ``bypassPermissions``, ``dontAsk``,
+            ``default``, ``manual``; ``plan`` never edits).
         max_turns: Its ``--max-turns``, when given.
-        extra_args: Further arguments, after the others.
+        extra_args: Further arguments, after the others (not ``-p`` or
+            ``--output-format``: playbill reads its stream-json output).
         env_allow: Environment variables passed through besides the basic
             ones and Claude Code's own (``ANTHROPIC_API_KEY``...).
         timeout_s: Seconds before it is killed.
