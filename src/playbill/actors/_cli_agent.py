@@ -95,7 +95,12 @@ class CliTool(Protocol):
         """
 
     def parse(self, out: ProcessOutput) -> ToolAnswer | None:
-        """Read the output; ``None`` when it holds no recognizable answer."""
+        """Read the output; ``None`` when it holds no recognizable answer.
+
+        Raises:
+            BackendError: The answer is there but cannot be trusted (a
+                usage figure that is not a count, say).
+        """
 
 
 @final
@@ -113,6 +118,9 @@ class CliAgentBackend:
         edits_files: Whether it changes files.
         env_allow: Environment variables passed through on top of
             ``BASE_ENV`` (the tool's credentials, for one).
+        secret_env: Names of variables whose values are secrets whatever
+            their names look like (a key's variable the user named): they
+            are redacted like ``*_KEY`` ones.
         timeout_s: Seconds before the tool is killed.
         heartbeat_s: Seconds between heartbeats while it runs.
         kill_grace_s: Seconds it has to exit after ``SIGTERM``.
@@ -125,6 +133,7 @@ class CliAgentBackend:
     allowed_roles: frozenset[Role] = attrs.field(converter=role_set)
     edits_files: bool = True
     env_allow: tuple[str, ...] = attrs.field(default=(), converter=string_tuple)
+    secret_env: tuple[str, ...] = attrs.field(default=(), converter=string_tuple)
     timeout_s: float = 1800.0
     heartbeat_s: float = 5.0
     kill_grace_s: float = 2.0
@@ -234,7 +243,7 @@ class CliAgentBackend:
         """
         if order.role not in self.roles:
             raise unsupported_role(self.name, order)
-        redactor = Redactor.from_environ()
+        redactor = Redactor.from_environ(extra=self.secret_env)
         try:
             version = await self.probe()
         except ToolVersionError as bad:
@@ -291,7 +300,7 @@ class CliAgentBackend:
         except BackendError as bad:
             raise BackendError(bad.failure, usage) from None
         await report.usage(usage)
-        return envelope(order, payload, usage, exit_code=out.returncode)
+        return redactor.redact_value(envelope(order, payload, usage, exit_code=out.returncode))
 
     def _payload(self, order: WorkOrder, text: str, redactor: Redactor) -> RolePayload:
         cls = payload_type(order.role, order.kind)
