@@ -28,8 +28,11 @@ CLAUDE_ENV: tuple[str, ...] = (
 )
 """Environment variables Claude Code gets besides ``BASE_ENV``."""
 
-CODEX_ENV: tuple[str, ...] = ("OPENAI_API_KEY", "CODEX_API_KEY", "OPENAI_BASE_URL", "CODEX_HOME")
-"""Environment variables Codex gets besides ``BASE_ENV``."""
+CODEX_ENV: tuple[str, ...] = ("OPENAI_API_KEY", "CODEX_API_KEY", "CODEX_HOME")
+"""Environment variables Codex gets besides ``BASE_ENV`` (and its ``env_key``).
+
+Not ``OPENAI_BASE_URL``: Codex ignores it (another endpoint is a provider:
+``base_url``)."""
 
 AIDER_ENV: tuple[str, ...] = (
     "OPENAI_API_KEY",
@@ -108,8 +111,13 @@ def codex(
     executable: str = "codex",
     model: str | None = None,
     roles: Iterable[Role] = ROLES,
+    provider: str | None = None,
+    base_url: str | None = None,
+    env_key: str | None = None,
+    full_access: bool = False,
     output_schema: bool = True,
     price_in_per_mtok: float = 0.0,
+    price_cached_in_per_mtok: float | None = None,
     price_out_per_mtok: float = 0.0,
     extra_args: Iterable[str] = (),
     env_allow: Iterable[str] = (),
@@ -124,9 +132,21 @@ def codex(
         executable: The program to run.
         model: Its ``--model``.
         roles: The roles it plays (any).
+        provider: The model provider's id: the one defined for
+            ``base_url`` (``playbill`` when not given), or without
+            ``base_url`` one of Codex's own (``ollama``...) or of the
+            user's ``config.toml``. Neither: the user's configured provider
+            (and their login).
+        base_url: The base URL of a Responses API to use (``http://host/v1``).
+        env_key: The environment variable holding the key for
+            ``base_url``; it is passed through, and its value is redacted.
+        full_access: Run without Codex's sandbox (``--sandbox
+            danger-full-access``), for hosts where it cannot start.
         output_schema: Pass JSON answers' schema with ``--output-schema``.
         price_in_per_mtok: US dollars per million input tokens (Codex
             reports no cost; 0 leaves it unknown).
+        price_cached_in_per_mtok: US dollars per million cached input
+            tokens (``price_in_per_mtok`` when not given).
         price_out_per_mtok: US dollars per million output tokens.
         extra_args: Further arguments (before the prompt).
         env_allow: Further environment variables to pass through.
@@ -145,17 +165,24 @@ def codex(
     tool = CodexTool(
         executable=executable,
         model=model,
+        provider=provider,
+        base_url=base_url,
+        env_key=env_key,
+        full_access=full_access,
         output_schema=output_schema,
         extra_args=tuple(extra_args),
         price_in_per_mtok=price_in_per_mtok,
+        price_cached_in_per_mtok=price_cached_in_per_mtok,
         price_out_per_mtok=price_out_per_mtok,
     )
+    key = (env_key,) if env_key is not None else ()
     return CliAgentBackend(
         tool=tool,
         roles=frozenset(roles),
         allowed_roles=frozenset(ROLES),
         edits_files=True,
-        env_allow=(*CODEX_ENV, *env_allow),
+        env_allow=(*CODEX_ENV, *key, *env_allow),
+        secret_env=key,
         timeout_s=timeout_s,
         heartbeat_s=heartbeat_s,
         kill_grace_s=kill_grace_s,
