@@ -384,5 +384,6 @@ def test_playbill_run_with_a_codex_executor_fixes_the_bug_end_to_end(
         assert KEY.encode() not in path.read_bytes(), path
     print(
         f"\nend-to-end codex run: {wall_s:.1f} s wall, {len(entries)} journal entries, "
-        f"{used.tokens_in} tokens in, {used.tokens_out} out, ${used.cost_usd:.6f}"
+        f"{used.tokens_in} tokens in, {used.tokens_out} out, ${used.cost_usd:.6f}, "
+        f"codex ran {used.wall_s:.1f} s"
     )
