@@ -24,7 +24,7 @@ import trio
 import agent_clis
 from backend_helpers import RecordingReporter, order
 from git_helpers import BUGGY, FIXED, calc_project, git
-from model_servers.core import ScriptedServer
+from model_servers.core import Request, ScriptedServer
 from model_servers.responses import (
     Patch,
     Refuse,
@@ -180,6 +180,40 @@ async def test_an_executor_edits_with_apply_patch_and_reports_its_usage(
     assert "M calc.py" in tool_outputs(third)[-1]
 
 
+def turn_metadata(request: Request) -> dict[str, object]:
+    """What Codex says of its turn in a header: its sandbox, among other things."""
+    value = json.loads(request.headers["x-codex-turn-metadata"])
+    assert isinstance(value, dict)
+    return value
+
+
+async def test_full_access_runs_it_without_its_sandbox(codex_bin: str, project: Path) -> None:
+    with ScriptedServer(ResponsesApi(fix_script())) as server:
+        agent = backend(codex_bin, server, full_access=True)
+        await agent.run(order(workspace=project, step=STEP), RecordingReporter())
+    assert (project / "calc.py").read_text() == FIXED
+    assert turn_metadata(server.requests[0])["sandbox_mode"] == "danger-full-access"
+
+
+async def test_provider_alone_selects_one_from_the_users_config(
+    codex_bin: str, project: Path, codex_env: Path
+) -> None:
+    with ScriptedServer(ResponsesApi(fix_script())) as server:
+        table = (
+            f'\n[model_providers.lab]\nname = "Lab"\nbase_url = "{server.url}/v1"\n'
+            f'env_key = "{KEY_ENV}"\n'
+        )
+        (codex_env / "config.toml").write_text(CONFIG + table)
+        agent = codex(
+            executable=codex_bin, model=MODEL, provider="lab", env_allow=(KEY_ENV,), timeout_s=120
+        )
+        result = await agent.run(order(workspace=project, step=STEP), RecordingReporter())
+    assert (project / "calc.py").read_text() == FIXED
+    assert result.usage.tokens_in == 10400
+    assert server.requests[0].headers["authorization"] == f"Bearer {KEY}"
+    assert turn_metadata(server.requests[0])["sandbox_mode"] == "workspace-write"
+
+
 async def test_a_verifier_runs_read_only_and_answers_to_the_strict_schema(
     codex_bin: str, project: Path
 ) -> None:
@@ -221,8 +255,8 @@ async def test_a_verifier_runs_read_only_and_answers_to_the_strict_schema(
 async def test_an_echoed_key_leaves_only_its_marker_in_the_result(
     codex_bin: str, project: Path
 ) -> None:
-    def echo(request: object) -> Turn:
-        heard = request.headers["authorization"]  # type: ignore[attr-defined]
+    def echo(request: Request) -> Turn:
+        heard = request.headers["authorization"]
         return Turn([Say(f"Done. The server gave me {heard} to use.")], Usage(500, 0, 20))
 
     with ScriptedServer(ResponsesApi([echo])) as server:
