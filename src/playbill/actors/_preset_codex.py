@@ -130,7 +130,7 @@ class CodexTool:
                 "codex",
                 "provider",
                 f"{self.provider!r} is a provider of Codex's own, which a base_url cannot "
-                f"redefine; name the provider for base_url otherwise (or leave it out)",
+                "redefine; name the provider for base_url otherwise (or leave it out)",
             )
         if self.env_key is not None and self.base_url is None:
             raise BackendConfigError(
