@@ -12,7 +12,6 @@ from backend_helpers import FIXTURES, RecordingReporter, order, read_json
 from playbill.actors._backend import BackendError, WorkKind
 from playbill.actors._cli_agent import CliAgentBackend
 from playbill.actors._command import BackendConfigError
-from playbill.actors._preset_aider import parse_count
 from playbill.actors._presets import aider, claude_code, codex
 from playbill.actors._tool_version import Version
 from playbill.runtime import (
@@ -386,54 +385,118 @@ async def test_codex_garbage_is_malformed(monkeypatch: pytest.MonkeyPatch, recor
 # ------------------------------------------------------------------ aider
 
 
-async def test_aider_executor_edits_and_parses_its_usage_lines(
+async def test_aider_executor_edits_and_reads_its_logs(
     monkeypatch: pytest.MonkeyPatch, record: Path, workspace: Path
 ) -> None:
     monkeypatch.setenv("FAKE_MODE", "edit")
     backend = aider(executable=fake("aider"), model="gpt-4o", env_allow=ALLOW)
     result = await backend.run(order(workspace=workspace), RecordingReporter())
     assert _read(workspace / "hello.txt") == "hello from the fake agent\n"
-    assert (result.usage.tokens_in, result.usage.tokens_out) == (2100 + 2450, 300 + 95)
-    assert result.usage.cost_usd == pytest.approx(0.01)  # the last session figure
+    # two model calls (aider's lint sent a syntax error back): their replies, nothing else
     assert isinstance(result.payload, ImplementationPayload)
-    assert "Applied edit to hello.txt" in result.payload.summary
-    assert "Tokens:" not in result.payload.summary
-    argv = read_json(record)["argv"]
+    summary = result.payload.summary
+    first = "add() subtracted; it adds now.\n\ncalc.py\n```python\n<<<<<<< SEARCH\n"
+    last = (
+        "I left a parenthesis open; closed.\n\ncalc.py\n```python\n<<<<<<< SEARCH\n"
+        "def add(a, b):\n    return (a + b\n=======\ndef add(a, b):\n    return a + b\n"
+        ">>>>>>> REPLACE\n```"
+    )
+    assert summary.startswith(first) and summary.endswith(last)
+    for banner in ("Aider v", "Model:", "Tokens:", "Applied edit", "Fix any errors", "flake8"):
+        assert banner not in summary
+    # the usage aider logged for each call, summed
+    assert (result.usage.tokens_in, result.usage.tokens_out) == (2129 + 2359, 49 + 48)
+    assert result.usage.cost_usd == pytest.approx(0.004748 + 0.005198)
+    recorded = read_json(record)
+    argv = recorded["argv"]
     assert argv[argv.index("--model") + 1] == "gpt-4o"
-    history = Path(argv[argv.index("--chat-history-file") + 1])
-    assert not history.is_relative_to(workspace)
+    assert "--chat-mode" not in argv and "--edit-format" not in argv  # the model's own format
+    assert "--stream" in argv and "--disable-playwright" in argv
+    for option in (
+        "--message-file",
+        "--llm-history-file",
+        "--analytics-log",
+        "--chat-history-file",
+    ):
+        assert not Path(argv[argv.index(option) + 1]).is_relative_to(workspace)
+    # aider's switches to stay off the network, out of the browser and out of the git config
+    env = recorded["env"]
+    assert env["LITELLM_LOCAL_MODEL_COST_MAP"] == "True" and env["BROWSER"] == "true"
+    assert (env["GIT_CONFIG_KEY_0"], env["GIT_CONFIG_KEY_1"]) == ("user.name", "user.email")
+
+
+async def test_aider_edit_format_and_stream_options(
+    monkeypatch: pytest.MonkeyPatch, record: Path, workspace: Path
+) -> None:
+    monkeypatch.setenv("FAKE_MODE", "edit")
+    backend = aider(executable=fake("aider"), edit_format="whole", stream=False, env_allow=ALLOW)
+    await backend.run(order(workspace=workspace), RecordingReporter())
+    argv = read_json(record)["argv"]
+    assert argv[argv.index("--edit-format") + 1] == "whole"
+    assert "--no-stream" in argv and "--stream" not in argv
 
 
 async def test_aider_reviewer_answers_in_ask_mode(
     monkeypatch: pytest.MonkeyPatch, record: Path
 ) -> None:
     monkeypatch.setenv("FAKE_MODE", "review")
-    backend = aider(executable=fake("aider"), roles=("executor", "reviewer"), env_allow=ALLOW)
+    backend = aider(
+        executable=fake("aider"),
+        roles=("executor", "reviewer"),
+        edit_format="diff",
+        env_allow=ALLOW,
+    )
     result = await backend.run(order("reviewer", "review"), RecordingReporter())
     assert result.payload == ReviewPayload(verdict="pass")
-    assert (result.usage.tokens_in, result.usage.tokens_out) == (12000, 250)
-    assert result.usage.cost_usd == pytest.approx(0.02)
+    assert (result.usage.tokens_in, result.usage.tokens_out) == (745, 31)
+    assert result.usage.cost_usd == pytest.approx(0.0018)
+    argv = read_json(record)["argv"]
+    # ask mode and an edit format are one option of aider's: only ask is passed
+    assert argv[argv.index("--chat-mode") + 1] == "ask" and "--edit-format" not in argv
 
 
-async def test_aider_without_a_usage_report_never_reached_the_model(
+async def test_aider_whose_model_call_failed_reports_an_agent_error(
     monkeypatch: pytest.MonkeyPatch, record: Path
 ) -> None:
     monkeypatch.setenv("FAKE_MODE", "no_model")
     backend = aider(executable=fake("aider"), env_allow=ALLOW)
     with pytest.raises(BackendError) as caught:
         await backend.run(order(), RecordingReporter())
-    assert caught.value.failure.kind == "malformed_output"
-    assert "AuthenticationError" in caught.value.failure.detail
+    failure = caught.value.failure
+    assert (failure.failure_class, failure.kind) == ("agent", "agent_error")
+    assert "its model call failed (no usage was reported for it)" in failure.detail
+    assert "AuthenticationError" in failure.detail
 
 
-def test_aider_token_counts() -> None:
-    assert [parse_count(t) for t in ("950", "2.1k", "12k", "12,450", "1.5M")] == [
-        950,
-        2100,
-        12000,
-        12450,
-        1_500_000,
-    ]
+async def test_older_aider_releases_get_only_the_flags_they_know(
+    monkeypatch: pytest.MonkeyPatch, record: Path, workspace: Path
+) -> None:
+    monkeypatch.setenv("FAKE_MODE", "edit")
+    monkeypatch.setenv("FAKE_VERSION", "aider 0.82.1")
+    backend = aider(
+        executable=fake("aider"), env_allow=(*ALLOW, "FAKE_VERSION"), allow_untested_version=True
+    )
+    await backend.run(order(workspace=workspace), RecordingReporter())
+    assert "--disable-playwright" not in read_json(record)["argv"]
+
+
+@pytest.mark.parametrize(
+    "arg",
+    ["--edit-format", "--chat-mode=ask", "--edit-f", "--architect", "--model", "--no-stream",
+     "--auto-commits", "--analytics-log", "--llm-history", "-m", "-mhello", "--message-file"],
+)  # fmt: skip
+def test_aider_refuses_extra_args_that_set_what_the_preset_sets(arg: str) -> None:
+    with pytest.raises(BackendConfigError) as caught:
+        aider(extra_args=(arg, "x"))
+    assert caught.value.option == "extra_args"
+    assert repr(arg) in caught.value.detail
+
+
+def test_aider_takes_other_extra_args() -> None:
+    args = ("--map-tokens", "0", "--model-metadata-file", "m.json", "--no-show-model-warnings")
+    assert aider(extra_args=args).tool.command_line(order(), "", Path("/s"), Version(0, 86, 2))[
+        -5:
+    ] == list(args)
 
 
 # -------------------------------------------------------- capabilities

@@ -14,6 +14,7 @@ one, in a fenced block), checked against the payload's type.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Protocol, final
 
@@ -97,9 +98,12 @@ class CliTool(Protocol):
     def parse(self, out: ProcessOutput) -> ToolAnswer | None:
         """Read the output; ``None`` when it holds no recognizable answer.
 
+        ``out.scratch`` is the scratch directory, still there: a tool told
+        to write logs into it is read from them. Runs in a worker thread.
+
         Raises:
-            BackendError: The answer is there but cannot be trusted (a
-                usage figure that is not a count, say).
+            BackendError: ``agent``/``malformed_output``, for output that
+                cannot be trusted (an impossible usage report).
         """
 
 
@@ -121,6 +125,8 @@ class CliAgentBackend:
         secret_env: Names of variables whose values are secrets whatever
             their names look like (a key's variable the user named): they
             are redacted like ``*_KEY`` ones.
+        env: Variables set for the tool whatever the environment holds
+            (switches that keep it off the network, say).
         timeout_s: Seconds before the tool is killed.
         heartbeat_s: Seconds between heartbeats while it runs.
         kill_grace_s: Seconds it has to exit after ``SIGTERM``.
@@ -134,6 +140,7 @@ class CliAgentBackend:
     edits_files: bool = True
     env_allow: tuple[str, ...] = attrs.field(default=(), converter=string_tuple)
     secret_env: tuple[str, ...] = attrs.field(default=(), converter=string_tuple)
+    env: Mapping[str, str] = attrs.field(factory=dict)
     timeout_s: float = 1800.0
     heartbeat_s: float = 5.0
     kill_grace_s: float = 2.0
@@ -189,7 +196,7 @@ class CliAgentBackend:
                 capture_stderr=True,
                 check=False,
                 stdin=b"",
-                env=agent_env(self.env_allow),
+                env=agent_env(self.env_allow, self.env),
                 start_new_session=True,
             )
         except FileNotFoundError:
@@ -256,7 +263,7 @@ class CliAgentBackend:
             out = await run_agent_process(
                 self.tool.command_line(order, prompt, scratch.io, version),
                 cwd=order.workspace if order.workspace is not None else str(scratch.work),
-                env=agent_env(self.env_allow),
+                env=agent_env(self.env_allow, self.env),
                 timeout_s=self.timeout_s,
                 heartbeat_s=self.heartbeat_s,
                 report=report,
@@ -264,7 +271,13 @@ class CliAgentBackend:
                 redactor=redactor,
                 kill_grace_s=self.kill_grace_s,
             )
-        answer = self.tool.parse(out)
+            # the tool's logs in the scratch directory are read before it goes
+            try:
+                answer = await trio.to_thread.run_sync(
+                    self.tool.parse, attrs.evolve(out, scratch=scratch.io)
+                )
+            except BackendError as bad:
+                raise BackendError(bad.failure, Usage(wall_s=out.wall_s)) from None
         usage = msgspec.structs.replace(
             answer.usage if answer is not None else Usage(), wall_s=out.wall_s
         )

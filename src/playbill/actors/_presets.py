@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from playbill.runtime import ROLES, Role
 
 from ._cli_agent import CliAgentBackend
+from ._preset_aider import ENV as AIDER_FIXED_ENV
 from ._preset_aider import AiderTool
 from ._preset_claude import ClaudeCodeTool
 from ._preset_codex import CodexTool
@@ -195,6 +196,8 @@ def aider(
     executable: str = "aider",
     model: str | None = None,
     roles: Iterable[Role] = ("executor",),
+    edit_format: str | None = None,
+    stream: bool = True,
     extra_args: Iterable[str] = (),
     env_allow: Iterable[str] = (),
     timeout_s: float = 1800.0,
@@ -202,14 +205,21 @@ def aider(
     kill_grace_s: float = 2.0,
     allow_untested_version: bool = False,
 ) -> CliAgentBackend:
-    """Aider (``aider --message <prompt> --yes-always --no-auto-commits ...``).
+    """Aider (``aider --message-file <prompt> --yes-always --no-auto-commits ...``).
 
     Args:
         executable: The program to run.
         model: Its ``--model``.
         roles: The roles it plays: ``executor`` (the default) and
             ``reviewer`` (answering in ``--chat-mode ask``).
-        extra_args: Further arguments.
+        edit_format: Its ``--edit-format`` for work that edits; the model's
+            usual one when ``None``.
+        stream: Stream the model's replies: progress on its output while
+            the model writes, and tokens as aider counts them; ``False``
+            gives the provider's counts and silence during each call.
+        extra_args: Further arguments (none that sets what the preset sets:
+            the prompt, the model, the edit format, streaming, its logs,
+            committing).
         env_allow: Further environment variables to pass through.
         timeout_s: Seconds before it is killed.
         heartbeat_s: Seconds between heartbeats.
@@ -222,15 +232,23 @@ def aider(
         its text).
 
     Raises:
-        BackendConfigError: An option cannot work (a planner or verifier role).
+        BackendConfigError: An option cannot work (a planner or verifier
+            role, extra arguments that set what the preset sets).
     """
-    tool = AiderTool(executable=executable, model=model, extra_args=tuple(extra_args))
+    tool = AiderTool(
+        executable=executable,
+        model=model,
+        edit_format=edit_format,
+        stream=stream,
+        extra_args=tuple(extra_args),
+    )
     return CliAgentBackend(
         tool=tool,
         roles=frozenset(roles),
         allowed_roles=AIDER_ROLES,
         edits_files=True,
         env_allow=(*AIDER_ENV, *env_allow),
+        env=dict(AIDER_FIXED_ENV),
         timeout_s=timeout_s,
         heartbeat_s=heartbeat_s,
         kill_grace_s=kill_grace_s,

@@ -210,15 +210,20 @@ _AIDER = AiderTool()
 @final
 @attrs.frozen
 class AiderOptions:
-    """``[agents.options]`` of an ``aider`` agent (``aider --message``).
+    """``[agents.options]`` of an ``aider`` agent (``aider --message-file``).
 
     Aider edits, or reviews in ``--chat-mode ask``; it cannot plan or verify.
-    Its cost comes from its own usage report.
+    Its tokens and cost come from its own usage reports.
 
     Attributes:
         executable: The program to run.
         model: Its ``--model``; the tool's default when ``None``.
-        extra_args: Further arguments.
+        edit_format: Its ``--edit-format`` for work that edits (``diff``,
+            ``whole``...); the model's usual one when ``None``.
+        stream: Stream the model's replies (progress while it writes,
+            tokens as aider counts them) or not (the provider's counts).
+        extra_args: Further arguments (none that sets the prompt, the model,
+            the edit format, streaming, aider's logs or committing).
         env_allow: Environment variables passed through besides the basic
             ones and aider's own (``OPENAI_API_KEY``, ``ANTHROPIC_API_KEY``...).
         timeout_s: Seconds before it is killed.
@@ -233,6 +238,8 @@ class AiderOptions:
     edits: ClassVar[bool] = True
     executable: Prose = _AIDER.executable
     model: Prose | None = None
+    edit_format: Prose | None = None
+    stream: bool = _AIDER.stream
     extra_args: tuple[str, ...] = ()
     env_allow: tuple[EnvName, ...] = ()
     timeout_s: Seconds = 1800.0
