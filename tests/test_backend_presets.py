@@ -6,27 +6,30 @@ import json
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
 from backend_helpers import FIXTURES, RecordingReporter, order, read_json
 from playbill.actors._agent_process import ProcessOutput, agent_env
-from playbill.actors._backend import BackendError
+from playbill.actors._backend import BackendError, WorkKind
 from playbill.actors._cli_agent import CliAgentBackend, _refused
 from playbill.actors._command import BackendConfigError
-from playbill.actors._preset_aider import parse_count
 from playbill.actors._preset_claude import ClaudeCodeTool
 from playbill.actors._presets import aider, claude_code, codex
+from playbill.actors._tool_version import Version
 from playbill.runtime import (
     Check,
     Finding,
     ImplementationPayload,
     ReviewPayload,
+    Role,
     StepSpec,
     VerificationPayload,
 )
 
 ALLOW = ("FAKE_MODE", "FAKE_RECORD")
 PARTIAL = "--include-partial-messages"
+VERSION = Version(0, 171, 0)
 
 
 @pytest.fixture
@@ -283,9 +286,10 @@ async def test_claude_garbage_is_malformed(monkeypatch: pytest.MonkeyPatch, reco
 
 def test_claude_result_of_the_wrong_shape_is_malformed() -> None:
     text = json.dumps({"type": "result", "subtype": "success", "result": 42})
-    answer = ClaudeCodeTool().parse(ProcessOutput(0, text.encode(), b"", 1.0))
-    assert answer is not None and answer.error_kind == "malformed_output"
-    assert "`$.result`" in (answer.error or "")
+    with pytest.raises(BackendError) as caught:
+        ClaudeCodeTool().parse(ProcessOutput(0, text.encode(), b"", 1.0))
+    assert caught.value.failure.kind == "malformed_output"
+    assert "`$.result`" in caught.value.failure.detail
 
 
 def test_claude_json_output_of_a_recording_parses_too() -> None:
@@ -343,7 +347,7 @@ async def test_missing_executable_is_backend_unavailable(tmp_path: Path) -> None
 # ------------------------------------------------------------------ codex
 
 
-async def test_codex_executor_edits_and_sums_turn_usage(
+async def test_codex_executor_edits_and_reads_the_turn_usage(
     monkeypatch: pytest.MonkeyPatch, record: Path, workspace: Path
 ) -> None:
     monkeypatch.setenv("FAKE_MODE", "edit")
@@ -360,6 +364,164 @@ async def test_codex_executor_edits_and_sums_turn_usage(
     assert result.usage.cost_usd == pytest.approx((24763 * 1.25 + 122 * 10.0) / 1e6)
     argv = read_json(record)["argv"]
     assert "--skip-git-repo-check" not in argv  # it runs in a workspace
+    assert argv[argv.index("--sandbox") + 1] == "workspace-write"
+    assert "--full-auto" not in argv  # the release rejects it
+    assert "-c" not in argv  # no provider given: the user's own config and login
+
+
+async def test_codex_cached_input_has_its_own_price(
+    monkeypatch: pytest.MonkeyPatch, record: Path, workspace: Path
+) -> None:
+    monkeypatch.setenv("FAKE_MODE", "edit")
+    backend = codex(
+        executable=fake("codex"),
+        env_allow=ALLOW,
+        price_in_per_mtok=1.25,
+        price_cached_in_per_mtok=0.125,
+        price_out_per_mtok=10.0,
+    )
+    result = await backend.run(order(workspace=workspace), RecordingReporter())
+    # of the 24763 input tokens, 24192 were read from the cache
+    expected = ((24763 - 24192) * 1.25 + 24192 * 0.125 + 122 * 10.0) / 1e6
+    assert result.usage.tokens_in == 24763
+    assert result.usage.cost_usd == pytest.approx(expected)
+
+
+async def test_codex_rejects_an_unknown_flag_as_the_real_release_does(
+    monkeypatch: pytest.MonkeyPatch, record: Path, workspace: Path
+) -> None:
+    monkeypatch.setenv("FAKE_MODE", "edit")
+    backend = codex(executable=fake("codex"), env_allow=ALLOW, extra_args=["--full-auto"])
+    with pytest.raises(BackendError) as caught:
+        await backend.run(order(workspace=workspace), RecordingReporter())
+    assert (caught.value.failure.failure_class, caught.value.failure.kind) == (
+        "agent",
+        "exit_status",
+    )
+    assert "unexpected argument '--full-auto'" in caught.value.failure.detail
+    assert not (workspace / "hello.txt").exists()
+
+
+async def test_codex_base_url_is_a_provider_of_its_own_with_its_key_passed_through(
+    monkeypatch: pytest.MonkeyPatch, record: Path, workspace: Path
+) -> None:
+    monkeypatch.setenv("FAKE_MODE", "edit")
+    monkeypatch.setenv("LOCAL_LLM_KEY", "local-key-0123456789")
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+    backend = codex(
+        executable=fake("codex"),
+        env_allow=ALLOW,
+        base_url="http://127.0.0.1:8080/v1",
+        env_key="LOCAL_LLM_KEY",
+    )
+    await backend.run(order(workspace=workspace), RecordingReporter())
+    recorded = read_json(record)
+    argv = recorded["argv"]
+    overrides = [argv[i + 1] for i, arg in enumerate(argv) if arg == "-c"]
+    assert overrides == [
+        'model_providers.playbill.name="playbill"',
+        'model_providers.playbill.base_url="http://127.0.0.1:8080/v1"',
+        'model_providers.playbill.env_key="LOCAL_LLM_KEY"',
+        'model_provider="playbill"',
+    ]
+    assert "LOCAL_LLM_KEY" in recorded["env"]
+    assert "OPENAI_BASE_URL" not in recorded["env"]  # Codex ignores it: not passed on
+
+
+def test_codex_provider_without_base_url_selects_a_configured_one(workspace: Path) -> None:
+    tool = codex(provider="ollama").tool
+    argv = tool.command_line(order(workspace=workspace), "# playbill", workspace, VERSION)
+    assert argv[argv.index("-c") : argv.index("-c") + 2] == ["-c", 'model_provider="ollama"']
+    assert "model_providers" not in " ".join(argv)
+    named = codex(provider="lab-gpu_2", base_url="https://llm.lab/v1").tool
+    assert named.provider_overrides()[-1] == 'model_provider="lab-gpu_2"'
+
+
+@pytest.mark.parametrize(
+    ("options", "option"),
+    [
+        ({"provider": "my provider"}, "provider"),
+        ({"provider": "a.b"}, "provider"),
+        ({"provider": "openai", "base_url": "http://127.0.0.1:1/v1"}, "provider"),
+        ({"provider": "ollama", "base_url": "http://127.0.0.1:1/v1"}, "provider"),
+        ({"env_key": "LLM_KEY"}, "env_key"),
+    ],
+)
+def test_codex_refuses_provider_options_that_cannot_work(
+    options: dict[str, str], option: str
+) -> None:
+    with pytest.raises(BackendConfigError) as caught:
+        codex(**options)  # type: ignore[arg-type]
+    assert caught.value.option == option
+
+
+def test_codex_sandbox_follows_the_work_unless_full_access(workspace: Path) -> None:
+    def sandbox(argv: list[str]) -> str:
+        return argv[argv.index("--sandbox") + 1]
+
+    edit, review = order(workspace=workspace), order("reviewer", "review")
+    step = StepSpec(id="look", goal="Find the bug.")
+    look = order(workspace=workspace, step=step)  # no scope: read-only
+    sandboxed, open_ = codex().tool, codex(full_access=True).tool
+    assert [
+        sandbox(sandboxed.command_line(o, "# p", workspace, VERSION)) for o in (edit, review, look)
+    ] == [
+        "workspace-write",
+        "read-only",
+        "read-only",
+    ]
+    assert {
+        sandbox(open_.command_line(o, "# p", workspace, VERSION)) for o in (edit, review, look)
+    } == {"danger-full-access"}
+
+
+@pytest.mark.parametrize(
+    ("usage", "shown"),
+    [
+        ('{"input_tokens": -5, "cached_input_tokens": 0, "output_tokens": 3}', "input_tokens = -5"),
+        ('{"input_tokens": 10, "output_tokens": 2.5}', "output_tokens = 2.5"),
+        ('{"input_tokens": 1e999, "output_tokens": 1}', "input_tokens = Infinity"),
+        ('{"input_tokens": NaN, "output_tokens": 1}', "input_tokens = NaN"),
+        ('{"input_tokens": true, "output_tokens": 1}', "input_tokens = true"),
+        ('{"input_tokens": "12", "output_tokens": 1}', 'input_tokens = "12"'),
+        ('{"input_tokens": 100000000000000000000, "output_tokens": 1}', "input_tokens = 1000"),
+        ('{"input_tokens": 10, "cached_input_tokens": 11}', "11 cached input tokens of 10"),
+        ('"lots"', 'not an object: "lots"'),
+    ],
+)
+async def test_codex_untrustworthy_usage_is_malformed_output(
+    monkeypatch: pytest.MonkeyPatch, record: Path, usage: str, shown: str
+) -> None:
+    monkeypatch.setenv("FAKE_MODE", "usage")
+    monkeypatch.setenv("FAKE_USAGE", usage)
+    reporter = RecordingReporter()
+    backend = codex(executable=fake("codex"), env_allow=(*ALLOW, "FAKE_USAGE"))
+    with pytest.raises(BackendError) as caught:
+        await backend.run(order(), reporter)
+    failure = caught.value.failure
+    assert (failure.failure_class, failure.kind) == ("agent", "malformed_output")
+    assert shown in failure.detail
+    assert reporter.usages == []  # nothing untrusted is reported
+
+
+@pytest.mark.parametrize(("role", "kind"), [("executor", "work"), ("reviewer", "review")])
+async def test_codex_echoed_key_of_any_name_is_redacted_from_the_result(
+    monkeypatch: pytest.MonkeyPatch, record: Path, role: Role, kind: WorkKind
+) -> None:
+    # LLM_ACCESS does not look secret by its name: it is one because it is env_key
+    monkeypatch.setenv("FAKE_MODE", "echo")
+    monkeypatch.setenv("FAKE_ECHO", "LLM_ACCESS")
+    monkeypatch.setenv("LLM_ACCESS", "llm-access-value-0123456789")
+    backend = codex(
+        executable=fake("codex"),
+        env_allow=(*ALLOW, "FAKE_ECHO"),
+        base_url="http://127.0.0.1:8080/v1",
+        env_key="LLM_ACCESS",
+    )
+    result = await backend.run(order(role, kind), RecordingReporter())
+    text = json.dumps(msgspec.to_builtins(result))
+    assert "llm-access-value-0123456789" not in text
+    assert "My key is [redacted:LLM_ACCESS]." in text
 
 
 async def test_codex_verifier_gets_a_schema_and_answers_json(
@@ -402,54 +564,118 @@ async def test_codex_garbage_is_malformed(monkeypatch: pytest.MonkeyPatch, recor
 # ------------------------------------------------------------------ aider
 
 
-async def test_aider_executor_edits_and_parses_its_usage_lines(
+async def test_aider_executor_edits_and_reads_its_logs(
     monkeypatch: pytest.MonkeyPatch, record: Path, workspace: Path
 ) -> None:
     monkeypatch.setenv("FAKE_MODE", "edit")
     backend = aider(executable=fake("aider"), model="gpt-4o", env_allow=ALLOW)
     result = await backend.run(order(workspace=workspace), RecordingReporter())
     assert _read(workspace / "hello.txt") == "hello from the fake agent\n"
-    assert (result.usage.tokens_in, result.usage.tokens_out) == (2100 + 2450, 300 + 95)
-    assert result.usage.cost_usd == pytest.approx(0.01)  # the last session figure
+    # two model calls (aider's lint sent a syntax error back): their replies, nothing else
     assert isinstance(result.payload, ImplementationPayload)
-    assert "Applied edit to hello.txt" in result.payload.summary
-    assert "Tokens:" not in result.payload.summary
-    argv = read_json(record)["argv"]
+    summary = result.payload.summary
+    first = "add() subtracted; it adds now.\n\ncalc.py\n```python\n<<<<<<< SEARCH\n"
+    last = (
+        "I left a parenthesis open; closed.\n\ncalc.py\n```python\n<<<<<<< SEARCH\n"
+        "def add(a, b):\n    return (a + b\n=======\ndef add(a, b):\n    return a + b\n"
+        ">>>>>>> REPLACE\n```"
+    )
+    assert summary.startswith(first) and summary.endswith(last)
+    for banner in ("Aider v", "Model:", "Tokens:", "Applied edit", "Fix any errors", "flake8"):
+        assert banner not in summary
+    # the usage aider logged for each call, summed
+    assert (result.usage.tokens_in, result.usage.tokens_out) == (2129 + 2359, 49 + 48)
+    assert result.usage.cost_usd == pytest.approx(0.004748 + 0.005198)
+    recorded = read_json(record)
+    argv = recorded["argv"]
     assert argv[argv.index("--model") + 1] == "gpt-4o"
-    history = Path(argv[argv.index("--chat-history-file") + 1])
-    assert not history.is_relative_to(workspace)
+    assert "--chat-mode" not in argv and "--edit-format" not in argv  # the model's own format
+    assert "--stream" in argv and "--disable-playwright" in argv
+    for option in (
+        "--message-file",
+        "--llm-history-file",
+        "--analytics-log",
+        "--chat-history-file",
+    ):
+        assert not Path(argv[argv.index(option) + 1]).is_relative_to(workspace)
+    # aider's switches to stay off the network, out of the browser and out of the git config
+    env = recorded["env"]
+    assert env["LITELLM_LOCAL_MODEL_COST_MAP"] == "True" and env["BROWSER"] == "true"
+    assert (env["GIT_CONFIG_KEY_0"], env["GIT_CONFIG_KEY_1"]) == ("user.name", "user.email")
+
+
+async def test_aider_edit_format_and_stream_options(
+    monkeypatch: pytest.MonkeyPatch, record: Path, workspace: Path
+) -> None:
+    monkeypatch.setenv("FAKE_MODE", "edit")
+    backend = aider(executable=fake("aider"), edit_format="whole", stream=False, env_allow=ALLOW)
+    await backend.run(order(workspace=workspace), RecordingReporter())
+    argv = read_json(record)["argv"]
+    assert argv[argv.index("--edit-format") + 1] == "whole"
+    assert "--no-stream" in argv and "--stream" not in argv
 
 
 async def test_aider_reviewer_answers_in_ask_mode(
     monkeypatch: pytest.MonkeyPatch, record: Path
 ) -> None:
     monkeypatch.setenv("FAKE_MODE", "review")
-    backend = aider(executable=fake("aider"), roles=("executor", "reviewer"), env_allow=ALLOW)
+    backend = aider(
+        executable=fake("aider"),
+        roles=("executor", "reviewer"),
+        edit_format="diff",
+        env_allow=ALLOW,
+    )
     result = await backend.run(order("reviewer", "review"), RecordingReporter())
     assert result.payload == ReviewPayload(verdict="pass")
-    assert (result.usage.tokens_in, result.usage.tokens_out) == (12000, 250)
-    assert result.usage.cost_usd == pytest.approx(0.02)
+    assert (result.usage.tokens_in, result.usage.tokens_out) == (745, 31)
+    assert result.usage.cost_usd == pytest.approx(0.0018)
+    argv = read_json(record)["argv"]
+    # ask mode and an edit format are one option of aider's: only ask is passed
+    assert argv[argv.index("--chat-mode") + 1] == "ask" and "--edit-format" not in argv
 
 
-async def test_aider_without_a_usage_report_never_reached_the_model(
+async def test_aider_whose_model_call_failed_reports_an_agent_error(
     monkeypatch: pytest.MonkeyPatch, record: Path
 ) -> None:
     monkeypatch.setenv("FAKE_MODE", "no_model")
     backend = aider(executable=fake("aider"), env_allow=ALLOW)
     with pytest.raises(BackendError) as caught:
         await backend.run(order(), RecordingReporter())
-    assert caught.value.failure.kind == "malformed_output"
-    assert "AuthenticationError" in caught.value.failure.detail
+    failure = caught.value.failure
+    assert (failure.failure_class, failure.kind) == ("agent", "agent_error")
+    assert "its model call failed (no usage was reported for it)" in failure.detail
+    assert "AuthenticationError" in failure.detail
 
 
-def test_aider_token_counts() -> None:
-    assert [parse_count(t) for t in ("950", "2.1k", "12k", "12,450", "1.5M")] == [
-        950,
-        2100,
-        12000,
-        12450,
-        1_500_000,
-    ]
+async def test_older_aider_releases_get_only_the_flags_they_know(
+    monkeypatch: pytest.MonkeyPatch, record: Path, workspace: Path
+) -> None:
+    monkeypatch.setenv("FAKE_MODE", "edit")
+    monkeypatch.setenv("FAKE_VERSION", "aider 0.82.1")
+    backend = aider(
+        executable=fake("aider"), env_allow=(*ALLOW, "FAKE_VERSION"), allow_untested_version=True
+    )
+    await backend.run(order(workspace=workspace), RecordingReporter())
+    assert "--disable-playwright" not in read_json(record)["argv"]
+
+
+@pytest.mark.parametrize(
+    "arg",
+    ["--edit-format", "--chat-mode=ask", "--edit-f", "--architect", "--model", "--no-stream",
+     "--auto-commits", "--analytics-log", "--llm-history", "-m", "-mhello", "--message-file"],
+)  # fmt: skip
+def test_aider_refuses_extra_args_that_set_what_the_preset_sets(arg: str) -> None:
+    with pytest.raises(BackendConfigError) as caught:
+        aider(extra_args=(arg, "x"))
+    assert caught.value.option == "extra_args"
+    assert repr(arg) in caught.value.detail
+
+
+def test_aider_takes_other_extra_args() -> None:
+    args = ("--map-tokens", "0", "--model-metadata-file", "m.json", "--no-show-model-warnings")
+    assert aider(extra_args=args).tool.command_line(order(), "", Path("/s"), Version(0, 86, 2))[
+        -5:
+    ] == list(args)
 
 
 # -------------------------------------------------------- capabilities

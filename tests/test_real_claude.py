@@ -27,7 +27,7 @@ from backend_helpers import RecordingReporter, order
 from git_helpers import BUGGY, FIXED, calc_project, git
 from model_servers.anthropic import AnthropicApi, ApiError, Tokens, Turn, call, say, tool_results
 from model_servers.core import ScriptedServer
-from model_servers.trap import OutboundTrap
+from model_servers.trap import NetworkTrap
 from playbill.actors._agent_process import agent_env
 from playbill.actors._backend import BackendError
 from playbill.actors._cli_agent import CliAgentBackend
@@ -50,7 +50,11 @@ QUIET = ("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "DISABLE_TELEMETRY", "DISAB
 CALC_STEP = StepSpec(id="fix", goal="Make add() add.", scope=("calc.py",))
 
 
-PROXY_ENV = ("HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY")
+PROXY_ENV = tuple(
+    spelling
+    for name in ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "NO_PROXY")
+    for spelling in (name, name.lower())
+)
 """Passed to Claude Code in these tests: whatever it tries to reach goes to the trap."""
 
 
@@ -59,7 +63,7 @@ def claude(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """The real ``claude``, with an environment of its own, that must reach nothing.
 
     Its configuration is the test's (``HOME``, ``CLAUDE_CONFIG_DIR``), its
-    non-essential traffic is off, and its proxy is an ``OutboundTrap``: at the
+    non-essential traffic is off, and its proxy is a ``NetworkTrap``: at the
     end of the test, nothing may have tried to leave the machine.
     """
     executable = agent_clis.executable("claude_code")
@@ -73,8 +77,8 @@ def claude(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     for name in ("ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_OAUTH_TOKEN", "ANTHROPIC_MODEL"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.delenv("IS_SANDBOX", raising=False)
-    with OutboundTrap() as trap:
-        for name, value in trap.environment().items():
+    with NetworkTrap() as trap:
+        for name, value in trap.env().items():
             monkeypatch.setenv(name, value)
         yield executable
     assert trap.attempts == [], "Claude Code tried to reach beyond the loopback"

@@ -84,6 +84,24 @@ def test_secrets_with_quotes_and_backslashes_and_numeric_ones_are_handled() -> N
     assert cleaned.usage.tokens_in == 1234567  # numbers are not text: left alone
 
 
+def test_secrets_inside_tuples_of_structs_are_redacted() -> None:
+    from playbill.runtime import Finding, ResultEnvelope, ReviewPayload
+
+    r = Redactor.from_environ({"LLM_ACCESS": "llm-access-0123456789"}, extra=("LLM_ACCESS",))
+    finding = Finding(severity="minor", message="my key is llm-access-0123456789")
+    result = ResultEnvelope(
+        agent="a",
+        role="reviewer",
+        step="s",
+        attempt=1,
+        exit_status="ok",
+        payload=ReviewPayload(verdict="pass", findings=(finding,)),
+    )
+    cleaned = r.redact_value(result)
+    assert isinstance(cleaned.payload, ReviewPayload)
+    assert cleaned.payload.findings[0].message == "my key is [redacted:LLM_ACCESS]"
+
+
 def test_ordinary_names_that_contain_secret_words_are_not_secrets() -> None:
     for name in ("GIT_AUTHOR_NAME", "DESKTOP_SESSION", "KEYBOARD_LAYOUT", "XAUTHORITY"):
         assert not is_secret_name(name), name

@@ -107,7 +107,7 @@ class Redactor:
         """Redact the strings of a tree of builtins (numbers and keys are left alone)."""
         if isinstance(node, str):
             return self.redact(node)
-        if isinstance(node, list):
+        if isinstance(node, list | tuple):  # msgspec gives tuple fields as tuples
             return [self._walk(item) for item in node]
         if isinstance(node, dict):
             return {key: self._walk(item) for key, item in node.items()}

@@ -1,11 +1,14 @@
-"""A proxy that lets nothing through and remembers who tried: no test reaches the internet.
+"""A proxy on 127.0.0.1 that refuses everything and remembers who tried: proof of no internet.
 
-Point a tool's ``HTTPS_PROXY`` and ``HTTP_PROXY`` at an ``OutboundTrap`` (and
-``NO_PROXY`` at the loopback, where the scripted model server is): every
-connection the tool tries to make elsewhere (telemetry, update checks,
-feature flags) arrives here as a ``CONNECT host:443`` or a plain request,
-is recorded in ``attempts``, and is closed unanswered. A test asserts
-``attempts`` stays empty.
+A tool run with ``HTTPS_PROXY``/``HTTP_PROXY``/``ALL_PROXY`` pointing at a
+``NetworkTrap`` (and ``NO_PROXY`` naming loopback, so that the scripted model
+server is reached directly) sends every attempt to reach anything else here
+first: ``CONNECT raw.githubusercontent.com:443 HTTP/1.1`` for HTTPS, ``GET
+http://...`` for plain HTTP. The trap records that first line and answers 403,
+so the attempt fails at once instead of waiting on a network that is not
+there. A test asserts ``trap.attempts == []``. (Tools that ignore the proxy
+variables escape it; the ones here, Python's ``requests``, ``httpx`` and
+``urllib``, honour them.)
 """
 
 from __future__ import annotations
@@ -13,18 +16,22 @@ from __future__ import annotations
 import socketserver
 import threading
 
+REFUSAL = b"HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+
 
 class _Handler(socketserver.StreamRequestHandler):
     server: _Server
 
     def handle(self) -> None:
-        line = self.rfile.readline(4096).decode("utf-8", errors="replace").strip()
+        line = self.rfile.readline(4096).decode("latin-1").strip()
         with self.server.lock:
             self.server.attempts.append(line)
+        self.wfile.write(REFUSAL)
 
 
 class _Server(socketserver.ThreadingTCPServer):
     daemon_threads = True
+    allow_reuse_address = True
 
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
@@ -32,8 +39,8 @@ class _Server(socketserver.ThreadingTCPServer):
         self.lock = threading.Lock()
 
 
-class OutboundTrap:
-    """A loopback proxy recording the first line of every connection; a context manager."""
+class NetworkTrap:
+    """The refusing proxy; use it as a context manager."""
 
     def __init__(self) -> None:
         self._server = _Server()
@@ -41,21 +48,23 @@ class OutboundTrap:
 
     @property
     def url(self) -> str:
-        """``http://127.0.0.1:<port>``: the value for ``HTTPS_PROXY`` and ``HTTP_PROXY``."""
+        """``http://127.0.0.1:<port>``."""
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
 
     @property
     def attempts(self) -> list[str]:
-        """The first line of every connection tried (``CONNECT api.example.com:443 HTTP/1.1``)."""
+        """The first line of every request that reached the trap, in order."""
         with self._server.lock:
             return list(self._server.attempts)
 
-    def environment(self) -> dict[str, str]:
-        """The proxy variables that send everything but the loopback here."""
-        return {"HTTPS_PROXY": self.url, "HTTP_PROXY": self.url, "NO_PROXY": "127.0.0.1,localhost"}
+    def env(self) -> dict[str, str]:
+        """Proxy variables sending everything but loopback here (both spellings)."""
+        names = ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY")
+        proxies = {n: self.url for name in names for n in (name, name.lower())}
+        return {**proxies, "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
 
-    def __enter__(self) -> OutboundTrap:
+    def __enter__(self) -> NetworkTrap:
         self._thread.start()
         return self
 

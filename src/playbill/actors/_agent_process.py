@@ -55,12 +55,17 @@ class ProcessOutput:
         stdout: The tail of its standard output.
         stderr: The tail of its standard error.
         wall_s: Seconds it ran.
+        scratch: The scratch directory it was given (``Scratch.io``), while
+            its output is read: files the tool was told to write there
+            (logs of its own) are part of its output. ``None`` when it had
+            none, or once the directory is gone.
     """
 
     returncode: int
     stdout: bytes
     stderr: bytes
     wall_s: float
+    scratch: Path | None = None
 
     def text(self) -> str:
         """Standard output decoded (UTF-8, undecodable bytes replaced)."""

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from types import MappingProxyType
 from typing import Protocol, final
 
 import attrs
@@ -54,10 +53,6 @@ def edits(order: WorkOrder) -> bool:
     without one is read-only.
     """
     return payload_type(order.role, order.kind) is ImplementationPayload and bool(order.step.scope)
-
-
-def _frozen_env(env: Mapping[str, str]) -> Mapping[str, str]:
-    return MappingProxyType(dict(env))
 
 
 @final
@@ -111,7 +106,15 @@ class CliTool(Protocol):
         """
 
     def parse(self, out: ProcessOutput) -> ToolAnswer | None:
-        """Read the output; ``None`` when it holds no recognizable answer."""
+        """Read the output; ``None`` when it holds no recognizable answer.
+
+        ``out.scratch`` is the scratch directory, still there: a tool told
+        to write logs into it is read from them. Runs in a worker thread.
+
+        Raises:
+            BackendError: ``agent``/``malformed_output``, for output that
+                cannot be trusted (an impossible usage report).
+        """
 
 
 @final
@@ -129,13 +132,16 @@ class CliAgentBackend:
         edits_files: Whether it changes files.
         env_allow: Environment variables passed through on top of
             ``BASE_ENV`` (the tool's credentials, for one).
+        secret_env: Names of variables whose values are secrets whatever
+            their names look like (a key's variable the user named): they
+            are redacted like ``*_KEY`` ones.
+        env: Variables set for the tool whatever the environment holds
+            (switches that keep it off the network, say).
         timeout_s: Seconds before the tool is killed.
         heartbeat_s: Seconds between heartbeats while it runs.
         kill_grace_s: Seconds it has to exit after ``SIGTERM``.
         allow_untested_version: Run a release outside ``tool.supported``
             instead of refusing it.
-        env: Variables set for the tool whatever the environment holds
-            (the preset's own settings, never secrets).
     """
 
     tool: CliTool
@@ -143,11 +149,12 @@ class CliAgentBackend:
     allowed_roles: frozenset[Role] = attrs.field(converter=role_set)
     edits_files: bool = True
     env_allow: tuple[str, ...] = attrs.field(default=(), converter=string_tuple)
+    secret_env: tuple[str, ...] = attrs.field(default=(), converter=string_tuple)
+    env: Mapping[str, str] = attrs.field(factory=dict)
     timeout_s: float = 1800.0
     heartbeat_s: float = 5.0
     kill_grace_s: float = 2.0
     allow_untested_version: bool = False
-    env: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen_env)
     _probed: dict[str, Version] = attrs.field(init=False, factory=dict, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
@@ -199,7 +206,7 @@ class CliAgentBackend:
                 capture_stderr=True,
                 check=False,
                 stdin=b"",
-                env=agent_env(self.env_allow),
+                env=agent_env(self.env_allow, self.env),
                 start_new_session=True,
             )
         except FileNotFoundError:
@@ -256,7 +263,7 @@ class CliAgentBackend:
         """
         if order.role not in self.roles:
             raise unsupported_role(self.name, order)
-        redactor = Redactor.from_environ()
+        redactor = Redactor.from_environ(extra=self.secret_env)
         try:
             version = await self.probe()
         except ToolVersionError as bad:
@@ -277,7 +284,13 @@ class CliAgentBackend:
                 redactor=redactor,
                 kill_grace_s=self.kill_grace_s,
             )
-        answer = self.tool.parse(out)
+            # the tool's logs in the scratch directory are read before it goes
+            try:
+                answer = await trio.to_thread.run_sync(
+                    self.tool.parse, attrs.evolve(out, scratch=scratch.io)
+                )
+            except BackendError as bad:
+                raise BackendError(bad.failure, Usage(wall_s=out.wall_s)) from None
         usage = msgspec.structs.replace(
             answer.usage if answer is not None else Usage(), wall_s=out.wall_s
         )
@@ -322,7 +335,7 @@ class CliAgentBackend:
         except BackendError as bad:
             raise BackendError(bad.failure, usage) from None
         await report.usage(usage)
-        return envelope(order, payload, usage, exit_code=out.returncode)
+        return redactor.redact_value(envelope(order, payload, usage, exit_code=out.returncode))
 
     def _payload(self, order: WorkOrder, text: str, redactor: Redactor) -> RolePayload:
         cls = payload_type(order.role, order.kind)

@@ -72,9 +72,9 @@ import msgspec
 
 from playbill.runtime import Usage
 
-from ._agent_output import json_lines
+from ._agent_output import fail, json_lines
 from ._agent_process import ProcessOutput
-from ._backend import BackendConfigError, WorkOrder, string_tuple
+from ._backend import BackendConfigError, BackendError, WorkOrder, string_tuple
 from ._cli_agent import ToolAnswer, edits
 from ._tool_version import Version, VersionRange
 
@@ -237,6 +237,10 @@ class ClaudeCodeTool:
         """The ``result`` event's text, usage, error and refused tool calls.
 
         ``None`` when the output holds no ``result`` event.
+
+        Raises:
+            BackendError: ``agent``/``malformed_output``: a result of the
+                wrong shape, or a usage figure that cannot be true.
         """
         events = _events(out.text())
         found = next((e for e in reversed(events) if e.get("type") == "result"), None)
@@ -245,11 +249,11 @@ class ClaudeCodeTool:
         try:
             result = msgspec.convert(found, type=_Result)
         except msgspec.ValidationError as exc:
-            return _malformed(f"its result event is not one it documents: {exc}")
+            raise _malformed(f"printed a result event it does not document: {exc}") from None
         try:
             usage = _usage(msgspec.convert(found, type=_Figures))
         except msgspec.ValidationError as exc:
-            return _malformed(f"a usage figure of its result cannot be true: {exc}")
+            raise _malformed(f"printed a usage figure that cannot be true: {exc}") from None
         text = result.result or ""
         if result.is_error or result.subtype not in ("", "success"):
             return ToolAnswer(
@@ -294,8 +298,8 @@ def _usage(figures: _Figures) -> Usage:
     return Usage(tokens_in=tokens_in, tokens_out=tokens_out, cost_usd=figures.total_cost_usd)
 
 
-def _malformed(why: str) -> ToolAnswer:
-    return ToolAnswer(text="", error=why, error_kind="malformed_output")
+def _malformed(why: str) -> BackendError:
+    return fail("agent", "malformed_output", f"claude_code {why}")
 
 
 def _error_text(result: _Result) -> str:

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from playbill.runtime import ROLES, Role
 
 from ._cli_agent import CliAgentBackend
+from ._preset_aider import ENV as AIDER_FIXED_ENV
 from ._preset_aider import AiderTool
 from ._preset_claude import ClaudeCodeTool
 from ._preset_codex import CodexTool
@@ -46,8 +47,11 @@ CLAUDE_SETTINGS: dict[str, str] = {"DISABLE_AUTOUPDATER": "1"}
 """Set for Claude Code whatever the environment says: a tool that updates
 itself mid-run would no longer be the release playbill checked."""
 
-CODEX_ENV: tuple[str, ...] = ("OPENAI_API_KEY", "CODEX_API_KEY", "OPENAI_BASE_URL", "CODEX_HOME")
-"""Environment variables Codex gets besides ``BASE_ENV``."""
+CODEX_ENV: tuple[str, ...] = ("OPENAI_API_KEY", "CODEX_API_KEY", "CODEX_HOME")
+"""Environment variables Codex gets besides ``BASE_ENV`` (and its ``env_key``).
+
+Not ``OPENAI_BASE_URL``: Codex ignores it (another endpoint is a provider:
+``base_url``)."""
 
 AIDER_ENV: tuple[str, ...] = (
     "OPENAI_API_KEY",
@@ -131,8 +135,13 @@ def codex(
     executable: str = "codex",
     model: str | None = None,
     roles: Iterable[Role] = ROLES,
+    provider: str | None = None,
+    base_url: str | None = None,
+    env_key: str | None = None,
+    full_access: bool = False,
     output_schema: bool = True,
     price_in_per_mtok: float = 0.0,
+    price_cached_in_per_mtok: float | None = None,
     price_out_per_mtok: float = 0.0,
     extra_args: Iterable[str] = (),
     env_allow: Iterable[str] = (),
@@ -147,9 +156,21 @@ def codex(
         executable: The program to run.
         model: Its ``--model``.
         roles: The roles it plays (any).
+        provider: The model provider's id: the one defined for
+            ``base_url`` (``playbill`` when not given), or without
+            ``base_url`` one of Codex's own (``ollama``...) or of the
+            user's ``config.toml``. Neither: the user's configured provider
+            (and their login).
+        base_url: The base URL of a Responses API to use (``http://host/v1``).
+        env_key: The environment variable holding the key for
+            ``base_url``; it is passed through, and its value is redacted.
+        full_access: Run without Codex's sandbox (``--sandbox
+            danger-full-access``), for hosts where it cannot start.
         output_schema: Pass JSON answers' schema with ``--output-schema``.
         price_in_per_mtok: US dollars per million input tokens (Codex
             reports no cost; 0 leaves it unknown).
+        price_cached_in_per_mtok: US dollars per million cached input
+            tokens (``price_in_per_mtok`` when not given).
         price_out_per_mtok: US dollars per million output tokens.
         extra_args: Further arguments (before the prompt).
         env_allow: Further environment variables to pass through.
@@ -168,17 +189,24 @@ def codex(
     tool = CodexTool(
         executable=executable,
         model=model,
+        provider=provider,
+        base_url=base_url,
+        env_key=env_key,
+        full_access=full_access,
         output_schema=output_schema,
         extra_args=tuple(extra_args),
         price_in_per_mtok=price_in_per_mtok,
+        price_cached_in_per_mtok=price_cached_in_per_mtok,
         price_out_per_mtok=price_out_per_mtok,
     )
+    key = (env_key,) if env_key is not None else ()
     return CliAgentBackend(
         tool=tool,
         roles=frozenset(roles),
         allowed_roles=frozenset(ROLES),
         edits_files=True,
-        env_allow=(*CODEX_ENV, *env_allow),
+        env_allow=(*CODEX_ENV, *key, *env_allow),
+        secret_env=key,
         timeout_s=timeout_s,
         heartbeat_s=heartbeat_s,
         kill_grace_s=kill_grace_s,
@@ -191,6 +219,8 @@ def aider(
     executable: str = "aider",
     model: str | None = None,
     roles: Iterable[Role] = ("executor",),
+    edit_format: str | None = None,
+    stream: bool = True,
     extra_args: Iterable[str] = (),
     env_allow: Iterable[str] = (),
     timeout_s: float = 1800.0,
@@ -198,14 +228,21 @@ def aider(
     kill_grace_s: float = 2.0,
     allow_untested_version: bool = False,
 ) -> CliAgentBackend:
-    """Aider (``aider --message <prompt> --yes-always --no-auto-commits ...``).
+    """Aider (``aider --message-file <prompt> --yes-always --no-auto-commits ...``).
 
     Args:
         executable: The program to run.
         model: Its ``--model``.
         roles: The roles it plays: ``executor`` (the default) and
             ``reviewer`` (answering in ``--chat-mode ask``).
-        extra_args: Further arguments.
+        edit_format: Its ``--edit-format`` for work that edits; the model's
+            usual one when ``None``.
+        stream: Stream the model's replies: progress on its output while
+            the model writes, and tokens as aider counts them; ``False``
+            gives the provider's counts and silence during each call.
+        extra_args: Further arguments (none that sets what the preset sets:
+            the prompt, the model, the edit format, streaming, its logs,
+            committing).
         env_allow: Further environment variables to pass through.
         timeout_s: Seconds before it is killed.
         heartbeat_s: Seconds between heartbeats.
@@ -218,15 +255,23 @@ def aider(
         its text).
 
     Raises:
-        BackendConfigError: An option cannot work (a planner or verifier role).
+        BackendConfigError: An option cannot work (a planner or verifier
+            role, extra arguments that set what the preset sets).
     """
-    tool = AiderTool(executable=executable, model=model, extra_args=tuple(extra_args))
+    tool = AiderTool(
+        executable=executable,
+        model=model,
+        edit_format=edit_format,
+        stream=stream,
+        extra_args=tuple(extra_args),
+    )
     return CliAgentBackend(
         tool=tool,
         roles=frozenset(roles),
         allowed_roles=AIDER_ROLES,
         edits_files=True,
         env_allow=(*AIDER_ENV, *env_allow),
+        env=dict(AIDER_FIXED_ENV),
         timeout_s=timeout_s,
         heartbeat_s=heartbeat_s,
         kill_grace_s=kill_grace_s,

@@ -55,6 +55,11 @@ Temperature = Annotated[float, Range(0, 2, "a sampling temperature from 0 to 2")
 Url = Annotated[str, Text("an http:// or https:// URL", r"https?://\S+")]
 """The base URL of an API."""
 
+ProviderId = Annotated[
+    str, Text("a model provider id: letters, digits, '_' and '-'", r"[A-Za-z0-9_-]+")
+]
+"""The id of a Codex model provider (a key of its ``model_providers``)."""
+
 ALL_ROLES: frozenset[Role] = frozenset(ROLES)
 _CMD = CommandBackend(argv=("true",))
 _AI = OpenAIBackend(model="-")
@@ -151,9 +156,21 @@ class CodexOptions:
     Attributes:
         executable: The program to run.
         model: Its ``--model``; the tool's default when ``None``.
+        provider: The model provider: the id given to ``base_url``'s
+            (``playbill`` when not given), or, without ``base_url``, one of
+            Codex's own or of the user's ``config.toml``. Neither: the
+            user's configured provider and login.
+        base_url: The base URL of a Responses API (``http://host/v1``) to
+            use, passed as a model provider (Codex ignores ``OPENAI_BASE_URL``).
+        env_key: The name of the environment variable holding
+            ``base_url``'s key (passed through; its value is redacted).
+        full_access: Run without Codex's sandbox (``--sandbox
+            danger-full-access``), where its sandbox cannot start.
         output_schema: Pass JSON answers' schema with ``--output-schema``.
         price_in_per_mtok: US dollars per million input tokens (Codex
             reports no cost; 0 leaves it unknown).
+        price_cached_in_per_mtok: US dollars per million cached input
+            tokens; ``price_in_per_mtok`` when not given.
         price_out_per_mtok: US dollars per million output tokens.
         extra_args: Further arguments, before the prompt.
         env_allow: Environment variables passed through besides the basic
@@ -170,8 +187,13 @@ class CodexOptions:
     edits: ClassVar[bool] = True
     executable: Prose = "codex"
     model: Prose | None = None
+    provider: ProviderId | None = None
+    base_url: Url | None = None
+    env_key: EnvName | None = None
+    full_access: bool = False
     output_schema: bool = True
     price_in_per_mtok: Price = 0.0
+    price_cached_in_per_mtok: Price | None = None
     price_out_per_mtok: Price = 0.0
     extra_args: tuple[str, ...] = ()
     env_allow: tuple[EnvName, ...] = ()
@@ -191,15 +213,20 @@ _AIDER = AiderTool()
 @final
 @attrs.frozen
 class AiderOptions:
-    """``[agents.options]`` of an ``aider`` agent (``aider --message``).
+    """``[agents.options]`` of an ``aider`` agent (``aider --message-file``).
 
     Aider edits, or reviews in ``--chat-mode ask``; it cannot plan or verify.
-    Its cost comes from its own usage report.
+    Its tokens and cost come from its own usage reports.
 
     Attributes:
         executable: The program to run.
         model: Its ``--model``; the tool's default when ``None``.
-        extra_args: Further arguments.
+        edit_format: Its ``--edit-format`` for work that edits (``diff``,
+            ``whole``...); the model's usual one when ``None``.
+        stream: Stream the model's replies (progress while it writes,
+            tokens as aider counts them) or not (the provider's counts).
+        extra_args: Further arguments (none that sets the prompt, the model,
+            the edit format, streaming, aider's logs or committing).
         env_allow: Environment variables passed through besides the basic
             ones and aider's own (``OPENAI_API_KEY``, ``ANTHROPIC_API_KEY``...).
         timeout_s: Seconds before it is killed.
@@ -214,6 +241,8 @@ class AiderOptions:
     edits: ClassVar[bool] = True
     executable: Prose = _AIDER.executable
     model: Prose | None = None
+    edit_format: Prose | None = None
+    stream: bool = _AIDER.stream
     extra_args: tuple[str, ...] = ()
     env_allow: tuple[EnvName, ...] = ()
     timeout_s: Seconds = 1800.0
