@@ -52,6 +52,7 @@ from ._simulate import (
     simulate,
 )
 from ._simulated import SimulatedBackend, SimulatedCrash
+from ._tool_needs import ToolNeeds
 from ._workbench import BASE_LABEL, REPO_LABEL, Workbench
 
 __all__ = [
@@ -99,6 +100,7 @@ __all__ = [
     "SimulationResult",
     "Tokens",
     "ToolAnswer",
+    "ToolNeeds",
     "WorkKind",
     "WorkOrder",
     "Workbench",

@@ -14,6 +14,7 @@ one, in a fenced block), checked against the payload's type.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Protocol, final
 
@@ -36,6 +37,7 @@ from ._backend import (
     string_tuple,
 )
 from ._prompt import payload_type, render_prompt
+from ._tool_needs import ToolNeeds
 from ._tool_version import ToolVersionError, Version, VersionRange
 
 SUMMARY_LIMIT = 4000
@@ -96,6 +98,13 @@ class CliTool(Protocol):
 
     def parse(self, out: ProcessOutput) -> ToolAnswer | None:
         """Read the output; ``None`` when it holds no recognizable answer."""
+
+    def needs(self, env: Mapping[str, str]) -> ToolNeeds:
+        """What it needs besides its executable (a credential, an endpoint).
+
+        ``env`` is the environment the tool gets; its own files (a stored
+        login, a configuration) may be read. For ``playbill doctor``.
+        """
 
 
 @final

@@ -26,6 +26,7 @@ A run with no usage report never reached the model: it has no answer.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import final
 
@@ -36,6 +37,7 @@ from playbill.runtime import Usage
 from ._agent_process import ProcessOutput
 from ._backend import WorkOrder, string_tuple
 from ._cli_agent import ToolAnswer, edits
+from ._tool_needs import ToolNeeds, aider_needs
 from ._tool_version import Version, VersionRange
 
 SUPPORTED = VersionRange(Version(0, 86, 0), Version(0, 87, 0))
@@ -137,3 +139,8 @@ class AiderTool:
             if stripped == line or stripped.strip():
                 kept.append(stripped.rstrip())
         return ToolAnswer(text="\n".join(kept).strip(), usage=usage)
+
+    # What `playbill doctor` checks (see _tool_needs): kept at the end of the class.
+    def needs(self, env: Mapping[str, str]) -> ToolNeeds:
+        """The key of its model's provider, and that provider's endpoint."""
+        return aider_needs(env, self.model, self.extra_args)

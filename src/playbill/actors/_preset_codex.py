@@ -21,6 +21,7 @@ prices given, and is 0 when none are.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import final
 
@@ -33,6 +34,7 @@ from ._agent_process import ProcessOutput
 from ._backend import WorkOrder, string_tuple
 from ._cli_agent import ToolAnswer, edits
 from ._prompt import schema_text
+from ._tool_needs import ToolNeeds, codex_needs
 from ._tool_version import Version, VersionRange
 
 SCHEMA_FILE = "schema.json"
@@ -134,6 +136,11 @@ class CodexTool:
             / 1_000_000,
         )
         return ToolAnswer(text=message or "", usage=usage, error=error)
+
+    # What `playbill doctor` checks (see _tool_needs): kept at the end of the class.
+    def needs(self, env: Mapping[str, str]) -> ToolNeeds:
+        """``CODEX_API_KEY`` or a login in ``CODEX_HOME``; the provider's endpoint."""
+        return codex_needs(env, self.extra_args)
 
 
 def _count(value: object) -> int:
