@@ -7,6 +7,12 @@ from __future__ import annotations
 
 from playbill._problems import Problem, ProblemsError
 
+from ._availability import (
+    AgentUnavailableError,
+    Unavailable,
+    UnavailableReason,
+    require_startable,
+)
 from ._backend import (
     AgentBackend,
     BackendConfigError,
@@ -64,6 +70,7 @@ __all__ = [
     "REPO_LABEL",
     "AgentBackend",
     "AgentProfile",
+    "AgentUnavailableError",
     "BackendConfigError",
     "BackendError",
     "BackendFactory",
@@ -101,6 +108,8 @@ __all__ = [
     "Tokens",
     "ToolAnswer",
     "ToolNeeds",
+    "Unavailable",
+    "UnavailableReason",
     "WorkKind",
     "WorkOrder",
     "Workbench",
@@ -117,6 +126,7 @@ __all__ = [
     "parse_profiles",
     "payload_type",
     "render_prompt",
+    "require_startable",
     "result_schema",
     "simulate",
     "validator_name",
