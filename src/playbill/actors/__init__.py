@@ -27,6 +27,7 @@ from ._backend import (
 from ._checks import ChecksBackend
 from ._cli_agent import CliAgentBackend, CliTool, ToolAnswer
 from ._command import PLACEHOLDERS, CommandBackend
+from ._doctor import ENDPOINT_TIMEOUT_S, Diagnosis, Endpoint, EnvVar, diagnose, diagnose_all
 from ._integrator import IntegratorActor
 from ._openai import OpenAIBackend
 from ._presets import aider, claude_code, codex
@@ -65,6 +66,7 @@ __all__ = [
     "BASE_LABEL",
     "BUILTIN_PROFILES",
     "DEFAULT_PROFILE",
+    "ENDPOINT_TIMEOUT_S",
     "EPOCH_US",
     "PLACEHOLDERS",
     "REPO_LABEL",
@@ -81,7 +83,10 @@ __all__ = [
     "CliAgentBackend",
     "CliTool",
     "CommandBackend",
+    "Diagnosis",
     "Edit",
+    "Endpoint",
+    "EnvVar",
     "FaultOdds",
     "IntegratorActor",
     "Latency",
@@ -119,6 +124,8 @@ __all__ = [
     "codex",
     "default_plan",
     "default_run_id",
+    "diagnose",
+    "diagnose_all",
     "draw_outcome",
     "is_settled",
     "load_profiles",

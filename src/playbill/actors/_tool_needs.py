@@ -12,7 +12,8 @@ loopback server:
   ``CLAUDE_CODE_OAUTH_TOKEN`` (sent as a bearer token), or a login it
   stored: ``.credentials.json`` in its configuration directory
   (``CLAUDE_CONFIG_DIR``, else ``~/.claude``) holding a ``claudeAiOauth``
-  token, or a ``primaryApiKey`` in ``.claude.json`` (in
+  access token with the ``user:inference`` scope, or a ``primaryApiKey``
+  in ``.claude.json`` (in
   ``CLAUDE_CONFIG_DIR``, else the home directory). Without any it answers
   "Not logged in" and calls nothing. It calls ``ANTHROPIC_BASE_URL`` (else
   ``https://api.anthropic.com``) at ``/v1/messages``.
@@ -106,20 +107,24 @@ def _filled(value: object) -> bool:
 
 # -------------------------------------------------------------- Claude Code
 
+INFERENCE = "user:inference"
+"""The scope a Claude Code login needs to call the model."""
+
 
 def claude_login(env: Mapping[str, str]) -> str | None:
     """Where Claude Code keeps a login, if it has one (``None`` otherwise).
 
-    A ``claudeAiOauth`` token in ``.credentials.json`` of its configuration
-    directory, or a ``primaryApiKey`` in its ``.claude.json``.
+    A ``claudeAiOauth`` access token with the ``user:inference`` scope in
+    ``.credentials.json`` of its configuration directory (a refresh token
+    alone, or a token without that scope, and it answers "Not logged in"),
+    or a ``primaryApiKey`` in its ``.claude.json``.
     """
     configured = env.get("CLAUDE_CONFIG_DIR", "").strip()
     config_dir = Path(configured) if configured else home(env) / ".claude"
     credentials = config_dir / ".credentials.json"
-    oauth = (_json_object(credentials) or {}).get("claudeAiOauth")
-    if isinstance(oauth, dict) and (
-        _filled(oauth.get("accessToken")) or _filled(oauth.get("refreshToken"))
-    ):
+    oauth = _table((_json_object(credentials) or {}).get("claudeAiOauth"))
+    scopes = oauth.get("scopes")
+    if _filled(oauth.get("accessToken")) and isinstance(scopes, list) and INFERENCE in scopes:
         return str(credentials)
     global_config = (Path(configured) if configured else home(env)) / ".claude.json"
     if _filled((_json_object(global_config) or {}).get("primaryApiKey")):
