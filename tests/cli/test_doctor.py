@@ -356,3 +356,17 @@ def test_a_bad_plan_is_exit_2_in_one_line_without_traceback(
     assert "Traceback" not in result.output
     assert result.stderr.startswith(f"playbill: error: {plan}")
     assert fragment in result.stderr
+
+
+def test_validate_checks_the_plan_alone(
+    home: Path, tmp_path: Path, server: ScriptedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", server.url)
+    missing = tmp_path / "no-such-claude"
+    plan = write_plan(
+        tmp_path / "playbill.toml", agent("claude", "claude_code", executable=str(missing))
+    )
+    result = CliRunner().invoke(cli, ["validate", str(plan)])
+    assert result.exit_code == 0, result.output
+    assert "a valid plan" in result.stdout
+    assert doctor(str(plan)).exit_code == 1
