@@ -155,9 +155,9 @@ async def check_endpoint(url: str, source: str, *, timeout_s: float) -> Endpoint
 
 def _reason(exc: BaseException) -> str:
     """The innermost cause of a connection error, in a few words."""
-    while exc.__cause__ is not None or exc.__context__ is not None:
-        nxt = exc.__cause__ or exc.__context__
-        assert nxt is not None
+    seen = {id(exc)}
+    while (nxt := exc.__cause__ or exc.__context__) is not None and id(nxt) not in seen:
+        seen.add(id(nxt))
         exc = nxt
     text = str(exc) or type(exc).__name__
     return text.splitlines()[0][:200]
@@ -184,7 +184,7 @@ async def diagnose(
         case CliAgentBackend():
             found = await _cli(agent, backend, base, timeout_s, probe_timeout_s)
         case CommandBackend():
-            found = await _command(agent, backend, base)
+            found = _command(agent, backend, base)
         case OpenAIBackend():
             found = await _openai(agent, backend, timeout_s)
         case ChecksBackend():
@@ -328,7 +328,7 @@ def _credential(needs: ToolNeeds, tool_env: Mapping[str, str], problems: list[st
     return None
 
 
-async def _command(agent: str, backend: CommandBackend, base: Path | None) -> Diagnosis:
+def _command(agent: str, backend: CommandBackend, base: Path | None) -> Diagnosis:
     tool_env = agent_env(backend.env_allow)
     program = command_program(backend)
     problems: list[str] = []
@@ -347,7 +347,6 @@ async def _command(agent: str, backend: CommandBackend, base: Path | None) -> Di
     unset = [n for n in backend.env_allow if not os.environ.get(n)]
     if unset:
         notes.append(f"env_allow names that are not set: {', '.join(unset)}")
-    await trio.lowlevel.checkpoint()
     return Diagnosis(
         agent=agent,
         backend=backend.name,
