@@ -23,8 +23,9 @@ the cache's creation and read tokens; the cost is ``total_cost_usd``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import final
+from typing import ClassVar, final
 
 import attrs
 import msgspec
@@ -35,6 +36,7 @@ from ._agent_output import last_json_line, last_json_object
 from ._agent_process import ProcessOutput
 from ._backend import WorkOrder, string_tuple
 from ._cli_agent import ToolAnswer, edits
+from ._tool_needs import ToolNeeds, claude_login, endpoint_of
 from ._tool_version import Version, VersionRange
 
 
@@ -128,3 +130,26 @@ class ClaudeCodeTool:
         if result.is_error or result.subtype not in ("", "success"):
             error = f"{result.subtype or 'error'}: {result.result}".rstrip(": ")
         return ToolAnswer(text=result.result, usage=usage, error=error)
+
+    # What `playbill doctor` checks (see _tool_needs): kept at the end of the class.
+    key_env: ClassVar[tuple[str, ...]] = (
+        "ANTHROPIC_API_KEY",
+        "ANTHROPIC_AUTH_TOKEN",
+        "CLAUDE_CODE_OAUTH_TOKEN",
+    )
+    """Variables any one of which holds a credential (else a stored login)."""
+    endpoint_env: ClassVar[str] = "ANTHROPIC_BASE_URL"
+    """The variable that moves the API's base URL."""
+    default_endpoint: ClassVar[str] = "https://api.anthropic.com"
+    """The API's base URL when ``endpoint_env`` is not set."""
+
+    def needs(self, env: Mapping[str, str]) -> ToolNeeds:
+        """A key in ``key_env`` or a stored login; the endpoint (``env``: what the tool gets)."""
+        endpoint, source = endpoint_of(env, (self.endpoint_env,), self.default_endpoint)
+        return ToolNeeds(
+            keys=self.key_env,
+            login=claude_login(env),
+            login_hint="`claude`, then /login",
+            endpoint=endpoint,
+            endpoint_from=source,
+        )
