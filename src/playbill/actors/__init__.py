@@ -7,6 +7,12 @@ from __future__ import annotations
 
 from playbill._problems import Problem, ProblemsError
 
+from ._availability import (
+    AgentUnavailableError,
+    Unavailable,
+    UnavailableReason,
+    require_startable,
+)
 from ._backend import (
     AgentBackend,
     BackendConfigError,
@@ -21,6 +27,7 @@ from ._backend import (
 from ._checks import ChecksBackend
 from ._cli_agent import CliAgentBackend, CliTool, ToolAnswer
 from ._command import PLACEHOLDERS, CommandBackend
+from ._doctor import ENDPOINT_TIMEOUT_S, Diagnosis, Endpoint, EnvVar, diagnose, diagnose_all
 from ._integrator import IntegratorActor
 from ._openai import OpenAIBackend
 from ._presets import aider, claude_code, codex
@@ -52,17 +59,20 @@ from ._simulate import (
     simulate,
 )
 from ._simulated import SimulatedBackend, SimulatedCrash
+from ._tool_needs import ToolNeeds
 from ._workbench import BASE_LABEL, REPO_LABEL, Workbench
 
 __all__ = [
     "BASE_LABEL",
     "BUILTIN_PROFILES",
     "DEFAULT_PROFILE",
+    "ENDPOINT_TIMEOUT_S",
     "EPOCH_US",
     "PLACEHOLDERS",
     "REPO_LABEL",
     "AgentBackend",
     "AgentProfile",
+    "AgentUnavailableError",
     "BackendConfigError",
     "BackendError",
     "BackendFactory",
@@ -73,7 +83,10 @@ __all__ = [
     "CliAgentBackend",
     "CliTool",
     "CommandBackend",
+    "Diagnosis",
     "Edit",
+    "Endpoint",
+    "EnvVar",
     "FaultOdds",
     "IntegratorActor",
     "Latency",
@@ -99,6 +112,9 @@ __all__ = [
     "SimulationResult",
     "Tokens",
     "ToolAnswer",
+    "ToolNeeds",
+    "Unavailable",
+    "UnavailableReason",
     "WorkKind",
     "WorkOrder",
     "Workbench",
@@ -108,6 +124,8 @@ __all__ = [
     "codex",
     "default_plan",
     "default_run_id",
+    "diagnose",
+    "diagnose_all",
     "draw_outcome",
     "is_settled",
     "load_profiles",
@@ -115,6 +133,7 @@ __all__ = [
     "parse_profiles",
     "payload_type",
     "render_prompt",
+    "require_startable",
     "result_schema",
     "simulate",
     "validator_name",

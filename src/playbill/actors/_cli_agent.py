@@ -37,6 +37,7 @@ from ._backend import (
     string_tuple,
 )
 from ._prompt import payload_type, render_prompt
+from ._tool_needs import ToolNeeds
 from ._tool_version import ToolVersionError, Version, VersionRange
 
 SUMMARY_LIMIT = 4000
@@ -114,6 +115,13 @@ class CliTool(Protocol):
         Raises:
             BackendError: ``agent``/``malformed_output``, for output that
                 cannot be trusted (an impossible usage report).
+        """
+
+    def needs(self, env: Mapping[str, str]) -> ToolNeeds:
+        """What it needs besides its executable (a credential, an endpoint).
+
+        ``env`` is the environment the tool gets; its own files (a stored
+        login, a configuration) may be read. For ``playbill doctor``.
         """
 
 

@@ -77,6 +77,7 @@ from ._aider_logs import ANALYTICS_LOG, LLM_HISTORY, read_logs
 from ._backend import BackendConfigError, WorkOrder, string_tuple
 from ._cli_agent import ToolAnswer, edits
 from ._prompt import render_prompt
+from ._tool_needs import ToolNeeds, aider_needs
 from ._tool_version import Version, VersionRange
 
 SUPPORTED = VersionRange(Version(0, 86, 0), Version(0, 87, 0))
@@ -266,3 +267,8 @@ class AiderTool:
             why = "it ended without calling the model"
         error = None if why is None else f"{why}; aider said:\n{tail(out.text().strip(), 700)}"
         return ToolAnswer(text=logs.text, usage=logs.usage, error=error)
+
+    # What `playbill doctor` checks (see _tool_needs): kept at the end of the class.
+    def needs(self, env: Mapping[str, str]) -> ToolNeeds:
+        """The key of its model's provider, and that provider's endpoint."""
+        return aider_needs(env, self.model, self.extra_args)

@@ -64,8 +64,9 @@ the release.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, final
+from typing import Annotated, Any, ClassVar, final
 
 import attrs
 import msgspec
@@ -76,6 +77,7 @@ from ._agent_output import fail, json_lines
 from ._agent_process import ProcessOutput
 from ._backend import BackendConfigError, BackendError, WorkOrder, string_tuple
 from ._cli_agent import ToolAnswer, edits
+from ._tool_needs import ToolNeeds, claude_login, endpoint_of
 from ._tool_version import Version, VersionRange
 
 SUPPORTED = VersionRange(Version(2, 1, 0), Version(2, 2, 0))
@@ -267,6 +269,29 @@ class ClaudeCodeTool:
             _denial_text(d, reasons.get(d.tool_use_id)) for d in result.permission_denials or ()
         )
         return ToolAnswer(text=text, usage=usage, denied=denied)
+
+    # What `playbill doctor` checks (see _tool_needs): kept at the end of the class.
+    key_env: ClassVar[tuple[str, ...]] = (
+        "ANTHROPIC_API_KEY",
+        "ANTHROPIC_AUTH_TOKEN",
+        "CLAUDE_CODE_OAUTH_TOKEN",
+    )
+    """Variables any one of which holds a credential (else a stored login)."""
+    endpoint_env: ClassVar[str] = "ANTHROPIC_BASE_URL"
+    """The variable that moves the API's base URL."""
+    default_endpoint: ClassVar[str] = "https://api.anthropic.com"
+    """The API's base URL when ``endpoint_env`` is not set."""
+
+    def needs(self, env: Mapping[str, str]) -> ToolNeeds:
+        """A key in ``key_env`` or a stored login; the endpoint (``env``: what the tool gets)."""
+        endpoint, source = endpoint_of(env, (self.endpoint_env,), self.default_endpoint)
+        return ToolNeeds(
+            keys=self.key_env,
+            login=claude_login(env),
+            login_hint="`claude`, then /login",
+            endpoint=endpoint,
+            endpoint_from=source,
+        )
 
 
 def _events(text: str) -> list[dict[str, Any]]:

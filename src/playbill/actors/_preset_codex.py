@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, final
 
@@ -53,6 +54,7 @@ from ._agent_process import ProcessOutput
 from ._backend import BackendConfigError, WorkOrder, string_tuple
 from ._cli_agent import ToolAnswer, edits
 from ._prompt import schema_text
+from ._tool_needs import ToolNeeds, codex_needs
 from ._tool_version import Version, VersionRange
 
 SCHEMA_FILE = "schema.json"
@@ -261,6 +263,11 @@ class CodexTool:
             + tokens_out * self.price_out_per_mtok
         ) / 1_000_000
         return Usage(tokens_in=tokens_in, tokens_out=tokens_out, cost_usd=cost)
+
+    # What `playbill doctor` checks (see _tool_needs): kept at the end of the class.
+    def needs(self, env: Mapping[str, str]) -> ToolNeeds:
+        """The provider's key and endpoint (the ``-c`` overrides of ``provider``, too)."""
+        return codex_needs(env, [*self.provider_overrides(), *self.extra_args])
 
 
 def _usage_object(value: object, out: ProcessOutput) -> dict[str, Any]:

@@ -50,6 +50,7 @@ from playbill.runtime import (
     decide,
 )
 
+from ._availability import require_startable
 from ._backend import AgentBackend, check_capabilities
 from ._integrator import ADDRESS as INTEGRATOR
 from ._integrator import IntegratorActor
@@ -214,6 +215,10 @@ async def open_run(
         WriterConflictError: Another live writer holds the run.
         CapabilityError: An agent's backend cannot play its roles, or edit
             files when the agent is planned to.
+        AgentUnavailableError: An agent's program cannot start: a coding-agent
+            CLI or a ``command``'s ``argv[0]`` is missing or not executable,
+            or the CLI's release is not supported. Raised before anything
+            is journaled.
     """
     the_clock: Clock = clock if clock is not None else WallClock()
     router = Router()
@@ -247,6 +252,13 @@ async def open_run(
         agent_backends = [(agent, backends(agent)) for agent in agents]
         for agent, backend in agent_backends:
             check_capabilities(agent, backend)
+        # Before anything is journaled: a missing program fails here, not at
+        # its agent's first step (in-process backends are not checked, and
+        # the check then awaits nothing: a simulated schedule is unchanged).
+        await require_startable(
+            [(agent.id, backend) for agent, backend in agent_backends],
+            base=workbench.workspaces.repo_path if workbench is not None else None,
+        )
         async with trio.open_nursery() as nursery:
             append = durable(writer, the_clock)
             run_box = Run(run_id, journal, writer)

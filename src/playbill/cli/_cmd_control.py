@@ -36,7 +36,15 @@ from playbill.runtime import (
 )
 
 from ._app import Settings, make_console, pass_settings, run_async, say
-from ._cmd_run import PLAN_LABEL, PLAN_SHA_LABEL, execute, finish, is_live, plan_digest
+from ._cmd_run import (
+    PLAN_LABEL,
+    PLAN_SHA_LABEL,
+    execute,
+    finish,
+    is_live,
+    plan_digest,
+    require_agents,
+)
 from ._cmd_sim import _report, _run_simulation
 from ._load import opened_journal, require_run
 
@@ -150,7 +158,8 @@ def resume(
     dead writer's lease is taken over, attempts that were in flight are
     interrupted and handed out again, and finished work is not redone. A real
     run (`playbill run`) needs its plan file unchanged (--plan-changed-ok
-    takes it as it is now); it exits as `playbill run` does.
+    takes it as it is now) and every agent's program able to start; it
+    exits as `playbill run` does.
     """
     state, live = run_async(_inspect, settings, run_id)
     if state.is_terminal:
@@ -194,6 +203,7 @@ def _resume_real(
         raise InputError(str(plan_file), "", detail)
     agents = state.plan.agents if state.plan is not None else ()
     backends = plan_backends(loaded, source=str(plan_file), agents=agents)
+    require_agents(agents, backends, Path(labels[REPO_LABEL]))
     bench = Workbench(labels[REPO_LABEL], run_id, base_commit=labels[BASE_LABEL])
     if state.status == "paused":
         # The resumed run takes this request at once: a paused run would only wait.

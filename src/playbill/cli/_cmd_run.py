@@ -27,9 +27,17 @@ import click
 import trio
 from rich.live import Live
 
-from playbill.actors import REPO_LABEL, BackendFactory, RunSpec, Workbench, open_run
+from playbill.actors import (
+    REPO_LABEL,
+    BackendFactory,
+    RunSpec,
+    Workbench,
+    open_run,
+    require_startable,
+)
 from playbill.plans import ID_PATTERN, load_plan, plan_backends
 from playbill.runtime import (
+    AgentSpec,
     Entry,
     InputError,
     Journal,
@@ -88,6 +96,22 @@ def repo_top(repo: Path | None) -> Path:
         detail = "not inside a git work tree; expected a repository (or pass --repo PATH)"
         raise InputError(str(where), "", detail)
     return Path(done.stdout.strip()).resolve()
+
+
+def require_agents(agents: Sequence[AgentSpec], backends: BackendFactory, top: Path) -> None:
+    """Refuse agents whose program cannot start, before the journal is touched.
+
+    Raises:
+        AgentUnavailableError: A coding-agent CLI or a command's ``argv[0]``
+            is missing or not executable, or the CLI's release is not
+            supported (one line per agent).
+    """
+    pairs = [(agent.id, backends(agent)) for agent in agents]
+
+    async def check() -> None:
+        await require_startable(pairs, base=top)
+
+    run_async(check)
 
 
 def plan_digest(path: Path) -> str:
@@ -297,13 +321,15 @@ def run(
     Every executor attempt works in a git worktree of its own; accepted work
     lands on the branch playbill/RUN/integration, never on yours, until
     `playbill integrate RUN`. Refuses a work tree with uncommitted changes
-    unless --allow-dirty. Exit status: 0 completed, 1 failed or cancelled,
-    4 waiting for a person, 2 bad input.
+    unless --allow-dirty, and an agent whose program is missing or of an
+    unsupported release (see `playbill doctor`). Exit status: 0 completed,
+    1 failed or cancelled, 4 waiting for a person, 2 bad input.
     """
     top = repo_top(repo)
     plan_file = plan_path(plan) if plan is not None else top / PLAN_FILE
     loaded = load_plan(plan_file)
     backends = plan_backends(loaded, source=str(plan_file))
+    require_agents([a.to_agent_spec() for a in loaded.agents], backends, top)
     labels = {PLAN_LABEL: str(plan_file.resolve()), PLAN_SHA_LABEL: plan_digest(plan_file)}
 
     async def prepare() -> tuple[str, list[StaleWorktree]]:

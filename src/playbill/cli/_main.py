@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ._app import cli
 from ._cmd_control import approve, cancel, pause, reject, resume
+from ._cmd_doctor import doctor
 from ._cmd_events import events
 from ._cmd_migrate import migrate
 from ._cmd_plans import init, validate
@@ -16,6 +17,7 @@ from ._cmd_transfer import export, import_
 for _command in (
     init,
     validate,
+    doctor,
     run,
     integrate,
     demo,
