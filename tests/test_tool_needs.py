@@ -109,8 +109,8 @@ def test_aider_key_and_endpoint_follow_its_model() -> None:
     env = {"OPENAI_API_BASE": "http://127.0.0.1:9/v1"}
     openai = AiderTool(model="openai/x").needs(env)
     assert (openai.keys, openai.endpoint) == (("OPENAI_API_KEY",), "http://127.0.0.1:9/v1")
-    flagged = AiderTool(model="openai/x", extra_args=("--model", "sonnet")).needs(env)
-    assert (flagged.keys, flagged.endpoint) == (("ANTHROPIC_API_KEY",), "https://api.anthropic.com")
+    alias = AiderTool(model="sonnet").needs(env)
+    assert (alias.keys, alias.endpoint) == (("ANTHROPIC_API_KEY",), "https://api.anthropic.com")
     local = AiderTool(model="ollama/llama3").needs({})
     assert (local.keys, local.endpoint) == ((), "http://localhost:11434")
     unknown = AiderTool(model="mystery-model").needs({})
