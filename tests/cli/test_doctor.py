@@ -44,6 +44,8 @@ HERMETIC = (
     "DEEPSEEK_API_KEY",
     "GEMINI_API_KEY",
     "AIDER_MODEL",
+    "XAI_API_KEY",
+    "XAI_API_BASE",
     "FAKE_VERSION",
 )
 """Variables of the outer environment that would change what the doctor finds."""
@@ -232,31 +234,41 @@ def test_every_problem_is_one_line_naming_its_agent(
 def test_a_key_that_does_not_reach_the_agent_is_said_so(
     home: Path, tmp_path: Path, server: ScriptedServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # xAI's key is not among the variables aider gets unless env_allow names it
+    monkeypatch.setenv("XAI_API_KEY", "xai-doctor-secret-0005")
+    monkeypatch.setenv("XAI_API_BASE", server.url)
+    options = {"executable": str(FIXTURES / "fake_aider"), "model": "xai/grok-4"}
+    plan = write_plan(
+        tmp_path / "playbill.toml", agent("grok", "aider", env_allow=["XAI_API_BASE"], **options)
+    )
+    result = doctor(str(plan))
+    assert result.exit_code == 1, result.output
+    assert problems(result) == [
+        "agent 'grok' (aider): no credential reaches it: XAI_API_KEY is set but not passed "
+        "to the agent (add it to env_allow); it needs XAI_API_KEY"
+    ]
+    assert "xai-doctor-secret-0005" not in result.output
+
+    passed = write_plan(
+        tmp_path / "passed.toml",
+        agent("grok", "aider", env_allow=["XAI_API_BASE", "XAI_API_KEY"], **options),
+    )
+    ready = doctor(str(passed), "--json")
+    assert ready.exit_code == 0, ready.output
+    assert json.loads(ready.stdout)["agents"][0]["credential"] == "XAI_API_KEY"
+    assert "xai-doctor-secret-0005" not in ready.output
+
+
+def test_claude_codes_own_credentials_reach_it_without_env_allow(
+    home: Path, tmp_path: Path, server: ScriptedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("CLAUDE_CODE_OAUTH_TOKEN", "sk-ant-oat01-doctor-secret-0004")
     monkeypatch.setenv("ANTHROPIC_BASE_URL", server.url)
     plan = write_plan(
         tmp_path / "playbill.toml",
         agent("claude", "claude_code", executable=str(FIXTURES / "fake_claude")),
     )
-    result = doctor(str(plan))
-    assert result.exit_code == 1, result.output
-    assert problems(result) == [
-        "agent 'claude' (claude_code): no credential reaches it: CLAUDE_CODE_OAUTH_TOKEN is set "
-        "but not passed to the agent (add it to env_allow); it needs ANTHROPIC_API_KEY or "
-        "ANTHROPIC_AUTH_TOKEN or CLAUDE_CODE_OAUTH_TOKEN, or log in (`claude`, then /login)"
-    ]
-    assert "sk-ant-oat01-doctor-secret-0004" not in result.output
-
-    passed = write_plan(
-        tmp_path / "passed.toml",
-        agent(
-            "claude",
-            "claude_code",
-            executable=str(FIXTURES / "fake_claude"),
-            env_allow=["CLAUDE_CODE_OAUTH_TOKEN"],
-        ),
-    )
-    ready = doctor(str(passed), "--json")
+    ready = doctor(str(plan), "--json")
     assert ready.exit_code == 0, ready.output
     assert json.loads(ready.stdout)["agents"][0]["credential"] == "CLAUDE_CODE_OAUTH_TOKEN"
     assert "sk-ant-oat01-doctor-secret-0004" not in ready.output
