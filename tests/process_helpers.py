@@ -35,7 +35,18 @@ def _stat_fields(pid: int) -> list[bytes] | None:
 
 
 def running(pid: int) -> bool:
-    """Whether ``pid`` is a process that is neither gone nor a zombie."""
+    """Whether ``pid`` is a process that is neither gone nor a zombie.
+
+    Off Linux, without ``/proc``, a zombie counts as running.
+    """
+    if not ON_LINUX:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
     fields = _stat_fields(pid)
     return fields is not None and fields[0] not in (b"Z", b"X")
 
