@@ -24,8 +24,8 @@ from playbill._process import (
     kill_groups,
     open_guarded_process,
     process_info,
+    same_process,
     start_ticks,
-    still_running,
 )
 from playbill.runtime import ProcessInfo
 from process_helpers import (
@@ -166,12 +166,40 @@ async def test_a_leftover_still_the_same_process_is_reaped() -> None:
     proc = sleeper()
     try:
         info = process_info(proc.pid, label="sleep")
-        assert still_running(info) is True
+        assert same_process(info) is True
         assert await end_leftover(info, grace_s=1.0) == "reaped"
         assert proc.wait(timeout=30) == -signal.SIGTERM
     finally:
         proc.kill()
         proc.wait()
+
+
+def session_leader(script: str) -> subprocess.Popen[str]:
+    """A shell script leading a session of its own, its output piped."""
+    return subprocess.Popen(
+        ["sh", "-c", script], stdout=subprocess.PIPE, text=True, start_new_session=True
+    )
+
+
+async def test_a_leader_that_ended_unreaped_still_names_its_group() -> None:
+    # The leaders exit at once and nobody reaps them (zombies): their pids, and
+    # so their groups' ids, cannot be handed to other processes meanwhile.
+    with_child = session_leader("sleep 300 & echo $!; exit 0")
+    alone = session_leader("exit 0")
+    infos = [process_info(p.pid) for p in (with_child, alone)]
+    assert with_child.stdout is not None
+    orphan = int(with_child.stdout.readline())
+    try:
+        wait_until(lambda: not running(with_child.pid) and not running(alone.pid), "both exit")
+        assert running(orphan)
+        assert same_process(infos[0]) is True  # a zombie: still that process
+        assert await end_leftover(infos[0], grace_s=1.0) == "reaped"
+        wait_until(lambda: not running(orphan), "what it left in its group is killed")
+        assert await end_leftover(infos[1], grace_s=1.0) == "gone"  # nothing of it runs
+    finally:
+        kill_all([orphan])
+        for p in (with_child, alone):
+            p.communicate()
 
 
 async def test_a_pid_given_to_another_process_is_never_killed() -> None:
@@ -185,7 +213,7 @@ async def test_a_pid_given_to_another_process_is_never_killed() -> None:
 
         # another process had this pid before (it started earlier)
         recycled = journaled(start_ticks=info.start_ticks - 1)
-        assert still_running(recycled) is False
+        assert same_process(recycled) is False
         assert await end_leftover(recycled, grace_s=1.0) == "gone"
         # journaled in another boot of this host
         assert await end_leftover(journaled(boot_id="another-boot"), grace_s=1.0) == "gone"

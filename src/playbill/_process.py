@@ -317,10 +317,11 @@ def boot_id() -> str:
         return ""
 
 
-def still_running(info: ProcessInfo) -> bool | None:
-    """Whether the process ``info`` names still runs here (a zombie counts).
+def same_process(info: ProcessInfo) -> bool | None:
+    """Whether the pid ``info`` names is still that process, here.
 
-    ``True`` only when the pid's start time and boot are the ones journaled,
+    ``True`` only when the pid's start time and boot are the ones journaled
+    (the process runs, or has ended but its parent has not reaped it yet),
     so a pid handed to another process is never mistaken for it. ``None``
     when this host cannot tell: another host, or no start time.
     """
@@ -333,37 +334,58 @@ def still_running(info: ProcessInfo) -> bool | None:
     return start_ticks(info.pid) == info.start_ticks
 
 
-def _group_exists(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True  # there, but not ours to signal
-    return True
+def group_alive(pgid: int) -> bool:
+    """Whether process group ``pgid`` has a member that is not a zombie.
+
+    On Linux the members are found in ``/proc``; elsewhere any member,
+    zombies included, counts.
+    """
+    proc = Path("/proc")
+    if not (proc / "self" / "stat").exists():
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return False
+        except OSError:
+            return True  # there, but not ours to signal
+        return True
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            text = (entry / "stat").read_bytes()
+        except OSError:
+            continue  # it ended meanwhile
+        fields = text[text.rfind(b")") + 2 :].split()
+        if len(fields) > 2 and fields[2] == b"%d" % pgid and fields[0] not in (b"Z", b"X"):
+            return True
+    return False
 
 
 async def end_leftover(info: ProcessInfo, grace_s: float) -> ProcessEnd:
     """End what is left of a process a dead runner started, if it is still the same one.
 
-    Its group gets ``SIGTERM``, ``grace_s`` seconds, then ``SIGKILL``.
+    While the journaled process's pid still names it (running, or a zombie
+    its new parent has not reaped), no other group can take its group's
+    id: whatever runs in that group is its own. The group gets ``SIGTERM``,
+    up to ``grace_s`` seconds, then ``SIGKILL``.
 
     Returns:
-        ``reaped`` (it ran, its group was killed), ``gone`` (it had ended)
-        or ``unchecked`` (this host cannot tell it from another process;
-        left alone).
+        ``reaped`` (something of its group ran, and was killed), ``gone``
+        (nothing of it runs) or ``unchecked`` (this host cannot tell it
+        from another process; left alone).
     """
-    running = still_running(info)
-    if running is None:
+    same = same_process(info)
+    if same is None:
         return "unchecked"
-    if not running:
+    if not same or not group_alive(info.pgid):
         return "gone"
     signal_group(info.pgid, signal.SIGTERM)
     # Not our child: nothing to wait on but the group's presence, polled.
     for _ in range(max(1, math.ceil(grace_s / _POLL_S))):
-        if not _group_exists(info.pgid):
+        if not group_alive(info.pgid):
             break
         await trio.sleep(_POLL_S)
-    if _group_exists(info.pgid):
+    if group_alive(info.pgid):
         signal_group(info.pgid, signal.SIGKILL)
     return "reaped"
