@@ -19,7 +19,6 @@ import msgspec
 import pytest
 import trio
 
-from playbill._process import process_info
 from playbill.actors import (
     AgentBackend,
     Capabilities,
@@ -28,6 +27,7 @@ from playbill.actors import (
     RunSpec,
     WorkOrder,
     open_run,
+    process_info,
 )
 from playbill.runtime import (
     AgentSpec,
