@@ -21,10 +21,12 @@ import pytest
 from playbill import _process
 from playbill._process import (
     end_leftover,
+    forget_group,
     kill_groups,
     open_guarded_process,
     process_info,
     same_process,
+    signal_group,
     start_ticks,
 )
 from playbill.runtime import ProcessInfo
@@ -134,7 +136,9 @@ async def test_the_command_gets_exactly_its_environment_and_default_signals(
     async for chunk in process.stdout:
         out += chunk
     assert await process.wait() == 0
-    assert kill_groups() == 1  # its guard
+    assert process.pid in _process._groups  # tracked until its starter ends its group
+    signal_group(process.pid, signal.SIGKILL)  # its guard
+    forget_group(process.pid)
     *lines, ignored = out.decode().splitlines()
     # no LC_CTYPE from the launcher's own locale coercion (PEP 538)
     assert dict(line.split("=", 1) for line in lines) == env
@@ -143,6 +147,7 @@ async def test_the_command_gets_exactly_its_environment_and_default_signals(
 
 
 async def test_a_command_that_cannot_run_raises_and_leaves_nothing(tmp_path: Path) -> None:
+    tracked = set(_process._groups)
     with pytest.raises(OSError) as raised:
         await open_guarded_process(
             [str(tmp_path / "no-such-agent")],
@@ -154,7 +159,26 @@ async def test_a_command_that_cannot_run_raises_and_leaves_nothing(tmp_path: Pat
         )
     assert raised.value.errno == 2
     assert raised.value.strerror == "No such file or directory"
-    assert kill_groups() == 0  # nothing left to track, nor to kill
+    assert set(_process._groups) == tracked  # nothing left to track, nor to kill
+
+
+async def test_kill_groups_kills_every_group_still_tracked(tmp_path: Path) -> None:
+    started = [
+        await open_guarded_process(
+            ["sleep", "300"],
+            grace_s=60.0,
+            cwd=tmp_path,
+            env={"PATH": os.environ["PATH"]},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(2)
+    ]
+    assert kill_groups() >= 2
+    for process in started:
+        assert await process.wait() == -signal.SIGKILL  # at once: no grace
+        wait_until(lambda: not members(process.pid), "its guard is gone too")  # noqa: B023
+    assert not set(_process._groups) & {p.pid for p in started}
 
 
 def sleeper() -> subprocess.Popen[bytes]:

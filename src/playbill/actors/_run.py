@@ -290,6 +290,10 @@ async def open_run(
         agent_backends = [(agent, backends(agent)) for agent in agents]
         for agent, backend in agent_backends:
             check_capabilities(agent, backend)
+        if spec is None and not state.is_terminal:
+            # What the dead runner's work left running ends before anything
+            # starts here: no timer fires, no agent takes work until then.
+            await end_leftovers(state, durable(writer, the_clock))
         async with trio.open_nursery() as nursery:
             append = durable(writer, the_clock)
             run_box = Run(run_id, journal, writer)
@@ -377,8 +381,6 @@ async def open_run(
                     ]
                 )
             elif not state.is_terminal:
-                # What the dead runner's work left running goes before any new work.
-                await end_leftovers(state, append)
                 # Every agent of this process is new: the policy interrupts the
                 # work the dead process's agents held, and gives it out again.
                 resumed = RunResumed(
