@@ -18,6 +18,7 @@ from test_run_real import make_project, plan_text, run_state
 
 from git_helpers import FIXED, git
 from playbill.runtime import VerificationRequested, WorkspaceCreated, WorkspaceMerged
+from process_helpers import running, wait_until
 
 SAFETY_TIMEOUT_S = 60.0
 """How long the test waits for the agent to start sleeping before it gives up."""
@@ -38,7 +39,8 @@ def run_until_then_kill(
     journal: Path, plan: Path, project: Path, run_id: str, marker: Path
 ) -> None:
     """Start ``playbill run`` in a process of its own, SIGKILL it once ``marker`` appears,
-    then kill the orphan (an agent or a test) whose pid the marker holds."""
+    then wait until the process whose pid the marker holds (an agent, a test
+    run by a validator) is gone too: its guard kills it with the run."""
     argv = [sys.executable, "-m", "playbill", "--journal", str(journal), "run", str(plan)]
     process = subprocess.Popen(
         [*argv, "--repo", str(project), "--run-id", run_id, "--quiet"],
@@ -55,9 +57,12 @@ def run_until_then_kill(
             process.kill()
             process.communicate()
     assert process.returncode == -signal.SIGKILL
-    # it ran in a session of its own and outlived the killed run: end it too
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(int(marker.read_text()), signal.SIGKILL)
+    orphan = int(marker.read_text())
+    try:
+        wait_until(lambda: not running(orphan), f"process {orphan} outlived the killed run")
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(orphan, signal.SIGKILL)
 
 
 def test_a_killed_run_is_resumed_from_its_journal_and_nothing_is_done_twice(

@@ -6,6 +6,7 @@ Builds on :mod:`playbill.runtime` (the kernel); nothing there imports this.
 from __future__ import annotations
 
 from playbill._problems import Problem, ProblemsError
+from playbill._process import process_info
 
 from ._availability import (
     AgentUnavailableError,
@@ -132,6 +133,7 @@ __all__ = [
     "open_run",
     "parse_profiles",
     "payload_type",
+    "process_info",
     "render_prompt",
     "require_startable",
     "result_schema",

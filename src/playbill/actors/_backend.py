@@ -21,6 +21,7 @@ from playbill.runtime import (
     AgentSpec,
     Failure,
     PlaybillError,
+    ProcessInfo,
     ResultEnvelope,
     Role,
     StepSpec,
@@ -97,6 +98,13 @@ class Reporter(Protocol):
 
     async def usage(self, usage: Usage) -> None:
         """Journal resources consumed since the last report."""
+
+    async def process_started(self, process: ProcessInfo) -> None:
+        """Journal a process the work started (see ``ProcessStarted``).
+
+        A backend that starts processes reports each one as soon as it runs,
+        so that a run resumed after its runner died can find it and kill it.
+        """
 
 
 class AgentBackend(Protocol):

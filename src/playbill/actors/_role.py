@@ -29,6 +29,8 @@ from playbill.runtime import (
     Heartbeat,
     HeartbeatMissed,
     Message,
+    ProcessInfo,
+    ProcessStarted,
     ResultEnvelope,
     ResultProposed,
     ReviewRequested,
@@ -91,6 +93,14 @@ class _Reporter:
         order = self._order
         await self._actor._say(
             UsageReported(agent=order.agent, usage=usage, step=order.step.id, attempt=order.attempt)
+        )
+
+    async def process_started(self, process: ProcessInfo) -> None:
+        order = self._order
+        await self._actor._say(
+            ProcessStarted(
+                agent=order.agent, process=process, step=order.step.id, attempt=order.attempt
+            )
         )
 
 

@@ -205,10 +205,8 @@ def _resume_real(
     backends = plan_backends(loaded, source=str(plan_file), agents=agents)
     require_agents(agents, backends, Path(labels[REPO_LABEL]))
     bench = Workbench(labels[REPO_LABEL], run_id, base_commit=labels[BASE_LABEL])
-    if state.status == "paused":
-        # The resumed run takes this request at once: a paused run would only wait.
-        request = ControlRequest(action="resume", by=_who())
-        run_async(_post, settings, run_id, request)
+    # A paused run (`playbill pause`, or stopped by SIGINT/SIGTERM) needs no
+    # request: the run_resumed its new process journals resumes it.
     say(make_console(stderr=True), f"playbill: resuming run {run_id} on {labels[REPO_LABEL]}")
     after, report = execute(settings, run_id, backends, bench, spec=None, quiet=quiet)
     finish(ctx, settings, after, report, bench.integration_branch)

@@ -10,7 +10,9 @@ plan's path and SHA-256). At the end it prints the summary, the merge report
 and the next step: ``playbill integrate RUN`` fast-forwards your branch.
 
 Exit status: 0 the run completed; 1 it failed or was cancelled; 4 it waits
-for a person (an approval, or it was paused); 2 bad input, as everywhere.
+for a person (an approval, or it was paused); 2 bad input, as everywhere;
+130 and 143 it was stopped by SIGINT or SIGTERM (its agents stopped, the run
+paused: ``playbill resume RUN`` continues it; see ``_signals``).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import re
+import shlex
 import subprocess
 import time
 from collections.abc import Callable, Sequence
@@ -59,6 +62,7 @@ from ._cmd_plans import PLAN_FILE, plan_path
 from ._live import LiveView
 from ._load import make_journal_dir, opened_journal, require_run
 from ._render import print_state
+from ._signals import stop_on_signals, stop_signals
 
 EXIT_FAILED = 1
 """``run``/``resume``: the run failed or was cancelled."""
@@ -237,17 +241,23 @@ def execute(
             if spec is None:
                 for entry in await journal.read(run_id):
                     view.add(entry)
-            async with open_run(
-                journal, run_id, backends, spec=spec, workbench=bench, observe=observe
-            ) as run:
-                while True:
-                    state = await run.wait()
-                    # A request queued while the run was stopped (an approval
-                    # before `resume`) is taken within a poll: not settled yet.
-                    queued = await journal.requests_after(run_id, state.last_request_id)
-                    if not queued:
-                        break
-                    await run.wait(_took(queued[-1][0]))
+            with stop_signals() as signals:
+                async with open_run(
+                    journal, run_id, backends, spec=spec, workbench=bench, observe=observe
+                ) as run:
+
+                    async def settled() -> RunState:
+                        while True:
+                            state = await run.wait()
+                            # A request queued while the run was stopped (an approval
+                            # before `resume`) is taken within a poll: not settled yet.
+                            queued = await journal.requests_after(run_id, state.last_request_id)
+                            if not queued:
+                                return state
+                            await run.wait(_took(queued[-1][0]))
+
+                    hint = resume_hint(settings, run_id)
+                    state = await stop_on_signals(signals, run, settled, hint)
             merged = [
                 e.msg for e in await journal.read(run_id) if isinstance(e.msg, WorkspaceMerged)
             ]
@@ -261,6 +271,13 @@ def execute(
         if show:
             live.update(view.renderable(), refresh=True)
             live.stop()
+
+
+def resume_hint(settings: Settings, run_id: str) -> str:
+    """What continues a stopped run: ``playbill resume`` (``--journal`` unless the default)."""
+    shown = shlex.quote(settings.where)  # a URL's password is never printed
+    journal = "" if settings.is_default_journal else f" --journal {shown}"
+    return f"continue it with `playbill{journal} resume {run_id}`"
 
 
 def finish(
@@ -323,7 +340,9 @@ def run(
     `playbill integrate RUN`. Refuses a work tree with uncommitted changes
     unless --allow-dirty, and an agent whose program is missing or of an
     unsupported release (see `playbill doctor`). Exit status: 0 completed,
-    1 failed or cancelled, 4 waiting for a person, 2 bad input.
+    1 failed or cancelled, 4 waiting for a person, 2 bad input, 130/143
+    stopped by SIGINT/SIGTERM (Ctrl-C stops the agents and pauses the run; a
+    second Ctrl-C kills them at once; `playbill resume RUN` continues it).
     """
     top = repo_top(repo)
     plan_file = plan_path(plan) if plan is not None else top / PLAN_FILE

@@ -12,14 +12,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Final, final
 
 import attrs
 import trio
 
-from playbill.actors import AgentBackend, RunSpec, Workbench, open_run
+from playbill.actors import AgentBackend, Run, RunSpec, Workbench, open_run
 from playbill.runtime import (
     AgentSpec,
     Entry,
@@ -121,6 +121,7 @@ async def run_demo(
     repo: str | os.PathLike[str],
     *,
     observe: Callable[[Sequence[Entry]], None] | None = None,
+    wait: Callable[[Run], Awaitable[RunState]] | None = None,
 ) -> DemoResult:
     """Run the demo's team on ``repo`` into ``journal`` until it settles.
 
@@ -129,6 +130,8 @@ async def run_demo(
         run_id: A run id the journal does not hold yet.
         repo: A repository made by ``create_demo_repository``.
         observe: Called with every committed batch of entries (a progress display).
+        wait: Waits for the run to settle (``Run.wait`` by default); the CLI
+            also stops it on SIGINT and SIGTERM.
 
     Returns:
         The run's outcome, with the merge report.
@@ -147,7 +150,7 @@ async def run_demo(
     async with open_run(
         journal, run_id, backend_of, spec=spec, workbench=bench, observe=observe
     ) as run:
-        state = await run.wait()
+        state = await (wait(run) if wait is not None else run.wait())
     entries = await journal.read(run_id)
     merged = [e.msg for e in entries if isinstance(e.msg, WorkspaceMerged)]
     return DemoResult(
