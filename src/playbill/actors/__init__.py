@@ -52,7 +52,7 @@ from ._simulate import (
     simulate,
 )
 from ._simulated import SimulatedBackend, SimulatedCrash
-from ._workbench import BASE_LABEL, REPO_LABEL, Workbench
+from ._workbench import BASE_LABEL, REPO_LABEL, WORKTREES_LABEL, Workbench
 
 __all__ = [
     "BASE_LABEL",
@@ -61,6 +61,7 @@ __all__ = [
     "EPOCH_US",
     "PLACEHOLDERS",
     "REPO_LABEL",
+    "WORKTREES_LABEL",
     "AgentBackend",
     "AgentProfile",
     "BackendConfigError",

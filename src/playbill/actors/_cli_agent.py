@@ -32,6 +32,7 @@ from ._backend import (
     Capabilities,
     Reporter,
     WorkOrder,
+    check_ignore,
     role_set,
     string_tuple,
 )
@@ -73,6 +74,10 @@ class CliTool(Protocol):
     def name(self) -> str:
         """The backend's name (``claude_code``, ``codex``, ``aider``)."""
 
+    @property
+    def tool_files(self) -> tuple[str, ...]:
+        """Gitignore patterns of what the tool writes for itself where it works."""
+
     def files(self, order: WorkOrder) -> dict[str, str]:
         """Files (name to text) to write into the scratch directory first."""
 
@@ -101,6 +106,9 @@ class CliAgentBackend:
         timeout_s: Seconds before the tool is killed.
         heartbeat_s: Seconds between heartbeats while it runs.
         kill_grace_s: Seconds it has to exit after ``SIGTERM``.
+        ignore: Gitignore patterns of further files it writes for itself,
+            ignored in its worktrees besides the tool's own
+            (``capabilities.tool_files``).
     """
 
     tool: CliTool
@@ -111,6 +119,7 @@ class CliAgentBackend:
     timeout_s: float = 1800.0
     heartbeat_s: float = 5.0
     kill_grace_s: float = 2.0
+    ignore: tuple[str, ...] = attrs.field(default=(), converter=string_tuple)
 
     def __attrs_post_init__(self) -> None:
         name = self.tool.name
@@ -118,6 +127,7 @@ class CliAgentBackend:
             raise BackendConfigError(
                 name, "roles", f"must be among {', '.join(sorted(self.allowed_roles))}"
             )
+        check_ignore(name, self.ignore)
         for option in ("timeout_s", "heartbeat_s"):
             if not getattr(self, option) > 0:
                 raise BackendConfigError(name, option, "must be positive")
@@ -131,12 +141,13 @@ class CliAgentBackend:
 
     @property
     def capabilities(self) -> Capabilities:
-        """Its roles; it reports usage; its results are parsed from prose."""
+        """Its roles; it reports usage; its results are parsed from prose; its tool's files."""
         return Capabilities(
             roles=self.roles,
             edits_files=self.edits_files,
             reports_usage=True,
             structured_output=False,
+            tool_files=(*self.tool.tool_files, *self.ignore),
         )
 
     async def run(self, order: WorkOrder, report: Reporter) -> ResultEnvelope:

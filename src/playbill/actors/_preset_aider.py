@@ -18,7 +18,9 @@ cache figures are shown). Tokens are summed over the reports ("sent" is
 aider's own count of the prompt tokens, cache writes included); the cost is
 the last session figure. Its history files are kept in the scratch
 directory, out of the worktree, and ``--no-gitignore`` stops it from editing
-``.gitignore``.
+``.gitignore``. What it still writes in the worktree (its repository map's
+cache ``.aider.tags.cache.v4/``, and any ``.aider*`` file a configuration
+adds) is ignored there (``TOOL_FILES``).
 
 A run with no usage report never reached the model: it has no answer.
 """
@@ -36,6 +38,10 @@ from playbill.runtime import Usage
 from ._agent_process import ProcessOutput
 from ._backend import WorkOrder, string_tuple
 from ._cli_agent import ToolAnswer, edits
+
+TOOL_FILES: tuple[str, ...] = (".aider*",)
+"""What aider writes for itself where it works: ``.aider.tags.cache.v4/``,
+``.aider.chat.history.md``, ``.aider.input.history``, ``.aider.llm.history``."""
 
 _COUNT = r"[\d.,]+[kKmM]?"
 TOKENS = re.compile(
@@ -77,6 +83,11 @@ class AiderTool:
     def name(self) -> str:
         """``aider``."""
         return "aider"
+
+    @property
+    def tool_files(self) -> tuple[str, ...]:
+        """Its caches and history files, ``.aider*`` (``TOOL_FILES``)."""
+        return TOOL_FILES
 
     def files(self, order: WorkOrder) -> dict[str, str]:
         """None: the prompt goes on the command line."""

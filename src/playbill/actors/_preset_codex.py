@@ -17,6 +17,10 @@ schema; ``--skip-git-repo-check`` lets it run outside a git repository.
 Tokens are summed over ``turn.completed`` events (``cached_input_tokens`` are
 part of ``input_tokens``). Codex reports no cost: it is computed from the
 prices given, and is 0 when none are.
+
+Codex keeps its sessions and logs in ``$CODEX_HOME`` (``~/.codex``) and
+writes nothing of its own in the directory it works in (``AGENTS.md`` is
+the user's): it declares no tool files.
 """
 
 from __future__ import annotations
@@ -63,6 +67,11 @@ class CodexTool:
     def name(self) -> str:
         """``codex``."""
         return "codex"
+
+    @property
+    def tool_files(self) -> tuple[str, ...]:
+        """None: Codex writes nothing of its own where it works."""
+        return ()
 
     def files(self, order: WorkOrder) -> dict[str, str]:
         """The payload's schema, when it is passed with ``--output-schema``."""

@@ -59,6 +59,7 @@ def claude_code(
     timeout_s: float = 1800.0,
     heartbeat_s: float = 5.0,
     kill_grace_s: float = 2.0,
+    ignore: Iterable[str] = (),
 ) -> CliAgentBackend:
     """Claude Code (``claude -p <prompt> --output-format json``).
 
@@ -73,9 +74,12 @@ def claude_code(
         timeout_s: Seconds before it is killed.
         heartbeat_s: Seconds between heartbeats.
         kill_grace_s: Seconds it has to exit after ``SIGTERM``.
+        ignore: Gitignore patterns of further files it writes for itself
+            where it works, ignored there besides the tool's own.
 
     Returns:
-        The backend (named ``claude_code``; edits files, reports usage).
+        The backend (named ``claude_code``; edits files, reports usage;
+        ignores ``.claude/settings.local.json`` and ``CLAUDE.local.md``).
 
     Raises:
         BackendConfigError: An option cannot work.
@@ -96,6 +100,7 @@ def claude_code(
         timeout_s=timeout_s,
         heartbeat_s=heartbeat_s,
         kill_grace_s=kill_grace_s,
+        ignore=ignore,
     )
 
 
@@ -112,6 +117,7 @@ def codex(
     timeout_s: float = 1800.0,
     heartbeat_s: float = 5.0,
     kill_grace_s: float = 2.0,
+    ignore: Iterable[str] = (),
 ) -> CliAgentBackend:
     """Codex CLI (``codex exec --json <prompt>``).
 
@@ -128,6 +134,8 @@ def codex(
         timeout_s: Seconds before it is killed.
         heartbeat_s: Seconds between heartbeats.
         kill_grace_s: Seconds it has to exit after ``SIGTERM``.
+        ignore: Gitignore patterns of further files it writes for itself
+            where it works, ignored there besides the tool's own.
 
     Returns:
         The backend (named ``codex``; edits files, reports usage).
@@ -152,6 +160,7 @@ def codex(
         timeout_s=timeout_s,
         heartbeat_s=heartbeat_s,
         kill_grace_s=kill_grace_s,
+        ignore=ignore,
     )
 
 
@@ -165,6 +174,7 @@ def aider(
     timeout_s: float = 1800.0,
     heartbeat_s: float = 5.0,
     kill_grace_s: float = 2.0,
+    ignore: Iterable[str] = (),
 ) -> CliAgentBackend:
     """Aider (``aider --message <prompt> --yes-always --no-auto-commits ...``).
 
@@ -178,10 +188,12 @@ def aider(
         timeout_s: Seconds before it is killed.
         heartbeat_s: Seconds between heartbeats.
         kill_grace_s: Seconds it has to exit after ``SIGTERM``.
+        ignore: Gitignore patterns of further files it writes for itself
+            where it works, ignored there besides the tool's own.
 
     Returns:
         The backend (named ``aider``; edits files, reports usage parsed from
-        its text).
+        its text; ignores ``.aider*``).
 
     Raises:
         BackendConfigError: An option cannot work (a planner or verifier role).
@@ -196,4 +208,5 @@ def aider(
         timeout_s=timeout_s,
         heartbeat_s=heartbeat_s,
         kill_grace_s=kill_grace_s,
+        ignore=ignore,
     )

@@ -35,7 +35,17 @@ from playbill.actors._presets import AIDER_ROLES
 from playbill.actors._profiles import Range
 from playbill.runtime import ROLES, Role
 
-from ._types import AtLeastOne, Choice, Count, Prose, Seconds, SecondsOrNone, Text, Tokens
+from ._types import (
+    AtLeastOne,
+    Choice,
+    Count,
+    IgnorePattern,
+    Prose,
+    Seconds,
+    SecondsOrNone,
+    Text,
+    Tokens,
+)
 
 EnvName = Annotated[
     str,
@@ -82,6 +92,9 @@ class CommandOptions:
         reports_usage: Whether its results carry tokens and cost.
         heartbeat_s: Seconds between heartbeats while it runs.
         kill_grace_s: Seconds it has to exit after ``SIGTERM``.
+        ignore: Gitignore patterns of the files it writes for itself where
+            it works (caches, logs), never committed (besides editors' swap
+            files, always ignored).
     """
 
     backend: ClassVar[str] = "command"
@@ -95,6 +108,7 @@ class CommandOptions:
     reports_usage: bool = False
     heartbeat_s: Seconds = _CMD.heartbeat_s
     kill_grace_s: SecondsOrNone = _CMD.kill_grace_s
+    ignore: tuple[IgnorePattern, ...] = ()
 
     def build(self, roles: Iterable[Role], edits_files: bool) -> AgentBackend:
         """The ``CommandBackend`` (raises ``BackendConfigError`` for options that cannot work)."""
@@ -117,6 +131,10 @@ class ClaudeCodeOptions:
         timeout_s: Seconds before it is killed.
         heartbeat_s: Seconds between heartbeats.
         kill_grace_s: Seconds it has to exit after ``SIGTERM``.
+        ignore: Gitignore patterns of further files it writes for itself
+            where it works, never committed (besides
+            ``.claude/settings.local.json``, ``CLAUDE.local.md`` and editors'
+            swap files).
     """
 
     backend: ClassVar[str] = "claude_code"
@@ -131,6 +149,7 @@ class ClaudeCodeOptions:
     timeout_s: Seconds = 1800.0
     heartbeat_s: Seconds = 5.0
     kill_grace_s: SecondsOrNone = 2.0
+    ignore: tuple[IgnorePattern, ...] = ()
 
     def build(self, roles: Iterable[Role], edits_files: bool) -> AgentBackend:
         """The Claude Code backend (``claude_code()``)."""
@@ -155,6 +174,8 @@ class CodexOptions:
         timeout_s: Seconds before it is killed.
         heartbeat_s: Seconds between heartbeats.
         kill_grace_s: Seconds it has to exit after ``SIGTERM``.
+        ignore: Gitignore patterns of further files it writes for itself
+            where it works, never committed (besides editors' swap files).
     """
 
     backend: ClassVar[str] = "codex"
@@ -170,6 +191,7 @@ class CodexOptions:
     timeout_s: Seconds = 1800.0
     heartbeat_s: Seconds = 5.0
     kill_grace_s: SecondsOrNone = 2.0
+    ignore: tuple[IgnorePattern, ...] = ()
 
     def build(self, roles: Iterable[Role], edits_files: bool) -> AgentBackend:
         """The Codex backend (``codex()``)."""
@@ -196,6 +218,9 @@ class AiderOptions:
         timeout_s: Seconds before it is killed.
         heartbeat_s: Seconds between heartbeats.
         kill_grace_s: Seconds it has to exit after ``SIGTERM``.
+        ignore: Gitignore patterns of further files it writes for itself
+            where it works, never committed (besides ``.aider*`` and editors'
+            swap files).
     """
 
     backend: ClassVar[str] = "aider"
@@ -208,6 +233,7 @@ class AiderOptions:
     timeout_s: Seconds = 1800.0
     heartbeat_s: Seconds = 5.0
     kill_grace_s: SecondsOrNone = 2.0
+    ignore: tuple[IgnorePattern, ...] = ()
 
     def build(self, roles: Iterable[Role], edits_files: bool) -> AgentBackend:
         """The aider backend (``aider()``)."""
