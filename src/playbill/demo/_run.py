@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Final, final
 
@@ -121,6 +122,7 @@ async def run_demo(
     repo: str | os.PathLike[str],
     *,
     observe: Callable[[Sequence[Entry]], None] | None = None,
+    worktrees: str | os.PathLike[str] | None = None,
 ) -> DemoResult:
     """Run the demo's team on ``repo`` into ``journal`` until it settles.
 
@@ -129,6 +131,8 @@ async def run_demo(
         run_id: A run id the journal does not hold yet.
         repo: A repository made by ``create_demo_repository``.
         observe: Called with every committed batch of entries (a progress display).
+        worktrees: The directory of the attempts' worktrees (see ``Workbench``);
+            ``${XDG_DATA_HOME:-~/.local/share}/playbill/worktrees`` by default.
 
     Returns:
         The run's outcome, with the merge report.
@@ -137,7 +141,7 @@ async def run_demo(
         WorkspaceError: ``repo`` is not a usable repository.
         WriterConflictError: Another process writes ``run_id``.
     """
-    bench = await trio.to_thread.run_sync(Workbench, repo, run_id)
+    bench = await trio.to_thread.run_sync(partial(Workbench, repo, run_id, worktrees=worktrees))
     backends = demo_backends()
 
     def backend_of(agent: AgentSpec) -> AgentBackend:
