@@ -15,6 +15,7 @@ from playbill.workspaces import (
     Integrator,
     PathEscapes,
     StaleWorktree,
+    WorkspaceError,
     Workspaces,
     WorktreesRefused,
     default_worktrees,
@@ -238,3 +239,24 @@ def test_remove_stale_refuses_a_directory_that_is_not_a_playbill_worktree(
     with pytest.raises(PathEscapes, match="nor one git knows"):
         remove_stale(repo, [fake])
     assert (precious / "keep.txt").read_text() == "mine\n"
+
+
+def test_a_persons_own_worktree_of_a_playbill_branch_is_left_alone(
+    repo: Path, tmp_path: Path
+) -> None:
+    ws = Workspaces(repo, "r1")
+    wt = ws.acquire("fix", 1)
+    (wt.path / "a.txt").write_text("the attempt's work\n")
+    ws.commit_attempt(wt, "work")
+    ws.release(wt)
+    look = tmp_path / "look"  # someone checks the attempt's branch out to look at it
+    git(repo, "worktree", "add", "--quiet", str(look), wt.branch)
+    (look / "notes.txt").write_text("my own notes\n")
+
+    assert find_stale(repo) == []  # not reported as a run's leftover
+    ws.cleanup()  # nor removed when the run ends
+    assert (look / "notes.txt").read_text() == "my own notes\n"
+    assert registered(repo) == {look}
+    with pytest.raises(WorkspaceError):
+        ws.acquire("fix", 1)  # and no agent is ever put to work in it
+    assert (look / "notes.txt").read_text() == "my own notes\n"

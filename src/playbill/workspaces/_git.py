@@ -296,6 +296,22 @@ def parse_branch(branch: str) -> tuple[str, str | None, int | None] | None:
     return run, step, attempt
 
 
+def laid_out(path: Path, branch: str) -> bool:
+    """Whether ``path`` is where playbill puts a worktree of ``branch``, whatever the root.
+
+    That is ``.../<run>/<step>-<attempt>`` for an attempt's branch and
+    ``.../<run>/integration`` for a run's integration branch. A worktree of
+    a playbill branch somewhere else is someone's own (a person looking at
+    an attempt's work): playbill never works in it nor removes it.
+    """
+    parsed = parse_branch(branch)
+    if parsed is None:
+        return False
+    run, step, attempt = parsed
+    name = INTEGRATION if step is None else f"{safe_step(step)}-{attempt}"
+    return path.name == name and path.parent.name == safe_id(run)
+
+
 def parse_attempt_dir(name: str) -> tuple[str, int] | None:
     """The step and attempt of an attempt directory's name, or None."""
     found = _ATTEMPT_DIR.fullmatch(name)
@@ -332,9 +348,11 @@ def checked_out_branch(path: Path) -> str | None:
 
 
 def registered(top: Path) -> list[tuple[Path, str]]:
-    """The linked worktrees git has on record, with the branch each has checked out.
+    """The playbill worktrees git has on record, with the branch each has checked out.
 
-    Worktrees with a detached HEAD are left out; so is the main work tree.
+    Only linked worktrees of a playbill branch at a place playbill would
+    have put them (``laid_out``): the main work tree, worktrees with a
+    detached HEAD and a person's own worktrees are left out.
     """
     listing = run_git(top, "worktree", "list", "--porcelain", "-z", repo=top)
     found: list[tuple[Path, str]] = []
@@ -346,7 +364,9 @@ def registered(top: Path) -> list[tuple[Path, str]]:
                 first = False
             path = Path(field.removeprefix("worktree "))
         elif field.startswith("branch refs/heads/") and path is not None and not first:
-            found.append((path, field.removeprefix("branch refs/heads/")))
+            branch = field.removeprefix("branch refs/heads/")
+            if laid_out(path, branch):
+                found.append((path, branch))
     return found
 
 
