@@ -182,6 +182,16 @@ def test_capabilities_and_name() -> None:
     assert b.name == "command"
     assert b.capabilities.roles == frozenset({"reviewer"})
     assert not b.capabilities.edits_files
+    assert b.capabilities.tool_files == ()
+
+
+def test_the_files_a_command_writes_for_itself_are_what_it_says() -> None:
+    b = CommandBackend(argv=("x",), ignore=[".cache/", "*.log"])
+    assert b.capabilities.tool_files == (".cache/", "*.log")
+    for bad in ("", "# comment", "a\nb"):
+        with pytest.raises(BackendConfigError) as caught:
+            CommandBackend(argv=("x",), ignore=(bad,))
+        assert caught.value.option == "ignore"
 
 
 # ------------------------------------------------------------------- runs

@@ -80,7 +80,9 @@ def test_a_killed_run_is_resumed_from_its_journal_and_nothing_is_done_twice(
 
     before = run_state(journal, "k1")
     assert not before.is_terminal
-    assert before.workspaces["fix#1"].path  # its worktree was journaled
+    first = Path(before.workspaces["fix#1"].path)  # its worktree was journaled
+    assert ".git" not in first.parts and not first.is_relative_to(project)
+    assert first.is_relative_to(Path(before.labels["worktrees"]))
 
     # a changed plan file is refused; the same one resumes
     plan.write_text(text + "\n# edited\n", encoding="utf-8")
@@ -90,10 +92,15 @@ def test_a_killed_run_is_resumed_from_its_journal_and_nothing_is_done_twice(
     )
     plan.write_text(text, encoding="utf-8")
 
-    resumed = invoke(runner, journal, "resume", "k1", "--quiet")
+    elsewhere = tmp_path / "resumed-wt"
+    resumed = invoke(runner, journal, "resume", "k1", "--quiet", "--worktrees", str(elsewhere))
     assert resumed.exit_code == 0, resumed.output
     assert "outcome: completed" in resumed.stdout
     assert "integrate k1" in resumed.stdout
+    # the interrupted attempt's retry works where the resume said; the run's worktrees are gone
+    after = run_state(journal, "k1")
+    assert Path(after.workspaces["fix#2"].path).is_relative_to(elsewhere)
+    assert not first.exists() and "playbill/k1" not in git(project, "worktree", "list")
 
     entries = read_entries(journal, "k1")
     created = Counter(

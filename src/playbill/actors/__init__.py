@@ -61,7 +61,7 @@ from ._simulate import (
 )
 from ._simulated import SimulatedBackend, SimulatedCrash
 from ._tool_needs import ToolNeeds
-from ._workbench import BASE_LABEL, REPO_LABEL, Workbench
+from ._workbench import BASE_LABEL, REPO_LABEL, WORKTREES_LABEL, Workbench
 
 __all__ = [
     "BASE_LABEL",
@@ -71,6 +71,7 @@ __all__ = [
     "EPOCH_US",
     "PLACEHOLDERS",
     "REPO_LABEL",
+    "WORKTREES_LABEL",
     "AgentBackend",
     "AgentProfile",
     "AgentUnavailableError",

@@ -19,6 +19,16 @@ fields are ignored, so newer versions keep working.
 
 Tokens in are all the prompt tokens the model read: ``input_tokens`` plus
 the cache's creation and read tokens; the cost is ``total_cost_usd``.
+
+Claude Code keeps its sessions in ``~/.claude``, out of the worktree. In the
+project, ``.claude/settings.json`` (and ``.claude/commands/``,
+``agents/``, ``skills/``, ``hooks/``, ``CLAUDE.md``) is configuration a
+team commits: a change there is a real change, and the step's scope decides
+whether it is allowed. What Claude Code writes for the user alone is its
+local scope, ``.claude/settings.local.json`` (permissions it was granted)
+and ``CLAUDE.local.md`` (personal memory), which it asks to be kept out of
+git: those are ignored in the worktree (``TOOL_FILES``), unless the
+repository tracks them.
 """
 
 from __future__ import annotations
@@ -38,6 +48,9 @@ from ._backend import WorkOrder, string_tuple
 from ._cli_agent import ToolAnswer, edits
 from ._tool_needs import ToolNeeds, claude_login, endpoint_of
 from ._tool_version import Version, VersionRange
+
+TOOL_FILES: tuple[str, ...] = ("/.claude/settings.local.json", "/CLAUDE.local.md")
+"""What Claude Code writes for the user alone in the project it works in."""
 
 
 class _ClaudeUsage(msgspec.Struct, frozen=True):
@@ -90,6 +103,11 @@ class ClaudeCodeTool:
     def supported(self) -> VersionRange:
         """The releases tested: see ``SUPPORTED``."""
         return SUPPORTED
+
+    @property
+    def tool_files(self) -> tuple[str, ...]:
+        """Its local-scope files (``TOOL_FILES``)."""
+        return TOOL_FILES
 
     def files(self, order: WorkOrder) -> dict[str, str]:
         """None: the prompt goes on the command line."""

@@ -256,12 +256,13 @@ class RoleActor:
         if bench is None:
             return order, None
         state = self._state()
+        ignore = self._backend.capabilities.tool_files
         if order.kind == "work" and order.role == "executor":
-            worktree, new = await bench.enter(state, order.step, order.attempt)
+            worktree, new = await bench.enter(state, order.step, order.attempt, ignore)
             if new:
                 await self._say(worktree.to_message())
             return attrs.evolve(order, workspace=str(worktree.path)), worktree
-        path = await bench.worktree_of(state, order.step.id, order.attempt)
+        path = await bench.worktree_of(state, order.step.id, order.attempt, ignore)
         if path is None:
             return order, None
         return attrs.evolve(order, workspace=str(path)), None

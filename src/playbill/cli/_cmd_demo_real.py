@@ -53,12 +53,15 @@ REFRESH_S: Final = 0.1
 """The live display redraws at most this often (and once more at the end)."""
 
 
-def run_real_demo(settings: Settings, parent: Path | None = None) -> DemoResult:
+def run_real_demo(
+    settings: Settings, parent: Path | None = None, worktrees: Path | None = None
+) -> DemoResult:
     """Make the demo repository, run the team on it, and report (see the module).
 
     Args:
         settings: The global options (the journal).
         parent: Where to make the repository; the system's temporary directory by default.
+        worktrees: Where the attempts' worktrees live; ``default_worktrees()`` by default.
 
     Returns:
         How the run went.
@@ -75,7 +78,7 @@ def run_real_demo(settings: Settings, parent: Path | None = None) -> DemoResult:
     say(console, f"Made a git repository of the textkit project, failing tests and all: {repo}")
     say(console, f"Running {run_id}: a planner, two executors, a reviewer and a pytest verifier.")
     say(console, "")
-    result = _run_shown(settings, run_id, repo, console)
+    result = _run_shown(settings, run_id, repo, console, worktrees)
     _report(settings, result, console)
     if not result.completed:
         state = result.state
@@ -92,7 +95,9 @@ async def free_demo_id(settings: Settings) -> str:
         return next_demo_run_id(taken)
 
 
-def _run_shown(settings: Settings, run_id: str, repo: Path, console: Console) -> DemoResult:
+def _run_shown(
+    settings: Settings, run_id: str, repo: Path, console: Console, worktrees: Path | None
+) -> DemoResult:
     """Run the demo, live on a terminal, one line per milestone otherwise."""
     view = LiveView()
     live = Live(view.renderable(), console=console, auto_refresh=False, transient=False)
@@ -121,7 +126,9 @@ def _run_shown(settings: Settings, run_id: str, repo: Path, console: Console) ->
                     then = "start a new one with `playbill demo`"
                     return await stop_on_signals(signals, run, run.wait, then)
 
-                return await run_demo(journal, run_id, repo, observe=observe, wait=wait)
+                return await run_demo(
+                    journal, run_id, repo, observe=observe, wait=wait, worktrees=worktrees
+                )
 
     if not console.is_terminal:
         return run_async(go)

@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Final, final
 
@@ -122,6 +123,7 @@ async def run_demo(
     *,
     observe: Callable[[Sequence[Entry]], None] | None = None,
     wait: Callable[[Run], Awaitable[RunState]] | None = None,
+    worktrees: str | os.PathLike[str] | None = None,
 ) -> DemoResult:
     """Run the demo's team on ``repo`` into ``journal`` until it settles.
 
@@ -132,6 +134,8 @@ async def run_demo(
         observe: Called with every committed batch of entries (a progress display).
         wait: Waits for the run to settle (``Run.wait`` by default); the CLI
             also stops it on SIGINT and SIGTERM.
+        worktrees: The directory of the attempts' worktrees (see ``Workbench``);
+            ``${XDG_DATA_HOME:-~/.local/share}/playbill/worktrees`` by default.
 
     Returns:
         The run's outcome, with the merge report.
@@ -140,7 +144,7 @@ async def run_demo(
         WorkspaceError: ``repo`` is not a usable repository.
         WriterConflictError: Another process writes ``run_id``.
     """
-    bench = await trio.to_thread.run_sync(Workbench, repo, run_id)
+    bench = await trio.to_thread.run_sync(partial(Workbench, repo, run_id, worktrees=worktrees))
     backends = demo_backends()
 
     def backend_of(agent: AgentSpec) -> AgentBackend:
