@@ -8,6 +8,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -44,3 +46,16 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "filterwarnings", "ignore:Generating overly large repr:hypothesis.errors.HypothesisWarning"
     )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def worktrees_in_tmp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Keep the worktrees of real runs out of the user's data directory.
+
+    Runs make their worktrees under ``$XDG_DATA_HOME/playbill/worktrees``; the
+    session gets a data directory of its own.
+    """
+    data = tmp_path_factory.mktemp("data")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_DATA_HOME", str(data))
+        yield data

@@ -15,6 +15,7 @@ from playbill.runtime import (
     Failure,
     FileChanged,
     ImplementationPayload,
+    ProcessInfo,
     ResultEnvelope,
     Role,
     StepSpec,
@@ -28,12 +29,16 @@ FIXTURES = Path(__file__).parent / "fixtures" / "backends"
 class RecordingReporter:
     heartbeats: list[str] = attrs.Factory(list)
     usages: list[Usage] = attrs.Factory(list)
+    processes: list[ProcessInfo] = attrs.Factory(list)
 
     async def heartbeat(self, progress: str = "") -> None:
         self.heartbeats.append(progress)
 
     async def usage(self, usage: Usage) -> None:
         self.usages.append(usage)
+
+    async def process_started(self, process: ProcessInfo) -> None:
+        self.processes.append(process)
 
 
 STEP = StepSpec(

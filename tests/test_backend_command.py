@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import socket
+import sys
 from pathlib import Path
 
 import pytest
@@ -180,6 +182,16 @@ def test_capabilities_and_name() -> None:
     assert b.name == "command"
     assert b.capabilities.roles == frozenset({"reviewer"})
     assert not b.capabilities.edits_files
+    assert b.capabilities.tool_files == ()
+
+
+def test_the_files_a_command_writes_for_itself_are_what_it_says() -> None:
+    b = CommandBackend(argv=("x",), ignore=[".cache/", "*.log"])
+    assert b.capabilities.tool_files == (".cache/", "*.log")
+    for bad in ("", "# comment", "a\nb"):
+        with pytest.raises(BackendConfigError) as caught:
+            CommandBackend(argv=("x",), ignore=(bad,))
+        assert caught.value.option == "ignore"
 
 
 # ------------------------------------------------------------------- runs
@@ -336,6 +348,26 @@ async def test_cancel_kills_the_whole_process_group_promptly(
         nursery.cancel_scope.cancel()
     for pid in pids:
         assert await wait_dead(pid), f"process {pid} survived"
+
+
+async def test_the_process_is_reported_with_what_identifies_it(
+    monkeypatch: pytest.MonkeyPatch, record: Path, tmp_path: Path
+) -> None:
+    pids_file = tmp_path / "pids.json"
+    monkeypatch.setenv("FAKE_PIDS", str(pids_file))
+    b = backend("hang", monkeypatch, timeout_s=60.0, kill_grace_s=0.05)
+    reporter = RecordingReporter()
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(b.run, order(), reporter)
+        await wait_for_file(pids_file)
+        leader, _child = read_json(pids_file)
+        [process] = reporter.processes  # reported before its work went on
+        nursery.cancel_scope.cancel()
+    assert (process.pid, process.pgid) == (leader, leader)  # it leads its own group
+    assert process.label == "command fake_command.py"
+    assert process.host == socket.gethostname()
+    if sys.platform.startswith("linux"):
+        assert process.start_ticks is not None and process.boot_id
 
 
 async def test_usage_of_a_failure_is_not_reported_twice(

@@ -692,6 +692,25 @@ def test_capabilities() -> None:
     assert aider().name == "aider"
 
 
+def test_each_tool_declares_the_files_it_writes_for_itself() -> None:
+    assert aider().capabilities.tool_files == (".aider*",)
+    assert claude_code().capabilities.tool_files == (
+        "/.claude/settings.local.json",
+        "/CLAUDE.local.md",
+    )
+    # what a team commits (.claude/settings.json, commands, agents) stays a real change
+    claude_files = set(claude_code().capabilities.tool_files)
+    assert not {".claude", ".claude/", "/.claude/", "/.claude/settings.json"} & claude_files
+    assert codex().capabilities.tool_files == ()
+    # the plan's `ignore` comes on top
+    assert aider(ignore=[".cache/"]).capabilities.tool_files == (".aider*", ".cache/")
+    assert codex(ignore=("*.tmp",)).capabilities.tool_files == ("*.tmp",)
+    with pytest.raises(BackendConfigError) as caught:
+        claude_code(ignore=["!keep"])
+    assert caught.value.option == "ignore"
+    assert "gitignore pattern" in caught.value.detail
+
+
 def test_aider_refuses_roles_it_cannot_play() -> None:
     with pytest.raises(BackendConfigError) as caught:
         aider(roles=("planner",))

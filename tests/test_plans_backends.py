@@ -135,6 +135,46 @@ def test_options_of_every_real_backend_load() -> None:
     )
 
 
+def test_ignore_adds_to_what_each_tool_writes_for_itself() -> None:
+    text = plan(
+        'id = "c"\nroles = ["executor"]\nbackend = "command"\n[agents.options]\n'
+        'argv = ["agent"]\nignore = [".cache/", "*.log"]',
+        'id = "ai"\nroles = ["executor"]\nbackend = "aider"\n[agents.options]\n'
+        'ignore = [".venv-aider/"]',
+        'id = "cl"\nroles = ["executor"]\nbackend = "claude_code"',
+    )
+    loaded = parse_plan(text)
+    factory = plan_backends(loaded)
+    tools = {a.id: factory(a).capabilities.tool_files for a in loaded.to_plan().agents}
+    assert tools == {
+        "c": (".cache/", "*.log"),
+        "ai": (".aider*", ".venv-aider/"),
+        "cl": ("/.claude/settings.local.json", "/CLAUDE.local.md"),
+    }
+
+
+def test_bad_ignore_patterns_are_named_with_their_path() -> None:
+    text = plan(
+        'id = "c"\nroles = ["executor"]\nbackend = "command"\n[agents.options]\n'
+        'argv = ["agent"]\nignore = [".ok/", "# a comment", "!negated", " lead"]',
+        'id = "cx"\nroles = ["executor"]\nbackend = "codex"\n[agents.options]\nignore = ".cache/"',
+        'id = "v"\nroles = ["verifier"]\nbackend = "checks"\n[agents.options]\nignore = ["x"]',
+    )
+    problems = problems_of(text)
+    assert set(problems) == {
+        "agents[0].options.ignore[1]",
+        "agents[0].options.ignore[2]",
+        "agents[0].options.ignore[3]",
+        "agents[1].options.ignore",
+        "agents[2].options.ignore",
+    }
+    assert problems["agents[0].options.ignore[1]"] == (
+        "expected a gitignore pattern on one line, not starting with '#', '!' or a space "
+        '(".cache/", "*.tmp"), got \'# a comment\''
+    )
+    assert "unknown key" in problems["agents[2].options.ignore"]  # checks edits nothing
+
+
 def test_every_option_problem_is_reported_at_once_with_its_path() -> None:
     text = plan(
         'id = "c"\nroles = ["executor"]\nbackend = "command"\n[agents.options]\n'

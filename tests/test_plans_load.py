@@ -200,6 +200,26 @@ def test_the_arguments_labels_win_over_the_files() -> None:
     assert spec.seed is None
 
 
+def test_the_worktrees_directory_is_taken_from_the_repository_or_home(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    repo = tmp_path / "repo"
+
+    def chosen(value: str) -> Path | None:
+        text = MINIMAL.replace("[run]\n", f'[run]\nworktrees = "{value}"\n', 1)
+        return parse_plan(text).run.worktrees_dir(repo)
+
+    assert parse_plan(MINIMAL).run.worktrees_dir(repo) is None  # the default, chosen later
+    assert chosen("../wt") == repo / "../wt"
+    assert chosen("~/wt") == tmp_path / "home" / "wt"
+    assert chosen("/srv/wt") == Path("/srv/wt")
+    assert (
+        parse_plan(MINIMAL).to_run_spec()
+        == parse_plan(MINIMAL.replace("[run]\n", '[run]\nworktrees = "../wt"\n', 1)).to_run_spec()
+    )  # where worktrees live is no part of what the run journals as its plan
+
+
 def test_a_minimal_plan_takes_every_default() -> None:
     spec = parse_plan(MINIMAL).to_run_spec()
     assert spec == RunSpec(
@@ -308,6 +328,13 @@ goal = "do it"
         ('goal = "x"\nlabels = { a = 1 }', "run.labels.a", "expected a string, got 1"),
         ('goal = "x"\nlabels = []', "run.labels", "expected a table of strings"),
         ('goal = "x"\nstrategy = 3', "run.strategy", "expected a string"),
+        ('goal = "x"\nworktrees = 3', "run.worktrees", "expected a directory path, got 3"),
+        ('goal = "x"\nworktrees = " "', "run.worktrees", "expected a directory path"),
+        ('goal = "x"\nworktrees = "wt"', "run.worktrees", "outside the repository"),
+        ('goal = "x"\nworktrees = "./a/../wt"', "run.worktrees", "'../wt', or '~/...'"),
+        ('goal = "x"\nworktrees = "/srv/.git/wt"', "run.worktrees", "outside any .git"),
+        ('goal = "x"\nworktrees = "../.git"', "run.worktrees", "agent tools refuse"),
+        ('goal = "x"\nworktrees = "~/wt\\u0007"', "run.worktrees", "a control character"),
     ],
 )
 def test_run_table_problems(run: str, location: str, fragment: str) -> None:

@@ -32,7 +32,7 @@ from model_servers.core import Request, ScriptedServer
 from model_servers.trap import NetworkTrap
 from playbill.actors._backend import BackendError
 from playbill.actors._cli_agent import CliAgentBackend
-from playbill.actors._preset_aider import OWN_PATHS
+from playbill.actors._preset_aider import TOOL_FILES
 from playbill.actors._presets import aider
 from playbill.runtime import (
     ImplementationPayload,
@@ -137,8 +137,8 @@ def untracked(repo: Path) -> list[str]:
 
 
 def is_aiders(path: str) -> bool:
-    """Whether a path is one of aider's own (``OWN_PATHS``, matched on any of its parts)."""
-    return any(fnmatch.fnmatch(part, p) for part in Path(path).parts for p in OWN_PATHS)
+    """Whether a path is one of aider's own (``TOOL_FILES``, matched on any of its parts)."""
+    return any(fnmatch.fnmatch(part, p) for part in Path(path).parts for p in TOOL_FILES)
 
 
 def echo_key(request: Request) -> Turn:
@@ -359,29 +359,12 @@ argv = {toml(pytest_argv)}
 """
 
 
-@pytest.mark.parametrize(
-    "ignored",
-    [
-        "info/exclude",
-        pytest.param(
-            "nothing",
-            marks=pytest.mark.xfail(
-                reason="the exclusion of a backend's OWN_PATHS in attempts' worktrees comes "
-                "with branch `worktrees`: until then the repository map's cache "
-                ".aider.tags.cache.v4/ is committed, and fails the scope",
-                strict=True,
-            ),
-        ),
-    ],
-)
 def test_playbill_run_with_aider_fixes_the_bug(
-    tmp_path: Path, trap: NetworkTrap, monkeypatch: pytest.MonkeyPatch, ignored: str
+    tmp_path: Path, trap: NetworkTrap, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
     # the repository ignores what pytest leaves behind, never aider's files
     repo = calc_project(tmp_path / "repo", {".gitignore": "__pycache__/\n.pytest_cache/\n"})
-    if ignored == "info/exclude":
-        (repo / ".git" / "info" / "exclude").write_text(".aider*\n")
     plan = tmp_path / "plan.toml"
     plan.write_text(plan_text(tmp_path, trap))
     journal = tmp_path / "journal.db"

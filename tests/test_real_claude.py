@@ -371,13 +371,9 @@ def test_a_playbill_run_with_claude_code_fixes_the_bug_and_journals_its_usage(
         assert API_KEY.encode() not in path.read_bytes(), path
 
     [created] = [m for m in messages if m["type"] == "workspace_created"]
-    if (repo / ".git") in Path(created["path"]).parents:
-        # worktrees under .git (until they move out of it): Claude Code refuses every
-        # edit there, and the attempt says so instead of passing with no change
-        assert done.returncode == 1, done.stdout + done.stderr
-        assert "agent/permission_denied" in done.stdout
-        assert "which is a sensitive file" in done.stdout
-        pytest.xfail("attempt worktrees live under .git, where Claude Code edits nothing")
+    # outside the repository's .git, where Claude Code would refuse every edit
+    # (test_a_worktree_under_dot_git_is_refused_every_edit)
+    assert repo not in Path(created["path"]).parents
 
     assert done.returncode == 0, done.stdout + done.stderr
     assert "outcome: completed" in done.stdout

@@ -12,7 +12,7 @@ import pytest
 import trio
 
 from git_helpers import BUGGY, FIXED, calc_project, git
-from playbill.actors import Reporter, RunSpec, WorkOrder, open_run
+from playbill.actors import CommandBackend, Reporter, RunSpec, WorkOrder, open_run
 from playbill.actors._backend import CapabilityError
 from playbill.actors._checks import ChecksBackend
 from playbill.actors._scripted import Edit, Scripted, ScriptedBackend
@@ -20,6 +20,7 @@ from playbill.actors._workbench import Workbench
 from playbill.runtime import (
     AgentSpec,
     FileChanged,
+    ImplementationPayload,
     MemoryJournal,
     Plan,
     PolicySettings,
@@ -265,3 +266,143 @@ async def test_every_caller_waiting_on_a_run_wakes(repo: Path) -> None:
                 for name in ("a", "b", "c"):
                     nursery.start_soon(waiter, name)
     assert sorted(woken) == ["a", "b", "c"]
+
+
+LITTERING_AGENT = """\
+import json, pathlib
+here = pathlib.Path(".")
+(here / ".aider.tags.cache.v4").mkdir()
+(here / ".aider.tags.cache.v4" / "cache.db").write_text("tags")
+(here / ".calc.py.swp").write_text("swap")
+(here / ".tool-cache").mkdir()
+(here / ".tool-cache" / "state").write_text("mine")
+(here / "calc.py").write_text("def add(a, b):\\n    return a + b\\n")
+print(json.dumps({"payload": {"kind": "implementation", "summary": "fixed"}}))
+"""
+
+
+async def test_files_an_agent_writes_for_itself_are_never_committed(
+    repo: Path, tmp_path: Path
+) -> None:
+    """A command agent leaves aider's cache, a swap file and its own cache beside a real edit."""
+    script = tmp_path / "littering_agent.py"
+    script.write_text(LITTERING_AGENT)
+    agent = CommandBackend(argv=(sys.executable, str(script)), ignore=(".aider*", ".tool-cache/"))
+    checks = ChecksBackend()
+    plan = Plan(
+        steps=(StepSpec(id="fix", goal="fix add", scope=("calc.py",), validators=(PYTEST,)),),
+        agents=(AGENTS[0], AGENTS[2]),
+    )
+    spec = RunSpec(goal="fix calc", plan=plan, policy=PolicySettings(max_attempts=1))
+    journal = MemoryJournal()
+
+    def backends(spec: AgentSpec) -> object:
+        return checks if spec.backend == "checks" else agent
+
+    async with open_run(journal, "r1", backends, spec=spec, workbench=Workbench(repo, "r1")) as run:  # type: ignore[arg-type]
+        state = await run.wait()
+    assert state.status == "completed", state.reason  # no scope violation
+    payload = state.steps["fix"].attempts[0].result.payload  # type: ignore[union-attr]
+    assert isinstance(payload, ImplementationPayload)
+    assert payload.changed_files == ("calc.py",)
+    assert git(repo, "show", "--name-only", "--format=", "playbill/r1/fix/1") == "calc.py"
+    assert git(repo, "show", "playbill/r1/integration:calc.py") + "\n" == FIXED
+    assert git(repo, "status", "--porcelain") == ""
+
+
+class Hanging:
+    """A reviewer that never answers (its run is stopped meanwhile)."""
+
+    name = "hanging"
+    capabilities = ScriptedBackend().capabilities
+
+    async def run(self, order: WorkOrder, report: Reporter) -> ResultEnvelope:
+        await trio.sleep_forever()
+        raise AssertionError("unreachable")
+
+
+class Passing:
+    """A reviewer that passes, and remembers where it looked."""
+
+    name = "passing"
+    capabilities = ScriptedBackend().capabilities
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    async def run(self, order: WorkOrder, report: Reporter) -> ResultEnvelope:
+        assert order.workspace is not None
+        self.seen.append(order.workspace)
+        assert (Path(order.workspace) / "calc.py").read_text() == FIXED  # the attempt's work
+        return ResultEnvelope(
+            agent=order.agent,
+            role="reviewer",
+            step=order.step.id,
+            attempt=order.attempt,
+            exit_status="ok",
+            payload=ReviewPayload(verdict="pass"),
+        )
+
+
+@pytest.mark.parametrize("left", ["kept", "deleted"])
+async def test_a_run_journaled_with_worktrees_under_git_still_resumes(
+    repo: Path, monkeypatch: pytest.MonkeyPatch, left: str
+) -> None:
+    """A run an older playbill started, its worktrees under ``.git/playbill-worktrees``."""
+    plan = Plan(
+        steps=(StepSpec(id="fix", goal="fix add", scope=("calc.py",), validators=(PYTEST,)),),
+        agents=AGENTS,
+    )
+    scripted = ScriptedBackend({"fix": [Scripted(edits=(Edit("calc.py", FIXED),))]})
+    checks = ChecksBackend()
+    journal = MemoryJournal()
+    spec = RunSpec(goal="fix calc", plan=plan)
+
+    # The older layout: a repository's worktrees in its git common dir.
+    with monkeypatch.context() as older:
+        older.setattr(
+            "playbill.workspaces._places.worktrees_root",
+            lambda top, common, worktrees: common / "playbill-worktrees",
+        )
+        first = Workbench(repo, "r1")
+        hanging = Hanging()
+        reviewers = {"ex": scripted, "rev": hanging, "ver": checks}
+        async with open_run(
+            journal,
+            "r1",
+            lambda a: reviewers[a.id],
+            spec=spec,
+            workbench=first,  # type: ignore[arg-type,return-value]
+        ) as run:
+            await run.wait(lambda s: bool(s.steps["fix"].attempts[0].result))
+    created = [e.msg for e in await journal.read("r1") if isinstance(e.msg, WorkspaceCreated)]
+    old = Path(created[0].path)
+    assert old == repo / ".git" / "playbill-worktrees" / "r1" / "fix-1"
+    assert (old / "calc.py").read_text() == FIXED
+    if left == "deleted":
+        git(repo, "worktree", "remove", "--force", str(old))  # its directory went away
+
+    passing = Passing()
+    resumed = {"ex": scripted, "rev": passing, "ver": checks}
+    bench = Workbench(repo, "r1", base_commit=first.workspaces.base_commit)
+    async with open_run(
+        journal,
+        "r1",
+        lambda a: resumed[a.id],
+        workbench=bench,  # type: ignore[arg-type,return-value]
+    ) as run:
+        state = await run.wait()
+    assert state.status == "completed", state.reason
+    # reviewed where it was, or in the new place when it was gone; never made twice
+    seen = Path(passing.seen[0])
+    if left == "kept":
+        assert seen == old
+    else:
+        assert ".git" not in seen.parts and seen.is_relative_to(bench.workspaces.worktrees)
+    entries = await journal.read("r1")
+    assert sum(isinstance(e.msg, WorkspaceCreated) for e in entries) == 1
+    assert git(repo, "show", "playbill/r1/integration:calc.py") + "\n" == FIXED
+    # the run ended: every worktree is gone, the old place included; branches stay
+    assert "playbill" not in git(repo, "worktree", "list")
+    assert not (repo / ".git" / "playbill-worktrees").exists()
+    assert git(repo, "rev-parse", "--verify", "playbill/r1/fix/1")

@@ -6,6 +6,7 @@ from playbill.runtime import (
     FORMAT_VERSION,
     HISTORY_LIMIT,
     AgentSpec,
+    AttemptCancelled,
     Entry,
     Failure,
     Finding,
@@ -16,12 +17,16 @@ from playbill.runtime import (
     Plan,
     PlanAttached,
     PolicyDecisionApplied,
+    ProcessEnded,
+    ProcessInfo,
+    ProcessStarted,
     ResultEnvelope,
     ResultProposed,
     ReviewGiven,
     ReviewPayload,
     RunCompleted,
     RunCreated,
+    RunPaused,
     RunResumed,
     StepAssigned,
     StepCompleted,
@@ -293,3 +298,59 @@ def test_a_result_after_its_attempt_ended_changes_nothing_but_a_count() -> None:
     assert attempt.status == "failed" and attempt.result is None
     assert state.steps["a"].status == "failed"
     assert state.late_results == 1 and state.anomaly_count == 0
+
+
+def process(pid: int, host: str = "h") -> ProcessInfo:
+    return ProcessInfo(pid=pid, pgid=pid, start_ticks=7, boot_id="b", host=host)
+
+
+def test_processes_of_work_in_flight_are_kept_until_the_work_ends() -> None:
+    started = ProcessStarted(agent="ex", process=process(41), step="a", attempt=1)
+    working = (*BASE, StepAssigned(step="a", agent="ex", attempt=1), started)
+    state = run(*working)
+    assert [(p.agent, p.step, p.attempt, p.process.pid, p.seq) for p in state.processes] == [
+        ("ex", "a", 1, 41, 4)
+    ]
+    # the work ends (a result, a failure, a cancel): its processes go with it
+    failure = Failure(failure_class="agent", kind="exit_status")
+    assert run(*working, StepFailed(step="a", attempt=1, failure=failure)).processes == ()
+    cancelled = AttemptCancelled(step="a", attempt=1, agent="ex", reason="budget")
+    assert run(*working, cancelled).processes == ()
+    assert run(*working, result("ex", ImplementationPayload(summary="done"))).processes == ()
+    assert run(*working).anomaly_count == 0
+
+
+def test_a_process_of_work_that_already_ended_is_not_kept() -> None:
+    late = ProcessStarted(agent="ex", process=process(41), step="a", attempt=1)
+    cancelled = AttemptCancelled(step="a", attempt=1, agent="ex")
+    state = run(*BASE, StepAssigned(step="a", agent="ex", attempt=1), cancelled, late)
+    assert state.processes == ()
+    assert state.anomaly_count == 0
+
+
+def test_a_resumed_run_ends_the_processes_it_dealt_with() -> None:
+    working = (
+        *BASE,
+        StepAssigned(step="a", agent="ex", attempt=1),
+        ProcessStarted(agent="ex", process=process(41), step="a", attempt=1),
+        ProcessStarted(agent="ex", process=process(42, host="other"), step="a", attempt=1),
+    )
+    state = run(*working, ProcessEnded(agent="ex", pid=41, host="h", how="reaped"))
+    assert [(p.process.pid, p.process.host) for p in state.processes] == [(42, "other")]
+    assert state.anomaly_count == 0
+    unknown = run(*working, ProcessEnded(agent="ex", pid=41, host="other", how="gone"))
+    assert len(unknown.processes) == 2
+    assert unknown.anomaly_count == 1
+    assert "end of unknown process 41" in unknown.anomalies[0]
+
+
+def test_a_pause_that_stopped_agents_leaves_them_restarting() -> None:
+    state = run(
+        *BASE,
+        StepAssigned(step="a", agent="ex", attempt=1),
+        RunPaused(reason="interrupted by SIGINT", stopped=("ex", "rev")),
+    )
+    assert state.status == "paused"
+    assert state.reason == "interrupted by SIGINT"
+    assert [a.status for a in state.agents.values()] == ["restarting", "restarting"]
+    assert run(*BASE, RunPaused(reason="coffee")).agents["ex"].status == "idle"

@@ -6,6 +6,7 @@ import os
 import shlex
 from pathlib import Path
 
+import attrs
 import msgspec
 import pytest
 import trio
@@ -21,6 +22,7 @@ from playbill.runtime import (
     FileChanged,
     HumanApproval,
     Message,
+    ProcessInfo,
     TestsPass,
     ValidationFailed,
     ValidationPassed,
@@ -226,6 +228,22 @@ async def test_a_command_that_leaves_a_background_process_finishes(tmp_path: Pat
     result = await run_validator(v, make_ctx(tmp_path))
     assert result.passed, result.failure
     assert await wait_dead(int((tmp_path / "bg.pid").read_text()))
+
+
+async def test_each_command_is_reported_as_it_starts(tmp_path: Path) -> None:
+    seen: list[ProcessInfo] = []
+
+    async def on_start(process: ProcessInfo) -> None:
+        seen.append(process)
+
+    v = CommandPasses(argv=("echo $$ > me.pid",), shell=True, timeout_s=30)
+    ctx = attrs.evolve(make_ctx(tmp_path), on_start=on_start)
+    result = await run_validator(v, ctx)
+    assert result.passed, result.failure
+    [process] = seen
+    leader = int((tmp_path / "me.pid").read_text())
+    assert (process.pid, process.pgid) == (leader, leader)
+    assert process.label == "/bin/sh"
 
 
 # ------------------------------------------------------- environment, secrets

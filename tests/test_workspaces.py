@@ -172,7 +172,7 @@ def test_attempts_work_in_parallel_in_separate_worktrees(repo: Path) -> None:
     for (step, attempt), (wt, done) in results.items():
         paths.add(wt.path)
         assert wt.branch == f"playbill/r1/{step}/{attempt}"
-        assert wt.path == repo / ".git" / "playbill-worktrees" / "r1" / f"{step}-{attempt}"
+        assert wt.path == ws.worktrees / "r1" / f"{step}-{attempt}"
         assert done.changed == ("a.txt", f"{step}-{attempt}.txt")
         tree = tracked_tree(repo, wt.branch)
         assert tree["a.txt"] == f"edited by {step} {attempt}"
@@ -231,7 +231,7 @@ def test_an_environment_that_redirects_git_is_refused(
 
 def test_acquire_refuses_a_foreign_directory_in_its_place(repo: Path) -> None:
     ws = Workspaces(repo, "r1")
-    place = repo / ".git" / "playbill-worktrees" / "r1" / "fix-1"
+    place = ws.root / "fix-1"
     place.mkdir(parents=True)
     (place / "stray.txt").write_text("not ours\n")
     with pytest.raises(WorktreeConflict, match="expected playbill's own worktree"):

@@ -24,6 +24,7 @@ from playbill.runtime import (
     StepAssigned,
     StepFailed,
     ValidationFailed,
+    WorkspaceCreated,
     WorkspaceMerged,
     fold,
 )
@@ -64,7 +65,9 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
     journal = where / "journal.db"
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(NO_PLUGINS, "1")  # the demo's verifier passes it on
-        result = invoke(CliRunner(), journal, "demo", "--dir", str(where))
+        result = invoke(
+            CliRunner(), journal, "demo", "--dir", str(where), "--worktrees", str(where / "wt")
+        )
     assert result.exit_code == 0, result.output
     found = re.search(r"^Repository: (.+)$", result.output, re.MULTILINE)
     assert found is not None, result.output
@@ -100,6 +103,18 @@ def test_the_integration_branch_has_every_fix_and_the_tests_pass_on_it(
     # one commit per applied step, on top of main
     log = git(demo.repo, "log", "--format=%s", f"main..{BRANCH}").splitlines()
     assert len(log) == len(WORK)
+
+
+def test_the_attempts_worked_in_worktrees_where_it_was_told(demo: Demo) -> None:
+    created = [
+        e.msg for e in read_entries(demo.journal, RUN) if isinstance(e.msg, WorkspaceCreated)
+    ]
+    assert len(created) == 6  # one per executor attempt
+    for made in created:
+        path = Path(made.path)
+        assert path.is_relative_to(demo.journal.parent / "wt") and ".git" not in path.parts
+        assert not path.exists()  # removed when the run ended
+    assert git(demo.repo, "worktree", "list").count("\n") == 0  # only the main work tree
 
 
 def test_main_is_left_as_it_was(demo: Demo) -> None:
@@ -187,3 +202,9 @@ def test_scripted_takes_no_other_demo_option(runner: CliRunner, tmp_path: Path) 
     result = invoke(runner, tmp_path / "j.db", "demo", "--scripted", "--simulated")
     assert result.exit_code == 2
     assert "--scripted takes no other demo option" in result.output
+    worktrees = invoke(runner, tmp_path / "j.db", "demo", "--scripted", "--worktrees", "wt")
+    assert worktrees.exit_code == 2
+    assert "--scripted takes no other demo option" in worktrees.output
+    simulated = invoke(runner, tmp_path / "j.db", "demo", "--simulated", "--worktrees", "wt")
+    assert simulated.exit_code == 2
+    assert "--worktrees is for the real demo" in simulated.output

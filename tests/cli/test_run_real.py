@@ -253,3 +253,54 @@ def test_a_run_waiting_for_a_person_exits_4_and_resumes_once_approved(
     assert resumed.exit_code == 0, resumed.output
     assert run_state(journal_path, "h1").status == "completed"
     assert git(project, "show", "playbill/h1/integration:calc.py") + "\n" == FIXED
+
+
+def test_worktrees_go_where_the_plan_or_the_option_says_and_tool_files_stay_out(
+    runner: CliRunner, journal_path: Path, project: Path, tmp_path: Path
+) -> None:
+    text = plan_text("litter").replace(
+        '[run]\ngoal = "make add add"\n', '[run]\ngoal = "make add add"\nworktrees = "../plan-wt"\n'
+    )
+    text = text.replace("heartbeat_s = 0.5\n", 'heartbeat_s = 0.5\nignore = [".aider*"]\n', 1)
+    planned = tmp_path / "plan-wt"
+    dead = Workbench(project, "dead-run", worktrees=planned).workspaces.acquire("fix", 1)
+    result = run_plan(runner, journal_path, project, text, "--run-id", "w1")
+    assert result.exit_code == 0, result.output
+    assert "1 worktree(s) of runs that are not running: dead-run (1)" in result.stderr
+    state = run_state(journal_path, "w1")
+    assert state.labels["worktrees"] == str(planned)
+    made = Path(state.workspaces["fix#1"].path)
+    assert made.is_relative_to(planned) and ".git" not in made.parts
+    assert not made.exists()  # removed when the run ended
+    # the agent's litter stayed out of its commit: no scope violation, only the fix
+    assert git(project, "show", "--name-only", "--format=", "playbill/w1/fix/1") == "calc.py"
+    assert git(project, "status", "--porcelain") == ""
+
+    # --worktrees wins over the plan; stale worktrees are found wherever git has them
+    chosen = tmp_path / "option-wt"
+    again = run_plan(
+        runner, journal_path, project, text, "--run-id", "w2", "--worktrees", str(chosen),
+        "--clean-stale",
+    )  # fmt: skip
+    assert again.exit_code == 0, again.output
+    assert "removed 1 stale worktree(s) of dead-run" in again.stderr
+    assert not dead.path.exists()
+    second = run_state(journal_path, "w2")
+    assert second.labels["worktrees"] == str(chosen)
+    assert Path(second.workspaces["fix#1"].path).is_relative_to(chosen)
+
+
+def test_worktrees_in_the_repository_are_refused_before_anything_starts(
+    runner: CliRunner, journal_path: Path, project: Path
+) -> None:
+    inside = run_plan(
+        runner, journal_path, project, plan_text("fix"), "--worktrees", str(project / "wt")
+    )
+    assert_one_line_error(inside, "cannot keep worktrees in", "inside the repository's work tree")
+    assert not journal_path.exists()
+    text = plan_text("fix").replace(
+        '[run]\ngoal = "make add add"\n', '[run]\ngoal = "make add add"\nworktrees = "wt"\n'
+    )
+    in_plan = run_plan(runner, journal_path, project, text)
+    assert_one_line_error(in_plan, "plan.toml:run.worktrees: expected a directory outside")
+    assert not journal_path.exists()

@@ -18,6 +18,7 @@ from test_run_real import make_project, plan_text, run_state
 
 from git_helpers import FIXED, git
 from playbill.runtime import VerificationRequested, WorkspaceCreated, WorkspaceMerged
+from process_helpers import running, wait_until
 
 SAFETY_TIMEOUT_S = 60.0
 """How long the test waits for the agent to start sleeping before it gives up."""
@@ -38,7 +39,8 @@ def run_until_then_kill(
     journal: Path, plan: Path, project: Path, run_id: str, marker: Path
 ) -> None:
     """Start ``playbill run`` in a process of its own, SIGKILL it once ``marker`` appears,
-    then kill the orphan (an agent or a test) whose pid the marker holds."""
+    then wait until the process whose pid the marker holds (an agent, a test
+    run by a validator) is gone too: its guard kills it with the run."""
     argv = [sys.executable, "-m", "playbill", "--journal", str(journal), "run", str(plan)]
     process = subprocess.Popen(
         [*argv, "--repo", str(project), "--run-id", run_id, "--quiet"],
@@ -55,9 +57,12 @@ def run_until_then_kill(
             process.kill()
             process.communicate()
     assert process.returncode == -signal.SIGKILL
-    # it ran in a session of its own and outlived the killed run: end it too
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(int(marker.read_text()), signal.SIGKILL)
+    orphan = int(marker.read_text())
+    try:
+        wait_until(lambda: not running(orphan), f"process {orphan} outlived the killed run")
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(orphan, signal.SIGKILL)
 
 
 def test_a_killed_run_is_resumed_from_its_journal_and_nothing_is_done_twice(
@@ -75,7 +80,9 @@ def test_a_killed_run_is_resumed_from_its_journal_and_nothing_is_done_twice(
 
     before = run_state(journal, "k1")
     assert not before.is_terminal
-    assert before.workspaces["fix#1"].path  # its worktree was journaled
+    first = Path(before.workspaces["fix#1"].path)  # its worktree was journaled
+    assert ".git" not in first.parts and not first.is_relative_to(project)
+    assert first.is_relative_to(Path(before.labels["worktrees"]))
 
     # a changed plan file is refused; the same one resumes
     plan.write_text(text + "\n# edited\n", encoding="utf-8")
@@ -85,10 +92,15 @@ def test_a_killed_run_is_resumed_from_its_journal_and_nothing_is_done_twice(
     )
     plan.write_text(text, encoding="utf-8")
 
-    resumed = invoke(runner, journal, "resume", "k1", "--quiet")
+    elsewhere = tmp_path / "resumed-wt"
+    resumed = invoke(runner, journal, "resume", "k1", "--quiet", "--worktrees", str(elsewhere))
     assert resumed.exit_code == 0, resumed.output
     assert "outcome: completed" in resumed.stdout
     assert "integrate k1" in resumed.stdout
+    # the interrupted attempt's retry works where the resume said; the run's worktrees are gone
+    after = run_state(journal, "k1")
+    assert Path(after.workspaces["fix#2"].path).is_relative_to(elsewhere)
+    assert not first.exists() and "playbill/k1" not in git(project, "worktree", "list")
 
     entries = read_entries(journal, "k1")
     created = Counter(

@@ -6,6 +6,7 @@ Builds on :mod:`playbill.runtime` (the kernel); nothing there imports this.
 from __future__ import annotations
 
 from playbill._problems import Problem, ProblemsError
+from playbill._process import process_info
 
 from ._availability import (
     AgentUnavailableError,
@@ -60,7 +61,7 @@ from ._simulate import (
 )
 from ._simulated import SimulatedBackend, SimulatedCrash
 from ._tool_needs import ToolNeeds
-from ._workbench import BASE_LABEL, REPO_LABEL, Workbench
+from ._workbench import BASE_LABEL, REPO_LABEL, WORKTREES_LABEL, Workbench
 
 __all__ = [
     "BASE_LABEL",
@@ -70,6 +71,7 @@ __all__ = [
     "EPOCH_US",
     "PLACEHOLDERS",
     "REPO_LABEL",
+    "WORKTREES_LABEL",
     "AgentBackend",
     "AgentProfile",
     "AgentUnavailableError",
@@ -132,6 +134,7 @@ __all__ = [
     "open_run",
     "parse_profiles",
     "payload_type",
+    "process_info",
     "render_prompt",
     "require_startable",
     "result_schema",

@@ -3,7 +3,10 @@
 The process starts in a session (and so a process group) of its own. When it
 times out or the work is cancelled, the whole group gets ``SIGTERM``, the
 leader a short grace to exit, then the group ``SIGKILL``; when the leader
-exits by itself, whatever it left running in its group is killed too.
+exits by itself, whatever it left running in its group is killed too. It is
+started through the guard launcher (``open_guarded_process``), so its group
+also ends when the runner dies, and it is journaled (``process_started``:
+pid, group, start time) for a resumed run to find.
 Output is captured (the last ``max_output_bytes`` of each stream) while the
 reporter gets a heartbeat every ``heartbeat_s``.
 """
@@ -20,7 +23,14 @@ from typing import final
 import attrs
 import trio
 
-from playbill._process import OutputTail, base_env, signal_group
+from playbill._process import (
+    OutputTail,
+    base_env,
+    forget_group,
+    open_guarded_process,
+    process_info,
+    signal_group,
+)
 from playbill._redact import Redactor
 from playbill.runtime import Usage
 
@@ -138,14 +148,13 @@ async def run_agent_process(
     if not await trio.Path(cwd).is_dir():
         raise fail("policy", "workspace_missing", f"{label}: no directory {cwd}", redactor=redactor)
     try:
-        process = await trio.lowlevel.open_process(
-            list(argv),
-            stdin=subprocess.DEVNULL,
+        process = await open_guarded_process(
+            argv,
+            grace_s=kill_grace_s,
+            cwd=cwd,
+            env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            cwd=cwd,
-            env=dict(env),
-            start_new_session=True,
         )
     except OSError as exc:
         raise fail(
@@ -158,6 +167,7 @@ async def run_agent_process(
     out, err = OutputTail(max_output_bytes), OutputTail(max_output_bytes)
     timed_out = False
     try:
+        await report.process_started(process_info(process.pid, label=label))
         async with trio.open_nursery() as beats:
             beats.start_soon(_heartbeats, report, heartbeat_s, label, started)
             async with trio.open_nursery() as pipes:
@@ -179,6 +189,9 @@ async def run_agent_process(
         with trio.CancelScope(shield=True):
             if process.returncode is None:
                 await _end_group(process, kill_grace_s)
+            else:
+                signal_group(process.pid, signal.SIGKILL)  # what it left, its guard too
+            forget_group(process.pid)
             for stream in (process.stdout, process.stderr):
                 if stream is not None:
                     await stream.aclose()

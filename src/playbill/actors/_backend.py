@@ -21,11 +21,13 @@ from playbill.runtime import (
     AgentSpec,
     Failure,
     PlaybillError,
+    ProcessInfo,
     ResultEnvelope,
     Role,
     StepSpec,
     Usage,
 )
+from playbill.workspaces import pattern_problem
 
 
 def role_set(value: Iterable[Role]) -> frozenset[Role]:
@@ -52,12 +54,20 @@ class Capabilities:
         edits_files: Whether it changes files (may take steps with a scope).
         reports_usage: Whether it reports tokens and cost.
         structured_output: Whether it returns typed results without parsing prose.
+        tool_files: Gitignore patterns of the files its tool writes for
+            itself in the directory it works in (caches, histories, local
+            state), and those the plan adds (``ignore``). They are ignored
+            in the attempt's worktree, so never committed; editors' swap
+            files (``playbill.workspaces.EDITOR_FILES``) always are. A file
+            the repository tracks is committed when it changes, whatever
+            the patterns say.
     """
 
     roles: frozenset[Role]
     edits_files: bool = False
     reports_usage: bool = True
     structured_output: bool = True
+    tool_files: tuple[str, ...] = attrs.field(default=(), converter=string_tuple)
 
 
 @final
@@ -97,6 +107,13 @@ class Reporter(Protocol):
 
     async def usage(self, usage: Usage) -> None:
         """Journal resources consumed since the last report."""
+
+    async def process_started(self, process: ProcessInfo) -> None:
+        """Journal a process the work started (see ``ProcessStarted``).
+
+        A backend that starts processes reports each one as soon as it runs,
+        so that a run resumed after its runner died can find it and kill it.
+        """
 
 
 class AgentBackend(Protocol):
@@ -166,6 +183,19 @@ def check_capabilities(agent: AgentSpec, backend: AgentBackend) -> None:
         raise CapabilityError(
             agent.id, backend.name, "does not edit files (set edits_files = false)"
         )
+
+
+def check_ignore(backend: str, patterns: Iterable[str]) -> None:
+    """Refuse ignore patterns that are not gitignore patterns on one line.
+
+    Raises:
+        BackendConfigError: One is not (``pattern_problem`` says why), at
+            option ``ignore``.
+    """
+    for pattern in patterns:
+        problem = pattern_problem(pattern)
+        if problem is not None:
+            raise BackendConfigError(backend, "ignore", problem)
 
 
 class BackendConfigError(PlaybillError):

@@ -80,6 +80,7 @@ class ChecksBackend:
             changed_files=changed,
             redactor=self.redactor,
             env={**command_env(self.env_allow), **self.env},
+            on_start=report.process_started,
         )
         checks: list[Check] = []
         evidence: list[Evidence] = []

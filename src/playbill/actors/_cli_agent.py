@@ -33,6 +33,7 @@ from ._backend import (
     Capabilities,
     Reporter,
     WorkOrder,
+    check_ignore,
     role_set,
     string_tuple,
 )
@@ -94,6 +95,10 @@ class CliTool(Protocol):
     def supported(self) -> VersionRange:
         """The releases this tool's flags and output format were tested with."""
 
+    @property
+    def tool_files(self) -> tuple[str, ...]:
+        """Gitignore patterns of what the tool writes for itself where it works."""
+
     def files(self, order: WorkOrder) -> dict[str, str]:
         """Files (name to text) to write into the scratch directory first."""
 
@@ -150,6 +155,9 @@ class CliAgentBackend:
         kill_grace_s: Seconds it has to exit after ``SIGTERM``.
         allow_untested_version: Run a release outside ``tool.supported``
             instead of refusing it.
+        ignore: Gitignore patterns of further files it writes for itself,
+            ignored in its worktrees besides the tool's own
+            (``capabilities.tool_files``).
     """
 
     tool: CliTool
@@ -164,6 +172,7 @@ class CliAgentBackend:
     kill_grace_s: float = 2.0
     allow_untested_version: bool = False
     _probed: dict[str, Version] = attrs.field(init=False, factory=dict, eq=False, repr=False)
+    ignore: tuple[str, ...] = attrs.field(default=(), converter=string_tuple)
 
     def __attrs_post_init__(self) -> None:
         name = self.tool.name
@@ -171,6 +180,7 @@ class CliAgentBackend:
             raise BackendConfigError(
                 name, "roles", f"must be among {', '.join(sorted(self.allowed_roles))}"
             )
+        check_ignore(name, self.ignore)
         for option in ("timeout_s", "heartbeat_s"):
             if not getattr(self, option) > 0:
                 raise BackendConfigError(name, option, "must be positive")
@@ -184,12 +194,13 @@ class CliAgentBackend:
 
     @property
     def capabilities(self) -> Capabilities:
-        """Its roles; it reports usage; its results are parsed from prose."""
+        """Its roles; it reports usage; its results are parsed from prose; its tool's files."""
         return Capabilities(
             roles=self.roles,
             edits_files=self.edits_files,
             reports_usage=True,
             structured_output=False,
+            tool_files=(*self.tool.tool_files, *self.ignore),
         )
 
     async def probe(self) -> Version:

@@ -62,6 +62,7 @@ from ._backend import (
     Capabilities,
     Reporter,
     WorkOrder,
+    check_ignore,
     role_set,
     string_tuple,
 )
@@ -128,6 +129,9 @@ class CommandBackend:
         heartbeat_s: Seconds between heartbeats while it runs.
         kill_grace_s: Seconds its process has to exit after ``SIGTERM``
             before its process group is killed.
+        ignore: Gitignore patterns of the files the command writes for
+            itself where it works (caches, logs), ignored in its worktrees
+            (``capabilities.tool_files``).
     """
 
     argv: tuple[str, ...] = attrs.field(converter=string_tuple)
@@ -140,6 +144,7 @@ class CommandBackend:
     reports_usage: bool = False
     heartbeat_s: float = 5.0
     kill_grace_s: float = 1.0
+    ignore: tuple[str, ...] = attrs.field(default=(), converter=string_tuple)
 
     def __attrs_post_init__(self) -> None:
         if not self.argv or not all(isinstance(a, str) for a in self.argv):
@@ -167,6 +172,7 @@ class CommandBackend:
                 raise BackendConfigError("command", option, "must be positive")
         if self.kill_grace_s < 0:
             raise BackendConfigError("command", "kill_grace_s", "must not be negative")
+        check_ignore("command", self.ignore)
 
     @property
     def name(self) -> str:
@@ -175,12 +181,13 @@ class CommandBackend:
 
     @property
     def capabilities(self) -> Capabilities:
-        """Its roles; it returns typed results (JSON checked against the payload)."""
+        """Its roles; it returns typed results (JSON checked against the payload); ``ignore``."""
         return Capabilities(
             roles=self.roles,
             edits_files=self.edits_files,
             reports_usage=self.reports_usage,
             structured_output=True,
+            tool_files=self.ignore,
         )
 
     def command_line(self, values: dict[str, str]) -> list[str]:

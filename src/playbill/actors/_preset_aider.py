@@ -45,7 +45,7 @@ What aider 0.86 still writes, and where:
 - in the worktree: its repository map's cache ``.aider.tags.cache.v4/``
   (a SQLite database; ``--map-tokens 0`` turns the map off, and the cache
   with it, but the map is how the model sees the files not in the chat).
-  ``OWN_PATHS`` declares it, so that it is never committed;
+  ``TOOL_FILES`` declares it, so that it is never committed;
 - in ``$HOME/.aider/``: ``installs.json``, ``analytics.json`` (an id, never
   sent), and ``caches/model_prices_and_context_window.json`` when it
   fetched litellm's price list from GitHub (it does, with a 5 s timeout, for
@@ -85,7 +85,7 @@ SUPPORTED = VersionRange(Version(0, 86, 0), Version(0, 87, 0))
 runs in the tests; 0.86.0 and 0.86.1 have the same options, ``io.py``,
 ``analytics.py`` and ``coders/base_coder.py`` (aider's git history)."""
 
-OWN_PATHS: Final[tuple[str, ...]] = (".aider*",)
+TOOL_FILES: Final[tuple[str, ...]] = (".aider*",)
 """What aider writes for itself into the worktree, as gitignore patterns: its
 repository map's cache ``.aider.tags.cache.v4/``, and its history files
 (``.aider.chat.history.md``, ``.aider.input.history``) should a user's
@@ -206,6 +206,11 @@ class AiderTool:
     def supported(self) -> VersionRange:
         """The releases tested: see ``SUPPORTED``."""
         return SUPPORTED
+
+    @property
+    def tool_files(self) -> tuple[str, ...]:
+        """Its caches and history files, ``.aider*`` (``TOOL_FILES``)."""
+        return TOOL_FILES
 
     def files(self, order: WorkOrder) -> dict[str, str]:
         """The prompt, read with ``--message-file``."""

@@ -59,6 +59,17 @@ Every flag used here is in every release of ``SUPPORTED`` (checked at its
 two ends: 2.1.332 is pinned for the tests; 2.1.0 passed the same checks,
 with less detail in its output), so the command line does not depend on
 the release.
+
+Claude Code keeps its sessions in ``~/.claude`` (``CLAUDE_CONFIG_DIR``), out
+of the worktree: run with ``-p``, 2.1.332 writes nothing where it works. In
+the project, ``.claude/settings.json`` (and ``.claude/commands/``,
+``agents/``, ``skills/``, ``hooks/``, ``CLAUDE.md``) is configuration a
+team commits: a change there is a real change, and the step's scope decides
+whether it is allowed. What Claude Code writes for the user alone is its
+local scope, ``.claude/settings.local.json`` (permissions it was granted)
+and ``CLAUDE.local.md`` (personal memory), which it asks to be kept out of
+git: those are ignored in the worktree (``TOOL_FILES``), unless the
+repository tracks them.
 """
 
 from __future__ import annotations
@@ -83,6 +94,9 @@ from ._tool_version import Version, VersionRange
 SUPPORTED = VersionRange(Version(2, 1, 0), Version(2, 2, 0))
 """The releases this preset supports: 2.1.332 is pinned for the tests
 (``tests/agent_clis.toml``); 2.1.0 was checked with them too."""
+
+TOOL_FILES: tuple[str, ...] = ("/.claude/settings.local.json", "/CLAUDE.local.md")
+"""What Claude Code writes for the user alone in the project it works in."""
 
 PERMISSION_MODES = ("acceptEdits", "auto", "bypassPermissions", "default", "dontAsk", "manual")
 """``--permission-mode`` values that can edit (``plan`` never edits; ``default``
@@ -206,6 +220,11 @@ class ClaudeCodeTool:
     def supported(self) -> VersionRange:
         """The releases tested: see ``SUPPORTED``."""
         return SUPPORTED
+
+    @property
+    def tool_files(self) -> tuple[str, ...]:
+        """Its local-scope files (``TOOL_FILES``)."""
+        return TOOL_FILES
 
     def files(self, order: WorkOrder) -> dict[str, str]:
         """None: the prompt goes on the command line."""

@@ -35,6 +35,10 @@ server):
   (it passes on whatever the server said, a negative count included) is
   not trusted: ``agent``/``malformed_output``. Codex reports no cost: it is
   computed from the prices given, and is 0 when none are.
+
+Codex keeps its sessions and logs in ``$CODEX_HOME`` (``~/.codex``) and
+writes nothing of its own in the directory it works in (``AGENTS.md`` is
+the user's): it declares no tool files.
 """
 
 from __future__ import annotations
@@ -150,6 +154,11 @@ class CodexTool:
     def supported(self) -> VersionRange:
         """The releases tested: see ``SUPPORTED``."""
         return SUPPORTED
+
+    @property
+    def tool_files(self) -> tuple[str, ...]:
+        """None: Codex writes nothing of its own where it works."""
+        return ()
 
     def files(self, order: WorkOrder) -> dict[str, str]:
         """The payload's schema, when it is passed with ``--output-schema``."""

@@ -82,6 +82,7 @@ def claude_code(
     heartbeat_s: float = 5.0,
     kill_grace_s: float = 2.0,
     allow_untested_version: bool = False,
+    ignore: Iterable[str] = (),
 ) -> CliAgentBackend:
     """Claude Code (``claude -p <prompt> --output-format stream-json --verbose ...``).
 
@@ -101,9 +102,12 @@ def claude_code(
         kill_grace_s: Seconds it has to exit after ``SIGTERM``.
         allow_untested_version: Run a release outside the tested range
             (``SUPPORTED`` of its module) instead of refusing it.
+        ignore: Gitignore patterns of further files it writes for itself
+            where it works, ignored there besides the tool's own.
 
     Returns:
-        The backend (named ``claude_code``; edits files, reports usage).
+        The backend (named ``claude_code``; edits files, reports usage;
+        ignores ``.claude/settings.local.json`` and ``CLAUDE.local.md``).
 
     Raises:
         BackendConfigError: An option cannot work (an unknown permission
@@ -127,6 +131,7 @@ def claude_code(
         kill_grace_s=kill_grace_s,
         allow_untested_version=allow_untested_version,
         env=CLAUDE_SETTINGS,
+        ignore=ignore,
     )
 
 
@@ -149,6 +154,7 @@ def codex(
     heartbeat_s: float = 5.0,
     kill_grace_s: float = 2.0,
     allow_untested_version: bool = False,
+    ignore: Iterable[str] = (),
 ) -> CliAgentBackend:
     """Codex CLI (``codex exec --json <prompt>``).
 
@@ -179,6 +185,8 @@ def codex(
         kill_grace_s: Seconds it has to exit after ``SIGTERM``.
         allow_untested_version: Run a release outside the tested range
             (``SUPPORTED`` of its module) instead of refusing it.
+        ignore: Gitignore patterns of further files it writes for itself
+            where it works, ignored there besides the tool's own.
 
     Returns:
         The backend (named ``codex``; edits files, reports usage).
@@ -211,6 +219,7 @@ def codex(
         heartbeat_s=heartbeat_s,
         kill_grace_s=kill_grace_s,
         allow_untested_version=allow_untested_version,
+        ignore=ignore,
     )
 
 
@@ -227,6 +236,7 @@ def aider(
     heartbeat_s: float = 5.0,
     kill_grace_s: float = 2.0,
     allow_untested_version: bool = False,
+    ignore: Iterable[str] = (),
 ) -> CliAgentBackend:
     """Aider (``aider --message-file <prompt> --yes-always --no-auto-commits ...``).
 
@@ -249,10 +259,12 @@ def aider(
         kill_grace_s: Seconds it has to exit after ``SIGTERM``.
         allow_untested_version: Run a release outside the tested range
             (``SUPPORTED`` of its module) instead of refusing it.
+        ignore: Gitignore patterns of further files it writes for itself
+            where it works, ignored there besides the tool's own.
 
     Returns:
         The backend (named ``aider``; edits files, reports usage parsed from
-        its text).
+        its text; ignores ``.aider*``).
 
     Raises:
         BackendConfigError: An option cannot work (a planner or verifier
@@ -276,4 +288,5 @@ def aider(
         heartbeat_s=heartbeat_s,
         kill_grace_s=kill_grace_s,
         allow_untested_version=allow_untested_version,
+        ignore=ignore,
     )

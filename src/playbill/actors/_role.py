@@ -29,6 +29,8 @@ from playbill.runtime import (
     Heartbeat,
     HeartbeatMissed,
     Message,
+    ProcessInfo,
+    ProcessStarted,
     ResultEnvelope,
     ResultProposed,
     ReviewRequested,
@@ -91,6 +93,14 @@ class _Reporter:
         order = self._order
         await self._actor._say(
             UsageReported(agent=order.agent, usage=usage, step=order.step.id, attempt=order.attempt)
+        )
+
+    async def process_started(self, process: ProcessInfo) -> None:
+        order = self._order
+        await self._actor._say(
+            ProcessStarted(
+                agent=order.agent, process=process, step=order.step.id, attempt=order.attempt
+            )
         )
 
 
@@ -246,12 +256,13 @@ class RoleActor:
         if bench is None:
             return order, None
         state = self._state()
+        ignore = self._backend.capabilities.tool_files
         if order.kind == "work" and order.role == "executor":
-            worktree, new = await bench.enter(state, order.step, order.attempt)
+            worktree, new = await bench.enter(state, order.step, order.attempt, ignore)
             if new:
                 await self._say(worktree.to_message())
             return attrs.evolve(order, workspace=str(worktree.path)), worktree
-        path = await bench.worktree_of(state, order.step.id, order.attempt)
+        path = await bench.worktree_of(state, order.step.id, order.attempt, ignore)
         if path is None:
             return order, None
         return attrs.evolve(order, workspace=str(path)), None

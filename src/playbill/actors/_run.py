@@ -11,11 +11,18 @@ processes queue in the journal (``playbill pause`` and friends).
 A new run starts with ``run_created`` and ``plan_attached``; an existing one
 resumes with ``run_resumed`` (the policy then interrupts the attempts that
 were in flight when its last process died, and re-arms nothing twice).
+Before that, a resumed run ends what its dead runner's work left running:
+every journaled process that is still the same process (pid and start
+time) has its group killed (``process_ended``).
+
+``Run.interrupt`` stops a run whose process is asked to stop (SIGINT,
+SIGTERM): its agents' work is cancelled and their processes stopped, and
+the run is journaled paused, its work lost, for a later resume.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import final
 
@@ -42,6 +49,7 @@ from playbill.runtime import (
     RestartStrategy,
     Router,
     RunCreated,
+    RunPaused,
     RunResumed,
     RunState,
     Supervisor,
@@ -58,6 +66,7 @@ from ._role import RoleActor
 from ._run_wiring import (
     actor_child,
     durable,
+    end_leftovers,
     journal_crash,
     journal_restart,
     supervise,
@@ -109,6 +118,8 @@ class Run:
     _journal: Journal
     _writer: JournalWriter
     _changed: trio.Event = attrs.field(factory=trio.Event, init=False)
+    _stop_agents: Callable[[], Awaitable[None]] | None = attrs.field(default=None, init=False)
+    _interrupted: bool = attrs.field(default=False, init=False)
 
     @property
     def run_id(self) -> str:
@@ -140,6 +151,38 @@ class Run:
         done = until if until is not None else is_settled
         while not done(self.state):
             await self._changed.wait()  # every waiter wakes on the next commit
+        return self.state
+
+    async def interrupt(self, reason: str) -> RunState:
+        """Stop every agent now, and journal the run paused with their work lost.
+
+        For a run whose process is asked to stop (the CLI calls it on SIGINT
+        and SIGTERM). Every agent's work is cancelled, and with it its
+        processes: their groups get ``SIGTERM``, a grace period, then
+        ``SIGKILL``. Then ``run_paused`` is journaled, ``stopped`` naming the
+        agents: the policy interrupts the attempts they held (lost work,
+        which does not count against a step's attempts) and starts nothing
+        new. Leave the ``open_run`` block afterwards: ``open_run`` without a
+        spec, here or in another process, resumes the run and hands the work
+        out again. Interrupting twice, or a run that has ended, changes
+        nothing more.
+
+        Args:
+            reason: Why, for the journal (``interrupted by SIGINT``).
+
+        Returns:
+            The run's state once the pause is journaled.
+        """
+        if self._interrupted:
+            return self.state
+        self._interrupted = True
+        if self._stop_agents is not None:
+            await self._stop_agents()
+        state = self.state
+        if state.is_terminal:
+            return state
+        paused = RunPaused(reason=reason, by=self._writer.holder, stopped=tuple(state.agents))
+        await self._writer.append([Draft(msg=paused, sender="api")])
         return self.state
 
     def _observe(self, entries: Sequence[Entry]) -> None:
@@ -259,6 +302,10 @@ async def open_run(
             [(agent.id, backend) for agent, backend in agent_backends],
             base=workbench.workspaces.repo_path if workbench is not None else None,
         )
+        if spec is None and not state.is_terminal:
+            # What the dead runner's work left running ends before anything
+            # starts here: no timer fires, no agent takes work until then.
+            await end_leftovers(state, durable(writer, the_clock))
         async with trio.open_nursery() as nursery:
             append = durable(writer, the_clock)
             run_box = Run(run_id, journal, writer)
@@ -302,7 +349,24 @@ async def open_run(
                 on_crash=journal_crash(writer, append, clean),
                 on_restart=journal_restart(append),
             )
-            await nursery.start(supervise, tree, append)
+            # The agents run in a scope of their own: ``Run.interrupt`` stops
+            # them (and their processes) while the journal writer goes on.
+            agents_scope = trio.CancelScope()
+            agents_done = trio.Event()
+
+            async def run_agents(*, task_status: trio.TaskStatus[None]) -> None:
+                try:
+                    with agents_scope:
+                        await supervise(tree, append, task_status=task_status)
+                finally:
+                    agents_done.set()
+
+            async def stop_agents() -> None:
+                agents_scope.cancel()
+                await agents_done.wait()
+
+            await nursery.start(run_agents)
+            run_box._stop_agents = stop_agents
             if control_poll_s is not None:
                 nursery.start_soon(
                     take_requests, journal, writer, append, run_id, control_poll_s, the_clock

@@ -1,8 +1,9 @@
 """The plumbing ``open_run`` wires together.
 
 Durable appends (retried after a failed commit), the agents' supervision tree
-and how it journals crashes and restarts, and the loop that takes control
-requests other processes queue in the journal.
+and how it journals crashes and restarts, the loop that takes control
+requests other processes queue in the journal, and the end of what a dead
+runner's work left running.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 import trio
 
+from playbill._process import end_leftover
 from playbill.runtime import (
     AgentFailed,
     AgentRestarted,
@@ -26,7 +28,10 @@ from playbill.runtime import (
     Mailbox,
     OnCrash,
     OnRestart,
+    ProcessEnd,
+    ProcessEnded,
     RunFailed,
+    RunState,
     StoreError,
     SupervisionEscalated,
     Supervisor,
@@ -143,3 +148,38 @@ async def take_requests(
             await append([Draft(msg=msg, sender="control", recipient="supervisor")])
             last = request_id
         await clock.sleep_until_us(clock.now_us() + math.ceil(every_s * 1_000_000))
+
+
+LEFTOVER_GRACE_S = 2.0
+"""Seconds a leftover process group has between ``SIGTERM`` and ``SIGKILL`` on resume."""
+
+
+async def end_leftovers(
+    state: RunState, append: Appender, grace_s: float = LEFTOVER_GRACE_S
+) -> None:
+    """End what a dead runner's work left running, and journal what was found.
+
+    For every process the state holds (work in flight when the runner
+    died), all at once: its group is killed if it is still the same process
+    (pid and start time, see ``end_leftover``), and a ``process_ended``
+    says whether it was ``reaped``, ``gone`` or ``unchecked``.
+    """
+    found: list[ProcessEnd] = ["unchecked"] * len(state.processes)
+
+    async def end(index: int) -> None:
+        found[index] = await end_leftover(state.processes[index].process, grace_s)
+
+    async with trio.open_nursery() as nursery:
+        for index in range(len(state.processes)):
+            nursery.start_soon(end, index)
+    drafts = [
+        Draft(
+            msg=ProcessEnded(
+                agent=record.agent, pid=record.process.pid, host=record.process.host, how=how
+            ),
+            sender="agents",
+        )
+        for record, how in zip(state.processes, found, strict=True)
+    ]
+    if drafts:
+        await append(drafts)

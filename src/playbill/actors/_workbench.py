@@ -17,6 +17,8 @@ other then meet at integration, where the second one's patch may conflict.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import Final, final
 
@@ -48,6 +50,9 @@ REPO_LABEL: Final = "repo"
 BASE_LABEL: Final = "base_commit"
 """The run label that holds the commit a real run started from."""
 
+WORKTREES_LABEL: Final = "worktrees"
+"""The run label that holds the directory of worktrees a real run started with."""
+
 
 @final
 @attrs.define(eq=False, init=False)
@@ -71,6 +76,7 @@ class Workbench:
         *,
         base_commit: str | None = None,
         redactor: Redactor | None = None,
+        worktrees: str | os.PathLike[str] | None = None,
     ) -> None:
         """Open the workbench of a run on a repository (blocking: call before the run).
 
@@ -81,11 +87,18 @@ class Workbench:
                 the journaled one (``labels["base_commit"]``) on resume.
             redactor: Secret values to keep out of the journal; those of the
                 environment by default.
+            worktrees: The directory that holds the attempts' worktrees (of
+                this and other repositories); by default
+                ``${XDG_DATA_HOME:-~/.local/share}/playbill/worktrees``. A
+                resumed run passes the journaled one
+                (``labels["worktrees"]``).
 
         Raises:
-            WorkspaceError: Not a repository, no commits, unknown base.
+            WorkspaceError: Not a repository, no commits, unknown base, a
+                directory of worktrees inside the work tree or a ``.git``
+                directory (``WorktreesRefused``).
         """
-        workspaces = Workspaces(repo, run_id, base_commit=base_commit)
+        workspaces = Workspaces(repo, run_id, base_commit=base_commit, worktrees=worktrees)
         self.__attrs_init__(
             workspaces,
             workspaces.integrator(),
@@ -94,10 +107,11 @@ class Workbench:
 
     @property
     def labels(self) -> dict[str, str]:
-        """The run labels that let a resumed run find its repository and base again."""
+        """The run labels that let a resumed run find its repository, base and worktrees again."""
         return {
             REPO_LABEL: str(self.workspaces.repo_path),
             BASE_LABEL: self.workspaces.base_commit,
+            WORKTREES_LABEL: str(self.workspaces.worktrees_dir),
         }
 
     @property
@@ -105,11 +119,17 @@ class Workbench:
         """The run's integration branch."""
         return self.integrator.branch
 
-    async def enter(self, state: RunState, step: StepSpec, attempt: int) -> tuple[Worktree, bool]:
+    async def enter(
+        self, state: RunState, step: StepSpec, attempt: int, ignore: Sequence[str] = ()
+    ) -> tuple[Worktree, bool]:
         """The worktree of an executor's attempt, and whether it is new to the journal.
 
-        On resume the worktree journaled for the attempt is found again, its
-        files kept (or re-made from its branch if its directory is gone).
+        On resume the worktree journaled for the attempt is found again where
+        it is, its files kept — a run journaled by an older playbill has it
+        under ``.git/playbill-worktrees`` — or re-made from its branch, among
+        the run's worktrees, if its directory is gone. ``ignore`` are the
+        patterns of the files the agent's tool writes for itself
+        (``Capabilities.tool_files``), ignored in the worktree.
         """
         known = state.workspaces.get(f"{step.id}#{attempt}")
         if known is not None:
@@ -118,21 +138,26 @@ class Workbench:
             base = await trio.to_thread.run_sync(self.integrator.tip)
         else:
             base = None
-        wt = await trio.to_thread.run_sync(self.workspaces.acquire, step.id, attempt, base)
+        wt = await trio.to_thread.run_sync(
+            partial(self.workspaces.acquire, step.id, attempt, base, ignore=ignore)
+        )
         return wt, known is None
 
-    async def worktree_of(self, state: RunState, step: str, attempt: int) -> Path | None:
+    async def worktree_of(
+        self, state: RunState, step: str, attempt: int, ignore: Sequence[str] = ()
+    ) -> Path | None:
         """The worktree of an attempt under review or verification, if it had one.
 
         It is put back at the attempt's commit first: a reviewer or verifier
         sees exactly the work that integration would apply, whatever was
-        written there since.
+        written there since (files ignored there stay, those of the
+        reviewer's or verifier's tool, ``ignore``, among them).
         """
         known = state.workspaces.get(f"{step}#{attempt}")
         if known is None:
             return None
         wt = await trio.to_thread.run_sync(
-            self.workspaces.acquire, step, attempt, known.base_commit
+            partial(self.workspaces.acquire, step, attempt, known.base_commit, ignore=ignore)
         )
         found = state.steps.get(step)
         tried = found.attempt(attempt) if found is not None else None

@@ -8,6 +8,7 @@ all. Anything else is a bug and is never caught here.
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import IO, Any, TypeVar, TypeVarTuple, final
@@ -41,6 +42,18 @@ EXIT_INPUT = 2
 
 EXIT_MISMATCH = 3
 """Reserved for ``replay --check``: the recorded decisions differ from the code's."""
+
+EXIT_SIGINT = 130
+"""``run``, ``resume``, ``demo``: SIGINT (Ctrl-C) stopped the run (128 + 2)."""
+
+EXIT_SIGTERM = 143
+"""``run``, ``resume``, ``demo``: SIGTERM stopped the run (128 + 15)."""
+
+
+def stopped_status(signum: int) -> int:
+    """The exit status of a command stopped by a signal: 128 + its number (130, 143)."""
+    return 128 + signum
+
 
 _T = TypeVar("_T")
 _Ts = TypeVarTuple("_Ts")
@@ -111,13 +124,37 @@ def _describe(error: PlaybillError, journal: Path | str) -> str:
     return str(error)
 
 
+class Interrupted(Exception):
+    """A signal stopped a live run (see ``_signals``): one line, exit status ``128 + signal``.
+
+    Not an error of the command: the run is paused, its agents are stopped.
+
+    Attributes:
+        signum: The signal.
+        run_id: The run.
+        then: What to do next (``continue it with `playbill resume RUN```).
+    """
+
+    def __init__(self, signum: int, run_id: str, then: str) -> None:
+        self.signum = signum
+        self.run_id = run_id
+        self.then = then
+        name = signal.Signals(signum).name
+        super().__init__(
+            f"interrupted by {name}: run {run_id} is paused and its agents are stopped; {then}"
+        )
+
+
 class PlaybillGroup(click.Group):
-    """A click group that turns ``PlaybillError`` into ``CommandFailed``."""
+    """A click group that reports ``PlaybillError`` and ``Interrupted`` in one line."""
 
     def invoke(self, ctx: click.Context) -> Any:
         """Run the command; report a ``PlaybillError`` in one line (or re-raise with --debug)."""
         try:
             return super().invoke(ctx)
+        except Interrupted as stopped:
+            click.echo(f"playbill: {stopped}", err=True)
+            ctx.exit(stopped_status(stopped.signum))
         except PlaybillError as error:
             if ctx.params.get("debug"):
                 raise
@@ -193,6 +230,10 @@ def cli(ctx: click.Context, journal: Path | str, debug: bool) -> None:
     """Run, simulate, steer and inspect playbill runs, and check plan files.
 
     Exit status: 0 on success, 2 on bad input (usage, bad file, unknown run,
-    corrupt journal), 3 is reserved for `replay --check`.
+    corrupt journal), 3 is reserved for `replay --check`; `run` and `resume`
+    also exit 1 (the run failed or was cancelled) and 4 (it waits for a
+    person); `run`, `resume` and `demo` exit 130 on SIGINT (Ctrl-C) and 143
+    on SIGTERM, their agents stopped and the run paused (a second Ctrl-C
+    kills the agents at once).
     """
     ctx.obj = Settings(journal=journal, debug=debug)

@@ -25,7 +25,7 @@ from pathlib import Path
 import click
 
 from playbill.actors import ProfileSet, Workbench, load_profiles
-from playbill.actors._workbench import BASE_LABEL, REPO_LABEL
+from playbill.actors._workbench import BASE_LABEL, REPO_LABEL, WORKTREES_LABEL
 from playbill.plans import load_plan, plan_backends
 from playbill.runtime import (
     ControlRequest,
@@ -140,6 +140,14 @@ def reject(settings: Settings, run_id: str, step: str, reason: str) -> None:
     help="For a real run: rebuild its backends from the plan file even if it changed.",
 )
 @click.option("--quiet", is_flag=True, help="For a real run: no live display.")
+@click.option(
+    "--worktrees",
+    type=click.Path(file_okay=False, path_type=Path),
+    help=(
+        "For a real run: where new worktrees go (default: where the run started them). "
+        "Worktrees it already has are found where they are."
+    ),
+)
 @pass_settings
 @click.pass_context
 def resume(
@@ -150,6 +158,7 @@ def resume(
     speed: float,
     plan_changed_ok: bool,
     quiet: bool,
+    worktrees: Path | None,
 ) -> None:
     """Resume a run: ask its live process to, or continue it here from its journal.
 
@@ -169,7 +178,9 @@ def resume(
         _queued(run_async(_post, settings, run_id, request), "resume", run_id)
         return
     if REPO_LABEL in state.labels:
-        _resume_real(ctx, settings, state, plan_changed_ok=plan_changed_ok, quiet=quiet)
+        _resume_real(
+            ctx, settings, state, plan_changed_ok=plan_changed_ok, quiet=quiet, worktrees=worktrees
+        )
         return
     if state.labels.get("simulated") != "true" or state.seed is None:
         raise InputError(
@@ -184,9 +195,22 @@ def resume(
 
 
 def _resume_real(
-    ctx: click.Context, settings: Settings, state: RunState, *, plan_changed_ok: bool, quiet: bool
+    ctx: click.Context,
+    settings: Settings,
+    state: RunState,
+    *,
+    plan_changed_ok: bool,
+    quiet: bool,
+    worktrees: Path | None,
 ) -> None:
-    """Continue a real run from its labels: its repository, base commit and plan file."""
+    """Continue a real run from its labels: its repository, base commit, plan file, worktrees.
+
+    New worktrees go to ``worktrees`` if given, else where the run started
+    them (its ``worktrees`` label), else — a run journaled before the label
+    existed — where the plan or the default says. Worktrees the run already
+    has are found where git has them (under ``.git/playbill-worktrees`` for
+    such an old run).
+    """
     labels, run_id = state.labels, state.run_id
     where = f"run {run_id}"
     if PLAN_LABEL not in labels or BASE_LABEL not in labels:
@@ -203,12 +227,14 @@ def _resume_real(
         raise InputError(str(plan_file), "", detail)
     agents = state.plan.agents if state.plan is not None else ()
     backends = plan_backends(loaded, source=str(plan_file), agents=agents)
-    require_agents(agents, backends, Path(labels[REPO_LABEL]))
-    bench = Workbench(labels[REPO_LABEL], run_id, base_commit=labels[BASE_LABEL])
-    if state.status == "paused":
-        # The resumed run takes this request at once: a paused run would only wait.
-        request = ControlRequest(action="resume", by=_who())
-        run_async(_post, settings, run_id, request)
+    repo = labels[REPO_LABEL]
+    require_agents(agents, backends, Path(repo))
+    chosen: Path | str | None = worktrees
+    if chosen is None:
+        chosen = labels.get(WORKTREES_LABEL) or loaded.run.worktrees_dir(repo)
+    bench = Workbench(repo, run_id, base_commit=labels[BASE_LABEL], worktrees=chosen)
+    # A paused run (`playbill pause`, or stopped by SIGINT/SIGTERM) needs no
+    # request: the run_resumed its new process journals resumes it.
     say(make_console(stderr=True), f"playbill: resuming run {run_id} on {labels[REPO_LABEL]}")
     after, report = execute(settings, run_id, backends, bench, spec=None, quiet=quiet)
     finish(ctx, settings, after, report, bench.integration_branch)

@@ -5,7 +5,8 @@ tests included) in a temporary directory, runs the demo's team on it (see
 ``playbill.demo``) into the usual journal, and prints the summary, the merge
 report, where the repository and the journal are, and what to try next. On
 a terminal the run is shown live (``LiveView``); otherwise each milestone
-gets a plain line.
+gets a plain line. SIGINT (Ctrl-C) or SIGTERM stops its agents and exits
+130 or 143 (see ``_signals``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Final
 from rich.console import Console
 from rich.live import Live
 
+from playbill.actors import Run
 from playbill.demo import (
     DemoResult,
     create_demo_repository,
@@ -30,6 +32,7 @@ from playbill.runtime import (
     Entry,
     PlanAttached,
     ReviewGiven,
+    RunState,
     StepAssigned,
     StepCompleted,
     StepFailed,
@@ -44,17 +47,21 @@ from ._format import clip, format_cost, format_failure, format_seconds, format_t
 from ._live import LiveView
 from ._load import make_journal_dir, opened_journal
 from ._render import steps_table
+from ._signals import stop_on_signals, stop_signals
 
 REFRESH_S: Final = 0.1
 """The live display redraws at most this often (and once more at the end)."""
 
 
-def run_real_demo(settings: Settings, parent: Path | None = None) -> DemoResult:
+def run_real_demo(
+    settings: Settings, parent: Path | None = None, worktrees: Path | None = None
+) -> DemoResult:
     """Make the demo repository, run the team on it, and report (see the module).
 
     Args:
         settings: The global options (the journal).
         parent: Where to make the repository; the system's temporary directory by default.
+        worktrees: Where the attempts' worktrees live; ``default_worktrees()`` by default.
 
     Returns:
         How the run went.
@@ -71,7 +78,7 @@ def run_real_demo(settings: Settings, parent: Path | None = None) -> DemoResult:
     say(console, f"Made a git repository of the textkit project, failing tests and all: {repo}")
     say(console, f"Running {run_id}: a planner, two executors, a reviewer and a pytest verifier.")
     say(console, "")
-    result = _run_shown(settings, run_id, repo, console)
+    result = _run_shown(settings, run_id, repo, console, worktrees)
     _report(settings, result, console)
     if not result.completed:
         state = result.state
@@ -88,7 +95,9 @@ async def free_demo_id(settings: Settings) -> str:
         return next_demo_run_id(taken)
 
 
-def _run_shown(settings: Settings, run_id: str, repo: Path, console: Console) -> DemoResult:
+def _run_shown(
+    settings: Settings, run_id: str, repo: Path, console: Console, worktrees: Path | None
+) -> DemoResult:
     """Run the demo, live on a terminal, one line per milestone otherwise."""
     view = LiveView()
     live = Live(view.renderable(), console=console, auto_refresh=False, transient=False)
@@ -111,7 +120,15 @@ def _run_shown(settings: Settings, run_id: str, repo: Path, console: Console) ->
     async def go() -> DemoResult:
         async with opened_journal(settings.journal, create=True) as journal:
             observe = on_terminal if console.is_terminal else plain
-            return await run_demo(journal, run_id, repo, observe=observe)
+            with stop_signals() as signals:
+
+                async def wait(run: Run) -> RunState:
+                    then = "start a new one with `playbill demo`"
+                    return await stop_on_signals(signals, run, run.wait, then)
+
+                return await run_demo(
+                    journal, run_id, repo, observe=observe, wait=wait, worktrees=worktrees
+                )
 
     if not console.is_terminal:
         return run_async(go)

@@ -10,14 +10,18 @@ plan's path and SHA-256). At the end it prints the summary, the merge report
 and the next step: ``playbill integrate RUN`` fast-forwards your branch.
 
 Exit status: 0 the run completed; 1 it failed or was cancelled; 4 it waits
-for a person (an approval, or it was paused); 2 bad input, as everywhere.
+for a person (an approval, or it was paused); 2 bad input, as everywhere;
+130 and 143 it was stopped by SIGINT or SIGTERM (its agents stopped, the run
+paused: ``playbill resume RUN`` continues it; see ``_signals``).
 """
 
 from __future__ import annotations
 
 import datetime
+import functools
 import hashlib
 import re
+import shlex
 import subprocess
 import time
 from collections.abc import Callable, Sequence
@@ -52,6 +56,7 @@ from playbill.workspaces import (
     find_stale,
     integrate_into,
     remove_stale,
+    worktrees_dir,
 )
 
 from ._app import Settings, make_console, pass_settings, run_async, say
@@ -59,6 +64,7 @@ from ._cmd_plans import PLAN_FILE, plan_path
 from ._live import LiveView
 from ._load import make_journal_dir, opened_journal, require_run
 from ._render import print_state
+from ._signals import stop_on_signals, stop_signals
 
 EXIT_FAILED = 1
 """``run``/``resume``: the run failed or was cancelled."""
@@ -73,6 +79,17 @@ PLAN_SHA_LABEL = "plan_sha256"
 """The run label holding the SHA-256 of the plan file the run started from."""
 
 _REFRESH_S = 0.1
+
+WORKTREES_OPTION = click.option(
+    "--worktrees",
+    type=click.Path(file_okay=False, path_type=Path),
+    help=(
+        "Where the attempts' worktrees live, outside the repository "
+        "(default: the plan's [run] worktrees, else $XDG_DATA_HOME/playbill/worktrees, "
+        "~/.local/share/playbill/worktrees)."
+    ),
+)
+"""``--worktrees DIR``: the directory of the attempts' worktrees (``run`` and ``demo``)."""
 
 
 def repo_top(repo: Path | None) -> Path:
@@ -128,9 +145,14 @@ async def is_live(journal: Journal, run_id: str) -> bool:
         return True
 
 
-async def stale_worktrees(journal: Journal, top: Path, but: str) -> list[StaleWorktree]:
-    """Worktrees under the repository of runs other than ``but`` that no process runs."""
-    found = await trio.to_thread.run_sync(find_stale, top)
+async def stale_worktrees(
+    journal: Journal, top: Path, but: str, worktrees: Path | None = None
+) -> list[StaleWorktree]:
+    """Worktrees of the repository of runs other than ``but`` that no process runs.
+
+    ``worktrees`` is the directory of worktrees the run uses (``find_stale``).
+    """
+    found = await trio.to_thread.run_sync(functools.partial(find_stale, top, worktrees=worktrees))
     live = set()
     for run_id in sorted({s.run for s in found} - {but}):
         if await journal.run_exists(run_id) and await is_live(journal, run_id):
@@ -138,14 +160,16 @@ async def stale_worktrees(journal: Journal, top: Path, but: str) -> list[StaleWo
     return [s for s in found if s.run != but and s.run not in live]
 
 
-def report_stale(stale: Sequence[StaleWorktree], top: Path, *, clean: bool) -> None:
+def report_stale(
+    stale: Sequence[StaleWorktree], top: Path, *, clean: bool, worktrees: Path | None = None
+) -> None:
     """Warn about stale worktrees on stderr, or remove them (``--clean-stale``)."""
     if not stale:
         return
     err = make_console(stderr=True)
     runs = sorted({s.run for s in stale})
     if clean:
-        removed = remove_stale(top, stale)
+        removed = remove_stale(top, stale, worktrees=worktrees)
         say(err, f"playbill: removed {removed} stale worktree(s) of {', '.join(runs)}")
         return
     listed = ", ".join(f"{r} ({sum(1 for s in stale if s.run == r)})" for r in runs)
@@ -237,17 +261,23 @@ def execute(
             if spec is None:
                 for entry in await journal.read(run_id):
                     view.add(entry)
-            async with open_run(
-                journal, run_id, backends, spec=spec, workbench=bench, observe=observe
-            ) as run:
-                while True:
-                    state = await run.wait()
-                    # A request queued while the run was stopped (an approval
-                    # before `resume`) is taken within a poll: not settled yet.
-                    queued = await journal.requests_after(run_id, state.last_request_id)
-                    if not queued:
-                        break
-                    await run.wait(_took(queued[-1][0]))
+            with stop_signals() as signals:
+                async with open_run(
+                    journal, run_id, backends, spec=spec, workbench=bench, observe=observe
+                ) as run:
+
+                    async def settled() -> RunState:
+                        while True:
+                            state = await run.wait()
+                            # A request queued while the run was stopped (an approval
+                            # before `resume`) is taken within a poll: not settled yet.
+                            queued = await journal.requests_after(run_id, state.last_request_id)
+                            if not queued:
+                                return state
+                            await run.wait(_took(queued[-1][0]))
+
+                    hint = resume_hint(settings, run_id)
+                    state = await stop_on_signals(signals, run, settled, hint)
             merged = [
                 e.msg for e in await journal.read(run_id) if isinstance(e.msg, WorkspaceMerged)
             ]
@@ -261,6 +291,13 @@ def execute(
         if show:
             live.update(view.renderable(), refresh=True)
             live.stop()
+
+
+def resume_hint(settings: Settings, run_id: str) -> str:
+    """What continues a stopped run: ``playbill resume`` (``--journal`` unless the default)."""
+    shown = shlex.quote(settings.where)  # a URL's password is never printed
+    journal = "" if settings.is_default_journal else f" --journal {shown}"
+    return f"continue it with `playbill{journal} resume {run_id}`"
 
 
 def finish(
@@ -304,6 +341,7 @@ def finish(
 @click.option("--run-id", help="The run's id (default: run-YYYYMMDD-HHMMSS, UTC).")
 @click.option("--clean-stale", is_flag=True, help="Remove worktrees of runs no longer running.")
 @click.option("--quiet", is_flag=True, help="No live display; only the summary at the end.")
+@WORKTREES_OPTION
 @pass_settings
 @click.pass_context
 def run(
@@ -315,15 +353,20 @@ def run(
     run_id: str | None,
     clean_stale: bool,
     quiet: bool,
+    worktrees: Path | None,
 ) -> None:
     """Run a plan (default: playbill.toml at the repository's top) with real agents.
 
-    Every executor attempt works in a git worktree of its own; accepted work
-    lands on the branch playbill/RUN/integration, never on yours, until
-    `playbill integrate RUN`. Refuses a work tree with uncommitted changes
-    unless --allow-dirty, and an agent whose program is missing or of an
+    Every executor attempt works in a git worktree of its own, outside the
+    repository (--worktrees DIR, or the plan's [run] worktrees; by default
+    under ~/.local/share/playbill/worktrees); accepted work lands on the
+    branch playbill/RUN/integration, never on yours, until `playbill
+    integrate RUN`. Refuses a work tree with uncommitted changes unless
+    --allow-dirty, and an agent whose program is missing or of an
     unsupported release (see `playbill doctor`). Exit status: 0 completed,
-    1 failed or cancelled, 4 waiting for a person, 2 bad input.
+    1 failed or cancelled, 4 waiting for a person, 2 bad input, 130/143
+    stopped by SIGINT/SIGTERM (Ctrl-C stops the agents and pauses the run; a
+    second Ctrl-C kills them at once; `playbill resume RUN` continues it).
     """
     top = repo_top(repo)
     plan_file = plan_path(plan) if plan is not None else top / PLAN_FILE
@@ -331,19 +374,21 @@ def run(
     backends = plan_backends(loaded, source=str(plan_file))
     require_agents([a.to_agent_spec() for a in loaded.agents], backends, top)
     labels = {PLAN_LABEL: str(plan_file.resolve()), PLAN_SHA_LABEL: plan_digest(plan_file)}
+    chosen = worktrees if worktrees is not None else loaded.run.worktrees_dir(top)
+    dirs = worktrees_dir(top, chosen)  # refused before anything starts
 
     async def prepare() -> tuple[str, list[StaleWorktree]]:
         await make_journal_dir(settings.journal)
         async with opened_journal(settings.journal, create=True) as journal:
             rid = await _new_run_id(journal, run_id)
-            return rid, await stale_worktrees(journal, top, rid)
+            return rid, await stale_worktrees(journal, top, rid, dirs)
 
     rid, stale = run_async(prepare)
-    bench = Workbench(top, rid)
+    bench = Workbench(top, rid, worktrees=dirs)
     journal_path = Path(settings.journal)
     own = [plan_file, journal_path, *(Path(f"{journal_path}-{s}") for s in ("wal", "shm"))]
     check_clean(bench, own, allow_dirty=allow_dirty)
-    report_stale(stale, top, clean=clean_stale)
+    report_stale(stale, top, clean=clean_stale, worktrees=dirs)
     spec = loaded.to_run_spec(labels=labels)
     say(
         make_console(stderr=True),

@@ -41,6 +41,7 @@ from playbill.runtime import Entry, FaultPlan, open_journal, parse_faults
 from ._app import Settings, make_console, pass_settings, run_async, say
 from ._cmd_demo import show_scripted_demo
 from ._cmd_demo_real import free_demo_id, run_real_demo
+from ._cmd_run import WORKTREES_OPTION
 from ._live import LiveView
 from ._load import make_journal_dir
 from ._render import print_state
@@ -139,9 +140,15 @@ def sim(
     type=click.Path(file_okay=False, exists=True, path_type=Path),
     help="Make the demo repository in this directory (default: the system's temporary one).",
 )
+@WORKTREES_OPTION
 @pass_settings
 def demo(
-    settings: Settings, simulated: bool, scripted: bool, speed: float | None, parent: Path | None
+    settings: Settings,
+    simulated: bool,
+    scripted: bool,
+    speed: float | None,
+    parent: Path | None,
+    worktrees: Path | None,
 ) -> None:
     """Watch a team of agents fix a small Python project in a real git repository.
 
@@ -159,17 +166,20 @@ def demo(
     afterwards `playbill events RUN` lists it and `playbill replay RUN
     --check` replays it.
     """
-    if scripted and (simulated or speed is not None or parent is not None):
+    if scripted and (simulated or speed is not None or parent is not None or worktrees):
         raise click.UsageError("--scripted takes no other demo option")
     if scripted:
         show_scripted_demo(settings)
         return
     if speed is not None:
         simulated = True  # only the simulated demo has a pace
-    if simulated and parent is not None:
-        raise click.UsageError("--dir is for the real demo; the simulated one makes no repository")
+    if simulated and (parent is not None or worktrees is not None):
+        option = "--dir" if parent is not None else "--worktrees"
+        raise click.UsageError(
+            f"{option} is for the real demo; the simulated one makes no repository"
+        )
     if not simulated:
-        run_real_demo(settings, parent)
+        run_real_demo(settings, parent, worktrees)
         return
     if speed is None:
         speed = DEMO_SPEED if sys.stdout.isatty() else 0.0

@@ -23,6 +23,7 @@ from playbill.runtime._values import (
     ImplementationPayload,
     Plan,
     PlanPayload,
+    ProcessInfo,
     ResultEnvelope,
     ReviewPayload,
     RolePayload,
@@ -166,6 +167,10 @@ def _value(name: str, value: object) -> str:
             return value.id
         case ControlRequest():
             return _text(" ".join([value.action, *([value.step] if value.step else []), value.by]))
+        case ProcessInfo():
+            started = f" started@{value.start_ticks}" if value.start_ticks is not None else ""
+            where = f" on {value.host}" if value.host else ""
+            return _text(f"pid {value.pid}{started}{where} {value.label}".strip())
         case dict():
             return ",".join(f"{k}:{_value(k, v)}" for k, v in sorted(value.items()))
         case tuple():

@@ -12,14 +12,15 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Final, final
 
 import attrs
 import trio
 
-from playbill.actors import AgentBackend, RunSpec, Workbench, open_run
+from playbill.actors import AgentBackend, Run, RunSpec, Workbench, open_run
 from playbill.runtime import (
     AgentSpec,
     Entry,
@@ -121,6 +122,8 @@ async def run_demo(
     repo: str | os.PathLike[str],
     *,
     observe: Callable[[Sequence[Entry]], None] | None = None,
+    wait: Callable[[Run], Awaitable[RunState]] | None = None,
+    worktrees: str | os.PathLike[str] | None = None,
 ) -> DemoResult:
     """Run the demo's team on ``repo`` into ``journal`` until it settles.
 
@@ -129,6 +132,10 @@ async def run_demo(
         run_id: A run id the journal does not hold yet.
         repo: A repository made by ``create_demo_repository``.
         observe: Called with every committed batch of entries (a progress display).
+        wait: Waits for the run to settle (``Run.wait`` by default); the CLI
+            also stops it on SIGINT and SIGTERM.
+        worktrees: The directory of the attempts' worktrees (see ``Workbench``);
+            ``${XDG_DATA_HOME:-~/.local/share}/playbill/worktrees`` by default.
 
     Returns:
         The run's outcome, with the merge report.
@@ -137,7 +144,7 @@ async def run_demo(
         WorkspaceError: ``repo`` is not a usable repository.
         WriterConflictError: Another process writes ``run_id``.
     """
-    bench = await trio.to_thread.run_sync(Workbench, repo, run_id)
+    bench = await trio.to_thread.run_sync(partial(Workbench, repo, run_id, worktrees=worktrees))
     backends = demo_backends()
 
     def backend_of(agent: AgentSpec) -> AgentBackend:
@@ -147,7 +154,7 @@ async def run_demo(
     async with open_run(
         journal, run_id, backend_of, spec=spec, workbench=bench, observe=observe
     ) as run:
-        state = await run.wait()
+        state = await (wait(run) if wait is not None else run.wait())
     entries = await journal.read(run_id)
     merged = [e.msg for e in entries if isinstance(e.msg, WorkspaceMerged)]
     return DemoResult(

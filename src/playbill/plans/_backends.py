@@ -35,7 +35,17 @@ from playbill.actors._presets import AIDER_ROLES
 from playbill.actors._profiles import Range
 from playbill.runtime import ROLES, Role
 
-from ._types import AtLeastOne, Choice, Count, Prose, Seconds, SecondsOrNone, Text, Tokens
+from ._types import (
+    AtLeastOne,
+    Choice,
+    Count,
+    IgnorePattern,
+    Prose,
+    Seconds,
+    SecondsOrNone,
+    Text,
+    Tokens,
+)
 
 EnvName = Annotated[
     str,
@@ -87,6 +97,9 @@ class CommandOptions:
         reports_usage: Whether its results carry tokens and cost.
         heartbeat_s: Seconds between heartbeats while it runs.
         kill_grace_s: Seconds it has to exit after ``SIGTERM``.
+        ignore: Gitignore patterns of the files it writes for itself where
+            it works (caches, logs), never committed (besides editors' swap
+            files, always ignored).
     """
 
     backend: ClassVar[str] = "command"
@@ -100,6 +113,7 @@ class CommandOptions:
     reports_usage: bool = False
     heartbeat_s: Seconds = _CMD.heartbeat_s
     kill_grace_s: SecondsOrNone = _CMD.kill_grace_s
+    ignore: tuple[IgnorePattern, ...] = ()
 
     def build(self, roles: Iterable[Role], edits_files: bool) -> AgentBackend:
         """The ``CommandBackend`` (raises ``BackendConfigError`` for options that cannot work)."""
@@ -127,6 +141,10 @@ class ClaudeCodeOptions:
         kill_grace_s: Seconds it has to exit after ``SIGTERM``.
         allow_untested_version: Run a release of the tool outside the
             range its preset was tested with, instead of refusing it.
+        ignore: Gitignore patterns of further files it writes for itself
+            where it works, never committed (besides
+            ``.claude/settings.local.json``, ``CLAUDE.local.md`` and editors'
+            swap files).
     """
 
     backend: ClassVar[str] = "claude_code"
@@ -142,6 +160,7 @@ class ClaudeCodeOptions:
     heartbeat_s: Seconds = 5.0
     kill_grace_s: SecondsOrNone = 2.0
     allow_untested_version: bool = False
+    ignore: tuple[IgnorePattern, ...] = ()
 
     def build(self, roles: Iterable[Role], edits_files: bool) -> AgentBackend:
         """The Claude Code backend (``claude_code()``)."""
@@ -180,6 +199,8 @@ class CodexOptions:
         kill_grace_s: Seconds it has to exit after ``SIGTERM``.
         allow_untested_version: Run a release of the tool outside the
             range its preset was tested with, instead of refusing it.
+        ignore: Gitignore patterns of further files it writes for itself
+            where it works, never committed (besides editors' swap files).
     """
 
     backend: ClassVar[str] = "codex"
@@ -201,6 +222,7 @@ class CodexOptions:
     heartbeat_s: Seconds = 5.0
     kill_grace_s: SecondsOrNone = 2.0
     allow_untested_version: bool = False
+    ignore: tuple[IgnorePattern, ...] = ()
 
     def build(self, roles: Iterable[Role], edits_files: bool) -> AgentBackend:
         """The Codex backend (``codex()``)."""
@@ -234,6 +256,9 @@ class AiderOptions:
         kill_grace_s: Seconds it has to exit after ``SIGTERM``.
         allow_untested_version: Run a release of the tool outside the
             range its preset was tested with, instead of refusing it.
+        ignore: Gitignore patterns of further files it writes for itself
+            where it works, never committed (besides ``.aider*`` and editors'
+            swap files).
     """
 
     backend: ClassVar[str] = "aider"
@@ -249,6 +274,7 @@ class AiderOptions:
     heartbeat_s: Seconds = 5.0
     kill_grace_s: SecondsOrNone = 2.0
     allow_untested_version: bool = False
+    ignore: tuple[IgnorePattern, ...] = ()
 
     def build(self, roles: Iterable[Role], edits_files: bool) -> AgentBackend:
         """The aider backend (``aider()``)."""

@@ -19,6 +19,7 @@ had problems of its own).
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Collection, Sequence
 
@@ -169,10 +170,38 @@ def outside_repository(path: str, *, glob: bool) -> str | None:
 # ----------------------------------------------------------------- the run
 
 
+def worktrees_problem(path: str) -> str | None:
+    """Why ``path`` cannot hold the attempts' worktrees, as far as the plan alone tells.
+
+    Agent tools refuse to edit under a ``.git`` directory, and worktrees in
+    the repository would make its work tree dirty: a relative path (from
+    the repository's top) must lead out of it. Whether an absolute path is
+    in the repository is checked when the run starts.
+    """
+    if any(ord(c) < 32 for c in path):
+        return "expected a directory path, got a control character"
+    segments = re.split(r"[/\\]", path)
+    if ".git" in segments:
+        return (
+            "expected a directory outside any .git directory "
+            f"(agent tools refuse to edit under .git), got {path!r}"
+        )
+    if not path.startswith(("/", "~")) and not re.match(r"[A-Za-z]:", path):
+        normal = posixpath.normpath(path.replace("\\", "/"))
+        if normal.split("/")[0] != "..":
+            return (
+                "expected a directory outside the repository (a relative path is from its "
+                f"top: '../{normal}', or '~/...', or an absolute path), got {path!r}"
+            )
+    return None
+
+
 def _check_run(run: RunTable, strategies: Sequence[str], *, whole: bool) -> list[Problem]:
     problems = []
     if run.strategy not in strategies:
         problems.append(Problem("run.strategy", _unknown("strategy", run.strategy, strategies)))
+    if run.worktrees is not None and (problem := worktrees_problem(run.worktrees)) is not None:
+        problems.append(Problem("run.worktrees", problem))
     policy = run.policy
     if whole and policy.backoff_max_s < policy.backoff_base_s:
         detail = (

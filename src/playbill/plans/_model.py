@@ -16,7 +16,9 @@ outlives the loading.
 # No ``from __future__ import annotations``: the loader reads the
 # ``Annotated`` metadata of each attribute's type, which must not be a string.
 
+import os
 from collections.abc import Mapping
+from pathlib import Path
 from types import MappingProxyType
 from typing import Annotated, ClassVar, Literal, TypeAlias, final
 
@@ -42,6 +44,7 @@ from ._types import (
     AtLeastOne,
     Choice,
     Count,
+    Directory,
     Dollars,
     Factor,
     Id,
@@ -294,6 +297,11 @@ class RunTable:
         budget: The run's limits.
         policy: The supervisor's knobs.
         labels: Free-form ``name = "value"`` labels (``playbill runs`` shows them).
+        worktrees: The directory that holds the attempts' worktrees
+            (``~`` expanded; a relative path is from the repository's top,
+            and must lead out of it); ``None``: the default,
+            ``${XDG_DATA_HOME:-~/.local/share}/playbill/worktrees``.
+            ``playbill run --worktrees`` overrides it.
     """
 
     goal: Prose
@@ -301,6 +309,18 @@ class RunTable:
     budget: BudgetTable = BudgetTable()
     policy: PolicyTable = PolicyTable()
     labels: Mapping[str, str] = attrs.field(factory=dict, converter=MappingProxyType)
+    worktrees: Directory | None = None
+
+    def worktrees_dir(self, repo: str | os.PathLike[str]) -> Path | None:
+        """``worktrees`` as a path on this machine, for the repository at ``repo``.
+
+        ``~`` is expanded and a relative path is taken from ``repo``; ``None``
+        when the plan does not choose.
+        """
+        if self.worktrees is None:
+            return None
+        chosen = Path(self.worktrees).expanduser()
+        return chosen if chosen.is_absolute() else Path(repo) / chosen
 
 
 @final

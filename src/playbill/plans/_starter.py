@@ -88,6 +88,10 @@ goal = "Fix the failing tests and document the fix"
 """
     + OTHER_STRATEGIES
     + """strategy = "pipeline"
+# Where each attempt's git worktree lives: outside the
+# repository, never under .git (agent tools refuse to edit there). This is
+# the default when XDG_DATA_HOME is unset; `--worktrees DIR` overrides it.
+worktrees = "~/.local/share/playbill/worktrees"
 
 [run.budget]
 # Limits on the whole run; leave a key out for no limit. Work that would

@@ -48,6 +48,10 @@ goal = "Add CSV export to the ledger tool"
 """
     + OTHER_STRATEGIES
     + """strategy = "pipeline"
+# Where each attempt's git worktree lives (`playbill run`; a simulation makes none): outside the
+# repository, never under .git (agent tools refuse to edit there). This is
+# the default when XDG_DATA_HOME is unset; `--worktrees DIR` overrides it.
+worktrees = "~/.local/share/playbill/worktrees"
 
 [run.budget]
 # Limits on the whole run; leave a key out for no limit. Work that would

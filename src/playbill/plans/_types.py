@@ -14,6 +14,7 @@ import attrs
 
 from playbill.actors._profiles import Range
 from playbill.runtime import ArbitrationPolicy, Role
+from playbill.workspaces import IGNORE_PATTERN
 
 
 @final
@@ -89,3 +90,16 @@ Factor = Annotated[float, Range(1, 1e9, "a factor of at least 1")]
 
 ExitCode = Annotated[int, Range(0, 255, "an exit status from 0 to 255", integer=True)]
 """A process exit status."""
+
+IgnorePattern = Annotated[
+    str,
+    Text(
+        "a gitignore pattern on one line, not starting with '#', '!' or a space "
+        '(".cache/", "*.tmp")',
+        IGNORE_PATTERN,
+    ),
+]
+"""A gitignore pattern of files an agent's tool writes for itself."""
+
+Directory = Annotated[str, Text("a directory path")]
+"""A directory on the machine (``~`` is expanded)."""

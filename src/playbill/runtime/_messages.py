@@ -29,6 +29,8 @@ from ._values import (
     Plan,
     PolicyAction,
     PolicySettings,
+    ProcessEnd,
+    ProcessInfo,
     ResultEnvelope,
     ReviewOutcome,
     Score,
@@ -84,10 +86,20 @@ class PlanAttached(MessageBase, frozen=True, tag="plan_attached"):
 
 
 class RunPaused(MessageBase, frozen=True, tag="run_paused"):
-    """No new work starts until the run is resumed; work in flight finishes."""
+    """No new work starts until the run is resumed; work in flight finishes.
+
+    Attributes:
+        reason: Why, for humans.
+        by: Who paused it.
+        stopped: When the run's process was stopped (SIGINT, SIGTERM): the
+            agents whose actors it stopped, their processes killed. Their
+            work is lost (interrupted, and given out again on resume) and
+            they take no work until their own ``agent_restarted``.
+    """
 
     reason: str = ""
     by: str = ""
+    stopped: tuple[str, ...] = ()
 
 
 class RunResumed(MessageBase, frozen=True, tag="run_resumed"):
@@ -423,6 +435,43 @@ class AgentRestarted(MessageBase, frozen=True, tag="agent_restarted"):
     restarts: int
 
 
+class ProcessStarted(MessageBase, frozen=True, tag="process_started"):
+    """An agent's work started a process (a coding-agent CLI, a validator's command).
+
+    Journaled so that a run resumed after its runner died can find the
+    process and kill it if it still runs (see ``ProcessInfo``).
+
+    Attributes:
+        agent: The agent whose work started it.
+        process: The process.
+        step: The step of the work.
+        attempt: The attempt of the work.
+    """
+
+    agent: str
+    process: ProcessInfo
+    step: str | None = None
+    attempt: int | None = None
+
+
+class ProcessEnded(MessageBase, frozen=True, tag="process_ended"):
+    """A resumed run dealt with a process its dead runner had started.
+
+    Journaled before the resumed run starts any work.
+
+    Attributes:
+        agent: The agent whose work had started it.
+        pid: Its process id.
+        host: The host it ran on.
+        how: What the resumed run found (``reaped``, ``gone``, ``unchecked``).
+    """
+
+    agent: str
+    pid: int
+    how: ProcessEnd
+    host: str = ""
+
+
 # ------------------------------------------------------------------ timers
 
 
@@ -582,6 +631,8 @@ Message: TypeAlias = (
     | ReviewRequested
     | VerificationRequested
     | ControlRequested
+    | ProcessStarted
+    | ProcessEnded
 )
 """The closed union of every message a journal can hold."""
 

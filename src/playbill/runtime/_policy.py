@@ -30,8 +30,8 @@ verifications before new work), scheduling ready steps, the end of the run,
 then housekeeping (agents busy with dead work, stale timers, missing
 deadlines).
 
-Heartbeats, starts of attempts, notes and workspace records change nothing
-the policy reads, and usage matters only when it uses up a budget:
+Heartbeats, starts of attempts, notes, workspace records and agents'
+processes change nothing the policy reads, and usage matters only when it uses up a budget:
 ``decide`` returns nothing for them at once.
 """
 
@@ -61,6 +61,8 @@ from ._messages import (
     NoteWritten,
     PlanAttached,
     PolicyDecisionApplied,
+    ProcessEnded,
+    ProcessStarted,
     ResultProposed,
     ReviewGiven,
     ReviewRequested,
@@ -125,7 +127,7 @@ SETTLE_ROUNDS: Final = 16
 """A bound on settling rounds per entry (the property tests' worlds never need
 more than two: the second finds nothing more to do)."""
 
-_QUIET = (Heartbeat, StepStarted, NoteWritten, WorkspaceCreated)
+_QUIET = (Heartbeat, StepStarted, NoteWritten, WorkspaceCreated, ProcessStarted, ProcessEnded)
 
 _BUILTIN: Final[tuple[Strategy, ...]] = (PIPELINE, PARALLEL, COMPETITIVE, COOPERATIVE, REVIEW_LOOP)
 
@@ -227,6 +229,8 @@ def _react(ctx: PolicyContext, entry: Entry) -> None:
             | StepStarted()
             | NoteWritten()
             | WorkspaceCreated()
+            | ProcessStarted()
+            | ProcessEnded()
         ):
             pass  # the state says it all: ``settle`` does the rest
         case _:

@@ -35,6 +35,8 @@ from ._messages import (
     NoteWritten,
     PlanAttached,
     PolicyDecisionApplied,
+    ProcessEnded,
+    ProcessStarted,
     ResultProposed,
     ReviewGiven,
     ReviewRequested,
@@ -76,6 +78,7 @@ from ._state import (
     ExhaustedBudget,
     HandoffRecord,
     NoteRecord,
+    ProcessRecord,
     RunState,
     RunStatus,
     StepState,
@@ -358,6 +361,15 @@ def _apply(state: RunState, entry: Entry) -> RunState:
                 created, merge_status=msg.status, merge_commit=msg.commit, merge_detail=msg.detail
             )
             return replace(state, workspaces={**state.workspaces, key: merged})
+        case ProcessStarted():
+            return _record_process(state, entry, msg)
+        case ProcessEnded(pid=pid, host=host):
+            running = tuple(
+                p for p in state.processes if (p.process.pid, p.process.host) != (pid, host)
+            )
+            if len(running) == len(state.processes):
+                return _anomaly(state, entry, f"end of unknown process {pid} on {host!r}")
+            return replace(state, processes=running)
         case NoteWritten(author=author, text=text):
             note = NoteRecord(author=author, text=text, seq=entry.seq)
             return replace(
@@ -400,15 +412,12 @@ def _apply(state: RunState, entry: Entry) -> RunState:
             )
         case PlanAttached(plan=plan):
             return _attach_plan(state, plan)
-        case RunPaused(reason=reason):
-            return _set_status(state, entry, "paused", reason=reason)
+        case RunPaused(reason=reason, stopped=stopped):
+            state = _set_status(state, entry, "paused", reason=reason)
+            return _restarting(state, stopped)
         case RunResumed(restarting=restarting):
             state = _set_status(state, entry, "running", reason="")
-            for agent in restarting:
-                known = state.agents.get(agent)
-                if known is not None and known.status != "failed":
-                    state = _put_agent(state, replace(known, status="restarting"))
-            return state
+            return _restarting(state, restarting)
         case RunCancelled(reason=reason):
             return _set_status(state, entry, "cancelled", reason=reason)
         case RunCompleted(summary=summary):
@@ -637,4 +646,35 @@ def _release_agent(state: RunState, agent: str, step: str, number: int) -> RunSt
     if agent_state is None or agent_state.step != step or agent_state.attempt != number:
         return state
     status = "idle" if agent_state.status == "busy" else agent_state.status
-    return _put_agent(state, replace(agent_state, status=status, step=None, attempt=None))
+    state = _put_agent(state, replace(agent_state, status=status, step=None, attempt=None))
+    if state.processes:
+        # the work's processes end with it: its runner stops them
+        work = (agent, step, number)
+        kept = tuple(p for p in state.processes if (p.agent, p.step, p.attempt) != work)
+        state = replace(state, processes=kept)
+    return state
+
+
+def _restarting(state: RunState, agents: Iterable[str]) -> RunState:
+    """Agents whose actors are gone with their process: no work until ``agent_restarted``."""
+    for agent in agents:
+        known = state.agents.get(agent)
+        if known is not None and known.status != "failed":
+            state = _put_agent(state, replace(known, status="restarting"))
+    return state
+
+
+def _record_process(state: RunState, entry: Entry, msg: ProcessStarted) -> RunState:
+    """A process of work in flight; one of work that already ended is not kept."""
+    agent = state.agents.get(msg.agent)
+    if (
+        msg.step is None
+        or msg.attempt is None
+        or agent is None
+        or (agent.step, agent.attempt) != (msg.step, msg.attempt)
+    ):
+        return state  # its work ended while it was journaled: its runner stops it
+    record = ProcessRecord(
+        agent=msg.agent, step=msg.step, attempt=msg.attempt, process=msg.process, seq=entry.seq
+    )
+    return replace(state, processes=(*state.processes, record))

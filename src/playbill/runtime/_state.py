@@ -27,6 +27,7 @@ from ._values import (
     Plan,
     PolicyAction,
     PolicySettings,
+    ProcessInfo,
     ResultEnvelope,
     ReviewOutcome,
     Score,
@@ -358,6 +359,29 @@ class ApprovalState(StateBase, frozen=True):
     reason: str = ""
 
 
+class ProcessRecord(StateBase, frozen=True):
+    """A process that work in flight started (``process_started``).
+
+    It belongs to its agent's piece of work: it is dropped from the state
+    when the agent is released from that work (a result, a failure, a
+    cancel), when a resumed run deals with it (``process_ended``), and never
+    recorded for work that had already ended.
+
+    Attributes:
+        agent: The agent whose work started it.
+        step: The step of the work.
+        attempt: The attempt of the work.
+        process: The process.
+        seq: Seq of its ``process_started``.
+    """
+
+    agent: str
+    step: str
+    attempt: int
+    process: ProcessInfo
+    seq: int
+
+
 class RunState(StateBase, frozen=True):
     """Everything known about a run, folded from its journal.
 
@@ -398,6 +422,9 @@ class RunState(StateBase, frozen=True):
         policy: The supervisor's policy settings, from ``run_created``.
         exhausted: Every budget that ran out, once each (at most one per
             resource for the run and for each agent).
+        processes: Processes that work in flight started, oldest first: what
+            a run resumed after its runner died looks for (see
+            ``ProcessRecord``).
     """
 
     run_id: str = ""
@@ -437,6 +464,7 @@ class RunState(StateBase, frozen=True):
     late_results: int = 0
     policy: PolicySettings = msgspec.field(default_factory=PolicySettings)
     exhausted: tuple[ExhaustedBudget, ...] = ()
+    processes: tuple[ProcessRecord, ...] = ()
 
     @property
     def is_terminal(self) -> bool:

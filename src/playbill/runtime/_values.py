@@ -453,6 +453,45 @@ class ControlRequest(Value, frozen=True):
     by: str = ""
 
 
+ProcessEnd: TypeAlias = Literal["reaped", "gone", "unchecked"]
+"""What a resumed run found of a process its dead runner had started.
+
+* ``reaped``: still running, the same process (pid and start time): its
+  process group was killed before any new work started.
+* ``gone``: it had ended (no such pid, another process under that pid, or
+  another boot of the host).
+* ``unchecked``: it cannot be told apart from another process here (started
+  on another host, or its start time is unknown): left alone.
+"""
+
+
+class ProcessInfo(Value, frozen=True):
+    """A process playbill started for an agent, as the operating system knows it.
+
+    A pid alone names a process only while it runs: once it ended, the pid
+    may be handed to an unrelated one. The pid with the process's start time
+    (and the boot and host it ran on) names it for good, so that a resumed
+    run never kills a process that merely inherited the pid.
+
+    Attributes:
+        pid: Its process id.
+        pgid: Its process group (its pid: it leads a session of its own).
+        start_ticks: When it started, in clock ticks since the host booted
+            (Linux: field 22 of ``/proc/<pid>/stat``); ``None`` where unknown.
+        boot_id: The boot it started in (Linux:
+            ``/proc/sys/kernel/random/boot_id``); empty where unknown.
+        host: The host name of the machine it runs on.
+        label: What it is, for people (``command fix_agent.py``).
+    """
+
+    pid: int
+    pgid: int
+    start_ticks: int | None = None
+    boot_id: str = ""
+    host: str = ""
+    label: str = ""
+
+
 # -------------------------------------------------------------------- policy
 
 ArbitrationPolicy: TypeAlias = Literal[

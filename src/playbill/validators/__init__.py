@@ -9,7 +9,9 @@ validator, and ``ValidationResult.to_message`` makes the
 Commands run with argv lists (a shell only when ``CommandPasses.shell`` says
 so), in a working directory confined to the worktree, with an allowlisted
 environment (``command_env``), no stdin, and a timeout that kills their whole
-process group. Their output is merged, redacted and cut to its end.
+process group. They never outlive the runner: a guard kills their group if
+it dies, and each is reported as it starts (``ValidationContext.on_start``)
+for the run to journal. Their output is merged, redacted and cut to its end.
 ``human_approval`` validators are not run: a person decides them
 (``human_gates``).
 """
@@ -17,6 +19,7 @@ process group. Their output is merged, redacted and cut to its end.
 from __future__ import annotations
 
 from ._context import ENV_ALLOWLIST as ENV_ALLOWLIST
+from ._context import ProcessHook as ProcessHook
 from ._context import ValidationContext as ValidationContext
 from ._context import command_env as command_env
 from ._result import ValidationResult as ValidationResult
@@ -28,6 +31,7 @@ from ._run import run_validators as run_validators
 
 __all__ = [
     "ENV_ALLOWLIST",
+    "ProcessHook",
     "ValidationContext",
     "ValidationResult",
     "command_env",

@@ -77,6 +77,7 @@ async def _run(
         env=ctx.env if env is None else env,
         timeout_s=timeout_s,
         shell=shell,
+        on_start=ctx.on_start,
     )
     return shown, outcome
 

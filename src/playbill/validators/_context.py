@@ -7,16 +7,19 @@ symlinks that resolve outside the worktree are refused.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from pathlib import Path, PurePosixPath
 from types import MappingProxyType
-from typing import final
+from typing import TypeAlias, final
 
 import attrs
 
 from playbill._process import BASE_ENV, base_env
 from playbill._redact import Redactor
-from playbill.runtime import PlaybillError
+from playbill.runtime import PlaybillError, ProcessInfo
+
+ProcessHook: TypeAlias = Callable[[ProcessInfo], Awaitable[None]]
+"""Told of every process a validator starts, as soon as it runs (to journal it)."""
 
 ENV_ALLOWLIST: tuple[str, ...] = BASE_ENV
 """Environment variables a validator's command always gets, when they are set."""
@@ -64,6 +67,8 @@ class ValidationContext:
             ``command_env``); read-only.
         output_limit: Characters of output kept in a result's ``output_tail``
             (at least 1).
+        on_start: Told of every command's process as soon as it runs (the
+            checks backend journals it, see ``Reporter.process_started``).
     """
 
     worktree: Path = attrs.field(converter=Path)
@@ -71,6 +76,7 @@ class ValidationContext:
     redactor: Redactor = attrs.field(factory=Redactor)
     env: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen_env)
     output_limit: int = attrs.field(default=4000, validator=attrs.validators.ge(1))
+    on_start: ProcessHook | None = attrs.field(default=None, eq=False)
 
 
 class PathEscapeError(PlaybillError):

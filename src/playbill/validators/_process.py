@@ -3,10 +3,16 @@
 Every command starts in a new session, so it leads its own process group.
 When the deadline passes (or the caller is cancelled) the whole group gets
 ``SIGKILL`` at once: the command, its children and theirs, with no polite
-``SIGTERM`` a hung test suite could ignore. trio reaps the command itself;
-killed descendants are re-parented to init (or the nearest subreaper), which
-reaps them. A descendant that starts a session of its own (a daemon) leaves
-the group and is out of reach; validator commands should not daemonize.
+``SIGTERM`` a hung test suite could ignore. The command itself is reaped
+here; killed descendants are re-parented to init (or the nearest
+subreaper), which reaps them. A descendant that starts a session of its own
+(a daemon) leaves the group and is out of reach; validator commands should
+not daemonize.
+
+Like an agent's process, it starts through the guard launcher
+(``open_guarded_process``): if the runner dies, even by ``SIGKILL``, the
+guard kills the group at once; and the caller is told of it
+(``on_start``) to journal it.
 
 When the command exits on its own, whatever is left of its group (a
 background ``sleep &``) is killed too: it would otherwise hold the output
@@ -18,17 +24,23 @@ it in. Only the last ``KEEP_BYTES`` bytes are kept in memory.
 
 from __future__ import annotations
 
-import functools
 import signal
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TypeAlias, final
 
 import attrs
 import trio
 
-from playbill._process import OutputTail, signal_group
+from playbill._process import (
+    OutputTail,
+    forget_group,
+    open_guarded_process,
+    process_info,
+    signal_group,
+)
+from playbill.runtime import ProcessInfo
 
 KEEP_BYTES = 1 << 20
 """Bytes of a command's output kept in memory (the end of it)."""
@@ -80,21 +92,10 @@ Outcome: TypeAlias = Exited | TimedOut | NotStarted
 """How running a command ended."""
 
 
-async def _deliver_cancel(proc: trio.Process) -> None:
-    """Used by ``trio.run_process`` on cancellation: kill the group, no grace period."""
-    signal_group(proc.pid, signal.SIGKILL)
-
-
 async def _read(stream: trio.abc.ReceiveStream, tail: OutputTail) -> None:
     async with stream:
         async for chunk in stream:
             tail.add(chunk)
-
-
-async def _sweep_after_exit(proc: trio.Process) -> None:
-    """Kill what the command left running, so nothing holds the pipe open."""
-    await proc.wait()
-    signal_group(proc.pid, signal.SIGKILL)
 
 
 async def run_command(
@@ -105,6 +106,7 @@ async def run_command(
     timeout_s: float,
     shell: bool = False,
     keep_bytes: int = KEEP_BYTES,
+    on_start: Callable[[ProcessInfo], Awaitable[None]] | None = None,
 ) -> Outcome:
     """Run a command to completion or to its deadline.
 
@@ -116,42 +118,42 @@ async def run_command(
         timeout_s: Seconds before its process group is killed.
         shell: Run through ``/bin/sh -c``.
         keep_bytes: Bytes of output to keep (the end).
+        on_start: Told of the command's process as soon as it runs.
 
     Returns:
         How it ended, with the end of its output.
     """
-    command: str | list[str] = " ".join(argv) if shell else list(argv)
+    command = ["/bin/sh", "-c", " ".join(argv)] if shell else list(argv)
     tail = OutputTail(keep_bytes)
     proc: trio.Process | None = None
-    try:
-        with trio.move_on_after(timeout_s) as deadline:
+    with trio.move_on_after(timeout_s) as deadline:
+        try:
+            proc = await open_guarded_process(
+                command,
+                grace_s=0.0,
+                cwd=cwd,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+            )
+        except OSError as exc:
+            return NotStarted(reason=exc.strerror or repr(exc))
+        try:
+            assert proc.stdout is not None
             async with trio.open_nursery() as nursery:
-                try:
-                    proc = await nursery.start(
-                        functools.partial(
-                            trio.run_process,
-                            command,
-                            shell=shell,
-                            cwd=cwd,
-                            env=dict(env),
-                            stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT,
-                            check=False,
-                            start_new_session=True,
-                            deliver_cancel=_deliver_cancel,
-                        )
-                    )
-                except OSError as exc:
-                    return NotStarted(reason=exc.strerror or repr(exc))
-                assert proc.stdout is not None
                 nursery.start_soon(_read, proc.stdout, tail)
-                nursery.start_soon(_sweep_after_exit, proc)
-    finally:
-        if proc is not None:
+                if on_start is not None:
+                    await on_start(process_info(proc.pid, label=command[0]))
+                await proc.wait()
+                # what the command left running would hold the pipe open
+                signal_group(proc.pid, signal.SIGKILL)
+        finally:
             # Whatever happened (deadline, cancellation, a normal exit), nothing
-            # of the group may outlive the validator.
-            signal_group(proc.pid, signal.SIGKILL)
+            # of the group may outlive the validator, its guard included.
+            with trio.CancelScope(shield=True):
+                signal_group(proc.pid, signal.SIGKILL)
+                await proc.wait()
+            forget_group(proc.pid)
     if deadline.cancelled_caught or proc is None or proc.returncode is None:
         return TimedOut(output=bytes(tail.data), dropped=tail.dropped)
     return Exited(returncode=proc.returncode, output=bytes(tail.data), dropped=tail.dropped)

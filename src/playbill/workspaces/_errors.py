@@ -135,6 +135,27 @@ class WorktreeConflict(WorkspaceError):
         self.detail = detail
 
 
+class WorktreesRefused(WorkspaceError):
+    """The directory chosen for worktrees cannot hold them.
+
+    Agent tools refuse to edit under a ``.git`` directory, and a worktree in
+    the user's work tree would make it dirty.
+
+    Attributes:
+        path: The directory as given.
+        reason: Why it cannot hold worktrees.
+    """
+
+    def __init__(self, repo: str, path: str, reason: str) -> None:
+        super().__init__(
+            repo,
+            f"cannot keep worktrees in {path}: {reason}; expected a directory outside the "
+            "repository's work tree and outside any .git directory",
+        )
+        self.path = path
+        self.reason = reason
+
+
 class DetachedHead(WorkspaceError):
     """No branch is checked out, and the caller named none."""
 

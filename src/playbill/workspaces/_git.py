@@ -63,8 +63,13 @@ _REDIRECTING = (
     "GIT_NAMESPACE",
 )
 
-ROOT_DIR = "playbill-worktrees"
-"""The directory, in the git common dir, that holds every playbill worktree."""
+LEGACY_DIR = "playbill-worktrees"
+"""The directory, in the git common dir, where worktrees of older playbill versions live.
+
+Agent tools refuse to edit paths under ``.git``, so worktrees are now made
+elsewhere (see ``playbill.workspaces._places``); runs journaled with a
+worktree here are still found, resumed and cleaned up.
+"""
 
 INTEGRATION = "integration"
 _SAFE = frozenset(string.ascii_letters + string.digits + "_-")
@@ -85,16 +90,22 @@ def run_git(
     repo: Path,
     ok: Collection[int] = (0,),
     stdin: BinaryIO | None = None,
+    excludes: Path | None = None,
 ) -> GitOut:
-    """Run ``git ARGS`` in ``cwd``; raise ``GitFailed`` unless its status is in ``ok``."""
+    """Run ``git ARGS`` in ``cwd``; raise ``GitFailed`` unless its status is in ``ok``.
+
+    ``excludes``, an attempt's exclude file, is given to this command as its
+    ``core.excludesFile`` (see ``playbill.workspaces._excludes``).
+    """
     redirecting = [name for name in _REDIRECTING if name in os.environ]
     if redirecting:
         raise GitEnvironment(str(repo), redirecting)
     if not cwd.is_dir() or not os.access(cwd, os.X_OK):
         # GitPython would quietly run git in the process's directory instead
         raise WorktreeGone(str(repo), str(cwd))
+    own = ("-c", f"core.excludesFile={excludes}") if excludes is not None else ()
     status, out, err = git.Git(str(cwd)).execute(
-        ["git", *_CONFIG, *args],
+        ["git", *_CONFIG, *own, *args],
         istream=stdin,
         with_extended_output=True,
         with_exceptions=False,
@@ -179,9 +190,11 @@ def is_ancestor(cwd: Path, older: str, newer: str, *, repo: Path) -> bool:
     return got.status == 0
 
 
-def dirty_paths(cwd: Path, *, repo: Path) -> tuple[str, ...]:
+def dirty_paths(cwd: Path, *, repo: Path, excludes: Path | None = None) -> tuple[str, ...]:
     """Modified, staged and untracked paths of a work tree (not ignored ones), sorted."""
-    got = run_git(cwd, "status", "--porcelain=v1", "-z", "--untracked-files=all", repo=repo)
+    got = run_git(
+        cwd, "status", "--porcelain=v1", "-z", "--untracked-files=all", repo=repo, excludes=excludes
+    )
     fields = got.out.split(b"\0")
     paths: set[str] = set()
     i = 0
@@ -240,14 +253,19 @@ def check_attempt(attempt: int) -> None:
         raise ValueError(f"attempt numbers are not negative (got {attempt})")
 
 
-def run_dir(common: Path, run: str) -> Path:
-    """Where a run's worktrees live."""
-    return common / ROOT_DIR / safe_id(run)
+def legacy_root(common: Path) -> Path:
+    """Where older playbill versions kept a repository's worktrees: in its git common dir."""
+    return common / LEGACY_DIR
 
 
-def attempt_dir(common: Path, run: str, step: str, attempt: int) -> Path:
-    """The worktree directory of one attempt."""
-    return run_dir(common, run) / f"{safe_step(step)}-{attempt}"
+def run_dir(root: Path, run: str) -> Path:
+    """Where a run's worktrees live, in a repository's worktree directory ``root``."""
+    return root / safe_id(run)
+
+
+def attempt_dir(root: Path, run: str, step: str, attempt: int) -> Path:
+    """The worktree directory of one attempt, in a repository's worktree directory ``root``."""
+    return run_dir(root, run) / f"{safe_step(step)}-{attempt}"
 
 
 def attempt_branch(run: str, step: str, attempt: int) -> str:
@@ -258,6 +276,40 @@ def attempt_branch(run: str, step: str, attempt: int) -> str:
 def integration_branch(run: str) -> str:
     """The run's integration branch."""
     return f"playbill/{safe_id(run)}/{INTEGRATION}"
+
+
+def parse_branch(branch: str) -> tuple[str, str | None, int | None] | None:
+    """The run, step and attempt a playbill branch names, or None.
+
+    Step and attempt are None for a run's integration branch; None in all is
+    a branch playbill would not have made.
+    """
+    parts = branch.split("/")
+    if len(parts) == 3 and parts[0] == "playbill" and parts[2] == INTEGRATION:
+        run = unsafe_id(parts[1])
+        return (run, None, None) if safe_id(run) == parts[1] else None
+    if len(parts) != 4 or parts[0] != "playbill" or not parts[3].isdecimal():
+        return None
+    run, step, attempt = unsafe_id(parts[1]), unsafe_id(parts[2]), int(parts[3])
+    if attempt_branch(run, step, attempt) != branch:
+        return None
+    return run, step, attempt
+
+
+def laid_out(path: Path, branch: str) -> bool:
+    """Whether ``path`` is where playbill puts a worktree of ``branch``, whatever the root.
+
+    That is ``.../<run>/<step>-<attempt>`` for an attempt's branch and
+    ``.../<run>/integration`` for a run's integration branch. A worktree of
+    a playbill branch somewhere else is someone's own (a person looking at
+    an attempt's work): playbill never works in it nor removes it.
+    """
+    parsed = parse_branch(branch)
+    if parsed is None:
+        return False
+    run, step, attempt = parsed
+    name = INTEGRATION if step is None else f"{safe_step(step)}-{attempt}"
+    return path.name == name and path.parent.name == safe_id(run)
 
 
 def parse_attempt_dir(name: str) -> tuple[str, int] | None:
@@ -271,19 +323,63 @@ def parse_attempt_dir(name: str) -> tuple[str, int] | None:
 # ------------------------------------------------------------------ worktrees
 
 
-def checked_out_branch(path: Path) -> str | None:
-    """The branch a linked worktree has checked out, read from its files; None if not one."""
+def worktree_gitdir(path: Path) -> Path | None:
+    """The git directory of the linked worktree at ``path`` (from its ``.git`` file), or None."""
     try:
         link = (path / ".git").read_text()
-        if not link.startswith("gitdir:"):
-            return None
-        gitdir = Path(link.removeprefix("gitdir:").strip())
-        if not gitdir.is_absolute():
-            gitdir = path / gitdir
+    except (OSError, UnicodeDecodeError):
+        return None
+    if not link.startswith("gitdir:"):
+        return None
+    gitdir = Path(link.removeprefix("gitdir:").strip())
+    return gitdir if gitdir.is_absolute() else path / gitdir
+
+
+def checked_out_branch(path: Path) -> str | None:
+    """The branch a linked worktree has checked out, read from its files; None if not one."""
+    gitdir = worktree_gitdir(path)
+    if gitdir is None:
+        return None
+    try:
         head = (gitdir / "HEAD").read_text().strip()
     except (OSError, UnicodeDecodeError):
         return None
     return head.removeprefix("ref: refs/heads/") if head.startswith("ref: refs/heads/") else None
+
+
+def registered(top: Path) -> list[tuple[Path, str]]:
+    """The playbill worktrees git has on record, with the branch each has checked out.
+
+    Only linked worktrees of a playbill branch at a place playbill would
+    have put them (``laid_out``): the main work tree, worktrees with a
+    detached HEAD and a person's own worktrees are left out.
+    """
+    listing = run_git(top, "worktree", "list", "--porcelain", "-z", repo=top)
+    found: list[tuple[Path, str]] = []
+    path: Path | None = None
+    first = True
+    for field in nul_split(listing.out):
+        if field.startswith("worktree "):
+            if path is not None:
+                first = False
+            path = Path(field.removeprefix("worktree "))
+        elif field.startswith("branch refs/heads/") and path is not None and not first:
+            branch = field.removeprefix("branch refs/heads/")
+            if laid_out(path, branch):
+                found.append((path, branch))
+    return found
+
+
+def checkout_of(top: Path, branch: str) -> Path | None:
+    """The existing directory where a linked worktree has ``branch`` checked out, if any.
+
+    Git's record is confirmed by the directory's own files, so a record whose
+    directory is gone or holds something else does not count.
+    """
+    for path, checked_out in registered(top):
+        if checked_out == branch and checked_out_branch(path) == branch:
+            return path
+    return None
 
 
 def branch_exists(top: Path, branch: str) -> bool:

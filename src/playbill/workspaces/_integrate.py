@@ -21,7 +21,7 @@ from typing import final
 
 import attrs
 
-from . import _git
+from . import _git, _places
 from ._errors import DetachedHead, DirtyTree, NotFastForward, UnknownCommit, WorktreeConflict
 from ._merge import MergeItem
 
@@ -40,15 +40,18 @@ class Integrator:
     """Applies a run's accepted attempts onto its integration branch, in its own worktree.
 
     The branch ``playbill/<run>/integration`` starts at the run's base commit
-    and lives in a worktree under ``playbill-worktrees/<run>/integration``.
-    Safe to call from several threads (calls are serialized per repository).
+    and lives in a worktree ``<worktrees>/<run>/integration`` (see
+    ``Workspaces.worktrees``), or wherever git already has it checked out (a
+    run of an older playbill, resumed). Safe to call from several threads
+    (calls are serialized per repository).
 
     Attributes:
         repo_path: The top directory of the repository's work tree.
         run_id: The run.
         base_commit: The commit the integration branch starts from.
         branch: The integration branch's name.
-        path: The integration worktree's directory.
+        path: The integration worktree's directory (where it is made, until
+            it is used: then where it is).
     """
 
     repo_path: Path
@@ -60,7 +63,12 @@ class Integrator:
     _ready: bool
 
     def __init__(
-        self, repo_path: str | os.PathLike[str], run_id: str, *, base_commit: str | None = None
+        self,
+        repo_path: str | os.PathLike[str],
+        run_id: str,
+        *,
+        base_commit: str | None = None,
+        worktrees: str | os.PathLike[str] | None = None,
     ) -> None:
         """Open the integration of a run (the branch and worktree are made on first use).
 
@@ -69,20 +77,25 @@ class Integrator:
             run_id: The run.
             base_commit: Where the integration branch starts; by default
                 the commit HEAD names now. Pass the run's journaled base.
+            worktrees: The directory that holds worktrees, as for
+                ``Workspaces``.
 
         Raises:
             NotARepository: ``repo_path`` is not the top of a git work tree.
             NoCommits: The repository has no commits yet.
             UnknownCommit: ``base_commit`` is not a commit of the repository.
+            WorktreesRefused: ``worktrees`` is inside the work tree or a
+                ``.git`` directory.
         """
         _git.safe_id(run_id)
         top, common = _git.open_repo(repo_path)
+        root = _places.worktrees_root(top, common, worktrees)
         base = (
             _git.head_commit(top)
             if base_commit is None
             else _git.require_commit(top, base_commit, repo=top)
         )
-        path = _git.run_dir(common, run_id) / _git.INTEGRATION
+        path = _git.run_dir(root, run_id) / _git.INTEGRATION
         self.__attrs_init__(
             top, run_id, base, _git.integration_branch(run_id), path, _git.repo_lock(common), False
         )
@@ -185,6 +198,9 @@ class Integrator:
         if self._ready and (self.path / ".git").is_file():
             return
         top = self.repo_path
+        found = _git.checkout_of(top, self.branch) if _git.branch_exists(top, self.branch) else None
+        if found is not None:
+            self.path = found
         reused = (self.path / ".git").exists()
         _git.add_worktree(top, self.path, self.branch, self.base_commit)
         if reused:
