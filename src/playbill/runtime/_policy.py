@@ -89,7 +89,7 @@ from ._messages import (
     WorkspaceMerged,
 )
 from ._pipeline import PIPELINE
-from ._policy_context import SUPERVISOR, PolicyContext, Strategy, clip
+from ._policy_context import SUPERVISOR, PolicyContext, Strategy, clip, stall_window_s
 from ._run_end import check_end
 from ._scheduling import can_play, is_free, is_ready, scope_free
 from ._state import WORK_LOST, RunState
@@ -109,6 +109,7 @@ from ._work import (
     fail_run,
     free_stuck_agents,
     held,
+    stalled,
     wind_down,
 )
 
@@ -169,13 +170,8 @@ def _react(ctx: PolicyContext, entry: Entry) -> None:
     msg = entry.msg
     match msg:
         case TimerFired():
-            for work in check_deadlines(ctx):
+            for work, failure in check_deadlines(ctx):
                 if work.kind == "implement":
-                    failure = Failure(
-                        failure_class="agent",
-                        kind="heartbeat_missed",
-                        detail=f"{work.agent} sent no heartbeat in time",
-                    )
                     after_failure(ctx, work.step, failure)
         case ResultProposed(result=result):
             strategy = ctx.strategy_for(result.step)
@@ -264,12 +260,12 @@ def _orphans(ctx: PolicyContext) -> None:
             continue
         agent = ctx.state.agents.get(work.agent)
         status = agent.status if agent is not None else "failed"
-        if status in ("failed", "unresponsive"):
+        if status == "failed":
             failure = Failure(
-                failure_class="agent",
-                kind="agent_crashed" if status == "failed" else "heartbeat_missed",
-                detail=f"{work.agent} is {status}",
+                failure_class="agent", kind="agent_crashed", detail=f"{work.agent} is failed"
             )
+        elif status == "unresponsive":
+            failure = stalled(work.agent, stall_window_s(ctx.state, work.agent))
         else:
             failure = Failure(
                 failure_class="transient",
