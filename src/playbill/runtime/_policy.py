@@ -40,7 +40,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final, assert_never
 
-from ._budgets import crossed, refuse, run_overrun
+from ._budgets import Overrun, crossed, refuse, run_overrun
 from ._entry import Draft, Entry
 from ._failures import NEEDS_DECISION, after_failure, apply_decision, request_replan
 from ._humans import live_approvals, on_approval, on_control
@@ -99,6 +99,7 @@ from ._strategy_cooperative import COOPERATIVE
 from ._strategy_parallel import PARALLEL
 from ._strategy_review_loop import REVIEW_LOOP
 from ._values import Failure
+from ._wall import arm_wall_deadlines, wall_overruns
 from ._work import (
     arm_missing_deadlines,
     cancel,
@@ -162,6 +163,7 @@ def decide(
     _react(ctx, entry)
     if ctx.state.plan is not None and ctx.state.status in ("running", "paused"):
         settle(ctx)
+        arm_wall_deadlines(ctx)  # once, with the work in hand settled (or the run over)
     return ctx.drafts
 
 
@@ -170,6 +172,9 @@ def _react(ctx: PolicyContext, entry: Entry) -> None:
     msg = entry.msg
     match msg:
         case TimerFired():
+            for overrun, due in wall_overruns(ctx):
+                if not ctx.state.is_terminal:
+                    _stop(ctx, overrun, deadline_us=due)
             for work, failure in check_deadlines(ctx):
                 if work.kind == "implement":
                     after_failure(ctx, work.step, failure)
@@ -299,38 +304,57 @@ def _budgets(ctx: PolicyContext) -> None:
     for overrun in crossed(ctx.state):
         if ctx.state.is_terminal:
             return
-        covered = [
-            w for w in claimed_work(ctx.state) if overrun.agent is None or w.agent == overrun.agent
-        ]
-        ctx.emit(
-            BudgetExhausted(
-                resource=overrun.resource,
-                limit=overrun.limit,
-                used=overrun.used,
-                action="cancelled" if covered else "refused",
-                agent=overrun.agent,
-                step=covered[0].step if covered else None,
-            )
+        _stop(ctx, overrun)
+
+
+def _stop(ctx: PolicyContext, overrun: Overrun, *, deadline_us: int | None = None) -> None:
+    """Journal a budget used up and stop the work it covers.
+
+    Everything, and the run fails, for the run's budget; the agent's work,
+    retried on another agent, for an agent's. ``deadline_us``: the instant a
+    wall budget ran out while work was in flight (its deadline timer fired).
+    """
+    covered = [
+        w for w in claimed_work(ctx.state) if overrun.agent is None or w.agent == overrun.agent
+    ]
+    reason = ""
+    if deadline_us is not None:
+        whose = "the run's" if overrun.agent is None else f"{overrun.agent}'s"
+        what = "the work in flight was" if overrun.agent is None else "its work was"
+        reason = (
+            f"{whose} wall time used up: {overrun.used:.1f} of {overrun.limit:g} s; "
+            f"{what} cancelled at the deadline"
         )
-        if overrun.agent is None:
-            reason = (
-                f"the run's {overrun.resource} budget is used up "
-                f"({overrun.used:g} of {overrun.limit:g})"
+    ctx.emit(
+        BudgetExhausted(
+            resource=overrun.resource,
+            limit=overrun.limit,
+            used=overrun.used,
+            action="cancelled" if covered else "refused",
+            agent=overrun.agent,
+            step=covered[0].step if covered else None,
+            deadline_us=deadline_us,
+            reason=clip(reason),
+        )
+    )
+    if overrun.agent is None:
+        why = (
+            f"the run's {overrun.resource} budget is used up "
+            f"({overrun.used:g} of {overrun.limit:g})"
+        )
+        fail_run(ctx, why + (" at its deadline" if deadline_us is not None else ""), "budget")
+        return
+    for work in covered:
+        cancel(ctx, work, f"{overrun.agent}'s {overrun.resource} budget is used up")
+        if work.kind == "implement":
+            failure = Failure(
+                failure_class="budget",
+                kind=f"{overrun.resource}_budget",
+                detail=clip(
+                    f"{overrun.agent} used {overrun.used:g} of {overrun.limit:g} {overrun.resource}"
+                ),
             )
-            fail_run(ctx, reason, "budget")
-            return
-        for work in covered:
-            cancel(ctx, work, f"{overrun.agent}'s {overrun.resource} budget is used up")
-            if work.kind == "implement":
-                failure = Failure(
-                    failure_class="budget",
-                    kind=f"{overrun.resource}_budget",
-                    detail=clip(
-                        f"{overrun.agent} used {overrun.used:g} of {overrun.limit:g} "
-                        f"{overrun.resource}"
-                    ),
-                )
-                after_failure(ctx, work.step, failure)
+            after_failure(ctx, work.step, failure)
 
 
 def _advance(ctx: PolicyContext) -> None:
