@@ -69,6 +69,24 @@ async def test_claude_executor_edits_and_reports_tokens_and_cost(
     assert read_json(record)["cwd"] == str(workspace)
 
 
+async def test_claude_streams_its_events_and_each_line_is_a_heartbeat(
+    monkeypatch: pytest.MonkeyPatch, record: Path, workspace: Path
+) -> None:
+    monkeypatch.setenv("FAKE_MODE", "edit")
+    monkeypatch.setenv("FAKE_EVENT_GAP_S", "0.3")
+    backend = claude_code(
+        executable=fake("claude"), env_allow=(*ALLOW, "FAKE_EVENT_GAP_S"), heartbeat_s=0.05
+    )
+    reporter = RecordingReporter()
+    result = await backend.run(order(workspace=workspace), reporter)
+    assert result.usage.cost_usd == pytest.approx(0.0421)  # the result event, after the others
+    argv = read_json(record)["argv"]
+    assert argv[argv.index("--output-format") + 1 :][:2] == ["stream-json", "--verbose"]
+    assert reporter.heartbeats[0] == "claude_code: started"
+    assert any("new line" in beat for beat in reporter.heartbeats[1:]), reporter.heartbeats
+    assert not any("Looking" in beat for beat in reporter.heartbeats)
+
+
 async def test_claude_review_extracts_the_fenced_json_payload(
     monkeypatch: pytest.MonkeyPatch, record: Path
 ) -> None:

@@ -1,9 +1,12 @@
-"""Claude Code as a backend: ``claude -p <prompt> --output-format json``.
+"""Claude Code as a backend: ``claude -p <prompt> --output-format stream-json --verbose``.
 
 What this relies on (Claude Code's headless mode, as documented in its CLI
 reference and "headless mode" guide): ``-p``/``--print`` runs one prompt
-non-interactively; ``--output-format json`` prints, when the work is done,
-one JSON object::
+non-interactively; ``--output-format stream-json`` prints one JSON event per
+line as it works (``system``, ``assistant``, ``user`` messages: each line is
+evidence of progress, a heartbeat), and requires ``--verbose`` with
+``--print``. Its last event is the result, the very object that
+``--output-format json`` would print alone::
 
     {"type": "result", "subtype": "success", "is_error": false,
      "result": "<final text>", "session_id": "...", "num_turns": 4,
@@ -24,7 +27,7 @@ the cache's creation and read tokens; the cost is ``total_cost_usd``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import final
+from typing import Any, final
 
 import attrs
 import msgspec
@@ -84,8 +87,8 @@ class ClaudeCodeTool:
         return {}
 
     def command_line(self, order: WorkOrder, prompt: str, scratch: Path) -> list[str]:
-        """``claude -p <prompt> --output-format json [options]``."""
-        argv = [self.executable, "-p", prompt, "--output-format", "json"]
+        """``claude -p <prompt> --output-format stream-json --verbose [options]``."""
+        argv = [self.executable, "-p", prompt, "--output-format", "stream-json", "--verbose"]
         if self.model is not None:
             argv += ["--model", self.model]
         if edits(order):
@@ -95,10 +98,14 @@ class ClaudeCodeTool:
         return [*argv, *self.extra_args]
 
     def parse(self, out: ProcessOutput) -> ToolAnswer | None:
-        """The result object's text, tokens, cost and error, if it printed one."""
+        """The result event's text, tokens, cost and error, if it printed one.
+
+        The result is the last event of type ``result`` (the output of
+        ``--output-format json``, one object, reads the same).
+        """
         text = out.text()
-        value = last_json_line(text) or last_json_object(text)
-        if value is None or value.get("type") != "result":
+        value = last_json_line(text, where=_is_result) or last_json_object(text)
+        if value is None or not _is_result(value):
             return None
         try:
             result = msgspec.convert(value, type=_ClaudeResult)
@@ -116,3 +123,7 @@ class ClaudeCodeTool:
         if result.is_error or result.subtype not in ("", "success"):
             error = f"{result.subtype or 'error'}: {result.result}".rstrip(": ")
         return ToolAnswer(text=result.result, usage=usage, error=error)
+
+
+def _is_result(event: dict[str, Any]) -> bool:
+    return event.get("type") == "result"

@@ -60,7 +60,7 @@ def claude_code(
     heartbeat_s: float = 5.0,
     kill_grace_s: float = 2.0,
 ) -> CliAgentBackend:
-    """Claude Code (``claude -p <prompt> --output-format json``).
+    """Claude Code (``claude -p <prompt> --output-format stream-json --verbose``).
 
     Args:
         executable: The program to run.
@@ -71,7 +71,9 @@ def claude_code(
         extra_args: Further arguments.
         env_allow: Further environment variables to pass through.
         timeout_s: Seconds before it is killed.
-        heartbeat_s: Seconds between heartbeats.
+        heartbeat_s: The least time between two heartbeats, which it sends
+            when it shows progress (new lines of output, changes in its
+            worktree), and between two scans of its worktree.
         kill_grace_s: Seconds it has to exit after ``SIGTERM``.
 
     Returns:
@@ -126,7 +128,9 @@ def codex(
         extra_args: Further arguments (before the prompt).
         env_allow: Further environment variables to pass through.
         timeout_s: Seconds before it is killed.
-        heartbeat_s: Seconds between heartbeats.
+        heartbeat_s: The least time between two heartbeats, which it sends
+            when it shows progress (new lines of output, changes in its
+            worktree), and between two scans of its worktree.
         kill_grace_s: Seconds it has to exit after ``SIGTERM``.
 
     Returns:
@@ -176,7 +180,9 @@ def aider(
         extra_args: Further arguments.
         env_allow: Further environment variables to pass through.
         timeout_s: Seconds before it is killed.
-        heartbeat_s: Seconds between heartbeats.
+        heartbeat_s: The least time between two heartbeats, which it sends
+            when it shows progress (new lines of output, changes in its
+            worktree), and between two scans of its worktree.
         kill_grace_s: Seconds it has to exit after ``SIGTERM``.
 
     Returns:
