@@ -99,7 +99,9 @@ class CliAgentBackend:
         env_allow: Environment variables passed through on top of
             ``BASE_ENV`` (the tool's credentials, for one).
         timeout_s: Seconds before the tool is killed.
-        heartbeat_s: Seconds between heartbeats while it runs.
+        heartbeat_s: The least time between two heartbeats, which it sends
+            when it shows progress (new lines of output, changes in its
+            worktree), and between two scans of its worktree.
         kill_grace_s: Seconds it has to exit after ``SIGTERM``.
     """
 

@@ -80,7 +80,9 @@ class CommandOptions:
         result: Where the result is read: ``stdout`` (its last JSON line) or
             ``file`` (``{result_file}``).
         reports_usage: Whether its results carry tokens and cost.
-        heartbeat_s: Seconds between heartbeats while it runs.
+        heartbeat_s: The least time between two heartbeats, which it sends
+            when it shows progress (new lines of output, changes in its
+            worktree), and between two scans of its worktree.
         kill_grace_s: Seconds it has to exit after ``SIGTERM``.
     """
 
@@ -115,7 +117,9 @@ class ClaudeCodeOptions:
         env_allow: Environment variables passed through besides the basic
             ones and Claude Code's own (``ANTHROPIC_API_KEY``...).
         timeout_s: Seconds before it is killed.
-        heartbeat_s: Seconds between heartbeats.
+        heartbeat_s: The least time between two heartbeats, which it sends
+            when it shows progress (new lines of output, changes in its
+            worktree), and between two scans of its worktree.
         kill_grace_s: Seconds it has to exit after ``SIGTERM``.
     """
 
@@ -153,7 +157,9 @@ class CodexOptions:
         env_allow: Environment variables passed through besides the basic
             ones and Codex's own (``OPENAI_API_KEY``...).
         timeout_s: Seconds before it is killed.
-        heartbeat_s: Seconds between heartbeats.
+        heartbeat_s: The least time between two heartbeats, which it sends
+            when it shows progress (new lines of output, changes in its
+            worktree), and between two scans of its worktree.
         kill_grace_s: Seconds it has to exit after ``SIGTERM``.
     """
 
@@ -194,7 +200,9 @@ class AiderOptions:
         env_allow: Environment variables passed through besides the basic
             ones and aider's own (``OPENAI_API_KEY``, ``ANTHROPIC_API_KEY``...).
         timeout_s: Seconds before it is killed.
-        heartbeat_s: Seconds between heartbeats.
+        heartbeat_s: The least time between two heartbeats, which it sends
+            when it shows progress (new lines of output, changes in its
+            worktree), and between two scans of its worktree.
         kill_grace_s: Seconds it has to exit after ``SIGTERM``.
     """
 
