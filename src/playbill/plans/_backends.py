@@ -55,6 +55,11 @@ Temperature = Annotated[float, Range(0, 2, "a sampling temperature from 0 to 2")
 Url = Annotated[str, Text("an http:// or https:// URL", r"https?://\S+")]
 """The base URL of an API."""
 
+Silence = tuple[str, float, str]
+"""How long an agent may show no progress while it works: ``(option, seconds, why)``."""
+
+_BEATS = "it sends a heartbeat at most this often, when it shows progress"
+
 ALL_ROLES: frozenset[Role] = frozenset(ROLES)
 _CMD = CommandBackend(argv=("true",))
 _AI = OpenAIBackend(model="-")
@@ -98,6 +103,10 @@ class CommandOptions:
     heartbeat_s: Seconds = _CMD.heartbeat_s
     kill_grace_s: SecondsOrNone = _CMD.kill_grace_s
 
+    def silences(self) -> tuple[Silence, ...]:
+        """How long it may show no progress while it works (``heartbeat_s``)."""
+        return (("heartbeat_s", self.heartbeat_s, _BEATS),)
+
     def build(self, roles: Iterable[Role], edits_files: bool) -> AgentBackend:
         """The ``CommandBackend`` (raises ``BackendConfigError`` for options that cannot work)."""
         return CommandBackend(roles=_roles(roles), edits_files=edits_files, **_options(self))
@@ -135,6 +144,10 @@ class ClaudeCodeOptions:
     timeout_s: Seconds = 1800.0
     heartbeat_s: Seconds = 5.0
     kill_grace_s: SecondsOrNone = 2.0
+
+    def silences(self) -> tuple[Silence, ...]:
+        """How long it may show no progress while it works (``heartbeat_s``)."""
+        return (("heartbeat_s", self.heartbeat_s, _BEATS),)
 
     def build(self, roles: Iterable[Role], edits_files: bool) -> AgentBackend:
         """The Claude Code backend (``claude_code()``)."""
@@ -177,6 +190,10 @@ class CodexOptions:
     heartbeat_s: Seconds = 5.0
     kill_grace_s: SecondsOrNone = 2.0
 
+    def silences(self) -> tuple[Silence, ...]:
+        """How long it may show no progress while it works (``heartbeat_s``)."""
+        return (("heartbeat_s", self.heartbeat_s, _BEATS),)
+
     def build(self, roles: Iterable[Role], edits_files: bool) -> AgentBackend:
         """The Codex backend (``codex()``)."""
         return codex(roles=roles, **_options(self))
@@ -216,6 +233,10 @@ class AiderOptions:
     timeout_s: Seconds = 1800.0
     heartbeat_s: Seconds = 5.0
     kill_grace_s: SecondsOrNone = 2.0
+
+    def silences(self) -> tuple[Silence, ...]:
+        """How long it may show no progress while it works (``heartbeat_s``)."""
+        return (("heartbeat_s", self.heartbeat_s, _BEATS),)
 
     def build(self, roles: Iterable[Role], edits_files: bool) -> AgentBackend:
         """The aider backend (``aider()``)."""
@@ -260,6 +281,13 @@ class OpenAIOptions:
     price_in_per_mtok: Price = 0.0
     price_out_per_mtok: Price = 0.0
 
+    def silences(self) -> tuple[Silence, ...]:
+        """How long it may show no progress: a request, a wait before a retry."""
+        return (
+            ("timeout_s", self.timeout_s, "a request shows no progress until its answer"),
+            ("max_backoff_s", self.max_backoff_s, "a wait before a retry shows no progress"),
+        )
+
     def build(self, roles: Iterable[Role], edits_files: bool) -> AgentBackend:
         """The ``OpenAIBackend``."""
         return OpenAIBackend(roles=_roles(roles), **_options(self))
@@ -285,6 +313,10 @@ class ChecksOptions:
     env_allow: tuple[EnvName, ...] = ()
     env: Mapping[str, str] = attrs.field(factory=dict, converter=MappingProxyType)
     heartbeat_s: Seconds = 10.0
+
+    def silences(self) -> tuple[Silence, ...]:
+        """How long it may show no progress while validators run (``heartbeat_s``)."""
+        return (("heartbeat_s", self.heartbeat_s, "it sends a heartbeat this often"),)
 
     def build(self, roles: Iterable[Role], edits_files: bool) -> AgentBackend:
         """The ``ChecksBackend``."""
