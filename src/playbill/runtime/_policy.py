@@ -28,7 +28,8 @@ stale timers (before anyone is given new work: a timer is known by its step,
 attempt and agent), strategies advancing steps with results (reviews and
 verifications before new work), scheduling ready steps, the end of the run,
 then housekeeping (agents busy with dead work, stale timers, missing
-deadlines).
+deadlines). Once settled, the deadlines of wall budgets are set where the
+work in hand puts them (``_wall``).
 
 Heartbeats, starts of attempts, notes and workspace records change nothing
 the policy reads, and usage matters only when it uses up a budget:
@@ -40,7 +41,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final, assert_never
 
-from ._budgets import Overrun, crossed, refuse, run_overrun
+from ._budget_stops import stop_for_budget
+from ._budgets import crossed, refuse, run_overrun
 from ._entry import Draft, Entry
 from ._failures import NEEDS_DECISION, after_failure, apply_decision, request_replan
 from ._humans import live_approvals, on_approval, on_control
@@ -89,7 +91,7 @@ from ._messages import (
     WorkspaceMerged,
 )
 from ._pipeline import PIPELINE
-from ._policy_context import SUPERVISOR, PolicyContext, Strategy, clip, stall_window_s
+from ._policy_context import SUPERVISOR, PolicyContext, Strategy, stall_window_s
 from ._run_end import check_end
 from ._scheduling import can_play, is_free, is_ready, scope_free
 from ._state import WORK_LOST, RunState
@@ -174,7 +176,7 @@ def _react(ctx: PolicyContext, entry: Entry) -> None:
         case TimerFired():
             for overrun, due in wall_overruns(ctx):
                 if not ctx.state.is_terminal:
-                    _stop(ctx, overrun, deadline_us=due)
+                    stop_for_budget(ctx, overrun, deadline_us=due)
             for work, failure in check_deadlines(ctx):
                 if work.kind == "implement":
                     after_failure(ctx, work.step, failure)
@@ -304,57 +306,7 @@ def _budgets(ctx: PolicyContext) -> None:
     for overrun in crossed(ctx.state):
         if ctx.state.is_terminal:
             return
-        _stop(ctx, overrun)
-
-
-def _stop(ctx: PolicyContext, overrun: Overrun, *, deadline_us: int | None = None) -> None:
-    """Journal a budget used up and stop the work it covers.
-
-    Everything, and the run fails, for the run's budget; the agent's work,
-    retried on another agent, for an agent's. ``deadline_us``: the instant a
-    wall budget ran out while work was in flight (its deadline timer fired).
-    """
-    covered = [
-        w for w in claimed_work(ctx.state) if overrun.agent is None or w.agent == overrun.agent
-    ]
-    reason = ""
-    if deadline_us is not None:
-        whose = "the run's" if overrun.agent is None else f"{overrun.agent}'s"
-        what = "the work in flight was" if overrun.agent is None else "its work was"
-        reason = (
-            f"{whose} wall time used up: {overrun.used:.1f} of {overrun.limit:g} s; "
-            f"{what} cancelled at the deadline"
-        )
-    ctx.emit(
-        BudgetExhausted(
-            resource=overrun.resource,
-            limit=overrun.limit,
-            used=overrun.used,
-            action="cancelled" if covered else "refused",
-            agent=overrun.agent,
-            step=covered[0].step if covered else None,
-            deadline_us=deadline_us,
-            reason=clip(reason),
-        )
-    )
-    if overrun.agent is None:
-        why = (
-            f"the run's {overrun.resource} budget is used up "
-            f"({overrun.used:g} of {overrun.limit:g})"
-        )
-        fail_run(ctx, why + (" at its deadline" if deadline_us is not None else ""), "budget")
-        return
-    for work in covered:
-        cancel(ctx, work, f"{overrun.agent}'s {overrun.resource} budget is used up")
-        if work.kind == "implement":
-            failure = Failure(
-                failure_class="budget",
-                kind=f"{overrun.resource}_budget",
-                detail=clip(
-                    f"{overrun.agent} used {overrun.used:g} of {overrun.limit:g} {overrun.resource}"
-                ),
-            )
-            after_failure(ctx, work.step, failure)
+        stop_for_budget(ctx, overrun)
 
 
 def _advance(ctx: PolicyContext) -> None:
