@@ -140,9 +140,11 @@ def test_a_hung_agent_is_found_out_killed_and_its_work_done_by_another(
     assert [e.msg.agent for e in entries if isinstance(e.msg, StepAssigned)] == ["ex1", "ex2"]
     assert git(project, "show", "playbill/hung/integration:calc.py") + "\n" == FIXED
     started = first(entries, StepStarted, attempt=2)
+    running = first(entries, Heartbeat, agent="ex2", attempt=2)  # its process started
     print(
         f"\nhung agent: last progress -> heartbeat_missed {seconds(missed, beats[-1]):.3f} s, "
-        f"-> work started on ex2 {seconds(started, beats[-1]):.3f} s "
+        f"-> step_started on ex2 {seconds(started, beats[-1]):.3f} s, "
+        f"-> ex2's process started (in its worktree) {seconds(running, beats[-1]):.3f} s "
         f"(stall window 2 s, heartbeat_s 0.2 s)"
     )
 
