@@ -342,3 +342,20 @@ def test_bad_options_are_refused(option: str, value: Any) -> None:
     with pytest.raises(BackendConfigError) as caught:
         OpenAIBackend(**options)
     assert caught.value.option == option
+
+
+async def test_heartbeats_when_a_request_is_sent_and_when_its_answer_arrives(
+    server: Server,
+) -> None:
+    server.script += [
+        Reply(429, {"error": "slow down"}, {"Retry-After": "0.02"}),
+        completion(REVIEW),
+    ]
+    reporter = RecordingReporter()
+    await backend(server).run(order("reviewer", "review"), reporter)
+    assert reporter.heartbeats == [
+        "openai: asking the model",
+        "openai: HTTP 429 received",
+        "openai: HTTP 429, retry 1 in 0.02 s",
+        "openai: HTTP 200 received",
+    ]

@@ -128,6 +128,24 @@ async def test_claude_usage_that_cannot_be_true_is_malformed_output(
     assert reporter.usages == []
 
 
+async def test_claude_streams_its_events_and_each_line_is_a_heartbeat(
+    monkeypatch: pytest.MonkeyPatch, record: Path, workspace: Path
+) -> None:
+    monkeypatch.setenv("FAKE_MODE", "edit")
+    monkeypatch.setenv("FAKE_EVENT_GAP_S", "0.1")
+    backend = claude_code(
+        executable=fake("claude"), env_allow=(*ALLOW, "FAKE_EVENT_GAP_S"), heartbeat_s=0.05
+    )
+    reporter = RecordingReporter()
+    result = await backend.run(order(workspace=workspace), reporter)
+    assert result.usage.cost_usd > 0  # the result event, after the others
+    argv = read_json(record)["argv"]
+    assert argv[argv.index("--output-format") + 1 :][:2] == ["stream-json", "--verbose"]
+    assert reporter.heartbeats[0] == "claude_code: started"
+    assert any("new line" in beat for beat in reporter.heartbeats[1:]), reporter.heartbeats
+    assert not any("Looking" in beat for beat in reporter.heartbeats)
+
+
 async def test_claude_review_extracts_the_fenced_json_payload(
     monkeypatch: pytest.MonkeyPatch, record: Path
 ) -> None:

@@ -301,6 +301,68 @@ def test_a_profile_that_cannot_keep_up_with_the_heartbeat_timeout() -> None:
     assert "heartbeat_timeout_s (5 s)" in found["agents[0].options.profile"]
 
 
+def agent(backend: str, *options: str, own: str = "") -> str:
+    head = f'[[agents]]\nid = "ag"\nroles = ["executor"]\nbackend = "{backend}"\n{own}'
+    return head + "[agents.options]\n" + "\n".join(options) + "\n"
+
+
+def test_an_agent_showing_progress_less_often_than_the_stall_window_is_refused() -> None:
+    head = HEAD + "[run.policy]\nheartbeat_timeout_s = 30\n"
+    found = problems_of(head + agent("command", 'argv = ["x"]', "heartbeat_s = 30") + step("a"))
+    assert found == {
+        "agents[0].options.heartbeat_s": (
+            "expected less than the stall window, run.policy.heartbeat_timeout_s (30 s), "
+            "got 30: it sends a heartbeat at most this often, when it shows progress, "
+            "so it would be declared stalled while it works"
+        )
+    }
+    for backend in ("claude_code", "codex", "aider"):
+        found = problems_of(head + agent(backend, "heartbeat_s = 45") + step("a"))
+        assert list(found) == ["agents[0].options.heartbeat_s"], backend
+    ok = parse_plan(head + agent("command", 'argv = ["x"]', "heartbeat_s = 29") + step("a"))
+    assert check_plan(ok) == []
+    assert check_plan(parse_plan(head + agent("codex", "heartbeat_s = 29.5") + step("a"))) == []
+
+
+def test_an_openai_request_longer_than_the_stall_window_is_refused() -> None:
+    head = HEAD + "[run.policy]\nheartbeat_timeout_s = 100\n"
+    text = agent("openai", 'model = "m"', "timeout_s = 120", "max_backoff_s = 100")
+    text = text.replace('roles = ["executor"]', 'roles = ["reviewer"]') + TEAM
+    found = problems_of(head + text + step("a"))
+    assert set(found) == {"agents[0].options.timeout_s", "agents[0].options.max_backoff_s"}
+    assert found["agents[0].options.timeout_s"].startswith(
+        "expected less than the stall window, run.policy.heartbeat_timeout_s (100 s), got 120: "
+        "a request shows no progress until its answer"
+    )
+
+
+def test_an_agents_own_stall_window_is_the_one_checked() -> None:
+    own = "heartbeat_timeout_s = 5\n"  # and heartbeat_s is 5 by default
+    found = problems_of(HEAD + agent("command", 'argv = ["x"]', own=own) + step("a"))
+    assert found == {
+        "agents[0].options.heartbeat_s": (
+            "expected less than the stall window, agents[0].heartbeat_timeout_s (5 s), "
+            "got 5: it sends a heartbeat at most this often, when it shows progress, "
+            "so it would be declared stalled while it works"
+        )
+    }
+    long = HEAD + "[run.policy]\nheartbeat_timeout_s = 4\n"
+    own = "heartbeat_timeout_s = 600\n"  # replaces the run's 4 s, which heartbeat_s would not fit
+    plan = parse_plan(long + agent("command", 'argv = ["x"]', own=own) + step("a"))
+    assert plan.agents[0].to_agent_spec().heartbeat_timeout_s == 600.0
+    own = "heartbeat_timeout_s = 0\n"
+    found = problems_of(HEAD + agent("command", 'argv = ["x"]', own=own) + step("a"))
+    assert found["agents[0].heartbeat_timeout_s"].startswith("expected a number of seconds above 0")
+
+
+def test_a_checks_verifier_beats_on_a_timer_that_must_fit_the_window() -> None:
+    head = HEAD + "[run.policy]\nheartbeat_timeout_s = 10\n"
+    checks = '[[agents]]\nid = "ck"\nroles = ["verifier"]\nbackend = "checks"\n'
+    found = problems_of(head + TEAM + checks + step("a"))
+    assert list(found) == ["agents[2].options.heartbeat_s"]
+    assert "got 10: it sends a heartbeat this often" in found["agents[2].options.heartbeat_s"]
+
+
 def test_the_longest_backoff_is_at_least_the_first() -> None:
     head = HEAD + "[run.policy]\nbackoff_base_s = 60\nbackoff_max_s = 30\n"
     found = problems_of(head + TEAM + step("a"))

@@ -204,3 +204,28 @@ def test_validate_checks_profile_names_against_a_profile_file(
     assert result.exit_code == 2
     assert "Traceback" not in result.output
     assert f"{profiles}:profiles.careful.slow_factor" in result.stderr
+
+
+def test_validate_names_an_agent_that_cannot_show_progress_within_the_stall_window(
+    runner: CliRunner, in_tmp: Path
+) -> None:
+    plan = in_tmp / "plan.toml"
+    plan.write_text(
+        '[run]\ngoal = "g"\n[run.policy]\nheartbeat_timeout_s = 20\n'
+        '[[agents]]\nid = "cc"\nroles = ["executor"]\nbackend = "claude_code"\n'
+        "[agents.options]\nheartbeat_s = 30\n"
+        '[[agents]]\nid = "slow"\nroles = ["reviewer"]\nbackend = "openai"\n'
+        "heartbeat_timeout_s = 90\n"
+        '[agents.options]\nmodel = "m"\n'
+        '[[steps]]\nid = "a"\ngoal = "x"\n',
+        encoding="utf-8",
+    )
+    assert_problems(
+        run(runner, "validate", str(plan)),
+        f"{plan}:agents[0].options.heartbeat_s: expected less than the stall window, "
+        "run.policy.heartbeat_timeout_s (20 s), got 30: it sends a heartbeat at most this "
+        "often, when it shows progress, so it would be declared stalled while it works",
+        f"{plan}:agents[1].options.timeout_s: expected less than the stall window, "
+        "agents[1].heartbeat_timeout_s (90 s), got 120: a request shows no progress until "
+        "its answer, so it would be declared stalled while it works",
+    )

@@ -12,6 +12,7 @@ from playbill.runtime._messages import (
     RunFailed,
     RunResumed,
     StepAssigned,
+    StepFailed,
     StepInterrupted,
     StepRetried,
     TimerCancelled,
@@ -36,14 +37,19 @@ def test_a_deadline_with_a_recent_heartbeat_is_set_again_from_it() -> None:
     assert (timer.step, timer.attempt, timer.agent) == ("a", 1, "ex")
 
 
-def test_a_missed_heartbeat_cancels_the_work_and_reassigns_it_to_a_fallback() -> None:
+STALLED = Failure(
+    failure_class="transient", kind="stalled", detail="ex showed no sign of progress for 60 s"
+)
+
+
+def test_a_missed_heartbeat_fails_the_attempt_as_stalled_and_moves_it_to_a_fallback() -> None:
     d = Driver(plan(A, agents=(EX, EX2)), policy=TIMEOUT)
     d.start("a", "ex")
     out = d.fire("heartbeat:a#1")  # 60 s after the assignment, and not one heartbeat
     assert kinds(out) == [
         "heartbeat_missed",
         "attempt_cancelled",
-        "step_interrupted",
+        "step_failed",
         "policy_decision_applied",
         "step_retried",
         "step_assigned",
@@ -52,8 +58,12 @@ def test_a_missed_heartbeat_cancels_the_work_and_reassigns_it_to_a_fallback() ->
     assert one(HeartbeatMissed, out) == HeartbeatMissed(agent="ex", step="a", attempt=1)
     assert one(AttemptCancelled, out).agent == "ex"
     assert d.recipients(AttemptCancelled) == ["ex"]
+    assert one(StepFailed, out) == StepFailed(step="a", attempt=1, failure=STALLED)
+    assert d.state.steps["a"].attempts[0].status == "failed"
+    assert d.state.steps["a"].attempts[0].failure == STALLED
     assert one(PolicyDecisionApplied, out).new_agent == "ex2"
-    assert one(StepRetried, out).feedback.kind == "heartbeat_missed"  # type: ignore[union-attr]
+    retried = one(StepRetried, out)
+    assert (retried.failure_class, retried.feedback, retried.backoff_s) == ("transient", STALLED, 0)
     assigned = one(StepAssigned, out)
     assert (assigned.agent, assigned.attempt) == ("ex2", 2)
     assert d.state.agents["ex"].status == "unresponsive"
@@ -155,3 +165,66 @@ def test_on_resume_restarted_agents_lose_their_work_which_is_redone_or_asked_aga
     assert b.feedback == Failure(
         failure_class="transient", kind="work_lost", detail="ex2 no longer works on attempt 1"
     )
+
+
+def test_the_hung_agent_is_not_asked_again_first_even_once_it_restarted() -> None:
+    d = Driver(plan(A, StepSpec(id="b", goal="y"), agents=(EX, EX2)), policy=TIMEOUT)
+    d.start("a", "ex")
+    d.propose("b", "ex2")  # ex2 is free again before ex stalls
+    out = d.fire("heartbeat:a#1")
+    assert one(StepAssigned, out) == StepAssigned(
+        step="a", agent="ex2", attempt=2, heartbeat_timeout_s=60.0, feedback=STALLED
+    )
+    out = d.send(AgentRestarted(agent="ex", restarts=1), sender="ex")
+    assert not of(StepAssigned, out)  # ex is back, and a stays with ex2
+    assert d.state.steps["a"].owner == "ex2"
+
+
+def test_an_agent_that_timed_out_gives_its_step_to_another_agent_at_once() -> None:
+    d = Driver(plan(A, agents=(EX, EX2)), policy=TIMEOUT)
+    d.start("a", "ex")
+    timeout = Failure(failure_class="transient", kind="timeout", detail="killed after 1800 s")
+    out = d.send(StepFailed(step="a", attempt=1, failure=timeout), sender="ex")
+    assert one(PolicyDecisionApplied, out).new_agent == "ex2"
+    assert one(StepRetried, out).backoff_s == 0
+    assert one(StepAssigned, out).agent == "ex2"
+
+
+def test_other_transient_failures_still_wait_a_backoff_for_whoever_is_free() -> None:
+    d = Driver(plan(A, agents=(EX, EX2)), policy=TIMEOUT)
+    d.start("a", "ex")
+    flaky = Failure(failure_class="transient", kind="rate_limited")
+    out = d.send(StepFailed(step="a", attempt=1, failure=flaky), sender="ex")
+    assert not of(PolicyDecisionApplied, out)
+    assert one(StepRetried, out).backoff_s == 5.0
+    assert one(TimerSet, out).timer == "backoff:a#2"
+
+
+def test_an_agents_own_stall_window_replaces_the_policys() -> None:
+    quick = AgentSpec(id="ex", roles=("executor",), heartbeat_timeout_s=10.0)
+    d = Driver(plan(A, agents=(quick, EX2)), policy=TIMEOUT)
+    assigned = one(StepAssigned, d.first)
+    assert (assigned.agent, assigned.heartbeat_timeout_s) == ("ex", 10.0)
+    assert d.state.timers["heartbeat:a#1"].due_us == d.now_us + 10 * SECOND
+    d.heartbeat("ex", after_s=8)
+    out = d.fire("heartbeat:a#1")  # a heartbeat 2 s ago: 8 s more
+    assert one(TimerSet, out).due_us == d.now_us + 8 * SECOND
+    d.later(8)
+    out = d.fire_due()
+    failed = one(StepFailed, out)
+    assert failed.failure == Failure(
+        failure_class="transient", kind="stalled", detail="ex showed no sign of progress for 10 s"
+    )
+    # ex2 keeps the policy's window
+    assert one(StepAssigned, out).heartbeat_timeout_s == 60.0
+
+
+def test_a_stalled_reviewer_is_replaced_and_the_attempt_stands() -> None:
+    rev2 = AgentSpec(id="rev2", roles=("reviewer",), edits_files=False)
+    d = Driver(plan(A, agents=(EX, REV, rev2)), policy=TIMEOUT)
+    d.propose("a", "ex")
+    timer = next(t for t in d.state.timers.values() if t.agent == "rev").timer
+    out = d.fire(timer)
+    assert one(AttemptCancelled, out).reason == "stalled: rev showed no sign of progress for 60 s"
+    assert not of(StepFailed, out)
+    assert d.state.steps["a"].attempts[0].status == "proposed"

@@ -12,6 +12,7 @@ from playbill.runtime._messages import (
     AttemptCancelled,
     StepAssigned,
     StepCompleted,
+    StepFailed,
     StepInterrupted,
     StepRetried,
 )
@@ -222,8 +223,9 @@ def test_a_crashed_competitor_leaves_the_others_at_work() -> None:
     d.later(400)  # past the heartbeat deadline: neither sent one
     d.heartbeat("ex2")
     caused = d.fire_due()
-    # ex2's fresh heartbeat keeps it; ex is declared unresponsive and interrupted
-    assert [m.attempt for m in of(StepInterrupted, caused)] == [1]
+    # ex2's fresh heartbeat keeps it; ex is declared unresponsive, its attempt stalled
+    assert [(m.attempt, m.failure.kind) for m in of(StepFailed, caused)] == [(1, "stalled")]
+    assert not of(StepInterrupted, caused)
     assert d.state.steps["s"].attempts[1].status == "assigned"
     assert d.state.steps["s"].status == "in_progress"
     d.propose("s", "ex2", 2)

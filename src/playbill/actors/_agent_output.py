@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -90,11 +91,13 @@ def fail(
     )
 
 
-def last_json_line(text: str) -> dict[str, Any] | None:
-    """The last line of ``text`` that parses as a JSON object, if any."""
+def last_json_line(
+    text: str, where: Callable[[dict[str, Any]], bool] | None = None
+) -> dict[str, Any] | None:
+    """The last line of ``text`` that parses as a JSON object ``where`` accepts, if any."""
     for line in reversed(text[-SCAN_LIMIT:].splitlines()):
         value = _json_object(line)
-        if value is not None:
+        if value is not None and (where is None or where(value)):
             return value
     return None
 

@@ -8,7 +8,9 @@ started through the guard launcher (``open_guarded_process``), so its group
 also ends when the runner dies, and it is journaled (``process_started``:
 pid, group, start time) for a resumed run to find.
 Output is captured (the last ``max_output_bytes`` of each stream) while the
-reporter gets a heartbeat every ``heartbeat_s``.
+reporter gets heartbeats from the process's progress — new lines of output,
+changes in its working directory — at most one every ``heartbeat_s`` (see
+``_progress``): a process that shows nothing sends none.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from playbill.runtime import Usage
 
 from ._agent_output import fail
 from ._backend import Reporter
+from ._progress import Progress, send_heartbeats, watch_tree
 
 MAX_OUTPUT_BYTES = 8 * 1024 * 1024
 """Bytes of each output stream kept (the last ones)."""
@@ -126,11 +129,13 @@ async def run_agent_process(
 
     Args:
         argv: The command line (never run through a shell by this function).
-        cwd: Where it runs; must exist.
+        cwd: Where it runs; must exist. Changes in it count as progress.
         env: Its whole environment.
         timeout_s: Seconds before it is killed.
-        heartbeat_s: Seconds between heartbeats.
-        report: Where heartbeats go.
+        heartbeat_s: The least time between two heartbeats, and between two
+            scans of ``cwd`` for changes.
+        report: Where heartbeats go: one when it starts, then one per burst
+            of progress (new output lines, changes in ``cwd``).
         label: Names the process in heartbeats and failures.
         redactor: Keeps secrets out of failure details.
         kill_grace_s: Seconds the leader has to exit after ``SIGTERM``.
@@ -165,15 +170,17 @@ async def run_agent_process(
         ) from None
     started = trio.current_time()
     out, err = OutputTail(max_output_bytes), OutputTail(max_output_bytes)
+    progress = Progress()
     timed_out = False
     try:
         await report.process_started(process_info(process.pid, label=label))
         async with trio.open_nursery() as beats:
-            beats.start_soon(_heartbeats, report, heartbeat_s, label, started)
+            beats.start_soon(send_heartbeats, report, heartbeat_s, label, progress)
+            beats.start_soon(watch_tree, cwd, heartbeat_s, progress)
             async with trio.open_nursery() as pipes:
                 assert process.stdout is not None and process.stderr is not None
-                pipes.start_soon(_drain, process.stdout, out)
-                pipes.start_soon(_drain, process.stderr, err)
+                pipes.start_soon(_drain, process.stdout, out, progress)
+                pipes.start_soon(_drain, process.stderr, err, progress)
                 with trio.move_on_after(timeout_s) as deadline:
                     await process.wait()
                 timed_out = deadline.cancelled_caught
@@ -215,16 +222,10 @@ async def run_agent_process(
     )
 
 
-async def _drain(stream: trio.abc.ReceiveStream, into: OutputTail) -> None:
+async def _drain(stream: trio.abc.ReceiveStream, into: OutputTail, progress: Progress) -> None:
     async for chunk in stream:
         into.add(chunk)
-
-
-async def _heartbeats(report: Reporter, every_s: float, label: str, started: float) -> None:
-    await report.heartbeat(f"{label}: started")
-    while True:
-        await trio.sleep(every_s)
-        await report.heartbeat(f"{label}: running for {trio.current_time() - started:.0f} s")
+        progress.output(chunk)
 
 
 async def _end_group(process: trio.Process, grace_s: float) -> None:

@@ -151,7 +151,9 @@ class CliAgentBackend:
         env: Variables set for the tool whatever the environment holds
             (switches that keep it off the network, say).
         timeout_s: Seconds before the tool is killed.
-        heartbeat_s: Seconds between heartbeats while it runs.
+        heartbeat_s: The least time between two heartbeats, which it sends
+            when it shows progress (new lines of output, changes in its
+            worktree), and between two scans of its worktree.
         kill_grace_s: Seconds it has to exit after ``SIGTERM``.
         allow_untested_version: Run a release outside ``tool.supported``
             instead of refusing it.

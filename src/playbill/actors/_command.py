@@ -126,7 +126,9 @@ class CommandBackend:
         roles: The roles it can play.
         edits_files: Whether it changes files.
         reports_usage: Whether its results carry tokens and cost.
-        heartbeat_s: Seconds between heartbeats while it runs.
+        heartbeat_s: The least time between two heartbeats, which it sends
+            when it shows progress (new lines of output, changes in its
+            worktree), and between two scans of its worktree.
         kill_grace_s: Seconds its process has to exit after ``SIGTERM``
             before its process group is killed.
         ignore: Gitignore patterns of the files the command writes for

@@ -14,6 +14,12 @@ with exponential backoff (``backoff_s * 2**n``, or the response's
 slow model would only be slow again at full price): the step's retry policy
 decides.
 
+Heartbeats are what the backend can honestly tell: one when each request is
+sent, one when its answer arrives. The answer is not streamed, so a request
+shows no progress while the model writes: it may last up to ``timeout_s``
+(and a wait before a retry up to ``max_backoff_s``) without a heartbeat,
+which ``playbill validate`` checks against the stall window.
+
 The API key is read from the environment variable ``api_key_env`` when a
 request is made; it is never stored, and every captured text (an error body
 that echoes it, say) is redacted before it reaches a failure.
@@ -282,6 +288,8 @@ class OpenAIBackend:
                     redactor=redactor,
                 ) from None
             status = response.status_code
+            # the server answered: evidence of progress, as the request was
+            await report.heartbeat(f"openai: HTTP {status} received")
             if status == 429 or status >= 500:
                 if retries < self.max_retries:
                     delay = self._backoff(retries, retry_after_s(response))

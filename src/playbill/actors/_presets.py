@@ -98,7 +98,9 @@ def claude_code(
             playbill's).
         env_allow: Further environment variables to pass through.
         timeout_s: Seconds before it is killed.
-        heartbeat_s: Seconds between heartbeats.
+        heartbeat_s: The least time between two heartbeats, which it sends
+            when it shows progress (new lines of output, changes in its
+            worktree), and between two scans of its worktree.
         kill_grace_s: Seconds it has to exit after ``SIGTERM``.
         allow_untested_version: Run a release outside the tested range
             (``SUPPORTED`` of its module) instead of refusing it.
@@ -181,7 +183,9 @@ def codex(
         extra_args: Further arguments (before the prompt).
         env_allow: Further environment variables to pass through.
         timeout_s: Seconds before it is killed.
-        heartbeat_s: Seconds between heartbeats.
+        heartbeat_s: The least time between two heartbeats, which it sends
+            when it shows progress (new lines of output, changes in its
+            worktree), and between two scans of its worktree.
         kill_grace_s: Seconds it has to exit after ``SIGTERM``.
         allow_untested_version: Run a release outside the tested range
             (``SUPPORTED`` of its module) instead of refusing it.
@@ -255,7 +259,9 @@ def aider(
             committing).
         env_allow: Further environment variables to pass through.
         timeout_s: Seconds before it is killed.
-        heartbeat_s: Seconds between heartbeats.
+        heartbeat_s: The least time between two heartbeats, which it sends
+            when it shows progress (new lines of output, changes in its
+            worktree), and between two scans of its worktree.
         kill_grace_s: Seconds it has to exit after ``SIGTERM``.
         allow_untested_version: Run a release outside the tested range
             (``SUPPORTED`` of its module) instead of refusing it.

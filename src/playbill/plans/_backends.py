@@ -70,6 +70,11 @@ ProviderId = Annotated[
 ]
 """The id of a Codex model provider (a key of its ``model_providers``)."""
 
+Silence = tuple[str, float, str]
+"""How long an agent may show no progress while it works: ``(option, seconds, why)``."""
+
+_BEATS = "it sends a heartbeat at most this often, when it shows progress"
+
 ALL_ROLES: frozenset[Role] = frozenset(ROLES)
 _CMD = CommandBackend(argv=("true",))
 _AI = OpenAIBackend(model="-")
@@ -95,7 +100,9 @@ class CommandOptions:
         result: Where the result is read: ``stdout`` (its last JSON line) or
             ``file`` (``{result_file}``).
         reports_usage: Whether its results carry tokens and cost.
-        heartbeat_s: Seconds between heartbeats while it runs.
+        heartbeat_s: The least time between two heartbeats, which it sends
+            when it shows progress (new lines of output, changes in its
+            worktree), and between two scans of its worktree.
         kill_grace_s: Seconds it has to exit after ``SIGTERM``.
         ignore: Gitignore patterns of the files it writes for itself where
             it works (caches, logs), never committed (besides editors' swap
@@ -114,6 +121,10 @@ class CommandOptions:
     heartbeat_s: Seconds = _CMD.heartbeat_s
     kill_grace_s: SecondsOrNone = _CMD.kill_grace_s
     ignore: tuple[IgnorePattern, ...] = ()
+
+    def silences(self) -> tuple[Silence, ...]:
+        """How long it may show no progress while it works (``heartbeat_s``)."""
+        return (("heartbeat_s", self.heartbeat_s, _BEATS),)
 
     def build(self, roles: Iterable[Role], edits_files: bool) -> AgentBackend:
         """The ``CommandBackend`` (raises ``BackendConfigError`` for options that cannot work)."""
@@ -137,7 +148,9 @@ class ClaudeCodeOptions:
         env_allow: Environment variables passed through besides the basic
             ones and Claude Code's own (``ANTHROPIC_API_KEY``...).
         timeout_s: Seconds before it is killed.
-        heartbeat_s: Seconds between heartbeats.
+        heartbeat_s: The least time between two heartbeats, which it sends
+            when it shows progress (new lines of output, changes in its
+            worktree), and between two scans of its worktree.
         kill_grace_s: Seconds it has to exit after ``SIGTERM``.
         allow_untested_version: Run a release of the tool outside the
             range its preset was tested with, instead of refusing it.
@@ -161,6 +174,10 @@ class ClaudeCodeOptions:
     kill_grace_s: SecondsOrNone = 2.0
     allow_untested_version: bool = False
     ignore: tuple[IgnorePattern, ...] = ()
+
+    def silences(self) -> tuple[Silence, ...]:
+        """How long it may show no progress while it works (``heartbeat_s``)."""
+        return (("heartbeat_s", self.heartbeat_s, _BEATS),)
 
     def build(self, roles: Iterable[Role], edits_files: bool) -> AgentBackend:
         """The Claude Code backend (``claude_code()``)."""
@@ -195,7 +212,9 @@ class CodexOptions:
         env_allow: Environment variables passed through besides the basic
             ones and Codex's own (``OPENAI_API_KEY``...).
         timeout_s: Seconds before it is killed.
-        heartbeat_s: Seconds between heartbeats.
+        heartbeat_s: The least time between two heartbeats, which it sends
+            when it shows progress (new lines of output, changes in its
+            worktree), and between two scans of its worktree.
         kill_grace_s: Seconds it has to exit after ``SIGTERM``.
         allow_untested_version: Run a release of the tool outside the
             range its preset was tested with, instead of refusing it.
@@ -223,6 +242,10 @@ class CodexOptions:
     kill_grace_s: SecondsOrNone = 2.0
     allow_untested_version: bool = False
     ignore: tuple[IgnorePattern, ...] = ()
+
+    def silences(self) -> tuple[Silence, ...]:
+        """How long it may show no progress while it works (``heartbeat_s``)."""
+        return (("heartbeat_s", self.heartbeat_s, _BEATS),)
 
     def build(self, roles: Iterable[Role], edits_files: bool) -> AgentBackend:
         """The Codex backend (``codex()``)."""
@@ -252,7 +275,9 @@ class AiderOptions:
         env_allow: Environment variables passed through besides the basic
             ones and aider's own (``OPENAI_API_KEY``, ``ANTHROPIC_API_KEY``...).
         timeout_s: Seconds before it is killed.
-        heartbeat_s: Seconds between heartbeats.
+        heartbeat_s: The least time between two heartbeats, which it sends
+            when it shows progress (new lines of output, changes in its
+            worktree), and between two scans of its worktree.
         kill_grace_s: Seconds it has to exit after ``SIGTERM``.
         allow_untested_version: Run a release of the tool outside the
             range its preset was tested with, instead of refusing it.
@@ -275,6 +300,10 @@ class AiderOptions:
     kill_grace_s: SecondsOrNone = 2.0
     allow_untested_version: bool = False
     ignore: tuple[IgnorePattern, ...] = ()
+
+    def silences(self) -> tuple[Silence, ...]:
+        """How long it may show no progress while it works (``heartbeat_s``)."""
+        return (("heartbeat_s", self.heartbeat_s, _BEATS),)
 
     def build(self, roles: Iterable[Role], edits_files: bool) -> AgentBackend:
         """The aider backend (``aider()``)."""
@@ -319,6 +348,13 @@ class OpenAIOptions:
     price_in_per_mtok: Price = 0.0
     price_out_per_mtok: Price = 0.0
 
+    def silences(self) -> tuple[Silence, ...]:
+        """How long it may show no progress: a request, a wait before a retry."""
+        return (
+            ("timeout_s", self.timeout_s, "a request shows no progress until its answer"),
+            ("max_backoff_s", self.max_backoff_s, "a wait before a retry shows no progress"),
+        )
+
     def build(self, roles: Iterable[Role], edits_files: bool) -> AgentBackend:
         """The ``OpenAIBackend``."""
         return OpenAIBackend(roles=_roles(roles), **_options(self))
@@ -344,6 +380,10 @@ class ChecksOptions:
     env_allow: tuple[EnvName, ...] = ()
     env: Mapping[str, str] = attrs.field(factory=dict, converter=MappingProxyType)
     heartbeat_s: Seconds = 10.0
+
+    def silences(self) -> tuple[Silence, ...]:
+        """How long it may show no progress while validators run (``heartbeat_s``)."""
+        return (("heartbeat_s", self.heartbeat_s, "it sends a heartbeat this often"),)
 
     def build(self, roles: Iterable[Role], edits_files: bool) -> AgentBackend:
         """The ``ChecksBackend``."""

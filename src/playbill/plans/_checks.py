@@ -256,22 +256,43 @@ def _check_agent(
             problems.append(Problem(f"{here}.roles[{j}]", f"role {role!r} is listed twice"))
         seen.add(role)
     problems.extend(check_backend(here, agent))
+    window = _stall_window(here, agent, run)
     options = agent.options
-    if isinstance(options, SimulatedOptions) and options.profile is not None:
+    if isinstance(options, SimulatedOptions):
+        if options.profile is None:
+            return problems
         where = f"{here}.options.profile"
         if options.profile not in profiles:
             problems.append(Problem(where, _unknown("profile", options.profile, sorted(profiles))))
-        elif run is not None:
+        elif window is not None:
             interval = profiles[options.profile].heartbeat_interval_s  # type: ignore[index]
-            timeout = run.policy.heartbeat_timeout_s
+            timeout, source = window
             if interval >= timeout:
                 detail = (
                     f"profile {options.profile!r} sends a heartbeat every {interval:g} s, "
-                    f"not within run.policy.heartbeat_timeout_s ({timeout:g} s): "
+                    f"not within {source} ({timeout:g} s): "
                     "its work would always be cancelled"
                 )
                 problems.append(Problem(where, detail))
+    elif window is not None:
+        timeout, source = window
+        for option, seconds, why in options.silences():
+            if seconds >= timeout:
+                detail = (
+                    f"expected less than the stall window, {source} ({timeout:g} s), "
+                    f"got {seconds:g}: {why}, so it would be declared stalled while it works"
+                )
+                problems.append(Problem(f"{here}.options.{option}", detail))
     return problems
+
+
+def _stall_window(here: str, agent: AgentTable, run: RunTable | None) -> tuple[float, str] | None:
+    """An agent's stall window and where it is set: its own, else the run's policy's."""
+    if agent.heartbeat_timeout_s is not None:
+        return agent.heartbeat_timeout_s, f"{here}.heartbeat_timeout_s"
+    if run is not None:
+        return run.policy.heartbeat_timeout_s, "run.policy.heartbeat_timeout_s"
+    return None
 
 
 # ------------------------------------------------------------------- steps

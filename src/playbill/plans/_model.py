@@ -185,6 +185,9 @@ class AgentTable:
         edits_files: Whether it may be given steps that change files;
             ``None`` (not written): whether its backend can (see ``edits``).
         budget: Its own limits, on top of the run's.
+        heartbeat_timeout_s: Its own stall window (the longest it may show
+            no progress before its work is cancelled and moved); the run's
+            ``[run.policy] heartbeat_timeout_s`` when ``None``.
         options: Its backend's options (``[agents.options]``), checked
             against the table of its ``backend``.
     """
@@ -194,6 +197,7 @@ class AgentTable:
     backend: str = "simulated"
     edits_files: bool | None = None
     budget: BudgetTable = BudgetTable()
+    heartbeat_timeout_s: Seconds | None = None
     options: BackendOptions = SimulatedOptions()
 
     @property
@@ -209,6 +213,7 @@ class AgentTable:
             backend=self.backend,
             edits_files=self.edits,
             budget=self.budget.to_budget(),
+            heartbeat_timeout_s=_optional(self.heartbeat_timeout_s),
         )
 
 

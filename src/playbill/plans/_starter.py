@@ -124,6 +124,8 @@ id = "claude"
 roles = ["executor"]
 backend = "claude_code"     # needs `claude` on PATH, logged in or ANTHROPIC_API_KEY
 edits_files = true          # it may take steps that change files
+heartbeat_timeout_s = 600   # its own stall window: it may run a long test suite
+                            # in silence (run.policy's when left out)
 
 [agents.budget]
 # An agent's own limits, on top of the run's (same keys as [run.budget]).

@@ -83,6 +83,8 @@ id = "planner"
 roles = ["planner"]
 backend = "simulated"       # stand-ins; real backends: see docs/backends.md
 edits_files = false         # a planner only reads
+heartbeat_timeout_s = 300   # its own stall window: the longest it may show no
+                            # progress (run.policy's when left out)
 
 [agents.options]
 # The backend's own settings. A simulated agent plays a profile: "default",

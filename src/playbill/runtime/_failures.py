@@ -8,9 +8,11 @@ The rules (``after_failure``), in order:
 3. A step that made its ``max_attempts`` is out of attempts (attempts whose
    work was lost to a restart, ``work_lost``, do not count).
 4. Otherwise it is retried: ``step_retried`` with the failure fed back. An
-   ``agent`` or ``budget`` failure moves the step to another agent when there
-   is one (``policy_decision_applied(change_agent)``) and retries at once;
-   any other retry waits an exponential backoff, journaled as a timer. The
+   ``agent`` or ``budget`` failure, and an agent that stalled or ran out of
+   time (``transient``/``stalled``, ``transient``/``timeout``), moves the
+   step to another agent when there is one
+   (``policy_decision_applied(change_agent)``) and retries at once; any
+   other retry waits an exponential backoff, journaled as a timer. The
    run's ``retries`` budget is checked first: when it is used up, the run
    fails (budgets are never exceeded, and a step that cannot be retried
    cannot complete).
@@ -56,10 +58,22 @@ from ._policy_context import (
 from ._scheduling import DONE, fallback_agent
 from ._state import StepState
 from ._values import Blocker, Failure, Plan, StepSpec
-from ._work import cancel_step_work, fail_run
+from ._work import STALLED, cancel_step_work, fail_run
 
 RETRY_ON_ANOTHER_AGENT = frozenset({"agent", "budget"})
 """Failure classes whose retry prefers another agent."""
+
+MOVE_ON_TRANSIENT = frozenset({STALLED, "timeout"})
+"""Kinds of ``transient`` failure whose retry prefers another agent: the agent
+hung or ran out of time, and would likely do so again."""
+
+
+def prefers_another_agent(failure: Failure) -> bool:
+    """Whether a failure's retry goes to another agent first (when one can take it)."""
+    return failure.failure_class in RETRY_ON_ANOTHER_AGENT or (
+        failure.failure_class == "transient" and failure.kind in MOVE_ON_TRANSIENT
+    )
+
 
 REVIEW_FAILURES = frozenset({"changes_requested", "rejected"})
 """Review outcomes that count against ``max_review_rounds``."""
@@ -120,7 +134,7 @@ def after_failure(ctx: PolicyContext, step: str, failure: Failure) -> None:
     elif attempts >= limit:
         exhaust(ctx, found, failure, f"{attempts} of {limit} attempts made")
     else:
-        retry(ctx, step, failure, another_agent=failure.failure_class in RETRY_ON_ANOTHER_AGENT)
+        retry(ctx, step, failure, another_agent=prefers_another_agent(failure))
 
 
 def retry(

@@ -395,6 +395,10 @@ class BudgetExhausted(MessageBase, frozen=True, tag="budget_exhausted"):
         action: ``refused`` (work not started) or ``cancelled`` (work stopped).
         agent: The agent whose budget ran out, or ``None`` for the run's.
         step: The step affected, if any.
+        deadline_us: For a wall budget that ran out while work was in
+            flight: its deadline, when the work was cancelled (``None`` when
+            the budget was found used up from reported usage).
+        reason: What happened, for people (set with ``deadline_us``).
     """
 
     resource: BudgetResource
@@ -403,6 +407,8 @@ class BudgetExhausted(MessageBase, frozen=True, tag="budget_exhausted"):
     action: Literal["refused", "cancelled"]
     agent: str | None = None
     step: str | None = None
+    deadline_us: int | None = None
+    reason: str = ""
 
 
 class PolicyDecisionApplied(MessageBase, frozen=True, tag="policy_decision_applied"):

@@ -53,8 +53,8 @@ from ._policy_context import (
     PolicyContext,
     approval_request,
     clip,
-    heartbeat_timeout_s,
-    heartbeat_timeout_us,
+    stall_window_s,
+    stall_window_us,
     validator_names,
 )
 from ._results import merged_plan, summary
@@ -184,13 +184,13 @@ def assign(
             step=step,
             agent=agent,
             attempt=attempt,
-            heartbeat_timeout_s=heartbeat_timeout_s(ctx.settings),
+            heartbeat_timeout_s=stall_window_s(ctx.state, agent),
             feedback=feedback,
             competition=competition,
         ),
         to=agent,
     )
-    due = ctx.now_us + heartbeat_timeout_us(ctx.settings)
+    due = ctx.now_us + stall_window_us(ctx.state, agent)
     set_deadline(ctx, Work("implement", step, attempt, agent), due, first=True)
     return attempt
 

@@ -28,7 +28,8 @@ stale timers (before anyone is given new work: a timer is known by its step,
 attempt and agent), strategies advancing steps with results (reviews and
 verifications before new work), scheduling ready steps, the end of the run,
 then housekeeping (agents busy with dead work, stale timers, missing
-deadlines).
+deadlines). Once settled, the deadlines of wall budgets are set where the
+work in hand puts them (``_wall``).
 
 Heartbeats, starts of attempts, notes, workspace records and agents'
 processes change nothing the policy reads, and usage matters only when it uses up a budget:
@@ -40,6 +41,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final, assert_never
 
+from ._budget_stops import stop_for_budget
 from ._budgets import crossed, refuse, run_overrun
 from ._entry import Draft, Entry
 from ._failures import NEEDS_DECISION, after_failure, apply_decision, request_replan
@@ -91,7 +93,7 @@ from ._messages import (
     WorkspaceMerged,
 )
 from ._pipeline import PIPELINE
-from ._policy_context import SUPERVISOR, PolicyContext, Strategy, clip
+from ._policy_context import SUPERVISOR, PolicyContext, Strategy, stall_window_s
 from ._run_end import check_end
 from ._scheduling import can_play, is_free, is_ready, scope_free
 from ._state import WORK_LOST, RunState
@@ -101,6 +103,7 @@ from ._strategy_cooperative import COOPERATIVE
 from ._strategy_parallel import PARALLEL
 from ._strategy_review_loop import REVIEW_LOOP
 from ._values import Failure
+from ._wall import arm_wall_deadlines, wall_overruns
 from ._work import (
     arm_missing_deadlines,
     cancel,
@@ -111,6 +114,7 @@ from ._work import (
     fail_run,
     free_stuck_agents,
     held,
+    stalled,
     wind_down,
 )
 
@@ -163,6 +167,7 @@ def decide(
     _react(ctx, entry)
     if ctx.state.plan is not None and ctx.state.status in ("running", "paused"):
         settle(ctx)
+        arm_wall_deadlines(ctx)  # once, with the work in hand settled (or the run over)
     return ctx.drafts
 
 
@@ -171,13 +176,11 @@ def _react(ctx: PolicyContext, entry: Entry) -> None:
     msg = entry.msg
     match msg:
         case TimerFired():
-            for work in check_deadlines(ctx):
+            for overrun, due in wall_overruns(ctx):
+                if not ctx.state.is_terminal:
+                    stop_for_budget(ctx, overrun, deadline_us=due)
+            for work, failure in check_deadlines(ctx):
                 if work.kind == "implement":
-                    failure = Failure(
-                        failure_class="agent",
-                        kind="heartbeat_missed",
-                        detail=f"{work.agent} sent no heartbeat in time",
-                    )
                     after_failure(ctx, work.step, failure)
         case ResultProposed(result=result):
             strategy = ctx.strategy_for(result.step)
@@ -268,12 +271,12 @@ def _orphans(ctx: PolicyContext) -> None:
             continue
         agent = ctx.state.agents.get(work.agent)
         status = agent.status if agent is not None else "failed"
-        if status in ("failed", "unresponsive"):
+        if status == "failed":
             failure = Failure(
-                failure_class="agent",
-                kind="agent_crashed" if status == "failed" else "heartbeat_missed",
-                detail=f"{work.agent} is {status}",
+                failure_class="agent", kind="agent_crashed", detail=f"{work.agent} is failed"
             )
+        elif status == "unresponsive":
+            failure = stalled(work.agent, stall_window_s(ctx.state, work.agent))
         else:
             failure = Failure(
                 failure_class="transient",
@@ -307,38 +310,7 @@ def _budgets(ctx: PolicyContext) -> None:
     for overrun in crossed(ctx.state):
         if ctx.state.is_terminal:
             return
-        covered = [
-            w for w in claimed_work(ctx.state) if overrun.agent is None or w.agent == overrun.agent
-        ]
-        ctx.emit(
-            BudgetExhausted(
-                resource=overrun.resource,
-                limit=overrun.limit,
-                used=overrun.used,
-                action="cancelled" if covered else "refused",
-                agent=overrun.agent,
-                step=covered[0].step if covered else None,
-            )
-        )
-        if overrun.agent is None:
-            reason = (
-                f"the run's {overrun.resource} budget is used up "
-                f"({overrun.used:g} of {overrun.limit:g})"
-            )
-            fail_run(ctx, reason, "budget")
-            return
-        for work in covered:
-            cancel(ctx, work, f"{overrun.agent}'s {overrun.resource} budget is used up")
-            if work.kind == "implement":
-                failure = Failure(
-                    failure_class="budget",
-                    kind=f"{overrun.resource}_budget",
-                    detail=clip(
-                        f"{overrun.agent} used {overrun.used:g} of {overrun.limit:g} "
-                        f"{overrun.resource}"
-                    ),
-                )
-                after_failure(ctx, work.step, failure)
+        stop_for_budget(ctx, overrun)
 
 
 def _advance(ctx: PolicyContext) -> None:

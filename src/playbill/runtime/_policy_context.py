@@ -132,6 +132,23 @@ def heartbeat_timeout_us(settings: PolicySettings) -> int:
     return round(heartbeat_timeout_s(settings) * 1_000_000)
 
 
+def stall_window_s(state: RunState, agent: str) -> float:
+    """An agent's stall window: its own ``heartbeat_timeout_s``, else the policy's.
+
+    At least a millisecond and finite, like ``heartbeat_timeout_s``.
+    """
+    found = state.agents.get(agent)
+    own = found.spec.heartbeat_timeout_s if found is not None else None
+    if own is None:
+        return heartbeat_timeout_s(state.policy)
+    return max(_seconds(own, heartbeat_timeout_s(state.policy)), _MIN_TIMEOUT_S)
+
+
+def stall_window_us(state: RunState, agent: str) -> int:
+    """An agent's stall window in microseconds."""
+    return round(stall_window_s(state, agent) * 1_000_000)
+
+
 def backoff_s(settings: PolicySettings, retries_so_far: int) -> float:
     """Seconds to wait before a retry: base x multiplier^retries, capped.
 

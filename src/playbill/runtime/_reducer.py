@@ -128,7 +128,11 @@ def _apply(state: RunState, entry: Entry) -> RunState:
             return _update_agent(state, agent, last_heartbeat_us=entry.at_us)
         case UsageReported(agent=agent, usage=usage, step=step, attempt=number):
             agent_state = _agent(state, agent)
-            state = _put_agent(state, replace(agent_state, usage=agent_state.usage + usage))
+            agent_state = replace(agent_state, usage=agent_state.usage + usage)
+            if usage.wall_s and _in_hand(agent_state, step, number):
+                in_hand_s = (agent_state.busy_wall_s or 0.0) + usage.wall_s
+                agent_state = replace(agent_state, busy_wall_s=in_hand_s)
+            state = _put_agent(state, agent_state)
             state = replace(state, usage=state.usage + usage)
             if step is not None and number is not None:
                 found = _find_attempt(state, step, number)
@@ -333,7 +337,13 @@ def _apply(state: RunState, entry: Entry) -> RunState:
             return _put_agent(state, failed)
         case AgentRestarted(agent=agent, restarts=restarts):
             restarted = replace(
-                _agent(state, agent), status="idle", step=None, attempt=None, restarts=restarts
+                _agent(state, agent),
+                status="idle",
+                step=None,
+                attempt=None,
+                restarts=restarts,
+                busy_since_us=None,
+                busy_wall_s=None,
             )
             return _put_agent(state, restarted)
         case WorkspaceCreated(step=step, attempt=number):
@@ -536,6 +546,8 @@ def _assign(state: RunState, entry: Entry, msg: StepAssigned) -> RunState:
         step=msg.step,
         attempt=msg.attempt,
         attempts=agent_state.attempts + 1,
+        busy_since_us=entry.at_us,
+        busy_wall_s=None,
     )
     state = _put_agent(_put_step(state, step_state), agent_state)
     return replace(state, attempts=state.attempts + 1)
@@ -597,7 +609,15 @@ def _request_report(
     else:
         asked = replace(found, verifier=agent, verify_requests=found.verify_requests + 1)
     state = _put_attempt(state, step, asked)
-    return _update_agent(state, agent, status="busy", step=step, attempt=number)
+    return _update_agent(
+        state,
+        agent,
+        status="busy",
+        step=step,
+        attempt=number,
+        busy_since_us=entry.at_us,
+        busy_wall_s=None,
+    )
 
 
 def _record_validation(
@@ -646,7 +666,10 @@ def _release_agent(state: RunState, agent: str, step: str, number: int) -> RunSt
     if agent_state is None or agent_state.step != step or agent_state.attempt != number:
         return state
     status = "idle" if agent_state.status == "busy" else agent_state.status
-    state = _put_agent(state, replace(agent_state, status=status, step=None, attempt=None))
+    released = replace(
+        agent_state, status=status, step=None, attempt=None, busy_since_us=None, busy_wall_s=None
+    )
+    state = _put_agent(state, released)
     if state.processes:
         # the work's processes end with it: its runner stops them
         work = (agent, step, number)
@@ -678,3 +701,10 @@ def _record_process(state: RunState, entry: Entry, msg: ProcessStarted) -> RunSt
         agent=msg.agent, step=msg.step, attempt=msg.attempt, process=msg.process, seq=entry.seq
     )
     return replace(state, processes=(*state.processes, record))
+
+
+def _in_hand(agent_state: AgentState, step: str | None, number: int | None) -> bool:
+    """Whether usage reported for ``step``/``number`` is of the work the agent has in hand."""
+    if agent_state.status != "busy" or agent_state.busy_since_us is None:
+        return False
+    return step is None or (step, number) == (agent_state.step, agent_state.attempt)

@@ -222,6 +222,11 @@ class AgentState(StateBase, frozen=True):
         missed_heartbeats: Deadlines it let pass.
         last_failure: Its most recent crash.
         budget_exhausted: One of its budgets ran out.
+        busy_since_us: When it took the work in hand (``None`` when it has
+            none): wall-time budgets count the time since.
+        busy_wall_s: Wall seconds it reported of the work in hand so far
+            (counted once, not again as time since ``busy_since_us``);
+            ``None`` when none.
     """
 
     spec: AgentSpec
@@ -236,6 +241,8 @@ class AgentState(StateBase, frozen=True):
     missed_heartbeats: int = 0
     last_failure: Failure | None = None
     budget_exhausted: bool = False
+    busy_since_us: int | None = None
+    busy_wall_s: float | None = None
 
 
 class CriterionState(StateBase, frozen=True):

@@ -251,6 +251,9 @@ class AgentSpec(Value, frozen=True):
         backend: Name of the backend that does its work.
         edits_files: Whether it can change files (may be given mutating steps).
         budget: Its own budget, on top of the run's.
+        heartbeat_timeout_s: Its own stall window: the longest it may show no
+            sign of progress before its work is cancelled and moved; the
+            policy's ``heartbeat_timeout_s`` when ``None``.
     """
 
     id: str
@@ -258,6 +261,7 @@ class AgentSpec(Value, frozen=True):
     backend: str = "simulated"
     edits_files: bool = True
     budget: Budget = msgspec.field(default_factory=Budget)
+    heartbeat_timeout_s: float | None = None
 
 
 class StepSpec(Value, frozen=True):
@@ -510,9 +514,11 @@ class PolicySettings(Value, frozen=True):
     """The supervisor's policy knobs, journaled with the run so replay is exact.
 
     Attributes:
-        heartbeat_timeout_s: An agent working on something must send a
-            heartbeat at least this often, or its work is cancelled and
-            reassigned.
+        heartbeat_timeout_s: The stall window: an agent working on something
+            must show progress (a heartbeat) at least this often, or its
+            work is cancelled (``transient``/``stalled``) and moved to
+            another agent. An agent's own ``heartbeat_timeout_s`` replaces it
+            for that agent.
         backoff_base_s: Wait before the first retry of a step.
         backoff_multiplier: Each further retry of the step waits this much longer.
         backoff_max_s: The longest wait before a retry.

@@ -23,7 +23,7 @@ from ._policy_context import (
     PolicyContext,
     approval_request,
     clip,
-    heartbeat_timeout_us,
+    stall_window_us,
     validator_names,
 )
 from ._results import OUTCOMES, findings_text, result_failure
@@ -231,7 +231,7 @@ def _ask(
         else:
             msg = VerificationRequested(step=sid, attempt=n, verifier=helper)
         ctx.emit(msg, to=helper)
-        due = ctx.now_us + heartbeat_timeout_us(ctx.settings)
+        due = ctx.now_us + stall_window_us(ctx.state, helper)
         set_deadline(ctx, Work(kind, sid, n, helper), due)
     return "wait"
 

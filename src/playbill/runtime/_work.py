@@ -8,7 +8,9 @@ orphaned: its agent crashed, missed its heartbeat or was restarted.
 
 Every held piece of work has exactly one pending heartbeat timer, set with it.
 A timer that fires leaves its work without one: that is how the policy knows
-whose deadline came, without parsing timer ids.
+whose deadline came, without parsing timer ids. Its agent's stall window
+(``stall_window_s``) sets it: work whose agent showed no sign of progress (no
+heartbeat) for that long has stalled.
 """
 
 from __future__ import annotations
@@ -19,14 +21,24 @@ from ._messages import (
     AttemptCancelled,
     HeartbeatMissed,
     RunFailed,
+    StepFailed,
     StepInterrupted,
     TimerCancelled,
     TimerSet,
 )
-from ._policy_context import PolicyContext, heartbeat_timeout_us, heartbeat_timer
+from ._policy_context import (
+    PolicyContext,
+    clip,
+    heartbeat_timer,
+    stall_window_s,
+    stall_window_us,
+)
 from ._state import AttemptState, RunState, StepState, TimerState
 from ._step_index import index_of
-from ._values import FailureClass, ResultEnvelope, Role
+from ._values import Failure, FailureClass, ResultEnvelope, Role
+
+STALLED = "stalled"
+"""The failure kind of work whose agent showed no progress within its stall window."""
 
 WorkKind = Literal["implement", "review", "verify"]
 """What a piece of work is."""
@@ -167,36 +179,53 @@ def set_deadline(ctx: PolicyContext, work: Work, due_us: int, *, first: bool = F
     )
 
 
-def check_deadlines(ctx: PolicyContext) -> list[Work]:
+def stalled(agent: str, window_s: float) -> Failure:
+    """The failure of work whose agent showed no sign of progress for ``window_s``."""
+    return Failure(
+        failure_class="transient",
+        kind=STALLED,
+        detail=f"{agent} showed no sign of progress for {window_s:g} s",
+    )
+
+
+def check_deadlines(ctx: PolicyContext) -> list[tuple[Work, Failure]]:
     """On a timer firing: held work left without a deadline had its deadline come.
 
-    An agent that sent a heartbeat within the timeout gets a new deadline from
-    that heartbeat; one that did not is declared unresponsive and its work is
-    cancelled. Returns the cancelled work, for the caller to decide its fate
-    (implementation work is interrupted here; reviews and verifications are
-    simply asked of someone else by the strategy).
+    An agent that sent a heartbeat within its stall window gets a new
+    deadline from that heartbeat; one that did not has stalled: it is declared
+    unresponsive (``heartbeat_missed``) and its work is cancelled, which stops
+    its process. An attempt it made fails ``transient``/``stalled``. Returns
+    the stalled work and its failure, for the caller to decide its fate
+    (attempts are retried; reviews and verifications are simply asked of
+    someone else by the strategy).
     """
-    timeout = heartbeat_timeout_us(ctx.settings)
-    missed: list[Work] = []
+    missed: list[tuple[Work, Failure]] = []
     for work in claimed_work(ctx.state):
         if not held(ctx.state, work) or timer_of(ctx.state, work) is not None:
             continue
+        window = stall_window_us(ctx.state, work.agent)
         last = ctx.state.agents[work.agent].last_heartbeat_us
-        if last is not None and ctx.now_us - last < timeout:
-            set_deadline(ctx, work, last + timeout)
+        if last is not None and ctx.now_us - last < window:
+            set_deadline(ctx, work, last + window)
             continue
+        failure = stalled(work.agent, stall_window_s(ctx.state, work.agent))
         ctx.emit(HeartbeatMissed(agent=work.agent, step=work.step, attempt=work.attempt))
-        cancel(ctx, work, "heartbeat missed")
-        missed.append(work)
+        reason = clip(f"stalled: {failure.detail}")
+        ctx.emit(
+            AttemptCancelled(step=work.step, attempt=work.attempt, agent=work.agent, reason=reason),
+            to=work.agent,
+        )
+        if work.kind == "implement":
+            ctx.emit(StepFailed(step=work.step, attempt=work.attempt, failure=failure))
+        missed.append((work, failure))
     return missed
 
 
 def arm_missing_deadlines(ctx: PolicyContext) -> None:
     """Held work without a deadline (assigned by someone else) gets one now."""
-    timeout = heartbeat_timeout_us(ctx.settings)
     for work in claimed_work(ctx.state):
         if held(ctx.state, work) and timer_of(ctx.state, work) is None:
-            set_deadline(ctx, work, ctx.now_us + timeout)
+            set_deadline(ctx, work, ctx.now_us + stall_window_us(ctx.state, work.agent))
 
 
 def cancel(ctx: PolicyContext, work: Work, reason: str) -> None:
