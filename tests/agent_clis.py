@@ -6,8 +6,11 @@ its dependencies tightly) under ``PLAYBILL_AGENT_CLIS`` (default:
 ``.cache/agent-clis`` in the checkout). Installing again is a no-op while the
 pinned versions are there. ``executable(name)`` finds one for a test.
 
-When a CLI is missing, ``executable`` skips the test, except under CI (or
-``PLAYBILL_REQUIRE_AGENT_CLIS=1``), where it fails: CI installs them first.
+When a CLI is missing, ``executable`` installs it (once per test session),
+so that the README's test command runs the whole suite on a machine with
+``npm``; ``PLAYBILL_AGENT_CLIS_NO_INSTALL=1`` turns that off. A CLI that is
+still missing skips the test, except under CI (or
+``PLAYBILL_REQUIRE_AGENT_CLIS=1``), where it fails.
 """
 
 from __future__ import annotations
@@ -23,6 +26,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 PINS = HERE / "agent_clis.toml"
 REQUIRE_ENV = "PLAYBILL_REQUIRE_AGENT_CLIS"
+NO_INSTALL_ENV = "PLAYBILL_AGENT_CLIS_NO_INSTALL"
+_tried: dict[str, str] = {}
+"""CLIs this session tried to install, and why it failed ('' when it did not)."""
 
 
 def pins() -> dict[str, dict[str, str]]:
@@ -108,9 +114,18 @@ def executable(name: str) -> Path:
     import pytest
 
     pin = pins()[name]
+    if not installed(name) and name not in _tried and os.environ.get(NO_INSTALL_ENV) != "1":
+        try:
+            install([name])
+            _tried[name] = ""
+        except (OSError, SystemExit, subprocess.CalledProcessError) as error:
+            _tried[name] = f" (installing it failed: {error})"
     if installed(name):
         return _bin_path(name, pin)
-    why = f"{name} {pin['version']} is not installed: run `python tests/agent_clis.py install`"
+    why = (
+        f"{name} {pin['version']} is not installed{_tried.get(name, '')}: "
+        "run `python tests/agent_clis.py install`"
+    )
     if os.environ.get("CI") or os.environ.get(REQUIRE_ENV) == "1":
         pytest.fail(why)
     pytest.skip(why)

@@ -185,9 +185,9 @@ def claude_nothing(w: World) -> tuple[str, ...]:
     return ()
 
 
-def claude_oauth_not_passed(w: World) -> tuple[str, ...]:
+def claude_oauth_by_default(w: World) -> tuple[str, ...]:
     w.mp.setenv("CLAUDE_CODE_OAUTH_TOKEN", "sk-ant-oat01-needs-0007")
-    return ()  # not in env_allow: it does not reach the tool
+    return ()  # not in env_allow: the preset passes it on all the same
 
 
 @pytest.mark.parametrize(
@@ -202,7 +202,7 @@ def claude_oauth_not_passed(w: World) -> tuple[str, ...]:
         (claude_nothing, False),
         (claude_login_without_scope, False),
         (claude_refresh_token_only, False),
-        (claude_oauth_not_passed, False),
+        (claude_oauth_by_default, True),
     ],
 )
 def test_claude_code_credentials(

@@ -11,16 +11,10 @@ docs/plans.md (the backends in docs/backends.md); ``STARTER_PLAN`` is what
 from __future__ import annotations
 
 from ._backend_checks import check_backend
-from ._backends import (
-    AiderOptions,
-    ChecksOptions,
-    ClaudeCodeOptions,
-    CodexOptions,
-    CommandOptions,
-    OpenAIOptions,
-)
+from ._backends import ChecksOptions, CommandOptions, OpenAIOptions
 from ._build import make_backend, plan_backends
-from ._checks import RESERVED_ADDRESSES, check_plan, outside_repository
+from ._checks import RESERVED_ADDRESSES, check_plan
+from ._cli_options import AiderOptions, ClaudeCodeOptions, CodexOptions
 from ._load import PlanError, load_plan, parse_plan
 from ._model import (
     BACKENDS,
@@ -34,6 +28,7 @@ from ._model import (
     SimulatedOptions,
     StepTable,
 )
+from ._paths import outside_repository
 from ._starter import PYTEST, guess_test_command, starter_plan
 from ._starter_sim import STARTER_PLAN
 from ._types import ID_PATTERN

@@ -103,3 +103,33 @@ IgnorePattern = Annotated[
 
 Directory = Annotated[str, Text("a directory path")]
 """A directory on the machine (``~`` is expanded)."""
+
+
+EnvName = Annotated[
+    str,
+    Text(
+        "an environment variable name: letters, digits and '_', not starting with a digit",
+        r"[A-Za-z_][A-Za-z0-9_]*",
+    ),
+]
+"""The name of an environment variable."""
+
+Price = Annotated[float, Range(0, 1e6, "US dollars per million tokens, 0 or more (0: unknown)")]
+"""A price per million tokens."""
+
+Temperature = Annotated[float, Range(0, 2, "a sampling temperature from 0 to 2")]
+"""A sampling temperature."""
+
+Url = Annotated[str, Text("an http:// or https:// URL", r"https?://\S+")]
+"""The base URL of an API."""
+
+ProviderId = Annotated[
+    str, Text("a model provider id: letters, digits, '_' and '-'", r"[A-Za-z0-9_-]+")
+]
+"""The id of a Codex model provider (a key of its ``model_providers``)."""
+
+Silence = tuple[str, float, str]
+"""How long an agent may show no progress while it works: ``(option, seconds, why)``."""
+
+BEATS = "it sends a heartbeat at most this often, when it shows progress"
+"""Why an agent's ``heartbeat_s`` bounds how long it may show no progress."""

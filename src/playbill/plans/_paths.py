@@ -1,0 +1,68 @@
+"""Where a plan's paths may lead: inside the repository, or (worktrees) out of it.
+
+A plan names paths relative to the repository (scopes, working
+directories, files a validator checks); ``outside_repository`` says why
+one could reach outside it. The attempts' worktrees are the other way
+round: ``worktrees_problem`` says why a directory cannot hold them.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+
+
+def outside_repository(path: str, *, glob: bool) -> str | None:
+    """Why ``path`` may reach outside the repository, or ``None`` when it cannot.
+
+    Paths of a plan are relative to the repository, written with ``/``.
+    Absolute paths, drive letters, ``~``, backslashes and ``..`` segments are
+    refused whatever the platform, and so is the repository's ``.git``
+    directory; ``glob=False`` (a working directory) also refuses wildcards.
+    """
+    if not path.strip():
+        return "an empty path"
+    if any(ord(c) < 32 for c in path):
+        return "a control character"
+    if "\\" in path:
+        return "a backslash; separate directories with '/'"
+    if path.startswith("/"):
+        return "an absolute path"
+    if re.match(r"[A-Za-z]:", path):
+        return "a drive letter"
+    if path.startswith("~"):
+        return "'~' is not expanded; paths are relative to the repository"
+    segments = path.split("/")
+    if ".." in segments:
+        return "a '..' segment"
+    if ".git" in segments:
+        return "the repository's .git directory"
+    if not glob and any(c in path for c in "*?["):
+        return "a wildcard; a directory is expected, not a glob"
+    return None
+
+
+def worktrees_problem(path: str) -> str | None:
+    """Why ``path`` cannot hold the attempts' worktrees, as far as the plan alone tells.
+
+    Agent tools refuse to edit under a ``.git`` directory, and worktrees in
+    the repository would make its work tree dirty: a relative path (from
+    the repository's top) must lead out of it. Whether an absolute path is
+    in the repository is checked when the run starts.
+    """
+    if any(ord(c) < 32 for c in path):
+        return "expected a directory path, got a control character"
+    segments = re.split(r"[/\\]", path)
+    if ".git" in segments:
+        return (
+            "expected a directory outside any .git directory "
+            f"(agent tools refuse to edit under .git), got {path!r}"
+        )
+    if not path.startswith(("/", "~")) and not re.match(r"[A-Za-z]:", path):
+        normal = posixpath.normpath(path.replace("\\", "/"))
+        if normal.split("/")[0] != "..":
+            return (
+                "expected a directory outside the repository (a relative path is from its "
+                f"top: '../{normal}', or '~/...', or an absolute path), got {path!r}"
+            )
+    return None
