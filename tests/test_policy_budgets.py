@@ -112,3 +112,36 @@ def test_a_reviewer_out_of_budget_is_not_asked() -> None:
     assert d.state.agents["broke"].budget_exhausted
     out = d.propose("a", "ex")
     assert kinds(out) == ["timer_cancelled", "step_completed", "run_completed"]
+
+
+def test_usage_crossing_a_steps_budget_stops_its_work_and_the_step_is_out_of_attempts() -> None:
+    thrifty = StepSpec(id="a", goal="x", budget=Budget(tokens=1_000))
+    d = Driver(plan(thrifty, B, agents=(EX, EX2)), policy=PolicySettings(on_exhausted="skip"))
+    assert d.usage("ex", "a", 1, tokens_in=600) == []
+    assert d.usage("ex2", "b", 1, tokens_in=5_000) == []  # another step's usage: not a's
+    out = d.usage("ex", "a", 1, tokens_in=500)
+    assert kinds(out)[:4] == [
+        "budget_exhausted",
+        "attempt_cancelled",
+        "step_interrupted",
+        "policy_decision_applied",
+    ]
+    assert one(BudgetExhausted, out) == BudgetExhausted(
+        resource="tokens",
+        limit=1000.0,
+        used=1100.0,
+        action="cancelled",
+        step="a",
+        of_step=True,
+        reason="step 'a''s tokens budget is used up (1100 of 1000)",
+    )
+    assert one(AttemptCancelled, out).agent == "ex"
+    decision = one(PolicyDecisionApplied, out)
+    assert (decision.action, decision.step) == ("skip", "a")
+    assert "its budget is used up" in decision.reason
+    assert d.state.steps["a"].status == "skipped"
+    # no retry of a, and the other step goes on; the agent keeps its own budget
+    assert not of(StepRetried, out)
+    assert d.state.steps["b"].status == "in_progress"
+    assert not d.state.agents["ex"].budget_exhausted
+    assert d.usage("ex", "a", 1, tokens_in=500) == []  # journaled once

@@ -13,7 +13,7 @@ from playbill.runtime._messages import (
     TimerCancelled,
     TimerSet,
 )
-from playbill.runtime._values import AgentSpec, Budget, StepSpec
+from playbill.runtime._values import AgentSpec, Budget, PolicySettings, StepSpec
 from policy_helpers import EX, EX2, SECOND, Driver, kinds, of, one, plan
 
 A = StepSpec(id="a", goal="x")
@@ -136,3 +136,43 @@ def test_a_plan_without_a_wall_budget_gets_no_deadline() -> None:
     d.start("a", "ex")
     d.propose("a", "ex")
     assert not [e for e in d.entries if isinstance(e.msg, TimerSet) and e.msg.purpose == "deadline"]
+
+
+def step_deadlines(d: Driver) -> dict[str, int]:
+    """The pending wall deadlines of steps' budgets, by timer id without its seq."""
+    return {
+        t.timer.rsplit("@", 1)[0]: t.due_us
+        for t in d.state.timers.values()
+        if t.purpose == "deadline" and t.timer.startswith("wall/")
+    }
+
+
+def test_a_steps_wall_budget_counts_all_its_work_and_only_its_own() -> None:
+    timed = StepSpec(id="a", goal="x", budget=Budget(wall_s=3.0))
+    d = Driver(plan(timed, B, agents=(EX, EX2)))
+    start = d.now_us
+    assert step_deadlines(d) == {"wall/a": start + 3 * SECOND}  # b's work does not count
+    d.later(1.0)
+    d.usage("ex", "a", 1, wall_s=1.0)
+    d.propose("a", "ex")  # a is being reviewed: no one works on it
+    assert step_deadlines(d) == {}
+    d.later(5.0)  # b's agent works on: not a's budget
+    assert d.fire_due() == []
+
+
+def test_a_steps_wall_budget_stops_the_work_at_the_deadline() -> None:
+    timed = StepSpec(id="a", goal="x", budget=Budget(wall_s=3.0))
+    d = Driver(plan(timed, agents=(EX, EX2)), policy=PolicySettings(on_exhausted="abort"))
+    start = d.now_us
+    d.start("a", "ex")
+    d.later(3.0)
+    out = d.fire_due()
+    exhausted = one(BudgetExhausted, out)
+    assert (exhausted.step, exhausted.of_step, exhausted.agent) == ("a", True, None)
+    assert exhausted.deadline_us == start + 3 * SECOND
+    assert exhausted.reason == (
+        "step 'a''s wall budget is used up (3.0 of 3 s); its work was cancelled at the deadline"
+    )
+    assert d.recipients(AttemptCancelled) == ["ex"]
+    assert one(RunFailed, out).failure_class == "budget"
+    assert not d.state.agents["ex"].budget_exhausted  # the step's budget, not the agent's

@@ -212,3 +212,45 @@ def test_an_agents_wall_budget_moves_its_work_at_the_deadline(
     assert [e.msg.agent for e in entries if isinstance(e.msg, StepAssigned)] == ["ex1", "ex2"]
     assert git(project, "show", "playbill/agentwall/integration:calc.py") + "\n" == FIXED
     assert gone(int((state / "slow").read_text()))
+
+
+def test_a_steps_wall_budget_stops_its_work_at_the_deadline(
+    runner: CliRunner, journal_path: Path, project: Path, state: Path
+) -> None:
+    text = plan(
+        agent("ex1", "executor", "slow", state),
+        agent("rev", "reviewer", "review", state, "edits_files = false\n"),
+        run='[run.policy]\non_exhausted = "abort"\n',
+    ).replace('scope = ["calc.py"]\n', 'scope = ["calc.py"]\n[steps.budget]\nwall_s = 2\n')
+    entries = run(runner, journal_path, project, text, "stepwall")
+
+    assigned = first(entries, StepAssigned, attempt=1)
+    deadline = next(
+        e for e in entries if isinstance(e.msg, TimerSet) and e.msg.timer.startswith("wall/fix@")
+    )
+    assert deadline.msg.timer == f"wall/fix@{assigned.cause}"
+    assert deadline.msg.due_us == assigned.at_us + 2_000_000  # 2 s of the step's work
+    exhausted = first(entries, BudgetExhausted)
+    msg = exhausted.msg
+    assert (msg.resource, msg.limit, msg.action, msg.agent, msg.step, msg.of_step) == (
+        "wall",
+        2.0,
+        "cancelled",
+        None,
+        "fix",
+        True,
+    )
+    assert msg.deadline_us == deadline.msg.due_us
+    assert msg.used >= 2.0
+    assert msg.reason == (
+        f"step 'fix''s wall budget is used up ({msg.used:.1f} of 2 s); "
+        "its work was cancelled at the deadline"
+    )
+    assert first(entries, AttemptCancelled, agent="ex1").cause == exhausted.cause
+    # the step is out of attempts: on_exhausted = "abort" ends the run
+    ended = first(entries, RunFailed)
+    assert ended.msg.failure_class == "budget"
+    assert "its budget is used up" in ended.msg.reason
+    assert gone(int((state / "slow").read_text()))
+    fired = entries[exhausted.cause - 1]
+    print(f"\nstep wall budget: cancelled {(fired.at_us - msg.deadline_us) / 1e3:.1f} ms late")

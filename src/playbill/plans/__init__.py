@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from ._backend_checks import check_backend
 from ._backends import ChecksOptions, CommandOptions, OpenAIOptions
+from ._budget_tables import BudgetTable, StepBudgetTable
 from ._build import make_backend, plan_backends
 from ._checks import RESERVED_ADDRESSES, check_plan
 from ._cli_options import AiderOptions, ClaudeCodeOptions, CodexOptions
@@ -20,7 +21,6 @@ from ._model import (
     BACKENDS,
     AgentTable,
     BackendOptions,
-    BudgetTable,
     CriterionTable,
     PlanFile,
     PolicyTable,
@@ -70,6 +70,7 @@ __all__ = [
     "PolicyTable",
     "RunTable",
     "SimulatedOptions",
+    "StepBudgetTable",
     "StepTable",
     "TestsPassTable",
     "ValidatorTable",

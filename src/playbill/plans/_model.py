@@ -29,7 +29,6 @@ from playbill.runtime import (
     DEFAULT_POLICY,
     ROLES,
     AgentSpec,
-    Budget,
     Criterion,
     Plan,
     PolicySettings,
@@ -39,58 +38,20 @@ from playbill.runtime import (
 )
 
 from ._backends import REAL_BACKENDS, RealOptions
+from ._budget_tables import BudgetTable, StepBudgetTable, optional_float
 from ._types import (
     Arbitration,
     AtLeastOne,
     Choice,
-    Count,
     Directory,
-    Dollars,
     Factor,
     Id,
     Prose,
     RoleName,
     Seconds,
     SecondsOrNone,
-    Tokens,
 )
 from ._validators import ValidatorTable
-
-# ------------------------------------------------------------------ budgets
-
-
-def _optional(value: float | None) -> float | None:
-    return None if value is None else float(value)
-
-
-@final
-@attrs.frozen
-class BudgetTable:
-    """``[run.budget]`` and ``[agents.budget]``: limits; a key left out is unlimited.
-
-    Attributes:
-        tokens: Tokens in and out together.
-        cost_usd: Money, in US dollars.
-        wall_s: Seconds of agent work.
-        attempts: Attempts started.
-        retries: Retries scheduled (0: none).
-    """
-
-    tokens: Tokens | None = None
-    cost_usd: Dollars | None = None
-    wall_s: Seconds | None = None
-    attempts: AtLeastOne | None = None
-    retries: Count | None = None
-
-    def to_budget(self) -> Budget:
-        """The kernel's ``Budget``."""
-        return Budget(
-            tokens=self.tokens,
-            cost_usd=_optional(self.cost_usd),
-            wall_s=_optional(self.wall_s),
-            attempts=self.attempts,
-            retries=self.retries,
-        )
 
 
 @final
@@ -196,7 +157,7 @@ class AgentTable:
     roles: tuple[RoleName, ...]
     backend: str = "simulated"
     edits_files: bool | None = None
-    budget: BudgetTable = BudgetTable()
+    budget: BudgetTable = BudgetTable()  # noqa: RUF009 (frozen: one shared default is safe)
     heartbeat_timeout_s: Seconds | None = None
     options: BackendOptions = SimulatedOptions()
 
@@ -213,7 +174,7 @@ class AgentTable:
             backend=self.backend,
             edits_files=self.edits,
             budget=self.budget.to_budget(),
-            heartbeat_timeout_s=_optional(self.heartbeat_timeout_s),
+            heartbeat_timeout_s=optional_float(self.heartbeat_timeout_s),
         )
 
 
@@ -237,6 +198,8 @@ class StepTable:
         max_attempts: Attempts allowed; the policy's ``max_attempts`` when ``None``.
         competitors: Agents that attempt it at once under the ``competitive``
             strategy; the policy's ``competitors`` when ``None``.
+        budget: The step's own limits (``[steps.budget]``) on tokens, cost
+            and wall time over all its work; none when ``None``.
     """
 
     id: Id
@@ -248,6 +211,7 @@ class StepTable:
     strategy: str | None = None
     max_attempts: AtLeastOne | None = None
     competitors: AtLeastOne | None = None
+    budget: StepBudgetTable | None = None
 
     def to_step_spec(self) -> StepSpec:
         """The kernel's ``StepSpec``."""
@@ -261,6 +225,7 @@ class StepTable:
             strategy=self.strategy,
             max_attempts=self.max_attempts,
             competitors=self.competitors,
+            budget=None if self.budget is None else self.budget.to_budget(),
         )
 
 
@@ -311,7 +276,7 @@ class RunTable:
 
     goal: Prose
     strategy: str = "pipeline"
-    budget: BudgetTable = BudgetTable()
+    budget: BudgetTable = BudgetTable()  # noqa: RUF009 (frozen: one shared default is safe)
     policy: PolicyTable = PolicyTable()
     labels: Mapping[str, str] = attrs.field(factory=dict, converter=MappingProxyType)
     worktrees: Directory | None = None

@@ -4,14 +4,16 @@ Whatever found the budget used up — usage reported past it (``crossed``), or
 a wall budget's deadline coming while work was in flight (``_wall``) — the
 policy does the same: it journals ``budget_exhausted`` and stops the work the
 budget covers. The run's budget fails the run; an agent's cancels that
-agent's work, whose steps are retried on other agents (``budget`` failures).
+agent's work, whose steps are retried on other agents (``budget`` failures);
+a step's cancels the step's work and puts the step out of attempts (the
+settings' ``on_exhausted`` action: ask a person, skip, or abort).
 """
 
 from __future__ import annotations
 
 from ._budgets import Overrun
-from ._failures import after_failure
-from ._messages import BudgetExhausted
+from ._failures import NEEDS_DECISION, after_failure, exhaust
+from ._messages import BudgetExhausted, StepFailed
 from ._policy_context import PolicyContext, clip
 from ._values import Failure
 from ._work import cancel, claimed_work, fail_run
@@ -26,6 +28,9 @@ def stop_for_budget(
     retried on another agent, for an agent's. ``deadline_us``: the instant a
     wall budget ran out while work was in flight (its deadline timer fired).
     """
+    if overrun.step is not None:
+        _stop_step(ctx, overrun, deadline_us)
+        return
     covered = [
         w for w in claimed_work(ctx.state) if overrun.agent is None or w.agent == overrun.agent
     ]
@@ -67,3 +72,36 @@ def stop_for_budget(
                 ),
             )
             after_failure(ctx, work.step, failure)
+
+
+def _stop_step(ctx: PolicyContext, overrun: Overrun, deadline_us: int | None) -> None:
+    """A step's own budget ran out: stop its work, and the step is out of attempts."""
+    sid = overrun.step
+    assert sid is not None
+    covered = [w for w in claimed_work(ctx.state) if w.step == sid]
+    spent = f"{overrun.used:g} of {overrun.limit:g}"
+    if overrun.resource == "wall":
+        spent = f"{overrun.used:.1f} of {overrun.limit:g} s"
+    why = f"step {sid!r}'s {overrun.resource} budget is used up ({spent})"
+    ctx.emit(
+        BudgetExhausted(
+            resource=overrun.resource,
+            limit=overrun.limit,
+            used=overrun.used,
+            action="cancelled" if covered else "refused",
+            step=sid,
+            of_step=True,
+            deadline_us=deadline_us,
+            reason=clip(why + ("; its work was cancelled at the deadline" if deadline_us else "")),
+        )
+    )
+    for work in covered:
+        cancel(ctx, work, why)
+    step = ctx.state.steps[sid]
+    failure = Failure(failure_class="budget", kind=f"step_{overrun.resource}_budget", detail=why)
+    if step.status in ("in_progress", "verify_pending") and step.attempts:
+        # a review or a verification was cancelled: the attempt it was about fails
+        ctx.emit(StepFailed(step=sid, attempt=step.attempts[-1].number, failure=failure))
+        step = ctx.state.steps[sid]
+    if step.status in NEEDS_DECISION:
+        exhaust(ctx, step, failure, "its budget is used up")

@@ -2,7 +2,9 @@
 
 A budget (``Budget``) limits tokens, cost and wall time (read from reported
 usage), attempts (counted when they are assigned) and retries (counted when
-they are scheduled). The run has one; each agent may have its own.
+they are scheduled). The run has one; each agent may have its own; each
+step may have its own on tokens, cost and wall time, over all the step's
+attempts, reviews and verifications.
 
 The rules, which together bound every overrun by the work in flight:
 
@@ -14,7 +16,9 @@ The rules, which together bound every overrun by the work in flight:
   ``budget_exhausted`` (action ``cancelled``) and cancel the work that budget
   covers: everything in flight for the run's budget, that agent's work for an
   agent's.
-* An agent that ran out of any budget takes no more work in the run.
+* An agent that ran out of any budget takes no more work in the run; a step
+  that ran out of its own is out of attempts (the settings' ``on_exhausted``
+  action applies).
 """
 
 from __future__ import annotations
@@ -23,7 +27,8 @@ from typing import NamedTuple
 
 from ._messages import BudgetExhausted
 from ._policy_context import PolicyContext
-from ._state import ExhaustedBudget, RunState
+from ._state import ExhaustedBudget, RunState, StepState
+from ._step_index import index_of
 from ._values import Budget, BudgetResource, Usage
 
 USAGE_RESOURCES: tuple[BudgetResource, ...] = ("tokens", "cost", "wall")
@@ -31,12 +36,16 @@ USAGE_RESOURCES: tuple[BudgetResource, ...] = ("tokens", "cost", "wall")
 
 
 class Overrun(NamedTuple):
-    """A budget used up: ``used >= limit`` for ``resource``; ``agent`` None for the run."""
+    """A budget used up: ``used >= limit`` for ``resource``.
+
+    Whose: an agent's (``agent``), a step's (``step``), or the run's (both ``None``).
+    """
 
     resource: BudgetResource
     limit: float
     used: float
     agent: str | None
+    step: str | None = None
 
 
 def used_of(usage: Usage, resource: BudgetResource) -> float:
@@ -63,20 +72,48 @@ def limit_of(budget: Budget, resource: BudgetResource) -> float | None:
             return None if budget.retries is None else float(budget.retries)
 
 
-def usage_overruns(budget: Budget, usage: Usage, agent: str | None) -> list[Overrun]:
+def usage_overruns(
+    budget: Budget, usage: Usage, agent: str | None, step: str | None = None
+) -> list[Overrun]:
     """The usage resources of a budget that are used up."""
     out = []
     for resource in USAGE_RESOURCES:
         limit = limit_of(budget, resource)
         used = used_of(usage, resource)
         if limit is not None and used >= limit:
-            out.append(Overrun(resource, limit, used, agent))
+            out.append(Overrun(resource, limit, used, agent, step))
     return out
 
 
-def journaled(state: RunState, resource: BudgetResource, agent: str | None) -> bool:
+def journaled(
+    state: RunState, resource: BudgetResource, agent: str | None, step: str | None = None
+) -> bool:
     """Whether that budget's exhaustion is already in the journal."""
-    return ExhaustedBudget(resource=resource, agent=agent) in state.exhausted
+    return ExhaustedBudget(resource=resource, agent=agent, step=step) in state.exhausted
+
+
+def step_usage(step: StepState) -> Usage:
+    """What a step consumed: the usage of all its attempts."""
+    total = Usage()
+    for attempt in step.attempts:
+        total = total + attempt.usage
+    return total
+
+
+def step_budgets(state: RunState) -> list[tuple[StepState, Budget]]:
+    """The steps at work (in progress or verifying) with a budget of their own, in plan order.
+
+    Only they consume anything: a budget is looked at where work goes on,
+    so that a large plan costs nothing here.
+    """
+    steps = state.steps
+    index = index_of(steps)
+    out = []
+    for sid in index.ids(index.of("in_progress", "verify_pending")):
+        budget = steps[sid].spec.budget
+        if budget is not None:
+            out.append((steps[sid], budget))
+    return out
 
 
 def crossed(state: RunState) -> list[Overrun]:
@@ -91,6 +128,13 @@ def crossed(state: RunState) -> list[Overrun]:
             o
             for o in usage_overruns(agent.spec.budget, agent.usage, agent.spec.id)
             if not journaled(state, o.resource, agent.spec.id)
+        )
+    for step, budget in step_budgets(state):
+        sid = step.spec.id
+        out.extend(
+            o
+            for o in usage_overruns(budget, step_usage(step), None, sid)
+            if not journaled(state, o.resource, None, sid)
         )
     return out
 

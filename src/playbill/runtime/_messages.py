@@ -399,6 +399,8 @@ class BudgetExhausted(MessageBase, frozen=True, tag="budget_exhausted"):
             flight: its deadline, when the work was cancelled (``None`` when
             the budget was found used up from reported usage).
         reason: What happened, for people (set with ``deadline_us``).
+        of_step: The budget that ran out is ``step``'s own (``[steps.budget]``),
+            not the run's or an agent's.
     """
 
     resource: BudgetResource
@@ -409,6 +411,7 @@ class BudgetExhausted(MessageBase, frozen=True, tag="budget_exhausted"):
     step: str | None = None
     deadline_us: int | None = None
     reason: str = ""
+    of_step: bool = False
 
 
 class PolicyDecisionApplied(MessageBase, frozen=True, tag="policy_decision_applied"):

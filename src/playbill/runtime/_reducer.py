@@ -320,7 +320,9 @@ def _apply(state: RunState, entry: Entry) -> RunState:
             )
             if msg.agent is not None:
                 state = _update_agent(state, msg.agent, budget_exhausted=True)
-            exhausted = ExhaustedBudget(resource=msg.resource, agent=msg.agent)
+            exhausted = ExhaustedBudget(
+                resource=msg.resource, agent=msg.agent, step=msg.step if msg.of_step else None
+            )
             if exhausted not in state.exhausted:
                 state = replace(state, exhausted=(*state.exhausted, exhausted))
             return state

@@ -349,10 +349,11 @@ class BudgetRecord(StateBase, frozen=True):
 
 
 class ExhaustedBudget(StateBase, frozen=True):
-    """A budget that ran out: the run's (``agent`` is ``None``) or an agent's."""
+    """A budget that ran out: the run's (no ``agent``, no ``step``), an agent's or a step's."""
 
     resource: BudgetResource
     agent: str | None = None
+    step: str | None = None
 
 
 class ApprovalState(StateBase, frozen=True):

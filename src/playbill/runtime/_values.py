@@ -277,6 +277,10 @@ class StepSpec(Value, frozen=True):
         validators: What must pass before the step completes.
         strategy: Coordination strategy for this step; the run's when ``None``.
         max_attempts: Attempts allowed; the run's budget decides when ``None``.
+        budget: The step's own limits on tokens, cost and wall time, over
+            all its attempts, reviews and verifications (``attempts`` and
+            ``retries`` are ``max_attempts``'s business, not a step
+            budget's); ``None`` for none.
         competitors: How many agents attempt the step at once under the
             ``competitive`` strategy; the policy's ``competitors`` when ``None``.
     """
@@ -290,6 +294,7 @@ class StepSpec(Value, frozen=True):
     strategy: str | None = None
     max_attempts: int | None = None
     competitors: int | None = None
+    budget: Budget | None = None
 
 
 class Criterion(Value, frozen=True):

@@ -6,17 +6,18 @@ ran over (a 3 s budget would let a 20 s attempt finish). The policy therefore
 counts the wall time work in flight is using, from the journal alone:
 
 * A budget's wall time *in use* at time ``t`` is what was reported, plus,
-  for every busy agent it covers (all of them for the run's budget, the agent
-  itself for an agent's), the time since it took its work in hand
-  (``AgentState.busy_since_us``) less what it already reported of that work
-  (``AgentState.busy_wall_s``, so that nothing counts twice).
+  for every busy agent it covers (all of them for the run's budget, the
+  agent itself for an agent's, those working on the step for a step's),
+  the time since it took its work in hand (``AgentState.busy_since_us``)
+  less what it already reported of that work (``AgentState.busy_wall_s``,
+  so that nothing counts twice).
 * Between entries that grows linearly, so the instant it reaches the limit
   is known: the budget's *deadline*. For every wall budget that covers work
   in flight, the policy keeps one pending ``deadline`` timer at that instant
   (``wall@SEQ`` for the run's budget, ``wall:AGENT@SEQ`` for an agent's,
-  ``SEQ`` the seq of the entry decided on), and sets it again whenever work
-  starting or ending moves the deadline: once per decision, after
-  everything else (``arm_wall_deadlines``).
+  ``wall/STEP@SEQ`` for a step's, ``SEQ`` the seq of the entry decided on),
+  and sets it again whenever work starting or ending moves the deadline:
+  once per decision, after everything else (``arm_wall_deadlines``).
 * When a timer fires, every budget whose wall time in use reached its limit
   is used up (``wall_overruns``): the policy journals ``budget_exhausted``
   (``action="cancelled"``, ``deadline_us`` set, a ``reason`` saying the work
@@ -30,8 +31,9 @@ budget gets no such timer, so its journals are what they always were.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 
-from ._budgets import Overrun, journaled
+from ._budgets import Overrun, journaled, step_budgets, step_usage
 from ._messages import TimerCancelled, TimerSet
 from ._policy_context import PolicyContext
 from ._state import AgentState, RunState, TimerState
@@ -41,31 +43,65 @@ _SLACK_US = 1.0  # float rounding: a deadline is reached within a microsecond
 _LATEST_US = float(2**62)  # any limit, however large, still gives an exact JSON integer
 
 
-def wall_timer(agent: str | None, seq: int) -> str:
-    """The id of a wall budget's deadline: ``wall@SEQ`` (the run's), ``wall:AGENT@SEQ``."""
-    return f"wall@{seq}" if agent is None else f"wall:{agent}@{seq}"
+Whose = tuple[str | None, str | None]
+"""Whose wall budget: ``(agent, step)``; the run's is ``(None, None)``."""
+
+RUN: Whose = (None, None)
 
 
-def wall_budgets(state: RunState) -> list[tuple[str | None, float]]:
-    """The wall budgets not yet used up, as ``(agent, limit)``: the run's (``None``) first."""
-    out: list[tuple[str | None, float]] = []
+def wall_key(whose: Whose) -> str:
+    """The id of a wall budget's deadline timers, without the seq (see ``wall_timer``)."""
+    agent, step = whose
+    if step is not None:
+        return f"wall/{step}"
+    return "wall" if agent is None else f"wall:{agent}"
+
+
+def wall_timer(whose: Whose, seq: int) -> str:
+    """The id of a wall budget's deadline.
+
+    ``wall@SEQ`` (the run's), ``wall:AGENT@SEQ`` (an agent's), ``wall/STEP@SEQ``
+    (a step's); ``SEQ`` is the seq of the entry decided on.
+    """
+    return f"{wall_key(whose)}@{seq}"
+
+
+def wall_budgets(state: RunState) -> list[tuple[Whose, float]]:
+    """The wall budgets not yet used up, as ``(whose, limit)``.
+
+    The run's first, then each agent's, then each working step's.
+    """
+    out: list[tuple[Whose, float]] = []
     if state.budget.wall_s is not None and not journaled(state, "wall", None):
-        out.append((None, state.budget.wall_s))
+        out.append((RUN, state.budget.wall_s))
     for agent in state.agents.values():
         limit = agent.spec.budget.wall_s
         if limit is not None and not journaled(state, "wall", agent.spec.id):
-            out.append((agent.spec.id, limit))
+            out.append(((agent.spec.id, None), limit))
+    for step, budget in step_budgets(state):
+        sid = step.spec.id
+        if budget.wall_s is not None and not journaled(state, "wall", None, sid):
+            out.append(((None, sid), budget.wall_s))
     return out
 
 
-def in_hand(state: RunState, agent: str | None) -> list[AgentState]:
-    """The busy agents a budget covers: all of them (the run's), or that agent."""
-    agents = state.agents.values() if agent is None else [state.agents[agent]]
+def in_hand(state: RunState, whose: Whose) -> list[AgentState]:
+    """The busy agents a budget covers: all (the run's), that agent, or those on that step."""
+    agent, step = whose
+    if step is not None:
+        agents: Iterable[AgentState] = (a for a in state.agents.values() if a.step == step)
+    elif agent is None:
+        agents = state.agents.values()
+    else:
+        agents = [state.agents[agent]]
     return [a for a in agents if a.status == "busy" and a.busy_since_us is not None]
 
 
-def reported_s(state: RunState, agent: str | None) -> float:
+def reported_s(state: RunState, whose: Whose) -> float:
     """The wall time reported against a budget so far."""
+    agent, step = whose
+    if step is not None:
+        return step_usage(state.steps[step]).wall_s
     return (state.usage if agent is None else state.agents[agent].usage).wall_s
 
 
@@ -75,23 +111,23 @@ def _accruing_from_us(busy: AgentState) -> float:
     return busy.busy_since_us + (busy.busy_wall_s or 0.0) * _US
 
 
-def in_use_s(state: RunState, agent: str | None, now_us: int) -> float:
+def in_use_s(state: RunState, whose: Whose, now_us: int) -> float:
     """A budget's wall time in use at ``now_us``: reported, plus what work in hand adds."""
-    extra_us = sum(max(0.0, now_us - _accruing_from_us(a)) for a in in_hand(state, agent))
-    return reported_s(state, agent) + extra_us / _US
+    extra_us = sum(max(0.0, now_us - _accruing_from_us(a)) for a in in_hand(state, whose))
+    return reported_s(state, whose) + extra_us / _US
 
 
-def deadline_us(state: RunState, agent: str | None, limit_s: float) -> int | None:
+def deadline_us(state: RunState, whose: Whose, limit_s: float) -> int | None:
     """When the wall time in use reaches ``limit_s``, with the work now in hand.
 
     ``None`` when no work is in hand. The in-use time is piecewise linear in
     time (each piece of work adds from when it accrues), so the instant is
     found by going through the pieces in the order they start to count.
     """
-    starts = sorted(_accruing_from_us(a) for a in in_hand(state, agent))
+    starts = sorted(_accruing_from_us(a) for a in in_hand(state, whose))
     if not starts:
         return None
-    remaining_us = (limit_s - reported_s(state, agent)) * _US
+    remaining_us = (limit_s - reported_s(state, whose)) * _US
     total = 0.0
     for k, start in enumerate(starts, 1):
         total += start
@@ -112,13 +148,13 @@ def wall_overruns(ctx: PolicyContext) -> list[tuple[Overrun, int]]:
     """Wall budgets whose time in use reached their limit by now, with their deadline."""
     out: list[tuple[Overrun, int]] = []
     state = ctx.state
-    for agent, limit in wall_budgets(state):
-        due = deadline_us(state, agent, limit)
+    for whose, limit in wall_budgets(state):
+        due = deadline_us(state, whose, limit)
         if due is None or ctx.now_us < due:
             continue
-        used = in_use_s(state, agent, ctx.now_us)
+        used = in_use_s(state, whose, ctx.now_us)
         if used * _US >= limit * _US - _SLACK_US:
-            out.append((Overrun("wall", limit, used, agent), due))
+            out.append((Overrun("wall", limit, used, whose[0], whose[1]), due))
     return out
 
 
@@ -128,30 +164,27 @@ def arm_wall_deadlines(ctx: PolicyContext) -> None:
     Timers of budgets with no work in hand, or used up, are cancelled (all
     of them once the run is over); a timer whose deadline moved is replaced.
     """
-    wanted: dict[str | None, int] = {}
-    for agent, limit in [] if ctx.state.is_terminal else wall_budgets(ctx.state):
-        due = deadline_us(ctx.state, agent, limit)
+    wanted: dict[str, tuple[Whose, int]] = {}
+    for whose, limit in [] if ctx.state.is_terminal else wall_budgets(ctx.state):
+        due = deadline_us(ctx.state, whose, limit)
         if due is not None:
-            wanted[agent] = due
+            wanted[wall_key(whose)] = (whose, due)
     pending = [t for t in ctx.state.timers.values() if _is_wall(t)]
-    kept: set[str | None] = set()
+    kept: set[str] = set()
     for timer in pending:
-        if (
-            timer.agent in wanted
-            and wanted[timer.agent] == timer.due_us
-            and timer.agent not in kept
-        ):
-            kept.add(timer.agent)
+        key = timer.timer.rsplit("@", 1)[0]
+        if key in wanted and wanted[key][1] == timer.due_us and key not in kept:
+            kept.add(key)
         else:
             ctx.emit(TimerCancelled(timer=timer.timer), to="supervisor")
-    for agent, due in wanted.items():
-        if agent not in kept:
+    for key, (whose, due) in wanted.items():
+        if key not in kept:
             ctx.emit(
                 TimerSet(
-                    timer=wall_timer(agent, ctx.cause),
+                    timer=wall_timer(whose, ctx.cause),
                     due_us=due,
                     purpose="deadline",
-                    agent=agent,
+                    agent=whose[0],
                 ),
                 to="supervisor",
             )
