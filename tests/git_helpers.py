@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -39,3 +41,28 @@ def calc_project(root: Path, extra: Mapping[str, str]) -> Path:
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "start")
     return root
+
+
+def checked_fix(goal: str = "add() subtracts: make it add, so that test_calc.py passes.") -> str:
+    """Plan TOML: a ``checks`` verifier running the calc project's pytest, and the step ``fix``.
+
+    The tail of every real-CLI run's plan (its agents come first).
+    """
+    pytest_argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_calc.py"]
+    return f"""
+[[agents]]
+id = "tests"
+roles = ["verifier"]
+backend = "checks"
+[agents.options]
+env_allow = ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"]
+
+[[steps]]
+id = "fix"
+goal = {json.dumps(goal)}
+scope = ["calc.py"]
+[[steps.validators]]
+kind = "tests_pass"
+argv = {json.dumps(pytest_argv)}
+timeout_s = 120
+"""

@@ -15,6 +15,7 @@ from playbill.actors._backend import BackendError, WorkKind
 from playbill.actors._cli_agent import CliAgentBackend, _refused
 from playbill.actors._command import BackendConfigError
 from playbill.actors._preset_claude import ClaudeCodeTool
+from playbill.actors._preset_codex import CodexTool
 from playbill.actors._presets import aider, claude_code, codex
 from playbill.actors._tool_version import Version
 from playbill.runtime import (
@@ -739,3 +740,29 @@ async def test_unsupported_role_is_refused() -> None:
     with pytest.raises(BackendError) as caught:
         await aider().run(order("reviewer", "review"), RecordingReporter())
     assert caught.value.failure.kind == "unsupported_role"
+
+
+def _codex_events(*changes: tuple[str, str]) -> ProcessOutput:
+    """Codex 0.171's ``exec --json`` events of a turn with these file changes (path, status)."""
+    lines = [{"type": "thread.started", "thread_id": "t"}, {"type": "turn.started"}]
+    for n, (path, status) in enumerate(changes):
+        item = {"id": f"item_{n}", "type": "file_change", "changes": [{"path": path}]}
+        lines.append({"type": "item.completed", "item": {**item, "status": status}})
+    lines.append(
+        {"type": "item.completed", "item": {"id": "m", "type": "agent_message", "text": "Done."}}
+    )
+    usage = {"input_tokens": 10, "cached_input_tokens": 0, "output_tokens": 5}
+    lines.append({"type": "turn.completed", "usage": usage})
+    text = "\n".join(json.dumps(line) for line in lines)
+    return ProcessOutput(0, text.encode(), b"", 1.0)
+
+
+def test_a_codex_edit_that_could_not_be_written_is_a_typed_failure() -> None:
+    answer = CodexTool().parse(_codex_events(("/w/calc.py", "failed")))
+    assert answer is not None and answer.error_kind == "edit_failed"
+    assert answer.error is not None
+    assert answer.error.startswith("it could not write /w/calc.py.")
+    assert "full_access = true" in answer.error
+    # the model tried again, and the second write went through: no failure
+    again = CodexTool().parse(_codex_events(("/w/calc.py", "failed"), ("/w/calc.py", "completed")))
+    assert again is not None and again.error is None and again.text == "Done."

@@ -26,7 +26,7 @@ import trio
 
 import agent_clis
 from backend_helpers import RecordingReporter, order
-from git_helpers import BUGGY, FIXED, calc_project, git
+from git_helpers import BUGGY, FIXED, calc_project, checked_fix, git
 from model_servers.chat import ChatCompletions, Scripted, Turn, search_replace
 from model_servers.core import Request, ScriptedServer
 from model_servers.trap import NetworkTrap
@@ -318,7 +318,6 @@ def plan_text(tmp_path: Path, trap: NetworkTrap) -> str:
     def toml(value: object) -> str:
         return json.dumps(value)  # JSON strings and arrays of strings are TOML
 
-    pytest_argv = [sys.executable, "-m", "pytest", "-q", "test_calc.py"]
     extra = ["--model-metadata-file", str(tmp_path / "metadata.json")]
     return f"""
 [run]
@@ -339,24 +338,7 @@ model = "openai/{MODEL}"
 edit_format = "diff"
 extra_args = {toml(extra)}
 env_allow = {toml(list(trap.env()))}
-
-[[agents]]
-id = "tests"
-roles = ["verifier"]
-backend = "checks"
-
-[agents.options]
-env_allow = ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"]
-
-[[steps]]
-id = "fix"
-goal = "add() in calc.py subtracts: make it add, so that test_calc.py passes."
-scope = ["calc.py"]
-
-[[steps.validators]]
-kind = "tests_pass"
-argv = {toml(pytest_argv)}
-"""
+""" + checked_fix("add() in calc.py subtracts: make it add, so that test_calc.py passes.")
 
 
 def test_playbill_run_with_aider_fixes_the_bug(

@@ -24,7 +24,7 @@ import trio
 
 import agent_clis
 from backend_helpers import RecordingReporter, order
-from git_helpers import BUGGY, FIXED, calc_project, git
+from git_helpers import BUGGY, FIXED, calc_project, checked_fix, git
 from model_servers.anthropic import AnthropicApi, ApiError, Tokens, Turn, call, say, tool_results
 from model_servers.core import ScriptedServer
 from model_servers.trap import NetworkTrap
@@ -295,7 +295,6 @@ async def test_the_api_key_is_redacted_from_answers_and_failures(
 
 
 def plan(claude: Path) -> str:
-    pytest_argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_calc.py"]
     return f"""\
 [run]
 goal = "make add add"
@@ -316,23 +315,7 @@ permission_mode = "acceptEdits"
 max_turns = 10
 timeout_s = 300
 heartbeat_s = 60
-
-[[agents]]
-id = "tests"
-roles = ["verifier"]
-backend = "checks"
-[agents.options]
-env_allow = ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"]
-
-[[steps]]
-id = "fix"
-goal = "make add add: test_calc.py fails"
-scope = ["calc.py"]
-[[steps.validators]]
-kind = "tests_pass"
-argv = {json.dumps(pytest_argv)}
-timeout_s = 120
-"""
+""" + checked_fix("make add add: test_calc.py fails")
 
 
 def playbill(journal: Path, *args: str) -> subprocess.CompletedProcess[str]:

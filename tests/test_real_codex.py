@@ -23,7 +23,7 @@ import trio
 
 import agent_clis
 from backend_helpers import RecordingReporter, order
-from git_helpers import BUGGY, FIXED, calc_project, git
+from git_helpers import BUGGY, FIXED, calc_project, checked_fix, git
 from model_servers.core import Request, ScriptedServer
 from model_servers.responses import (
     Patch,
@@ -328,23 +328,6 @@ price_cached_in_per_mtok = 0.125
 price_out_per_mtok = 10.0
 timeout_s = 120
 heartbeat_s = 1
-
-[[agents]]
-id = "tests"
-roles = ["verifier"]
-backend = "checks"
-
-[agents.options]
-env_allow = ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"]
-
-[[steps]]
-id = "fix"
-goal = "add() subtracts: make it add, so that test_calc.py passes."
-scope = ["calc.py"]
-
-[[steps.validators]]
-kind = "tests_pass"
-argv = {pytest}
 """
 
 
@@ -363,7 +346,6 @@ def test_playbill_run_with_a_codex_executor_fixes_the_bug_end_to_end(
     api = ResponsesApi(fix_script(secret_said))
     journal = tmp_path / "journal.db"
     plan = tmp_path / "plan.toml"
-    pytest_argv = [sys.executable, "-m", "pytest", "-q", "test_calc.py"]
     with ScriptedServer(api) as server:
         plan.write_text(
             PLAN.format(
@@ -371,8 +353,8 @@ def test_playbill_run_with_a_codex_executor_fixes_the_bug_end_to_end(
                 model=MODEL,
                 base_url=json.dumps(f"{server.url}/v1"),
                 key_env=KEY_ENV,
-                pytest=json.dumps(pytest_argv),
             )
+            + checked_fix()
         )
         argv = [sys.executable, "-m", "playbill", "--journal", str(journal), "run", str(plan)]
         env = {

@@ -219,7 +219,8 @@ class CodexTool:
         usage: dict[str, Any] = {}
         message: str | None = None
         last_turn: str | None = None
-        failure = stray = None
+        failure = stray = sandbox = None
+        edits: dict[str, str] = {}  # path: the status of its last file change
         for event in json_lines(out.text()):
             match event.get("type"):
                 case "turn.completed":
@@ -234,11 +235,32 @@ class CodexTool:
                     item = event.get("item") or {}
                     if item.get("type") == "agent_message" and isinstance(item.get("text"), str):
                         message = item["text"]
+                    sandbox = sandbox or _sandbox_failure(item)
+                    _file_changes(item, edits)
                 case _:
                     pass
         if last_turn is None and stray is None:
             return None
         error = {"completed": None, "failed": failure, None: stray}[last_turn]
+        failed = [path for path, status in edits.items() if status == "failed"]
+        if error is None and (sandbox is not None or failed):
+            what = (
+                f"{sandbox}"
+                if sandbox is not None
+                else f"it could not write {', '.join(failed[:5])}"
+            )
+            error = (
+                f"{what}. Its sandbox refused the write; if none of its edits can be "
+                "written, the sandbox cannot run here: Codex uses the bubblewrap on PATH when "
+                "there is one, and one older than 0.9 (Debian 12's) does not work with it. "
+                "Remove or upgrade it, or run Codex unsandboxed (full_access = true)"
+            )
+            return ToolAnswer(
+                text=message or "",
+                usage=self._usage(usage, out),
+                error=error,
+                error_kind="edit_failed",
+            )
         return ToolAnswer(text=message or "", usage=self._usage(usage, out), error=error)
 
     def _usage(self, reported: dict[str, Any], out: ProcessOutput) -> Usage:
@@ -291,6 +313,38 @@ def _usage_object(value: object, out: ProcessOutput) -> dict[str, Any]:
             usage=Usage(wall_s=out.wall_s),
         )
     return value
+
+
+def _sandbox_failure(item: dict[str, Any]) -> str | None:
+    """The line of a command's output that says Codex's sandbox could not start it, if any.
+
+    Every command Codex runs goes through its sandbox (bubblewrap); when that
+    cannot run, the command's output is bubblewrap's own complaint
+    (``bwrap: execvp codex-linux-sandbox: No such file or directory``,
+    ``bwrap: Unknown option ...``) and it exits non-zero.
+    """
+    if item.get("type") != "command_execution" or item.get("exit_code") in (0, None):
+        return None
+    output = item.get("aggregated_output")
+    if not isinstance(output, str):
+        return None
+    for line in output.splitlines():
+        if line.startswith("bwrap: "):
+            return line[:200]
+    return None
+
+
+def _file_changes(item: dict[str, Any], edits: dict[str, str]) -> None:
+    """Note the status of each path a ``file_change`` item changed (the last one counts)."""
+    if item.get("type") != "file_change":
+        return
+    changes = item.get("changes")
+    status = item.get("status")
+    if not isinstance(changes, list) or not isinstance(status, str):
+        return
+    for change in changes:
+        if isinstance(change, dict) and isinstance(change.get("path"), str):
+            edits[change["path"]] = status
 
 
 def _toml(value: str) -> str:
