@@ -56,6 +56,7 @@ from playbill.runtime import (
     TimerService,
     WallClock,
     decide,
+    is_settled,
 )
 
 from ._availability import require_startable
@@ -188,19 +189,6 @@ class Run:
     def _observe(self, entries: Sequence[Entry]) -> None:
         changed, self._changed = self._changed, trio.Event()
         changed.set()
-
-
-def is_settled(state: RunState) -> bool:
-    """Whether a run can go no further on its own.
-
-    True when it ended, or when it waits for a person (a pending approval)
-    or is paused, with no agent at work and no timer pending.
-    """
-    if state.is_terminal:
-        return True
-    if state.timers or any(a.status == "busy" for a in state.agents.values()):
-        return False
-    return bool(state.pending_approvals()) or state.status == "paused"
 
 
 @asynccontextmanager
