@@ -1,0 +1,109 @@
+"""An in-process agent that crashes inside a nursery: the journal names the real error.
+
+Issue 17, item 8: the crash was journaled as "ExceptionGroup: Exceptions from
+Trio nursery", hiding ``RuntimeError('boom')``. On a real run (a git
+repository, worktrees, the checks verifier running pytest).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import attrs
+import pytest
+import trio
+
+from git_helpers import FIXED, calc_project, git
+from playbill.actors import Reporter, RunSpec, WorkOrder, open_run
+from playbill.actors._backend import Capabilities
+from playbill.actors._checks import ChecksBackend
+from playbill.actors._run_wiring import describe_crash
+from playbill.actors._scripted import Edit, Scripted, ScriptedBackend
+from playbill.actors._workbench import Workbench
+from playbill.runtime import (
+    AgentFailed,
+    AgentSpec,
+    MemoryJournal,
+    Plan,
+    PolicySettings,
+    ResultEnvelope,
+    StepSpec,
+    TestsPass,
+)
+
+
+@attrs.define
+class CrashOnce:
+    """A scripted executor whose first piece of work crashes in a task of its own."""
+
+    inner: ScriptedBackend
+    crashed: bool = False
+    name = "crash-once"
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return self.inner.capabilities
+
+    async def run(self, order: WorkOrder, report: Reporter) -> ResultEnvelope:
+        if not self.crashed:
+            self.crashed = True
+
+            async def boom() -> None:
+                raise RuntimeError(f"boom: token={SECRET} " + "x" * 5000)
+
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(boom)
+        return await self.inner.run(order, report)
+
+
+SECRET = "sk-live-abcdefghijklmnopqrstuvwx"
+
+
+async def test_an_agent_crash_in_a_nursery_is_journaled_as_the_real_exception(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CRASH_TEST_API_TOKEN", SECRET)
+    repo = calc_project(tmp_path / "project", {})
+    plan = Plan(
+        steps=(
+            StepSpec(
+                id="fix",
+                goal="fix add",
+                scope=("calc.py",),
+                validators=(TestsPass(argv=(sys.executable, "-m", "pytest", "-q")),),
+            ),
+        ),
+        agents=(
+            AgentSpec(id="ex", roles=("executor",), backend="scripted"),
+            AgentSpec(id="ver", roles=("verifier",), backend="checks", edits_files=False),
+        ),
+    )
+    crashing = CrashOnce(ScriptedBackend({"fix": [Scripted(edits=(Edit("calc.py", FIXED),))]}))
+    checks = ChecksBackend()
+    journal = MemoryJournal()
+    spec = RunSpec(goal="fix calc", plan=plan, policy=PolicySettings(backoff_base_s=0.01))
+    bench = Workbench(repo, "c1")
+    async with open_run(
+        journal,
+        "c1",
+        lambda agent: checks if agent.backend == "checks" else crashing,  # type: ignore[return-value,arg-type]
+        spec=spec,
+        workbench=bench,
+    ) as run:
+        state = await run.wait()
+    assert state.status == "completed", state.reason
+    failed = [e.msg for e in await journal.read("c1") if isinstance(e.msg, AgentFailed)]
+    assert len(failed) == 1
+    detail = failed[0].failure.detail
+    assert detail.startswith("RuntimeError: boom"), detail
+    assert "ExceptionGroup" not in detail and "Trio nursery" not in detail
+    assert SECRET not in detail  # redacted
+    assert len(detail) <= 2000  # bounded
+    assert git(repo, "show", "playbill/c1/integration:calc.py") + "\n" == FIXED
+
+
+def test_a_group_names_each_exception_it_holds() -> None:
+    group = ExceptionGroup("outer", [ValueError("a"), ExceptionGroup("inner", [KeyError("b")])])
+    assert describe_crash(group) == "ValueError: a (and 1 more: KeyError)"
+    assert describe_crash(RuntimeError()) == "RuntimeError"
