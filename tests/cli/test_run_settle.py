@@ -107,3 +107,25 @@ def test_a_run_killed_while_its_reviewer_works_resumes_to_completion_with_one_at
     assert reviews == [("fix", 1), ("fix", 1)]  # asked again, on the same attempt
     assert not any(isinstance(e.msg, StepInterrupted) for e in entries)
     assert git(project, "show", "playbill/r1/integration:calc.py") + "\n" == FIXED
+
+
+def test_an_attempt_lost_to_a_kill_costs_no_retry_of_the_run(
+    runner: CliRunner, tmp_path: Path, project: Path
+) -> None:
+    journal = tmp_path / "journal.db"
+    state_dir = tmp_path / "agent-state"
+    state_dir.mkdir()
+    text = plan_text("sleep-then-fix", state=state_dir, max_attempts=1)
+    # no retry to spare: the retry that gives the lost attempt's work out is free
+    text = text.replace("[run.policy]", "[run.budget]\nretries = 0\nattempts = 1\n\n[run.policy]")
+    plan = tmp_path / "plan.toml"
+    plan.write_text(text, encoding="utf-8")
+    run_until_then_kill(journal, plan, project, "l1", state_dir / "sleeping")
+
+    resumed = invoke(runner, journal, "resume", "l1", "--quiet")
+    assert resumed.exit_code == 0, resumed.output
+    state = run_state(journal, "l1")
+    assert state.status == "completed", state.reason
+    attempts = state.steps["fix"].attempts
+    assert [(a.number, a.lost) for a in attempts] == [(1, True), (2, False)]
+    assert git(project, "show", "playbill/l1/integration:calc.py") + "\n" == FIXED
