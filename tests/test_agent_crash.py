@@ -7,6 +7,7 @@ repository, worktrees, the checks verifier running pytest).
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from playbill.actors._checks import ChecksBackend
 from playbill.actors._run_wiring import describe_crash
 from playbill.actors._scripted import Edit, Scripted, ScriptedBackend
 from playbill.actors._workbench import Workbench
+from playbill.plans import parse_plan
 from playbill.runtime import (
     AgentFailed,
     AgentSpec,
@@ -28,6 +30,7 @@ from playbill.runtime import (
     Plan,
     PolicySettings,
     ResultEnvelope,
+    RunState,
     StepSpec,
     TestsPass,
 )
@@ -107,3 +110,91 @@ def test_a_group_names_each_exception_it_holds() -> None:
     group = ExceptionGroup("outer", [ValueError("a"), ExceptionGroup("inner", [KeyError("b")])])
     assert describe_crash(group) == "ValueError: a (and 1 more: KeyError)"
     assert describe_crash(RuntimeError()) == "RuntimeError"
+
+
+@attrs.define
+class CrashTimes:
+    """A scripted executor whose first ``times`` pieces of work crash."""
+
+    inner: ScriptedBackend
+    times: int
+    crashed: int = 0
+    name = "crash-times"
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return self.inner.capabilities
+
+    async def run(self, order: WorkOrder, report: Reporter) -> ResultEnvelope:
+        if self.crashed < self.times:
+            self.crashed += 1
+            raise RuntimeError(f"boom {self.crashed}")
+        return await self.inner.run(order, report)
+
+
+def crashing_plan(max_restarts: int | None) -> Plan:
+    text = f"""
+[run]
+goal = "fix calc"
+[run.policy]
+backoff_base_s = 0.01
+max_attempts = 9
+[[agents]]
+id = "ex"
+roles = ["executor"]
+backend = "command"
+{"" if max_restarts is None else f"max_restarts = {max_restarts}"}
+restart_window_s = 600
+[agents.options]
+argv = ["true"]
+[[agents]]
+id = "ver"
+roles = ["verifier"]
+backend = "checks"
+[[steps]]
+id = "fix"
+goal = "fix add"
+scope = ["calc.py"]
+[[steps.validators]]
+kind = "tests_pass"
+argv = {json.dumps([sys.executable, "-m", "pytest", "-q"])}
+"""
+    return parse_plan(text, source="plan.toml").to_plan()
+
+
+def test_an_agents_restart_limit_and_window_come_from_the_plan() -> None:
+    spec = crashing_plan(5).agents[0]
+    assert (spec.max_restarts, spec.restart_window_s) == (5, 600.0)
+    assert crashing_plan(None).agents[0].max_restarts is None
+
+
+@pytest.mark.parametrize(("max_restarts", "completes"), [(5, True), (None, False)])
+async def test_an_agent_may_crash_as_often_as_its_plan_allows(
+    tmp_path: Path, max_restarts: int | None, completes: bool
+) -> None:
+    """Four crashes in a row: past the runner's 3, within the agent's own 5."""
+    repo = calc_project(tmp_path / "project", {})
+    plan = crashing_plan(max_restarts)
+    crashing = CrashTimes(ScriptedBackend({"fix": [Scripted(edits=(Edit("calc.py", FIXED),))]}), 4)
+    checks = ChecksBackend()
+    policy = PolicySettings(backoff_base_s=0.01, max_attempts=9)
+    spec = RunSpec(goal="fix calc", plan=plan, policy=policy)
+    bench = Workbench(repo, "m1")
+
+    async def run() -> RunState:
+        async with open_run(
+            MemoryJournal(),
+            "m1",
+            lambda agent: checks if agent.backend == "checks" else crashing,  # type: ignore[return-value,arg-type]
+            spec=spec,
+            workbench=bench,
+        ) as opened:
+            return await opened.wait()
+
+    state = await run()
+    if completes:
+        assert state.status == "completed", state.reason
+        assert state.agents["ex"].failures == 4
+    else:  # the runner's limit: 3 restarts, then the run fails
+        assert state.status == "failed"
+        assert "crashed too often" in state.reason
