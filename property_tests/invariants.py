@@ -92,7 +92,7 @@ from playbill.runtime._messages import (
 )
 from playbill.runtime._scheduling import HOLDS_SCOPE
 from playbill.runtime._scopes import scopes_overlap
-from playbill.runtime._state import RunState, initial_state
+from playbill.runtime._state import WORK_LOST, RunState, initial_state
 from playbill.runtime._values import Budget, BudgetResource, Role
 from playbill.runtime._work import Work, claimed_work, held, timer_of
 
@@ -160,7 +160,10 @@ class _Budgets:
 
     Attempts and retries are counted when they start and never pass their
     limits: step assignments (run and agent), step retries (run), and
-    assignments of attempts after the first (agent).
+    assignments of attempts after the first (agent). Work lost to a kill or
+    a restart is charged to none of them: an attempt interrupted with
+    ``work_lost`` is uncounted, and so are the retry that gives its work
+    out again and that retry's assignment.
     """
 
     crossed: dict[tuple[str | None, BudgetResource], _Crossing] = attrs.Factory(dict)
@@ -168,6 +171,8 @@ class _Budgets:
     assigned: collections.Counter[str | None] = attrs.Factory(collections.Counter)
     retried_by: collections.Counter[str | None] = attrs.Factory(collections.Counter)
     retries: int = 0
+    owners: dict[tuple[str, int], str] = attrs.Factory(dict)
+    lost: set[str] = attrs.Factory(set)  # steps whose latest attempt was lost
 
     @staticmethod
     def budgets(state: RunState) -> dict[str | None, Budget]:
@@ -207,9 +212,17 @@ class _Budgets:
         if isinstance(msg, StepAssigned):
             self.assigned[None] += 1
             self.assigned[msg.agent] += 1
-            if msg.attempt > 1:
+            self.owners[(msg.step, msg.attempt)] = msg.agent
+            if msg.attempt > 1 and msg.step not in self.lost:
                 self.retried_by[msg.agent] += 1
-        if isinstance(msg, StepRetried):
+            self.lost.discard(msg.step)
+        if isinstance(msg, StepInterrupted) and msg.reason == WORK_LOST:
+            owner = self.owners.get((msg.step, msg.attempt))
+            if owner is not None and msg.step not in self.lost:
+                self.assigned[None] -= 1
+                self.assigned[owner] -= 1
+                self.lost.add(msg.step)
+        if isinstance(msg, StepRetried) and msg.step not in self.lost:
             self.retries += 1
         budgets = self.budgets(state)
         for owner, budget in budgets.items():

@@ -879,3 +879,58 @@ def test_a_failing_run_interrupts_each_attempt_once() -> None:
         for seed in range(40):
             _, entries = journal_of(seed, profiles=ProfileSet(default=profile), faults=faults)
             check_effects_once(entries)
+
+
+# ------------------------------------------- kills charge no budget (issue 17)
+
+
+def vetted_plan() -> Plan:
+    """Steps that get a review and a verification, a reviewer step and a verifier step."""
+    steps = (
+        StepSpec(id="build", goal="Build it", scope=("src/**",), validators=(TestsPass(),)),
+        StepSpec(id="audit", goal="Review it", role="reviewer", depends_on=("build",)),
+        StepSpec(id="docs", goal="Document it", depends_on=("build",), scope=("docs/**",)),
+        StepSpec(id="release", goal="Check it", role="verifier", depends_on=("audit", "docs")),
+    )
+    agents = (
+        AgentSpec(id="executor", roles=("executor",)),
+        AgentSpec(id="reviewer", roles=("reviewer",), edits_files=False),
+        AgentSpec(id="verifier", roles=("verifier",), edits_files=False),
+    )
+    return Plan(steps=steps, agents=agents, criteria=())
+
+
+@given(st.just(vetted_plan()))
+@settings(max_examples=1, phases=[Phase.generate])
+def test_a_run_with_reviews_killed_at_every_entry_resumes_to_the_same_outcome(plan: Plan) -> None:
+    """``max_attempts = 1`` and no retries: work lost to a kill is asked again, uncharged.
+
+    Each step may make one attempt and the run no retry, so a lost review,
+    verification or attempt charged to any budget would fail the resumed
+    run. It is killed after every entry of the run never killed, in turn
+    (one example: the loop is the property).
+    """
+    scenario = Scenario(
+        seed=17,
+        plan=plan,
+        profile="perfect",
+        agents={},
+        faults=FaultPlan(),
+        budget=Budget(retries=0, attempts=len(plan.steps)),
+        policy=PolicySettings(max_attempts=1, max_review_rounds=1, backoff_base_s=0.0),
+    )
+    full_journal = MemoryJournal()
+    full = run_known(scenario, full_journal)
+    assert full.outcome == "completed", full.state.reason
+    full_entries = read(full_journal, full.run_id)
+    kinds = {type(e.msg).__name__ for e in full_entries}
+    assert {"ReviewRequested", "VerificationRequested"} <= kinds
+    for kill in range(1, len(full_entries)):
+        journal = MemoryJournal()
+        killed = run_known(scenario, journal, faults=FaultPlan(kill=kill))
+        assert killed.outcome == "killed", kill
+        resumed = run_known(scenario, journal, resume=True)
+        entries = read(journal, resumed.run_id)
+        check_journal(scenario, resumed, entries)
+        assert resumed.outcome == "completed", (kill, resumed.state.reason)
+        assert outcome_digest(resumed.state) == outcome_digest(full.state), kill

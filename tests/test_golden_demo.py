@@ -3,12 +3,9 @@
 ``tests/golden/demo-0001.jsonl`` is ``playbill export demo-0001`` of a fresh
 ``playbill demo``. If a change makes these tests fail, it changed what old
 journals mean: the entry encoding, the message catalogue, the demo script or
-the reducer. If that is intended, say so in the changelog and regenerate:
-
-    playbill --journal /tmp/golden.db demo
-    playbill --journal /tmp/golden.db export demo-0001 -o tests/golden/demo-0001.jsonl
-
-and update ``DEMO_DIGEST`` to the last line of ``playbill replay demo-0001``.
+the reducer. If that is intended, say so in the changelog, regenerate every
+golden journal with ``python tests/golden/regenerate.py`` and update
+``DEMO_DIGEST`` to the digest it prints.
 """
 
 from __future__ import annotations

@@ -7,9 +7,9 @@
 If these tests fail, a change altered what recorded runs mean (the entry
 encoding, the reducer), what the policy decides on them (``replay --check``),
 or what a seeded simulation does. If that is intended, say so in the
-changelog, regenerate the file with the two commands above plus
-``playbill export sim-3 -o tests/golden/sim-3.jsonl``, and update
-``SIM_DIGEST`` to the last line of ``playbill replay sim-3``.
+changelog, regenerate every golden journal with
+``python tests/golden/regenerate.py`` and update ``SIM_DIGEST`` to the
+digest it prints.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from playbill.runtime import (
 )
 
 GOLDEN = Path(__file__).parent / "golden" / "sim-3.jsonl"
-SIM_DIGEST = "42bec9b0ad0d5f8511ae26d24c06681296504cf8e30c1078a2534a71add2b5f1"
+SIM_DIGEST = "08a24feb01075ee26a0d7258bc478a9a5ad4cc333c5f4b7e188b894709ee31f1"
 FAULTS = "crash=0.05,hang=0.02,transient=0.05"
 
 

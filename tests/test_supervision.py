@@ -379,3 +379,24 @@ def _is_child_function(fn: ChildFunction) -> ChildFunction:  # type-checks the p
 
 
 _is_child_function(sleeper)
+
+
+async def test_a_child_with_a_limit_of_its_own_is_counted_apart(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    log = Log()
+    own = child(log, "own", crash_first(4, delay=1))
+    own = ChildSpec(own.id, own.start, max_restarts=4, period_s=100)
+    shared = child(log, "shared", crash_first(2, delay=1))
+    sup = supervisor(log, [own, shared], "one_for_one", max_restarts=2, period_s=100)
+    await run_for(sup, 50)  # four crashes of "own", two of "shared": within each limit
+    assert not sup.statistics().escalated
+    assert log.starts == {"own": 5, "shared": 3}
+
+    again = Log()
+    own = child(again, "own", crash_first(5, delay=1))
+    own = ChildSpec(own.id, own.start, max_restarts=4, period_s=100)
+    sup = supervisor(again, [own, child(again, "other")], "one_for_one", max_restarts=9)
+    with pytest.raises(SupervisionEscalated) as info:
+        await sup.run()  # its fifth crash is past its own 4, though within the tree's 9
+    assert (info.value.child_id, info.value.max_restarts, info.value.period_s) == ("own", 4, 100)

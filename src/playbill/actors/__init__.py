@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from playbill._problems import Problem, ProblemsError
 from playbill._process import process_info
+from playbill.runtime import is_settled as is_settled
 
 from ._availability import (
     AgentUnavailableError,
@@ -47,7 +48,7 @@ from ._profiles import (
 )
 from ._prompt import payload_type, render_prompt, result_schema
 from ._role import RoleActor
-from ._run import BackendFactory, Run, RunSpec, is_settled, open_run
+from ._run import BackendFactory, Run, RunSpec, open_run
 from ._scripted import Edit, Scripted, ScriptedBackend
 from ._sim_draws import Chunk, OutcomeKind, SimulatedOutcome, draw_outcome
 from ._sim_payloads import validator_name

@@ -56,6 +56,7 @@ from playbill.runtime import (
     TimerService,
     WallClock,
     decide,
+    is_settled,
 )
 
 from ._availability import require_startable
@@ -190,19 +191,6 @@ class Run:
         changed.set()
 
 
-def is_settled(state: RunState) -> bool:
-    """Whether a run can go no further on its own.
-
-    True when it ended, or when it waits for a person (a pending approval)
-    or is paused, with no agent at work and no timer pending.
-    """
-    if state.is_terminal:
-        return True
-    if state.timers or any(a.status == "busy" for a in state.agents.values()):
-        return False
-    return bool(state.pending_approvals()) or state.status == "paused"
-
-
 @asynccontextmanager
 async def open_run(
     journal: Journal,
@@ -240,7 +228,9 @@ async def open_run(
             processes; ``None`` for none (simulation).
         restart: The agents' restart strategy.
         max_restarts: Restarts of agents allowed within ``restart_period_s``
-            before the run gives up (``SupervisionEscalated``).
+            before the run gives up (``SupervisionEscalated``), shared by the
+            agents whose spec sets no ``max_restarts`` of its own (one that
+            does is counted apart, in its own ``restart_window_s``).
         restart_period_s: The restart intensity window.
         observe: Called with every committed batch of entries, in seq order
             (for fault injection and progress displays).
@@ -331,12 +321,18 @@ async def open_run(
                 router.subscribe(INTEGRATOR, merge_box)
                 nursery.start_soon(integrator.run, merge_box)
             children: list[ChildSpec] = []
-            for actor in actors:
+            for actor, (agent, _) in zip(actors, agent_backends, strict=True):
                 # One mailbox per agent for the whole run, subscribed before any
                 # work is given: work given while its actor restarts waits there.
                 inbox: Mailbox[Entry] = Mailbox(MAILBOX_CAPACITY, name=actor.address)
                 router.subscribe(actor.address, inbox)
-                children.append(ChildSpec(actor.address, actor_child(actor, inbox)))
+                child = ChildSpec(
+                    actor.address,
+                    actor_child(actor, inbox),
+                    max_restarts=agent.max_restarts,
+                    period_s=agent.restart_window_s,
+                )
+                children.append(child)
             clean: Callable[[str], str] = (
                 workbench.redactor.redact if workbench is not None else (lambda text: text)
             )

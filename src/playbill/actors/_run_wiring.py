@@ -108,7 +108,7 @@ def journal_crash(writer: JournalWriter, append: Appender, clean: Callable[[str]
     async def on_crash(agent: str, error: Exception) -> None:
         state = writer.state
         busy = state.agents.get(agent) if state is not None else None
-        detail = clean(f"{type(error).__name__}: {error}")[:DETAIL_LIMIT]
+        detail = clean(describe_crash(error))[:DETAIL_LIMIT]
         failure = Failure(failure_class="agent", kind="crash", detail=detail)
         msg = AgentFailed(
             agent=agent,
@@ -119,6 +119,30 @@ def journal_crash(writer: JournalWriter, append: Appender, clean: Callable[[str]
         await append([Draft(msg=msg, sender="agents", recipient="supervisor")])
 
     return on_crash
+
+
+def leaf_exceptions(error: BaseException) -> list[BaseException]:
+    """The exceptions an exception group holds, nested groups flattened, in order."""
+    if isinstance(error, BaseExceptionGroup):
+        return [leaf for inner in error.exceptions for leaf in leaf_exceptions(inner)]
+    return [error]
+
+
+def describe_crash(error: BaseException) -> str:
+    """What crashed an actor, for the journal: the real exception's type and message.
+
+    A crash inside a nursery arrives wrapped in an exception group
+    ("Exceptions from Trio nursery"), which says nothing: the exceptions it
+    holds are named instead, the first in full (``RuntimeError: boom``),
+    with a count of the others.
+    """
+    leaves = leaf_exceptions(error)
+    first = leaves[0] if leaves else error
+    text = f"{type(first).__name__}: {first}" if str(first) else type(first).__name__
+    if len(leaves) > 1:
+        others = ", ".join(type(leaf).__name__ for leaf in leaves[1:4])
+        text += f" (and {len(leaves) - 1} more: {others})"
+    return text
 
 
 def journal_restart(append: Appender) -> OnRestart:

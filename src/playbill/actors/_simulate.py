@@ -47,11 +47,12 @@ from playbill.runtime import (
     TestsPass,
     VirtualClock,
     decide,
+    is_settled,
 )
 
 from ._backend import AgentBackend
 from ._profiles import ProfileSet
-from ._run import RunSpec, is_settled, open_run
+from ._run import RunSpec, open_run
 from ._simulated import SimulatedBackend
 
 EPOCH_US = 1_767_225_600_000_000

@@ -24,14 +24,22 @@ from pathlib import Path
 
 import click
 
-from playbill.actors import ProfileSet, Workbench, load_profiles
+from playbill.actors import AgentBackend, ProfileSet, Workbench, load_profiles
+from playbill.actors._run_wiring import end_leftovers
 from playbill.actors._workbench import BASE_LABEL, REPO_LABEL, WORKTREES_LABEL
+from playbill.demo import demo_backends
 from playbill.plans import load_plan, plan_backends
 from playbill.runtime import (
+    AgentSpec,
     ControlRequest,
+    ControlRequested,
+    Draft,
     FaultPlan,
     InputError,
+    Journal,
     RunState,
+    WriterConflictError,
+    decide,
     parse_faults,
 )
 
@@ -48,6 +56,9 @@ from ._cmd_run import (
 from ._cmd_sim import _report, _run_simulation
 from ._load import opened_journal, require_run
 
+DEMO_LABEL = "demo"
+"""A ``playbill demo`` run's label (``real``): resumed with the demo's own team."""
+
 
 def _who() -> str:
     try:
@@ -59,15 +70,21 @@ def _who() -> str:
 
 async def _post(settings: Settings, run_id: str, request: ControlRequest) -> int:
     async with opened_journal(settings.journal, create=False) as journal:
-        await require_run(journal, run_id, settings.journal)
-        state = await journal.state_at(run_id)
-        if state.is_terminal:
-            raise InputError(
-                str(settings.journal),
-                f"run {run_id}",
-                f"it already {state.status}; nothing to {request.action}",
-            )
-        return await journal.post_request(run_id, request)
+        return await _post_to(journal, settings, run_id, request)
+
+
+async def _post_to(
+    journal: Journal, settings: Settings, run_id: str, request: ControlRequest
+) -> int:
+    await require_run(journal, run_id, settings.journal)
+    state = await journal.state_at(run_id)
+    if state.is_terminal:
+        raise InputError(
+            str(settings.journal),
+            f"run {run_id}",
+            f"it already {state.status}; nothing to {request.action}",
+        )
+    return await journal.post_request(run_id, request)
 
 
 def _queued(request_id: int, what: str, run_id: str) -> None:
@@ -93,9 +110,20 @@ def pause(settings: Settings, run_id: str, reason: str) -> None:
 @click.option("--reason", default="", help="Why, for the journal.")
 @pass_settings
 def cancel(settings: Settings, run_id: str, reason: str) -> None:
-    """Cancel a run for good: work in flight is cancelled."""
+    """Cancel a run for good: work in flight is cancelled.
+
+    A run no live process holds (its runner was killed) is cancelled here
+    and then, what its dead runner's work left running ended first.
+    """
     request = ControlRequest(action="cancel", reason=reason, by=_who())
-    _queued(run_async(_post, settings, run_id, request), "cancel", run_id)
+    state = run_async(_cancel_here, settings, run_id, request)
+    if state is None:
+        say(
+            make_console(),
+            f"Queued: cancel run {run_id}. Its live process takes it within a second.",
+        )
+        return
+    say(make_console(), f"Run {run_id} is {state.status} (no process was running it).")
 
 
 @click.command()
@@ -213,6 +241,9 @@ def _resume_real(
     """
     labels, run_id = state.labels, state.run_id
     where = f"run {run_id}"
+    if labels.get(DEMO_LABEL) == "real" and BASE_LABEL in labels:
+        _resume_demo(ctx, settings, state, quiet=quiet, worktrees=worktrees)
+        return
     if PLAN_LABEL not in labels or BASE_LABEL not in labels:
         detail = "it has no plan file or base commit in its labels, so it cannot be rebuilt"
         raise InputError(str(settings.journal), where, detail)
@@ -238,6 +269,68 @@ def _resume_real(
     say(make_console(stderr=True), f"playbill: resuming run {run_id} on {labels[REPO_LABEL]}")
     after, report = execute(settings, run_id, backends, bench, spec=None, quiet=quiet)
     finish(ctx, settings, after, report, bench.integration_branch)
+
+
+def _resume_demo(
+    ctx: click.Context,
+    settings: Settings,
+    state: RunState,
+    *,
+    quiet: bool,
+    worktrees: Path | None,
+) -> None:
+    """Continue a ``playbill demo`` run: its plan and backends are the demo's own.
+
+    The demo has no plan file: its team is built in (``demo_backends``), so
+    the run is rebuilt from its repository and base commit alone.
+    """
+    labels, run_id = state.labels, state.run_id
+    backends = demo_backends()
+    missing = [a.id for a in (state.plan.agents if state.plan else ()) if a.id not in backends]
+    if missing:
+        detail = f"its agents {missing} are not the demo's, so it cannot be rebuilt"
+        raise InputError(str(settings.journal), f"run {run_id}", detail)
+    chosen: Path | str | None = worktrees if worktrees is not None else labels.get(WORKTREES_LABEL)
+    repo = labels[REPO_LABEL]
+    bench = Workbench(repo, run_id, base_commit=labels[BASE_LABEL], worktrees=chosen)
+    say(make_console(stderr=True), f"playbill: resuming demo run {run_id} on {repo}")
+
+    def backend_of(agent: AgentSpec) -> AgentBackend:
+        return backends[agent.id]
+
+    after, report = execute(settings, run_id, backend_of, bench, spec=None, quiet=quiet)
+    finish(ctx, settings, after, report, bench.integration_branch)
+
+
+async def _cancel_here(settings: Settings, run_id: str, request: ControlRequest) -> RunState | None:
+    """Queue a cancel; when no live process holds the run, carry it out here.
+
+    Returns the run's state once cancelled here, or ``None`` when a live
+    process holds the run (it takes the request). What the dead runner's
+    work left running is ended first, as a resume would.
+    """
+    async with opened_journal(settings.journal, create=False) as journal:
+        await _post_to(journal, settings, run_id, request)
+        try:
+            async with journal.writer(run_id, reactor=decide, snapshot_every=1000) as writer:
+                state = writer.state
+                assert state is not None  # the writer keeps it: it has a reactor
+                if state.is_terminal:
+                    return state  # ended meanwhile
+                await end_leftovers(state, writer.append)
+                queued = await journal.requests_after(run_id, state.last_request_id)
+                drafts = [
+                    Draft(
+                        msg=ControlRequested(request_id=request_id, request=queued_request),
+                        sender="control",
+                        recipient="supervisor",
+                    )
+                    for request_id, queued_request in queued
+                ]
+                await writer.append(drafts)
+                return writer.state
+        except WriterConflictError:
+            return None
 
 
 async def _inspect(settings: Settings, run_id: str) -> tuple[RunState, bool]:

@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from playbill.runtime._settle import shown_status, waiting_for
 from playbill.runtime._state import RunState, state_digest
 
 from ._format import clip, format_cost, format_seconds, format_time, format_tokens
@@ -33,6 +34,7 @@ _STATUS_STYLE = {
     "verify_pending": "cyan",
     "busy": "cyan",
     "paused": "yellow",
+    "waiting": "yellow",
     "blocked": "yellow",
     "interrupted": "yellow",
     "unresponsive": "yellow",
@@ -51,7 +53,8 @@ class RunRow(msgspec.Struct, frozen=True, kw_only=True):
 
     Attributes:
         run_id: The run.
-        status: Its status (``created``, ``running``, ``completed``...).
+        status: Its status (``created``, ``running``, ``completed``...);
+            ``waiting`` for a running run that only a person can move.
         goal: What it is for.
         created: When its first entry was recorded, ISO 8601 UTC.
         created_us: The same, in microseconds since the epoch.
@@ -82,7 +85,7 @@ def run_row(state: RunState) -> RunRow:
     """The ``runs`` row of a run's state."""
     return RunRow(
         run_id=state.run_id,
-        status=state.status,
+        status=shown_status(state),
         goal=state.goal,
         created=format_time(state.created_us, precise=True),
         created_us=state.created_us,
@@ -142,9 +145,12 @@ def _header(state: RunState) -> Table:
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold")
     grid.add_column()
-    status = _status(state.status)
+    status = _status(shown_status(state))
     if state.reason:
         status.append(f" ({state.reason})")
+    waits = waiting_for(state)
+    if waits:
+        status.append(f" for {', '.join(waits)}")
     grid.add_row("run", Text(state.run_id or "-", style="bold"))
     grid.add_row("goal", state.goal or "-")
     grid.add_row("status", status)

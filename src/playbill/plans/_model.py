@@ -43,6 +43,7 @@ from ._types import (
     Arbitration,
     AtLeastOne,
     Choice,
+    Count,
     Directory,
     Factor,
     Id,
@@ -143,12 +144,11 @@ class AgentTable:
         id: Unique among the agents; the agent's address in the run.
         roles: The roles it can play.
         backend: What does its work (see ``BACKENDS``).
-        edits_files: Whether it may be given steps that change files;
-            ``None`` (not written): whether its backend can (see ``edits``).
+        edits_files: Whether it may change files; its backend's (``edits``) when ``None``.
         budget: Its own limits, on top of the run's.
-        heartbeat_timeout_s: Its own stall window (the longest it may show
-            no progress before its work is cancelled and moved); the run's
-            ``[run.policy] heartbeat_timeout_s`` when ``None``.
+        heartbeat_timeout_s: Its own stall window; the policy's when ``None``.
+        max_restarts: Crashes restarted within ``restart_window_s`` (the runner's when None).
+        restart_window_s: The window of its ``max_restarts``.
         options: Its backend's options (``[agents.options]``), checked
             against the table of its ``backend``.
     """
@@ -159,6 +159,8 @@ class AgentTable:
     edits_files: bool | None = None
     budget: BudgetTable = BudgetTable()  # noqa: RUF009 (frozen: one shared default is safe)
     heartbeat_timeout_s: Seconds | None = None
+    max_restarts: Count | None = None
+    restart_window_s: Seconds | None = None
     options: BackendOptions = SimulatedOptions()
 
     @property
@@ -175,6 +177,8 @@ class AgentTable:
             edits_files=self.edits,
             budget=self.budget.to_budget(),
             heartbeat_timeout_s=optional_float(self.heartbeat_timeout_s),
+            max_restarts=self.max_restarts,
+            restart_window_s=optional_float(self.restart_window_s),
         )
 
 

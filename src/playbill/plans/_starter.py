@@ -126,6 +126,8 @@ backend = "claude_code"     # needs `claude` on PATH, logged in or ANTHROPIC_API
 edits_files = true          # it may take steps that change files
 heartbeat_timeout_s = 600   # its own stall window: it may run a long test suite
                             # in silence (run.policy's when left out)
+max_restarts = 3            # crashes of it restarted within restart_window_s
+restart_window_s = 60       # (counted apart from the other agents' when set)
 
 [agents.budget]
 # An agent's own limits, on top of the run's (same keys as [run.budget]).

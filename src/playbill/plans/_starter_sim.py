@@ -85,6 +85,8 @@ backend = "simulated"       # stand-ins; real backends: see docs/backends.md
 edits_files = false         # a planner only reads
 heartbeat_timeout_s = 300   # its own stall window: the longest it may show no
                             # progress (run.policy's when left out)
+max_restarts = 3            # crashes of it restarted within restart_window_s
+restart_window_s = 60       # (counted apart from the other agents' when set)
 
 [agents.options]
 # The backend's own settings. A simulated agent plays a profile: "default",

@@ -143,11 +143,13 @@ from ._retry_plan import (
 )
 from ._router import Router, RouterStatistics
 from ._scopes import globs_overlap, path_in_scope, scopes_overlap
+
+# Run state
+# Whether a run can move on its own
+from ._settle import in_flight, is_settled, shown_status, waiting_for
 from ._sqlite import (
     SqliteStore,
 )
-
-# Run state
 from ._state import (
     HISTORY_LIMIT,
     TERMINAL_RUN_STATUSES,
@@ -458,8 +460,10 @@ __all__ = [
     "evolve",
     "fold",
     "globs_overlap",
+    "in_flight",
     "initial_state",
     "is_journal_url",
+    "is_settled",
     "judged",
     "message_tag",
     "message_types",
@@ -471,10 +475,12 @@ __all__ = [
     "render_retry_plan",
     "retry_plan",
     "scopes_overlap",
+    "shown_status",
     "state_digest",
     "validator_names",
     "vet",
     "vet_and_complete",
     "vote_of",
+    "waiting_for",
     "wall_clock_us",
 ]

@@ -19,6 +19,10 @@ The rules, which together bound every overrun by the work in flight:
 * An agent that ran out of any budget takes no more work in the run; a step
   that ran out of its own is out of attempts (the settings' ``on_exhausted``
   action applies).
+* Work lost to a kill or a restart of the runner (an attempt interrupted
+  with ``work_lost``) is charged to no attempts or retries budget, the
+  run's or an agent's: the attempt lost is not counted, nor the retry that
+  gives its work out again. (The usage it reported was spent, and stays.)
 """
 
 from __future__ import annotations
@@ -161,27 +165,66 @@ def run_overrun(state: RunState, *, attempt: bool) -> Overrun | None:
     if overruns:
         return overruns[0]
     limit = state.budget.attempts
-    if attempt and limit is not None and state.attempts >= limit:
-        return Overrun("attempts", float(limit), float(state.attempts), None)
+    if attempt and limit is not None:
+        used = state.attempts - lost_attempts(state, None)
+        if used >= limit:
+            return Overrun("attempts", float(limit), float(used), None)
     return None
+
+
+def lost_attempts(state: RunState, agent: str | None) -> int:
+    """Attempts (of one agent, or of all when ``agent`` is None) whose work was lost."""
+    return sum(
+        1
+        for step in state.steps.values()
+        for a in step.attempts
+        if a.lost and (agent is None or a.agent == agent)
+    )
+
+
+def charged_retries(state: RunState) -> int:
+    """The run's retries that count against its budget: those of lost work do not.
+
+    A lost attempt was retried when a later attempt of its step exists, or
+    when it is its step's last and the step waits for that retry (pending).
+    """
+    free = 0
+    for step in state.steps.values():
+        last = len(step.attempts)
+        for i, a in enumerate(step.attempts, start=1):
+            if a.lost and (i < last or step.status == "pending"):
+                free += 1
+    return max(0, state.retries - free)
 
 
 def retry_overrun(state: RunState) -> Overrun | None:
     """The run's retries budget, if it forbids scheduling one more retry."""
     limit = state.budget.retries
-    if limit is not None and state.retries >= limit:
-        return Overrun("retries", float(limit), float(state.retries), None)
+    used = charged_retries(state)
+    if limit is not None and used >= limit:
+        return Overrun("retries", float(limit), float(used), None)
     return None
 
 
 def agent_retries(state: RunState, agent: str) -> int:
-    """Attempts assigned to an agent that were retries (attempt number above 1)."""
-    return sum(
-        1
-        for step in state.steps.values()
-        for attempt in step.attempts
-        if attempt.agent == agent and attempt.number > 1
-    )
+    """Attempts assigned to an agent that were retries (attempt number above 1).
+
+    An attempt that gives out again the work of a lost one is no retry.
+    """
+    count = 0
+    for step in state.steps.values():
+        before = None
+        for a in step.attempts:
+            if a.agent == agent and a.number > 1 and not (before is not None and before.lost):
+                count += 1
+            before = a
+    return count
+
+
+def _redoes_lost_work(state: RunState, step: str | None) -> bool:
+    """Whether the step's next attempt gives out again the work of a lost one."""
+    found = None if step is None else state.steps.get(step)
+    return found is not None and bool(found.attempts) and found.attempts[-1].lost
 
 
 def agent_may_start(
@@ -199,9 +242,10 @@ def agent_may_start(
     budget = found.spec.budget
     overruns = usage_overruns(budget, found.usage, agent)
     if attempt is not None:
-        if budget.attempts is not None and found.attempts >= budget.attempts:
-            overruns.append(Overrun("attempts", budget.attempts, found.attempts, agent))
-        if attempt > 1 and budget.retries is not None:
+        made = found.attempts - lost_attempts(state, agent)
+        if budget.attempts is not None and made >= budget.attempts:
+            overruns.append(Overrun("attempts", budget.attempts, made, agent))
+        if attempt > 1 and budget.retries is not None and not _redoes_lost_work(state, step):
             retries = agent_retries(state, agent)
             if retries >= budget.retries:
                 overruns.append(Overrun("retries", budget.retries, retries, agent))

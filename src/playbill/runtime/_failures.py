@@ -56,7 +56,7 @@ from ._policy_context import (
     seconds_us,
 )
 from ._scheduling import DONE, fallback_agent
-from ._state import StepState
+from ._state import WORK_LOST, StepState
 from ._values import Blocker, Failure, Plan, StepSpec
 from ._work import STALLED, cancel_step_work, fail_run
 
@@ -149,7 +149,8 @@ def retry(
     found = ctx.state.steps.get(step)
     if found is None or ctx.state.is_terminal:
         return
-    overrun = retry_overrun(ctx.state)
+    # lost work given out again is no retry the budget pays for
+    overrun = None if failure.kind == WORK_LOST else retry_overrun(ctx.state)
     if overrun is not None:
         refuse(ctx, overrun, step)
         fail_run(

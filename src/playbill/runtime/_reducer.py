@@ -685,8 +685,32 @@ def _restarting(state: RunState, agents: Iterable[str]) -> RunState:
     for agent in agents:
         known = state.agents.get(agent)
         if known is not None and known.status != "failed":
+            if known.status == "busy":
+                state = _lose_report(state, agent, known.step, known.attempt)
             state = _put_agent(state, replace(known, status="restarting"))
     return state
+
+
+def _lose_report(state: RunState, agent: str, step: str | None, number: int | None) -> RunState:
+    """A review or verification the agent was doing is lost with its process.
+
+    Counted apart, so that the policy asks again without charging the lost
+    request to the attempt (an attempt's own work lost is the policy's to
+    interrupt: ``step_interrupted`` with ``work_lost``).
+    """
+    found = None if step is None or number is None else _find_attempt(state, step, number)
+    if found is None or step is None or found.agent == agent:
+        return state
+    if found.reviewer == agent and found.review is None and not _reported(found, agent, "reviewer"):
+        return _put_attempt(state, step, replace(found, reviews_lost=found.reviews_lost + 1))
+    if found.verifier == agent and not _reported(found, agent, "verifier"):
+        lost = replace(found, verifications_lost=found.verifications_lost + 1)
+        return _put_attempt(state, step, lost)
+    return state
+
+
+def _reported(attempt: AttemptState, agent: str, role: str) -> bool:
+    return any(r.agent == agent and r.role == role for r in attempt.reports)
 
 
 def _record_process(state: RunState, entry: Entry, msg: ProcessStarted) -> RunState:

@@ -123,6 +123,10 @@ class AttemptState(StateBase, frozen=True):
         verifier: The verifier asked to verify it, if any.
         review_requests: How many times a review of it was asked for.
         verify_requests: How many times a verification of it was asked for.
+        reviews_lost: Review requests whose work was lost to a kill or a
+            restart of the runner: asked again, never counted against the
+            attempts (``review_requests`` less these are what count).
+        verifications_lost: The same, for verification requests.
         lost: Its work was lost to a restart (of the runtime, or of its agent
             by the supervision tree), not failed: it does not count against
             the step's ``max_attempts``.
@@ -153,6 +157,8 @@ class AttemptState(StateBase, frozen=True):
     verifier: str | None = None
     review_requests: int = 0
     verify_requests: int = 0
+    reviews_lost: int = 0
+    verifications_lost: int = 0
     lost: bool = False
     competition: int | None = None
     proposed_seq: int | None = None

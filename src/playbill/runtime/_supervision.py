@@ -67,10 +67,16 @@ class ChildSpec:
     Attributes:
         id: Unique among its siblings; the actor's address, say.
         start: The function to run (again, on a restart).
+        max_restarts: Its own restart limit within ``period_s``, counted
+            apart from its siblings'; the supervisor's when ``None``.
+        period_s: Its own intensity window; the supervisor's when ``None``
+            (used only with ``max_restarts``).
     """
 
     id: str
     start: ChildFunction
+    max_restarts: int | None = None
+    period_s: float | None = None
 
 
 def _as_children(specs: Iterable[ChildSpec]) -> tuple[ChildSpec, ...]:
@@ -179,6 +185,7 @@ class Supervisor:
     )
     _wake: trio.lowlevel.ParkingLot = attrs.field(factory=trio.lowlevel.ParkingLot, init=False)
     _window: collections.deque[float] = attrs.field(factory=collections.deque, init=False)
+    _own_windows: dict[str, collections.deque[float]] = attrs.field(factory=dict, init=False)
     _crashes: int = attrs.field(default=0, init=False)
     _restarts: dict[str, int] = attrs.field(factory=dict, init=False)
     _escalated: bool = attrs.field(default=False, init=False)
@@ -332,23 +339,39 @@ class Supervisor:
                 continue
             self._crashes += 1
             await _call(self._on_crash, child_id, error)
-            if not self._may_restart():
+            if not self._may_restart(child.spec):
                 self._escalated = True
+                limit, period = self._limits(child.spec)
                 raise SupervisionEscalated(
-                    self._name, child_id, self._max_restarts, self._period_s, repr(error)
+                    self._name, child_id, limit, period, repr(error)
                 ) from error
             if self._strategy == "one_for_one":
                 await self._restart(child.spec)
             else:
                 await self._restart_all(child)
 
-    def _may_restart(self) -> bool:
-        """Record a restart in the intensity window, unless it is full."""
+    def _limits(self, spec: ChildSpec) -> tuple[int, float]:
+        """The restart limit and window that apply to a child: its own, or the tree's."""
+        if spec.max_restarts is None:
+            return self._max_restarts, self._period_s
+        period = spec.period_s if spec.period_s is not None else self._period_s
+        return spec.max_restarts, period
+
+    def _may_restart(self, spec: ChildSpec) -> bool:
+        """Record a restart in the intensity window, unless it is full.
+
+        A child with a limit of its own has a window of its own; the others
+        share the supervisor's.
+        """
+        limit, period = self._limits(spec)
+        if spec.max_restarts is None:
+            window = self._window
+        else:
+            window = self._own_windows.setdefault(spec.id, collections.deque())
         now = trio.current_time()
-        window = self._window
-        while window and window[0] <= now - self._period_s:
+        while window and window[0] <= now - period:
             window.popleft()
-        if len(window) >= self._max_restarts:
+        if len(window) >= limit:
             return False
         window.append(now)
         return True

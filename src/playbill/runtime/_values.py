@@ -254,6 +254,11 @@ class AgentSpec(Value, frozen=True):
         heartbeat_timeout_s: Its own stall window: the longest it may show no
             sign of progress before its work is cancelled and moved; the
             policy's ``heartbeat_timeout_s`` when ``None``.
+        max_restarts: How often the runtime restarts it after a crash within
+            ``restart_window_s`` before the run gives up; the runner's limit
+            (shared by the agents without one) when ``None``.
+        restart_window_s: The window of its ``max_restarts``; the runner's
+            when ``None``.
     """
 
     id: str
@@ -262,6 +267,8 @@ class AgentSpec(Value, frozen=True):
     edits_files: bool = True
     budget: Budget = msgspec.field(default_factory=Budget)
     heartbeat_timeout_s: float | None = None
+    max_restarts: int | None = None
+    restart_window_s: float | None = None
 
 
 class StepSpec(Value, frozen=True):

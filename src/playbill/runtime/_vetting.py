@@ -206,7 +206,11 @@ def _ask(
     if report is None and asked is not None and held(ctx.state, Work(kind, sid, n, asked)):
         return "wait"
     tried = {r.agent for r in attempt.reports if r.role == role}
-    requests = attempt.review_requests if role == "reviewer" else attempt.verify_requests
+    # requests whose work a kill or a restart lost are asked again, uncounted
+    if role == "reviewer":
+        requests = attempt.review_requests - attempt.reviews_lost
+    else:
+        requests = attempt.verify_requests - attempt.verifications_lost
     if requests >= ctx.settings.max_attempts:
         # Asked that often and never a usable report (crashes, hangs): the
         # attempt fails, and its retry is a new attempt, not the same request.
