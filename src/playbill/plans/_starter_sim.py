@@ -146,6 +146,11 @@ depends_on = ["design"]
 scope = ["src/ledger/export/**", "tests/test_export.py"]
 max_attempts = 4            # this step's own limit (default: the policy's)
 
+[steps.budget]
+# this step's own limits over all its work (tokens, cost_usd, wall_s);
+# when one runs out the step is out of attempts (see on_exhausted)
+cost_usd = 5.00
+
 [[steps.validators]]
 # kinds: "tests_pass", "command_passes", "build_passes", "file_changed",
 # "artifact_exists", "human_approval". None passes on its own.
