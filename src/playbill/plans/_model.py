@@ -38,7 +38,7 @@ from playbill.runtime import (
     Validator,
 )
 
-from ._backends import REAL_BACKENDS, RealOptions
+from ._backends import REAL_BACKENDS, OpenAIOptions, RealOptions
 from ._types import (
     Arbitration,
     AtLeastOne,
@@ -46,6 +46,7 @@ from ._types import (
     Count,
     Directory,
     Dollars,
+    EnvName,
     Factor,
     Id,
     Prose,
@@ -307,6 +308,11 @@ class RunTable:
             and must lead out of it); ``None``: the default,
             ``${XDG_DATA_HOME:-~/.local/share}/playbill/worktrees``.
             ``playbill run --worktrees`` overrides it.
+        redact: Names of further environment variables whose values are
+            secrets, whatever their names look like (names only: a plan is
+            journaled and often committed, so it never holds a secret's
+            value). Their values never reach the journal or the
+            integration branch.
     """
 
     goal: Prose
@@ -315,6 +321,7 @@ class RunTable:
     policy: PolicyTable = PolicyTable()
     labels: Mapping[str, str] = attrs.field(factory=dict, converter=MappingProxyType)
     worktrees: Directory | None = None
+    redact: tuple[EnvName, ...] = ()
 
     def worktrees_dir(self, repo: str | os.PathLike[str]) -> Path | None:
         """``worktrees`` as a path on this machine, for the repository at ``repo``.
@@ -347,6 +354,22 @@ class PlanFile:
     agents: tuple[AgentTable, ...] = ()
     steps: tuple[StepTable, ...] = ()
     criteria: tuple[CriterionTable, ...] = ()
+
+    def secret_names(self) -> tuple[str, ...]:
+        """Every environment variable whose value the run must keep secret, by name.
+
+        ``[run] redact``, every agent's ``env_allow`` and an HTTP agent's
+        ``api_key_env``: an agent or a validator may print any variable it
+        sees, and a name like ``DATABASE_URL`` does not look secret.
+        """
+        names: list[str] = list(self.run.redact)
+        for agent in self.agents:
+            options = agent.options
+            if isinstance(options, OpenAIOptions):
+                names.append(options.api_key_env)
+            elif not isinstance(options, SimulatedOptions):
+                names.extend(options.env_allow)
+        return tuple(dict.fromkeys(names))
 
     def to_plan(self) -> Plan:
         """The kernel's ``Plan``: steps, agents and criteria, in file order."""
