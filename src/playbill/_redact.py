@@ -10,7 +10,9 @@ variable, never the value.
 
 An occurrence is the value as it is, URL-encoded (any of its characters
 percent-encoded, in either case, a space as ``+``), or split by line breaks
-(``\n`` or ``\r\n`` between any two of its characters), or any mix of these.
+(``\n`` or ``\r\n`` between any two of its characters, or the same escaped
+as JSON escapes them, for a secret inside JSON inside a string), or any mix of
+these.
 Base64 and other encodings are not recognised: an agent that means to leak a
 secret it can read can always encode it some way a redactor cannot guess,
 which is why ``env_allow`` should name only what an agent needs.
@@ -49,8 +51,8 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 _UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 """Characters URL-encoding leaves alone."""
 
-_LINE_BREAK = r"(?:\r?\n)?"
-"""What may split a secret inside one string."""
+_LINE_BREAK = r"(?:\r?\n|(?:\\r)?\\n)?"
+"""What may split a secret inside one string: a line break, or one escaped as in JSON."""
 
 
 def valid_unicode(text: str) -> str:
@@ -181,7 +183,7 @@ class Redactor:
         for name, value in self.secrets:
             if value in text:
                 text = text.replace(value, f"[redacted:{name}]")
-            if "%" in text or "\n" in text or "+" in text:
+            if "%" in text or "\n" in text or "+" in text or "\\" in text:
                 text = secret_pattern(value).sub(f"[redacted:{name}]", text)
         return text
 
