@@ -12,7 +12,7 @@ import pytest
 from playbill._redact import Redactor, has_lone_surrogate, lone_surrogate_at
 from playbill.actors._agent_output import missing_json_line
 from playbill.actors._usage_check import usage_problem
-from playbill.plans import PlanError, parse_plan
+from playbill.plans import PlanError, parse_plan, secret_names
 from playbill.runtime import Heartbeat, ImplementationPayload, ResultEnvelope, Usage
 
 SECRET = "postgres://app:Pa55 w0rd@db.internal:5432/app"
@@ -117,7 +117,7 @@ goal = "g"
 
 def test_a_plan_names_its_secrets_by_env_allow_api_key_env_and_redact() -> None:
     plan = parse_plan(PLAN)
-    assert plan.secret_names() == ("RELEASE_CODE", "DATABASE_URL", "MY_LLM", "SLACK_WEBHOOK_URL")
+    assert secret_names(plan) == ("RELEASE_CODE", "DATABASE_URL", "MY_LLM", "SLACK_WEBHOOK_URL")
 
 
 def test_redact_takes_names_of_variables_only() -> None:

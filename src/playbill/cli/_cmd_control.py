@@ -27,7 +27,7 @@ import click
 from playbill._redact import Redactor
 from playbill.actors import ProfileSet, Workbench, load_profiles
 from playbill.actors._workbench import BASE_LABEL, REPO_LABEL, WORKTREES_LABEL
-from playbill.plans import load_plan, plan_backends
+from playbill.plans import load_plan, plan_backends, secret_names
 from playbill.runtime import (
     ControlRequest,
     FaultPlan,
@@ -233,7 +233,7 @@ def _resume_real(
     chosen: Path | str | None = worktrees
     if chosen is None:
         chosen = labels.get(WORKTREES_LABEL) or loaded.run.worktrees_dir(repo)
-    redactor = Redactor.from_environ().with_names(loaded.secret_names())
+    redactor = Redactor.from_environ().with_names(secret_names(loaded))
     bench = Workbench(
         repo, run_id, base_commit=labels[BASE_LABEL], worktrees=chosen, redactor=redactor
     )

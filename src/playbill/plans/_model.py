@@ -38,7 +38,7 @@ from playbill.runtime import (
     Validator,
 )
 
-from ._backends import REAL_BACKENDS, OpenAIOptions, RealOptions
+from ._backends import REAL_BACKENDS, RealOptions
 from ._types import (
     Arbitration,
     AtLeastOne,
@@ -308,11 +308,7 @@ class RunTable:
             and must lead out of it); ``None``: the default,
             ``${XDG_DATA_HOME:-~/.local/share}/playbill/worktrees``.
             ``playbill run --worktrees`` overrides it.
-        redact: Names of further environment variables whose values are
-            secrets, whatever their names look like (names only: a plan is
-            journaled and often committed, so it never holds a secret's
-            value). Their values never reach the journal or the
-            integration branch.
+        redact: Names of further variables whose values are secrets (``secret_names``).
     """
 
     goal: Prose
@@ -354,22 +350,6 @@ class PlanFile:
     agents: tuple[AgentTable, ...] = ()
     steps: tuple[StepTable, ...] = ()
     criteria: tuple[CriterionTable, ...] = ()
-
-    def secret_names(self) -> tuple[str, ...]:
-        """Every environment variable whose value the run must keep secret, by name.
-
-        ``[run] redact``, every agent's ``env_allow`` and an HTTP agent's
-        ``api_key_env``: an agent or a validator may print any variable it
-        sees, and a name like ``DATABASE_URL`` does not look secret.
-        """
-        names: list[str] = list(self.run.redact)
-        for agent in self.agents:
-            options = agent.options
-            if isinstance(options, OpenAIOptions):
-                names.append(options.api_key_env)
-            elif not isinstance(options, SimulatedOptions):
-                names.extend(options.env_allow)
-        return tuple(dict.fromkeys(names))
 
     def to_plan(self) -> Plan:
         """The kernel's ``Plan``: steps, agents and criteria, in file order."""
