@@ -7,13 +7,20 @@ import json
 import re
 import urllib.parse
 
+import msgspec
 import pytest
 
 from playbill._redact import Redactor, has_lone_surrogate, lone_surrogate_at
 from playbill.actors._agent_output import missing_json_line
 from playbill.actors._usage_check import usage_problem
 from playbill.plans import PlanError, parse_plan, secret_names
-from playbill.runtime import Heartbeat, ImplementationPayload, ResultEnvelope, Usage
+from playbill.runtime import (
+    Heartbeat,
+    ImplementationPayload,
+    ResultEnvelope,
+    ResultProposed,
+    Usage,
+)
 
 SECRET = "postgres://app:Pa55 w0rd@db.internal:5432/app"
 R = Redactor.from_environ({"DATABASE_URL": SECRET}, extra=["DATABASE_URL"])
@@ -151,3 +158,21 @@ def test_a_line_too_long_is_named_as_such() -> None:
     assert "longer than the" in missing_json_line("x" * 300_000 + "\n")
     assert "300,000 characters" in missing_json_line("log\n" + "x" * 300_000)
     assert missing_json_line("no json here\n") == "printed no line holding a JSON object"
+
+
+def test_a_secret_equal_to_a_tag_or_a_literal_leaves_the_message_valid() -> None:
+    # a Literal-typed string (the tag, a role, a kind) is no free text: left alone
+    r = Redactor((("ROLE_VALUE", "executor"), ("KIND_VALUE", "implementation")))
+    result = ResultEnvelope(
+        agent="a",
+        role="executor",
+        step="s",
+        attempt=1,
+        exit_status="ok",
+        payload=ImplementationPayload(summary="an executor's implementation"),
+    )
+    cleaned = r.scrub(ResultProposed(result=result))
+    assert cleaned.result.role == "executor"
+    assert isinstance(cleaned.result.payload, ImplementationPayload)
+    assert cleaned.result.payload.summary == "an [redacted:ROLE_VALUE]'s [redacted:KIND_VALUE]"
+    msgspec.json.decode(msgspec.json.encode(cleaned), type=ResultProposed)  # still valid

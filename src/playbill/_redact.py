@@ -24,11 +24,14 @@ to) becomes U+FFFD, the replacement character, so that it can be encoded.
 
 from __future__ import annotations
 
+import collections.abc
 import functools
 import os
 import re
+import types
+import typing
 from collections.abc import Iterable, Mapping
-from typing import TypeVar, final
+from typing import Any, TypeVar, cast, final
 
 import attrs
 import msgspec
@@ -198,14 +201,13 @@ class Redactor:
         """A message (or any msgspec value) redacted and made valid Unicode.
 
         What a run's journal writer applies to every message before it is
-        stamped (``Journal.writer(scrub=...)``): the same object comes back
-        when there was nothing to clean.
+        stamped (``Journal.writer(scrub=...)``): every string of free text,
+        however deep (struct fields, tuples, lists, dict keys and values), is
+        redacted; a string a ``Literal`` constrains (a tag, a status, a role)
+        is left alone, so the message stays valid whatever the secret is.
+        The same object comes back when there was nothing to clean.
         """
-        plain = msgspec.to_builtins(msg)
-        cleaned = self._walk(plain)
-        if cleaned == plain:
-            return msg
-        return msgspec.convert(cleaned, type=type(msg))
+        return cast(M, self._clean(msg, Any))
 
     def redact_bytes(self, data: bytes) -> str:
         """Decode ``data`` (UTF-8, undecodable bytes replaced) and redact it."""
@@ -220,18 +222,70 @@ class Redactor:
         """
         return self.scrub(value)
 
-    def _walk(self, node: object) -> object:
-        """Redact the strings of a tree of builtins (numbers are left alone)."""
+    def _clean(self, node: object, hint: object) -> object:
+        """``node`` cleaned, ``hint`` its declared type (``Any`` when unknown)."""
         if isinstance(node, str):
-            return self.redact(node)
-        if isinstance(node, list | tuple):  # msgspec gives tuple fields as tuples
-            return [self._walk(item) for item in node]
+            if not _free_text(hint):
+                return node
+            cleaned = self.redact(node)
+            return node if cleaned == node else cleaned
+        if isinstance(node, msgspec.Struct):
+            changes = {}
+            for field in msgspec.structs.fields(type(node)):
+                old = getattr(node, field.name)
+                new = self._clean(old, field.type)
+                if new is not old:
+                    changes[field.name] = new
+            return msgspec.structs.replace(node, **changes) if changes else node
+        if isinstance(node, list | tuple):
+            item = _item_hint(hint)
+            items = [self._clean(value, item) for value in node]
+            if all(new is old for new, old in zip(items, node, strict=True)):
+                return node
+            return tuple(items) if isinstance(node, tuple) else items
         if isinstance(node, dict):
-            return {
-                self.redact(key) if isinstance(key, str) else key: self._walk(item)
-                for key, item in node.items()
-            }
+            key_hint, value_hint = _mapping_hints(hint)
+            pairs = [
+                (self._clean(k, key_hint), self._clean(v, value_hint)) for k, v in node.items()
+            ]
+            same = zip(pairs, node.items(), strict=True)
+            if all(nk is k and nv is v for (nk, nv), (k, v) in same):
+                return node
+            return dict(pairs)
         return node
+
+
+def _members(hint: object) -> tuple[object, ...]:
+    """The types a hint allows: a union's members, an ``Annotated``'s type, or itself."""
+    origin = typing.get_origin(hint)
+    if origin is typing.Annotated:
+        return _members(typing.get_args(hint)[0])
+    if origin in (typing.Union, types.UnionType):
+        return tuple(m for arg in typing.get_args(hint) for m in _members(arg))
+    return (hint,)
+
+
+def _free_text(hint: object) -> bool:
+    """Whether a string where ``hint`` is declared is free text (not a ``Literal``)."""
+    return any(m is str or m is Any or m is object for m in _members(hint))
+
+
+def _item_hint(hint: object) -> object:
+    """The declared type of a sequence's items (``Any`` when unknown)."""
+    for member in _members(hint):
+        args = typing.get_args(member)
+        if typing.get_origin(member) in (tuple, list, collections.abc.Sequence) and args:
+            return args[0]
+    return Any
+
+
+def _mapping_hints(hint: object) -> tuple[object, object]:
+    """The declared types of a mapping's keys and values (``Any`` when unknown)."""
+    for member in _members(hint):
+        args = typing.get_args(member)
+        if typing.get_origin(member) in (dict, collections.abc.Mapping) and len(args) == 2:
+            return args[0], args[1]
+    return Any, Any
 
 
 def tail(text: str, limit: int = 4000) -> str:
