@@ -11,8 +11,8 @@ variable, never the value.
 An occurrence is the value as it is, URL-encoded (any of its characters
 percent-encoded, in either case, a space as ``+``), or split by line breaks
 (``\n`` or ``\r\n`` between any two of its characters, or the same escaped
-as JSON escapes them, for a secret inside JSON inside a string), or any mix of
-these.
+as JSON escapes them, once or more, for a secret inside JSON, or JSON inside
+JSON, inside a string), or any mix of these.
 Base64 and other encodings are not recognised: an agent that means to leak a
 secret it can read can always encode it some way a redactor cannot guess,
 which is why ``env_allow`` should name only what an agent needs.
@@ -54,8 +54,9 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 _UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 """Characters URL-encoding leaves alone."""
 
-_LINE_BREAK = r"(?:\r?\n|(?:\\r)?\\n)?"
-"""What may split a secret inside one string: a line break, or one escaped as in JSON."""
+_LINE_BREAK = r"(?:\r?\n|(?:\\+r)?\\+n)?"
+"""What may split a secret inside one string: a line break, or one escaped as JSON escapes
+it, once or more (JSON inside JSON inside a string)."""
 
 
 def valid_unicode(text: str) -> str:
