@@ -112,7 +112,7 @@ def test_claude_usage_falls_back_to_the_main_conversation_without_model_usage() 
         ("usage.output_tokens", "true"),
     ],
 )
-async def test_claude_usage_that_cannot_be_true_is_malformed_output(
+async def test_claude_usage_that_cannot_be_true_is_bad_usage(
     monkeypatch: pytest.MonkeyPatch, record: Path, workspace: Path, figure: str, value: str
 ) -> None:
     monkeypatch.setenv("FAKE_MODE", "figures")
@@ -122,7 +122,7 @@ async def test_claude_usage_that_cannot_be_true_is_malformed_output(
     with pytest.raises(BackendError) as caught:
         await backend.run(order(workspace=workspace), reporter)
     failure = caught.value.failure
-    assert (failure.failure_class, failure.kind) == ("agent", "malformed_output")
+    assert (failure.failure_class, failure.kind) == ("agent", "bad_usage")
     assert figure.split(".")[-1] in failure.detail  # the path of the figure at fault
     usage = caught.value.usage
     assert (usage.tokens_in, usage.tokens_out, usage.cost_usd) == (0, 0, 0.0)  # none trusted
@@ -508,7 +508,7 @@ def test_codex_sandbox_follows_the_work_unless_full_access(workspace: Path) -> N
         ('"lots"', 'not an object: "lots"'),
     ],
 )
-async def test_codex_untrustworthy_usage_is_malformed_output(
+async def test_codex_untrustworthy_usage_is_bad_usage(
     monkeypatch: pytest.MonkeyPatch, record: Path, usage: str, shown: str
 ) -> None:
     monkeypatch.setenv("FAKE_MODE", "usage")
@@ -518,7 +518,7 @@ async def test_codex_untrustworthy_usage_is_malformed_output(
     with pytest.raises(BackendError) as caught:
         await backend.run(order(), reporter)
     failure = caught.value.failure
-    assert (failure.failure_class, failure.kind) == ("agent", "malformed_output")
+    assert (failure.failure_class, failure.kind) == ("agent", "bad_usage")
     assert shown in failure.detail
     assert reporter.usages == []  # nothing untrusted is reported
 

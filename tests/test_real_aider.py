@@ -270,7 +270,7 @@ async def test_a_refused_call_is_an_agent_error_without_the_key(
 
 
 @pytest.mark.parametrize("tokens", [-5, 10**12], ids=["negative", "absurd"])
-async def test_usage_that_cannot_be_true_is_malformed_output(
+async def test_usage_that_cannot_be_true_is_bad_usage(
     tmp_path: Path, trap: NetworkTrap, monkeypatch: pytest.MonkeyPatch, tokens: int
 ) -> None:
     repo = calc_project(tmp_path / "repo", {})
@@ -281,7 +281,7 @@ async def test_usage_that_cannot_be_true_is_malformed_output(
             order(workspace=repo, step=FIX), RecordingReporter()
         )
     failure = caught.value.failure
-    assert (failure.failure_class, failure.kind) == ("agent", "malformed_output")
+    assert (failure.failure_class, failure.kind) == ("agent", "bad_usage")
     assert f"prompt_tokens of a model call is {tokens}" in failure.detail
     assert caught.value.usage.tokens_in == 0 and caught.value.usage.wall_s > 0
 

@@ -297,7 +297,7 @@ async def test_a_negative_token_count_codex_passes_on_is_not_trusted(
     with ScriptedServer(ResponsesApi([lying])) as server, pytest.raises(BackendError) as caught:
         await backend(codex_bin, server).run(order(workspace=project, step=STEP), reporter)
     failure = caught.value.failure
-    assert (failure.failure_class, failure.kind) == ("agent", "malformed_output")
+    assert (failure.failure_class, failure.kind) == ("agent", "bad_usage")
     assert "input_tokens = -5000" in failure.detail
     assert reporter.usages == []
 

@@ -102,6 +102,23 @@ def last_json_line(
     return None
 
 
+def missing_json_line(text: str) -> str:
+    """Why ``text`` has no line holding a JSON object: what ``last_json_line`` missed.
+
+    A line longer than the ``SCAN_LIMIT`` characters searched (or one cut by
+    the output's own limit) is named as too long, with its length, rather
+    than as absent.
+    """
+    tail_text = text.rstrip("\n")
+    last = tail_text[tail_text.rfind("\n") + 1 :]
+    if len(last) > SCAN_LIMIT or (len(text) >= SCAN_LIMIT and "\n" not in text[-SCAN_LIMIT:]):
+        return (
+            f"printed a last line of {len(last):,} characters, longer than the "
+            f"{SCAN_LIMIT:,} characters a result line may have"
+        )
+    return "printed no line holding a JSON object"
+
+
 def json_lines(text: str) -> list[dict[str, Any]]:
     """Every line of ``text`` that parses as a JSON object, in order."""
     return [value for line in text.splitlines() if (value := _json_object(line)) is not None]

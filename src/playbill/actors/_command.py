@@ -53,6 +53,7 @@ from ._agent_output import (
     envelope,
     fail,
     last_json_line,
+    missing_json_line,
     unsupported_role,
 )
 from ._agent_process import Scratch, agent_env, run_agent_process
@@ -283,7 +284,7 @@ class CommandBackend:
                     raise fail(
                         "agent",
                         "malformed_output",
-                        f"{label} printed no line holding a JSON object",
+                        f"{label} {missing_json_line(out.text())}",
                         usage=spent,
                         output=out.combined(),
                         redactor=redactor,

@@ -249,7 +249,7 @@ class AiderTool:
         the model and with a failing status.
 
         Raises:
-            BackendError: ``agent``/``malformed_output``: a usage figure that
+            BackendError: ``agent``/``bad_usage``: a usage figure that
                 is not a count (or an amount) within reason.
         """
         if out.scratch is None:
@@ -258,7 +258,7 @@ class AiderTool:
         if logs.bad_usage is not None:
             raise fail(
                 "agent",
-                "malformed_output",
+                "bad_usage",
                 f"aider logged a usage that cannot be trusted: {logs.bad_usage}",
             )
         if not logs.started:

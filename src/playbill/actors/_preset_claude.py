@@ -49,7 +49,7 @@ model server, ``tests/test_real_claude.py``):
   prompt token read (input, cache creation and cache reads) summed over
   ``modelUsage``; ``usage`` is the fallback when ``modelUsage`` is missing
   or empty. A figure that is negative, not a whole number, or past any
-  honest count is ``agent``/``malformed_output``, never trusted.
+  honest count is ``agent``/``bad_usage``, never trusted.
 - ``--permission-mode acceptEdits`` lets it edit files in its working
   directory (the attempt's worktree) with no further flag; a path outside
   it, or under a ``.git`` directory (a "sensitive file"), is refused.
@@ -261,7 +261,8 @@ class ClaudeCodeTool:
 
         Raises:
             BackendError: ``agent``/``malformed_output``: a result of the
-                wrong shape, or a usage figure that cannot be true.
+                wrong shape; ``agent``/``bad_usage``: a usage figure that
+                cannot be true.
         """
         events = _events(out.text())
         found = next((e for e in reversed(events) if e.get("type") == "result"), None)
@@ -274,7 +275,8 @@ class ClaudeCodeTool:
         try:
             usage = _usage(msgspec.convert(found, type=_Figures))
         except msgspec.ValidationError as exc:
-            raise _malformed(f"printed a usage figure that cannot be true: {exc}") from None
+            why = f"claude_code printed a usage figure that cannot be true: {exc}"
+            raise fail("agent", "bad_usage", why) from None
         text = result.result or ""
         if result.is_error or result.subtype not in ("", "success"):
             return ToolAnswer(

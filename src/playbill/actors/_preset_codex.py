@@ -33,7 +33,7 @@ server):
   ``output_tokens`` includes ``reasoning_output_tokens``, as the API
   reports them. A figure that is not a whole number from 0 to 2**53 - 1
   (it passes on whatever the server said, a negative count included) is
-  not trusted: ``agent``/``malformed_output``. Codex reports no cost: it is
+  not trusted: ``agent``/``bad_usage``. Codex reports no cost: it is
   computed from the prices given, and is 0 when none are.
 
 Codex keeps its sessions and logs in ``$CODEX_HOME`` (``~/.codex``) and
@@ -213,7 +213,7 @@ class CodexTool:
         without one there is no answer at all.
 
         Raises:
-            BackendError: ``agent``/``malformed_output``: a usage figure
+            BackendError: ``agent``/``bad_usage``: a usage figure
                 that cannot be trusted.
         """
         usage: dict[str, Any] = {}
@@ -270,7 +270,7 @@ class CodexTool:
             if type(value) is not int or not 0 <= value <= MAX_COUNT:
                 raise fail(
                     "agent",
-                    "malformed_output",
+                    "bad_usage",
                     f"codex reported {field} = {_shown(value)} in its usage, "
                     f"which is not a count of tokens (a whole number from 0 to {MAX_COUNT})",
                     usage=Usage(wall_s=out.wall_s),
@@ -281,7 +281,7 @@ class CodexTool:
         if cached > tokens_in:
             raise fail(
                 "agent",
-                "malformed_output",
+                "bad_usage",
                 f"codex reported {cached} cached input tokens of {tokens_in} input tokens",
                 usage=Usage(wall_s=out.wall_s),
             )
@@ -308,7 +308,7 @@ def _usage_object(value: object, out: ProcessOutput) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise fail(
             "agent",
-            "malformed_output",
+            "bad_usage",
             f"codex reported a usage that is not an object: {_shown(value)}",
             usage=Usage(wall_s=out.wall_s),
         )

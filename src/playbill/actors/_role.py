@@ -19,6 +19,7 @@ from typing import Protocol, TypeVar, cast, final
 import attrs
 import trio
 
+from playbill._redact import lone_surrogate_at
 from playbill.runtime import (
     AgentRestarted,
     AgentSpec,
@@ -47,6 +48,7 @@ from playbill.runtime import (
 from playbill.workspaces import ScopeViolation, WorkspaceError, Worktree
 
 from ._backend import AgentBackend, BackendError, WorkKind, WorkOrder
+from ._usage_check import bad_usage, usage_problem
 from ._workbench import Workbench
 
 T = TypeVar("T")
@@ -91,6 +93,10 @@ class _Reporter:
 
     async def usage(self, usage: Usage) -> None:
         order = self._order
+        problem = usage_problem(usage)
+        if problem is not None:
+            # Raised into the backend, which lets it through: the work fails.
+            raise BackendError(bad_usage(order.agent, problem))
         await self._actor._say(
             UsageReported(agent=order.agent, usage=usage, step=order.step.id, attempt=order.attempt)
         )
@@ -245,7 +251,11 @@ class RoleActor:
                     )
                     await self._failed(order, BackendError(failure))
                 else:
-                    await self._say(ResultProposed(result=self._clean(result)))
+                    rejected = self._rejected(order, result)
+                    if rejected is not None:
+                        await self._failed(order, BackendError(rejected))
+                    else:
+                        await self._say(ResultProposed(result=self._clean(result)))
         finally:
             if self._work.get(key) is scope:
                 del self._work[key]
@@ -267,6 +277,21 @@ class RoleActor:
             return order, None
         return attrs.evolve(order, workspace=str(path)), None
 
+    def _rejected(self, order: WorkOrder, result: ResultEnvelope) -> Failure | None:
+        """Why a result cannot be journaled as it is: absurd usage, or invalid Unicode."""
+        problem = usage_problem(result.usage)
+        if problem is not None:
+            return bad_usage(order.agent, problem)
+        where = lone_surrogate_at(result)
+        if where is not None:
+            detail = (
+                f"agent {order.agent!r} gave a result holding a lone surrogate (a code "
+                f"point UTF-8 cannot encode, such as a non-UTF-8 file name or "
+                f'"\\ud800" in JSON) at {where}'
+            )
+            return Failure(failure_class="agent", kind="malformed_output", detail=detail)
+        return None
+
     def _clean(self, value: T) -> T:
         """What the agent produced, with secrets redacted (on a real repository)."""
         bench = self._workbench
@@ -283,6 +308,9 @@ class RoleActor:
 
     async def _failed(self, order: WorkOrder, failed: BackendError) -> None:
         drafts: list[Message] = []
+        problem = usage_problem(failed.usage)
+        if problem is not None:
+            failed = BackendError(bad_usage(order.agent, problem))
         if failed.usage != Usage():
             drafts.append(
                 UsageReported(

@@ -273,6 +273,9 @@ async def open_run(
         reactor=policy,
         on_entries=on_entries,
         wait_for_room=router.wait_for_room,
+        # On a real repository every message is redacted (and made valid
+        # Unicode) as it is journaled, whoever sends it.
+        scrub=workbench.redactor.scrub if workbench is not None else None,
     ) as writer:
         state = writer.state
         assert state is not None

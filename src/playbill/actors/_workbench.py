@@ -29,6 +29,7 @@ from msgspec.structs import replace
 from playbill._redact import Redactor
 from playbill.runtime import (
     Evidence,
+    Failure,
     ImplementationPayload,
     ResultEnvelope,
     RunState,
@@ -39,10 +40,14 @@ from playbill.workspaces import (
     Integrator,
     MergeItem,
     ScopeViolation,
+    SecretFound,
     Workspaces,
     Worktree,
     check_scope,
+    find_secret,
 )
+
+from ._backend import BackendError
 
 REPO_LABEL: Final = "repo"
 """The run label that names the repository a real run works on."""
@@ -171,6 +176,8 @@ class Workbench:
 
         Raises:
             ScopeViolation: It changed files outside the step's scope.
+            BackendError: ``validation``/``secret_in_diff``: its file names,
+                commit messages or added lines hold a secret the run knows.
         """
         message = f"{step.id} (attempt {wt.attempt}): {step.goal}"[:2000]
         done: AttemptCommit = await trio.to_thread.run_sync(
@@ -179,6 +186,20 @@ class Workbench:
         outside = check_scope(done.changed, step.scope)
         if outside:
             raise ScopeViolation(str(self.workspaces.repo_path), step.id, wt.attempt, outside)
+        if self.redactor.secrets:
+            found = await trio.to_thread.run_sync(
+                partial(
+                    find_secret,
+                    self.workspaces.repo_path,
+                    wt.path,
+                    done.base_commit,
+                    done.commit,
+                    done.changed,
+                    self.redactor.find,
+                )
+            )
+            if found is not None:
+                raise BackendError(_secret_in_diff(found, wt.attempt, done.branch))
         payload = result.payload
         if not isinstance(payload, ImplementationPayload):
             return result
@@ -210,3 +231,12 @@ class Workbench:
     async def close(self) -> None:
         """Remove the run's worktrees (their branches stay, as evidence)."""
         await trio.to_thread.run_sync(self.workspaces.cleanup)
+
+
+def _secret_in_diff(found: SecretFound, attempt: int, branch: str) -> Failure:
+    """The failure of an attempt whose work holds a secret: where, never what."""
+    detail = (
+        f"attempt {attempt} wrote the value of {found.secret} into {found.where} "
+        f"(on branch {branch}); nothing of it is integrated"
+    )
+    return Failure(failure_class="validation", kind="secret_in_diff", detail=detail)

@@ -24,11 +24,12 @@ from pathlib import Path
 
 import click
 
+from playbill._redact import Redactor
 from playbill.actors import AgentBackend, ProfileSet, Workbench, load_profiles
 from playbill.actors._run_wiring import end_leftovers
 from playbill.actors._workbench import BASE_LABEL, REPO_LABEL, WORKTREES_LABEL
 from playbill.demo import demo_backends
-from playbill.plans import load_plan, plan_backends
+from playbill.plans import load_plan, plan_backends, secret_names
 from playbill.runtime import (
     AgentSpec,
     ControlRequest,
@@ -263,7 +264,10 @@ def _resume_real(
     chosen: Path | str | None = worktrees
     if chosen is None:
         chosen = labels.get(WORKTREES_LABEL) or loaded.run.worktrees_dir(repo)
-    bench = Workbench(repo, run_id, base_commit=labels[BASE_LABEL], worktrees=chosen)
+    redactor = Redactor.from_environ().with_names(secret_names(loaded))
+    bench = Workbench(
+        repo, run_id, base_commit=labels[BASE_LABEL], worktrees=chosen, redactor=redactor
+    )
     # A paused run (`playbill pause`, or stopped by SIGINT/SIGTERM) needs no
     # request: the run_resumed its new process journals resumes it.
     say(make_console(stderr=True), f"playbill: resuming run {run_id} on {labels[REPO_LABEL]}")

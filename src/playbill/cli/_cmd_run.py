@@ -31,6 +31,7 @@ import click
 import trio
 from rich.live import Live
 
+from playbill._redact import Redactor
 from playbill.actors import (
     REPO_LABEL,
     BackendFactory,
@@ -39,7 +40,7 @@ from playbill.actors import (
     open_run,
     require_startable,
 )
-from playbill.plans import ID_PATTERN, load_plan, plan_backends
+from playbill.plans import ID_PATTERN, load_plan, plan_backends, secret_names
 from playbill.runtime import (
     AgentSpec,
     Entry,
@@ -384,7 +385,8 @@ def run(
             return rid, await stale_worktrees(journal, top, rid, dirs)
 
     rid, stale = run_async(prepare)
-    bench = Workbench(top, rid, worktrees=dirs)
+    redactor = Redactor.from_environ().with_names(secret_names(loaded))
+    bench = Workbench(top, rid, worktrees=dirs, redactor=redactor)
     journal_path = Path(settings.journal)
     own = [plan_file, journal_path, *(Path(f"{journal_path}-{s}") for s in ("wal", "shm"))]
     check_clean(bench, own, allow_dirty=allow_dirty)

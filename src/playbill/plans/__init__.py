@@ -29,6 +29,7 @@ from ._model import (
     StepTable,
 )
 from ._paths import outside_repository
+from ._secrets import secret_names
 from ._starter import PYTEST, guess_test_command, starter_plan
 from ._starter_sim import STARTER_PLAN
 from ._types import ID_PATTERN
@@ -82,5 +83,6 @@ __all__ = [
     "outside_repository",
     "parse_plan",
     "plan_backends",
+    "secret_names",
     "starter_plan",
 ]

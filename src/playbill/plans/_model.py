@@ -45,6 +45,7 @@ from ._types import (
     Choice,
     Count,
     Directory,
+    EnvName,
     Factor,
     Id,
     Prose,
@@ -276,6 +277,7 @@ class RunTable:
             and must lead out of it); ``None``: the default,
             ``${XDG_DATA_HOME:-~/.local/share}/playbill/worktrees``.
             ``playbill run --worktrees`` overrides it.
+        redact: Names of further variables whose values are secrets (``secret_names``).
     """
 
     goal: Prose
@@ -284,6 +286,7 @@ class RunTable:
     policy: PolicyTable = PolicyTable()
     labels: Mapping[str, str] = attrs.field(factory=dict, converter=MappingProxyType)
     worktrees: Directory | None = None
+    redact: tuple[EnvName, ...] = ()
 
     def worktrees_dir(self, repo: str | os.PathLike[str]) -> Path | None:
         """``worktrees`` as a path on this machine, for the repository at ``repo``.

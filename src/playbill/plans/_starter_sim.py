@@ -52,6 +52,10 @@ goal = "Add CSV export to the ledger tool"
 # repository, never under .git (agent tools refuse to edit there). This is
 # the default when XDG_DATA_HOME is unset; `--worktrees DIR` overrides it.
 worktrees = "~/.local/share/playbill/worktrees"
+# Names of environment variables whose values are secrets, besides those with
+# secret-looking names and every env_allow name: never journaled, and an
+# attempt whose diff holds one fails (secret_in_diff). Names, never values.
+redact = []
 
 [run.budget]
 # Limits on the whole run; leave a key out for no limit. Work that would

@@ -26,6 +26,7 @@ from ._errors import (
     SeqConflictError,
     StoreError,
 )
+from ._messages import Message
 from ._reactions import Reactor
 from ._reducer import fold
 from ._state import RunState, decode_state, initial_state
@@ -111,6 +112,7 @@ class Journal:
         max_reactions: int = 10_000,
         on_entries: Callable[[Sequence[Entry]], None] | None = None,
         wait_for_room: Callable[[], Awaitable[None]] | None = None,
+        scrub: Callable[[Message], Message] | None = None,
     ) -> AsyncIterator[JournalWriter]:
         """Become the one writer of a run, for the duration of the block.
 
@@ -144,6 +146,10 @@ class Journal:
             wait_for_room: Awaited by the flusher before it takes each batch:
                 how the consumer of ``on_entries`` makes the writer wait
                 (and, once ``max_pending`` appends queue, the appenders).
+            scrub: Applied to every draft's message before it is stamped
+                (the one choke point where a real run redacts secrets and
+                invalid Unicode); it returns the same message when there is
+                nothing to clean.
 
         Raises:
             WriterConflictError: Another live writer holds the run.
@@ -183,6 +189,7 @@ class Journal:
                 max_reactions=max_reactions,
                 on_entries=on_entries,
                 wait_for_room=wait_for_room,
+                scrub=scrub,
             )
             self._writers.append(writer)
             # The body's exception is held while the nursery closes and

@@ -25,6 +25,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, final
 
 import attrs
+import msgspec
 import outcome
 import trio
 
@@ -44,6 +45,13 @@ from ._store import JournalStore
 
 if TYPE_CHECKING:
     from ._entry import Draft
+    from ._messages import Message
+
+
+def _scrubbed(draft: Draft, scrub: Callable[[Message], Message]) -> Draft:
+    """``draft`` with its message scrubbed (the same draft when nothing changed)."""
+    msg = scrub(draft.msg)
+    return draft if msg is draft.msg else msgspec.structs.replace(draft, msg=msg)
 
 
 def wall_clock_us() -> int:
@@ -114,6 +122,7 @@ class JournalWriter:
     _max_reactions: int = 10_000
     _on_entries: Callable[[Sequence[Entry]], None] | None = None
     _wait_for_room: Callable[[], Awaitable[None]] | None = None
+    _scrub: Callable[[Message], Message] | None = None
 
     _pending: collections.deque[Append] = attrs.field(factory=collections.deque, init=False)
     _space: trio.lowlevel.ParkingLot = attrs.field(factory=trio.lowlevel.ParkingLot, init=False)
@@ -187,6 +196,11 @@ class JournalWriter:
         if not drafts:
             await trio.lowlevel.checkpoint()
             return []
+        scrub = self._scrub
+        if scrub is not None:
+            # The one choke point: whatever an actor, a backend or a hook
+            # forgot to redact is cleaned here, before it is stamped.
+            drafts = [_scrubbed(draft, scrub) for draft in drafts]
         if self._flusher is None:
             # The flusher was cancelled: the writer's block is ending.
             raise JournalClosedError(f"the writer of run {self._run_id!r} is closing")

@@ -47,6 +47,8 @@ from ._places import default_worktrees as default_worktrees
 from ._places import worktrees_dir as worktrees_dir
 from ._scope import check_scope as check_scope
 from ._scope import confine as confine
+from ._secrets import SecretFound as SecretFound
+from ._secrets import find_secret as find_secret
 from ._stale import StaleWorktree as StaleWorktree
 from ._stale import find_stale as find_stale
 from ._stale import remove_stale as remove_stale
@@ -73,6 +75,7 @@ __all__ = [
     "NotFastForward",
     "PathEscapes",
     "ScopeViolation",
+    "SecretFound",
     "StaleWorktree",
     "UnknownCommit",
     "WorkspaceError",
@@ -84,6 +87,7 @@ __all__ = [
     "check_scope",
     "confine",
     "default_worktrees",
+    "find_secret",
     "find_stale",
     "integrate_into",
     "pattern_problem",
