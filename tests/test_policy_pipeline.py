@@ -26,6 +26,7 @@ from playbill.runtime._values import (
     Check,
     Criterion,
     Failure,
+    FileChanged,
     Finding,
     HumanApproval,
     PlanPayload,
@@ -288,6 +289,11 @@ def test_a_proposal_that_breaks_the_plans_rules_fails_only_the_planners_attempt(
             StepSpec(id="a", goal="x", depends_on=("b",)),
             StepSpec(id="b", goal="x", depends_on=("a",)),
             StepSpec(id="judge", goal="x", role="reviewer"),
+            StepSpec(
+                id="checked",
+                goal="x",
+                validators=(TestsPass(cwd="/tmp"), FileChanged(path="../x")),
+            ),
         ),
     )
     out = d.propose("plan", "boss", payload=proposal)
@@ -300,6 +306,8 @@ def test_a_proposal_that_breaks_the_plans_rules_fails_only_the_planners_attempt(
         "steps[1].scope[1]: expected a glob inside the repository, got '../x/**' (a '..' segment",
         "steps[2].depends_on: dependency cycle: a -> b -> a",
         "steps[4].role: no agent of the plan is a reviewer",
+        "steps[5].validators[0].cwd: expected a directory inside the repository, got '/tmp'",
+        "steps[5].validators[1].path: expected a glob inside the repository, got '../x'",
     ):
         assert problem in failure.detail
     assert of(PlanAttached, out) == [] and of(RunFailed, out) == []

@@ -13,10 +13,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from typing import assert_never
 
 from ._scheduling import can_play
 from ._state import AgentState, RunState
-from ._values import PlanPayload, StepSpec
+from ._values import (
+    ArtifactExists,
+    BuildPasses,
+    CommandPasses,
+    FileChanged,
+    HumanApproval,
+    PlanPayload,
+    StepSpec,
+    TestsPass,
+    Validator,
+)
 
 
 def outside_repository(path: str, *, glob: bool) -> str | None:
@@ -121,7 +132,8 @@ def proposal_problems(state: RunState, proposal: PlanPayload) -> list[str]:
 
     The rules of ``playbill validate`` that a proposal can break: ids new and
     unique, dependencies on steps of the plan or of the proposal, no cycle,
-    scopes inside the repository, and for each step an agent of the plan
+    scopes and validators' paths inside the repository, validators' commands
+    given, and for each step an agent of the plan
     that plays its role (and edits files, for a step with a scope). Each
     problem names where it is (``steps[1].scope[0]: ...``).
     """
@@ -165,10 +177,41 @@ def _step_problems(
             problems.append(
                 f"{here}.scope[{j}]: expected a glob inside the repository, got {glob!r} ({why})"
             )
+    for j, validator in enumerate(spec.validators):
+        problems.extend(validator_problems(f"{here}.validators[{j}]", validator))
     edits = bool(spec.scope)
     if not any(can_play(a, spec.role, edits=edits) for a in agents.values()):
         need = f"{spec.role} that edits files" if edits else spec.role
         problems.append(f"{here}.role: no agent of the plan is a {need}")
+    return problems
+
+
+def validator_problems(here: str, validator: Validator) -> list[str]:
+    """A validator's problems: a command to run, and paths that stay inside the repository."""
+    problems = []
+    match validator:
+        case CommandPasses() | TestsPass() | BuildPasses():
+            if not validator.argv or not validator.argv[0].strip():
+                problems.append(f"{here}.argv: expected a command, as a list of arguments")
+            why = outside_repository(validator.cwd, glob=False)
+            if why is not None:
+                problems.append(
+                    f"{here}.cwd: expected a directory inside the repository, "
+                    f"got {validator.cwd!r} ({why})"
+                )
+        case FileChanged() | ArtifactExists():
+            glob = isinstance(validator, FileChanged)
+            why = outside_repository(validator.path, glob=glob)
+            if why is not None:
+                noun = "a glob" if glob else "a path"
+                problems.append(
+                    f"{here}.path: expected {noun} inside the repository, "
+                    f"got {validator.path!r} ({why})"
+                )
+        case HumanApproval():
+            pass
+        case _:
+            assert_never(validator)
     return problems
 
 
