@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import attrs
 import msgspec
 import pytest
 
@@ -556,6 +557,19 @@ async def test_codex_verifier_gets_a_schema_and_answers_json(
     )
     assert result.usage.tokens_in == 9000 and result.usage.cost_usd == 0.0
     assert "--skip-git-repo-check" in read_json(record)["argv"]
+
+
+async def test_codex_in_a_view_of_the_repository_skips_its_git_check(
+    monkeypatch: pytest.MonkeyPatch, record: Path, workspace: Path
+) -> None:
+    # a verifier step's (or a planner's) view is an export with no .git
+    monkeypatch.setenv("FAKE_MODE", "verify")
+    backend = codex(executable=fake("codex"), env_allow=ALLOW)
+    work = attrs.evolve(order("verifier", "work", workspace=workspace), view="a copy")
+    await backend.run(work, RecordingReporter())
+    argv = read_json(record)["argv"]
+    assert "--skip-git-repo-check" in argv
+    assert argv[argv.index("--sandbox") + 1] == "read-only"
 
 
 async def test_codex_failed_turn_is_an_agent_failure_and_redacted(

@@ -26,6 +26,7 @@ from playbill.runtime._values import (
     Check,
     Criterion,
     Failure,
+    FileChanged,
     Finding,
     HumanApproval,
     PlanPayload,
@@ -265,10 +266,7 @@ def test_a_planner_step_merges_its_proposal_into_the_plan() -> None:
     kept = StepSpec(id="later", goal="kept as is", depends_on=("plan",))
     d = Driver(plan(first, kept, agents=(PLANNER, EX, EX2)))
     proposal = PlanPayload(
-        steps=(
-            StepSpec(id="later", goal="would replace it"),
-            StepSpec(id="new", goal="added", depends_on=("plan",)),
-        ),
+        steps=(StepSpec(id="new", goal="added", depends_on=("plan",)),),
         criteria=(Criterion(id="c", description="works"),),
     )
     out = d.propose("plan", "boss", payload=proposal)
@@ -278,6 +276,44 @@ def test_a_planner_step_merges_its_proposal_into_the_plan() -> None:
     assert [c.id for c in merged.criteria] == ["c"]
     assert kinds(out)[2] == "step_completed"
     assert [m.step for m in of(StepAssigned, out)] == ["later", "new"]
+
+
+def test_a_proposal_that_breaks_the_plans_rules_fails_only_the_planners_attempt() -> None:
+    first = StepSpec(id="plan", goal="plan it", role="planner")
+    kept = StepSpec(id="later", goal="kept as is", depends_on=("plan",))
+    d = Driver(plan(first, kept, agents=(PLANNER, EX, EX2)))
+    proposal = PlanPayload(
+        steps=(
+            StepSpec(id="later", goal="would replace it"),
+            StepSpec(id="dangling", goal="x", depends_on=("nope",), scope=("/etc/**", "../x/**")),
+            StepSpec(id="a", goal="x", depends_on=("b",)),
+            StepSpec(id="b", goal="x", depends_on=("a",)),
+            StepSpec(id="judge", goal="x", role="reviewer"),
+            StepSpec(
+                id="checked",
+                goal="x",
+                validators=(TestsPass(cwd="/tmp"), FileChanged(path="../x")),
+            ),
+        ),
+    )
+    out = d.propose("plan", "boss", payload=proposal)
+    failure = one(StepFailed, out).failure
+    assert (failure.failure_class, failure.kind) == ("validation", "bad_plan")
+    for problem in (
+        "steps[0].id: step 'later' is already in the plan",
+        "steps[1].depends_on[0]: unknown step 'nope'",
+        "steps[1].scope[0]: expected a glob inside the repository, got '/etc/**' (an absolute",
+        "steps[1].scope[1]: expected a glob inside the repository, got '../x/**' (a '..' segment",
+        "steps[2].depends_on: dependency cycle: a -> b -> a",
+        "steps[4].role: no agent of the plan is a reviewer",
+        "steps[5].validators[0].cwd: expected a directory inside the repository, got '/tmp'",
+        "steps[5].validators[1].path: expected a glob inside the repository, got '../x'",
+    ):
+        assert problem in failure.detail
+    assert of(PlanAttached, out) == [] and of(RunFailed, out) == []
+    assert [s for s in d.state.steps] == ["plan", "later"]
+    retried = one(StepAssigned, d.fire("backoff:plan#2"))
+    assert retried.step == "plan" and retried.attempt == 2 and retried.feedback == failure
 
 
 def test_a_result_with_the_wrong_payload_is_the_agents_failure() -> None:

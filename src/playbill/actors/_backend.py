@@ -86,6 +86,9 @@ class WorkOrder:
         feedback: The previous attempt's failure, to do better this time.
         subject: For a review or verification: the result under scrutiny.
         workspace: The directory the work happens in, for real runs.
+        view: What ``workspace`` holds when it is a view of the repository
+            (a planner's copy at the base commit, a verifier step's copy of
+            the integration branch), for the prompt; empty for a worktree.
     """
 
     run_id: str
@@ -97,6 +100,7 @@ class WorkOrder:
     feedback: Failure | None = None
     subject: ResultEnvelope | None = None
     workspace: str | None = None
+    view: str = ""
 
 
 class Reporter(Protocol):

@@ -20,7 +20,9 @@ server):
   release rejects it.) Its Linux sandbox is a bubblewrap it ships with.
 - ``--output-schema FILE`` sends the schema as the request's strict
   ``json_schema`` format; it is strict already (see ``_prompt.result_schema``).
-- ``--skip-git-repo-check`` lets it run outside a git repository.
+- ``--skip-git-repo-check`` lets it run outside a git repository: in a
+  scratch directory, or in a view of the repository (a planner's, a
+  verifier step's), which has no ``.git``.
 - It ignores ``OPENAI_BASE_URL``. Another endpoint is a model provider:
   ``-c model_providers.<id>.base_url="..."`` (with ``name`` and
   ``env_key``, the variable holding the key it sends as a bearer token) and
@@ -197,7 +199,8 @@ class CodexTool:
         else:
             sandbox = "workspace-write" if edits(order) else "read-only"
         argv += ["--sandbox", sandbox]
-        if order.workspace is None:
+        if order.workspace is None or order.view:
+            # a scratch directory, or a view of the repository (no .git)
             argv.append("--skip-git-repo-check")
         argv += self.provider_overrides()
         if SCHEMA_FILE in self.files(order):

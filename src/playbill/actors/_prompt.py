@@ -154,7 +154,8 @@ def schema_text(role: Role, kind: WorkKind) -> str:
 def render_prompt(order: WorkOrder) -> str:
     """The prompt for ``order``: markdown, deterministic, starting with ``# ``.
 
-    It names the run, the step and the attempt; states the goal, the scope
+    It names the run, the step and the attempt; states the goal, the
+    repository's view the agent works in when it has one, the scope
     (the globs the agent may change, or that it must change nothing), the
     validators the work must satisfy, the previous attempt's failure when
     there is one, and for a review or verification the result under
@@ -181,6 +182,14 @@ def render_prompt(order: WorkOrder) -> str:
         step.goal.strip() or "(no goal was given)",
         "",
     ]
+    if order.view and order.workspace is not None:
+        lines += [
+            "## The repository",
+            "",
+            f"`{order.workspace}` (your working directory) is {order.view}.",
+            "Read it to do this work; nothing written there is kept or committed.",
+            "",
+        ]
     lines += _scope_section(order)
     lines += _validators_section(step.validators)
     if order.feedback is not None:

@@ -14,6 +14,7 @@ the actor, and the supervision tree journals it and restarts the actor.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 from typing import Protocol, TypeVar, cast, final
 
 import attrs
@@ -123,7 +124,8 @@ class RoleActor:
         state: The run's current state (to find the result under review).
         workbench: For a run on a real repository: executors' attempts work
             in worktrees of their own, reviews and verifications in the
-            attempt's.
+            attempt's, planner and verifier steps in a view of the
+            repository (see ``Workbench``).
     """
 
     _agent: AgentSpec
@@ -134,6 +136,7 @@ class RoleActor:
     _workbench: Workbench | None = None
     _work: dict[tuple[str, int], trio.CancelScope] = attrs.field(factory=dict, init=False)
     _crash: BaseException | None = attrs.field(default=None, init=False)
+    _views: dict[tuple[str, int], Path] = attrs.field(factory=dict, init=False)
 
     @property
     def address(self) -> str:
@@ -259,6 +262,10 @@ class RoleActor:
         finally:
             if self._work.get(key) is scope:
                 del self._work[key]
+            done_with = self._views.pop(key, None) if order.kind == "work" else None
+            if done_with is not None and self._workbench is not None:
+                with trio.CancelScope(shield=True):
+                    await self._workbench.drop_view(done_with)
 
     async def _prepare(self, order: WorkOrder) -> tuple[WorkOrder, Worktree | None]:
         """Put the work in its worktree, on a real repository (see ``Workbench``)."""
@@ -272,6 +279,12 @@ class RoleActor:
             if new:
                 await self._say(worktree.to_message())
             return attrs.evolve(order, workspace=str(worktree.path)), worktree
+        if order.kind == "work":
+            view = await bench.view(order.step, order.attempt)
+            if view is not None:
+                where, what = view
+                self._views[(order.step.id, order.attempt)] = where
+                return attrs.evolve(order, workspace=str(where), view=what), None
         path = await bench.worktree_of(state, order.step.id, order.attempt, ignore)
         if path is None:
             return order, None

@@ -12,6 +12,15 @@ base commit; a step with dependencies starts from the integration branch's
 tip, which holds its dependencies' work (a step completes only once its work
 is integrated). Two steps that touch the same file without depending on each
 other then meet at integration, where the second one's patch may conflict.
+An attempt a step was handed on to (``handoff_recorded``, the cooperative
+strategy) starts from the commit of the attempt it was handed on from, so
+the next agent finds the work the handoff describes; its base stays the
+first one's, so its changes since then (both agents' work) are checked
+against the scope and integrated together.
+
+Planner and verifier steps work in a view instead (``make_view``): a planner
+in a read-only copy of the repository at the run's base commit, a verifier
+step in a copy of the integration branch as the steps it depends on left it.
 """
 
 from __future__ import annotations
@@ -45,6 +54,8 @@ from playbill.workspaces import (
     Worktree,
     check_scope,
     find_secret,
+    make_view,
+    remove_view,
 )
 
 from ._backend import BackendError
@@ -137,16 +148,48 @@ class Workbench:
         (``Capabilities.tool_files``), ignored in the worktree.
         """
         known = state.workspaces.get(f"{step.id}#{attempt}")
+        start: str | None = None
+        handed = None if known is not None else _handed_on_from(state, step.id, attempt)
         if known is not None:
             base: str | None = known.base_commit
+        elif handed is not None:
+            base, start = handed
         elif step.depends_on:
             base = await trio.to_thread.run_sync(self.integrator.tip)
         else:
             base = None
         wt = await trio.to_thread.run_sync(
-            partial(self.workspaces.acquire, step.id, attempt, base, ignore=ignore)
+            partial(self.workspaces.acquire, step.id, attempt, base, ignore=ignore, start=start)
         )
         return wt, known is None
+
+    async def view(self, step: StepSpec, attempt: int) -> tuple[Path, str] | None:
+        """A view of the repository for a planner's or a verifier step's own work, and what it is.
+
+        ``None`` for other steps (an executor's attempt has a worktree).
+        """
+        if step.role == "planner":
+            commit = self.workspaces.base_commit
+            what = f"a read-only copy of the repository at the run's base commit `{commit}`"
+            read_only = True
+        elif step.role == "verifier":
+            commit = await trio.to_thread.run_sync(self.integrator.tip)
+            what = (
+                f"a copy of the run's integration branch `{self.integrator.branch}` at "
+                f"`{commit}`: the run's base commit with the work of the steps this one "
+                "depends on applied"
+            )
+            read_only = False
+        else:
+            return None
+        path = await trio.to_thread.run_sync(
+            partial(make_view, self.workspaces, step.id, attempt, commit, read_only=read_only)
+        )
+        return path, what
+
+    async def drop_view(self, path: Path) -> None:
+        """Remove a view once its attempt ended."""
+        await trio.to_thread.run_sync(remove_view, path)
 
     async def worktree_of(
         self, state: RunState, step: str, attempt: int, ignore: Sequence[str] = ()
@@ -240,3 +283,31 @@ def _secret_in_diff(found: SecretFound, attempt: int, branch: str) -> Failure:
         f"(on branch {branch}); nothing of it is integrated"
     )
     return Failure(failure_class="validation", kind="secret_in_diff", detail=detail)
+
+
+def _handed_on_from(state: RunState, step: str, attempt: int) -> tuple[str, str] | None:
+    """The base and the commit an attempt handed on from another starts at, if it was.
+
+    It was when a handoff to its agent is journaled between the previous
+    attempt's assignment and its own, and the previous attempt committed
+    work in a worktree.
+    """
+    found = state.steps.get(step)
+    if found is None:
+        return None
+    this, last = found.attempt(attempt), found.attempt(attempt - 1)
+    if this is None or last is None or last.result is None:
+        return None
+    handed = any(
+        h.step == step
+        and h.to_agent == this.agent
+        and last.assigned_seq < h.seq < this.assigned_seq
+        for h in state.handoffs
+    )
+    payload = last.result.payload
+    before = state.workspaces.get(f"{step}#{attempt - 1}")
+    if not handed or before is None or not isinstance(payload, ImplementationPayload):
+        return None
+    if payload.commit is None:
+        return None
+    return before.base_commit, payload.commit

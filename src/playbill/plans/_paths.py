@@ -11,6 +11,8 @@ from __future__ import annotations
 import posixpath
 import re
 
+from playbill.runtime._plan_rules import outside_repository as _outside_repository
+
 
 def outside_repository(path: str, *, glob: bool) -> str | None:
     """Why ``path`` may reach outside the repository, or ``None`` when it cannot.
@@ -19,27 +21,9 @@ def outside_repository(path: str, *, glob: bool) -> str | None:
     Absolute paths, drive letters, ``~``, backslashes and ``..`` segments are
     refused whatever the platform, and so is the repository's ``.git``
     directory; ``glob=False`` (a working directory) also refuses wildcards.
+    The policy checks a planner's proposal with the same rule.
     """
-    if not path.strip():
-        return "an empty path"
-    if any(ord(c) < 32 for c in path):
-        return "a control character"
-    if "\\" in path:
-        return "a backslash; separate directories with '/'"
-    if path.startswith("/"):
-        return "an absolute path"
-    if re.match(r"[A-Za-z]:", path):
-        return "a drive letter"
-    if path.startswith("~"):
-        return "'~' is not expanded; paths are relative to the repository"
-    segments = path.split("/")
-    if ".." in segments:
-        return "a '..' segment"
-    if ".git" in segments:
-        return "the repository's .git directory"
-    if not glob and any(c in path for c in "*?["):
-        return "a wildcard; a directory is expected, not a glob"
-    return None
+    return _outside_repository(path, glob=glob)
 
 
 def worktrees_problem(path: str) -> str | None:

@@ -174,7 +174,7 @@ def _row(e: Entrant) -> Score:
         agent=e.agent,
         attempt=e.attempt,
         passed=e.standing == "passed",
-        score=1.0 if e.score is None else e.score,
+        score=e.score if e.score is not None else 1.0 if e.standing == "passed" else 0.0,
         cost_usd=e.cost_usd,
         tokens=e.tokens,
         arrival_seq=e.arrival_seq or 0,

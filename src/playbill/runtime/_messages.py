@@ -342,6 +342,7 @@ class ValidationFailed(MessageBase, frozen=True, tag="validation_failed"):
     validator: str
     failure: Failure
     output_tail: str = ""
+    score: float | None = None
 
 
 class ArbitrationDecided(MessageBase, frozen=True, tag="arbitration_decided"):

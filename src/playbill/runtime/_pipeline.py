@@ -137,6 +137,7 @@ class Pipeline:
                         validator=check.name,
                         failure=failure,
                         output_tail=clip(check.detail),
+                        score=check.score,
                     )
                 )
         if not payload.checks and validators_to_check(step):

@@ -211,7 +211,9 @@ def _apply(state: RunState, entry: Entry) -> RunState:
             )
             return _record_validation(state, entry, step, number, record)
         case ValidationFailed(step=step, attempt=number):
-            record = ValidationRecord(validator=msg.validator, passed=False, failure=msg.failure)
+            record = ValidationRecord(
+                validator=msg.validator, passed=False, failure=msg.failure, score=msg.score
+            )
             return _record_validation(state, entry, step, number, record)
         case StepCompleted(step=step, attempt=number):
             return _end_attempt(state, entry, step, number, "passed", "completed")

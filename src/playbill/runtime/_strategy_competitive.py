@@ -137,7 +137,9 @@ def entrant(ctx: PolicyContext, attempt: AttemptState, passed: bool) -> Entrant:
         standing = "pending"
     else:
         standing = "failed"
-    scores = [r.score for r in attempt.validations if r.passed and r.score is not None]
+    # every check's score, failing ones included: the table shows what the
+    # validators reported (only passing entrants are ranked)
+    scores = [r.score for r in attempt.validations if r.score is not None]
     vote = None
     if policy_of(ctx) == "reviewer_vote" and attempt.review == "approved":
         vote = vote_of(attempt.findings)

@@ -429,7 +429,8 @@ class Score(Value, frozen=True):
         agent: The competitor.
         attempt: Its attempt.
         passed: Whether the attempt passed review and verification.
-        score: Its validators' mean score in ``[0, 1]`` (1 when they gave none).
+        score: Its validators' mean score in ``[0, 1]``, failing checks
+            included (when they gave none: 1 if it passed, 0 if not).
         cost_usd: What the attempt cost.
         tokens: Tokens the attempt used.
         arrival_seq: The seq of its result (0 when it sent none).

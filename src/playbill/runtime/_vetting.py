@@ -2,7 +2,9 @@
 
 Shared by every strategy that vets attempts the pipeline's way (see
 ``vet``): a result must be ``ok`` with its role's payload and no blocking
-blocker; an executor's attempt is reviewed by another agent (``judged``
+blocker, and a planner's proposal must keep the plan's rules
+(``proposal_problems``: else ``validation``/``bad_plan``, the problems its
+feedback); an executor's attempt is reviewed by another agent (``judged``
 turns a verdict that does not approve into a failure or a block); then it is
 verified, each check a validation record, until every validator of the step
 passed.
@@ -19,6 +21,7 @@ from ._messages import (
     ReviewRequested,
     VerificationRequested,
 )
+from ._plan_rules import proposal_problems
 from ._policy_context import (
     PolicyContext,
     approval_request,
@@ -34,6 +37,7 @@ from ._values import (
     Failure,
     Finding,
     HumanApproval,
+    PlanPayload,
     ResultEnvelope,
     ReviewOutcome,
     ReviewPayload,
@@ -91,6 +95,8 @@ def vet(
     on_review = judge if judge is not None else judged
     result = attempt.result
     failure = result_failure(found.spec.role, result)
+    if failure is None and isinstance(result.payload, PlanPayload):
+        failure = _bad_plan(ctx, result.payload)
     if failure is not None:
         fail_attempt(ctx, step, attempt.number, failure)
         return False
@@ -281,3 +287,16 @@ def _verified(ctx: PolicyContext, step: StepState, attempt: AttemptState) -> boo
             return False
         return True
     return isinstance(report, ResultEnvelope)
+
+
+def _bad_plan(ctx: PolicyContext, proposal: PlanPayload) -> Failure | None:
+    """Why a planner's proposal cannot join the plan (``validation``/``bad_plan``), or ``None``.
+
+    The attempt fails with every problem listed, and the next attempt gets
+    them as its feedback; the run goes on.
+    """
+    problems = proposal_problems(ctx.state, proposal)
+    if not problems:
+        return None
+    detail = clip(f"the proposed plan has {len(problems)} problem(s): " + "; ".join(problems))
+    return Failure(failure_class="validation", kind="bad_plan", detail=detail)

@@ -138,7 +138,7 @@ class ValidationResult:
 
         Returns:
             ``ValidationPassed`` with the evidence and score, or
-            ``ValidationFailed`` with the failure and the output tail.
+            ``ValidationFailed`` with the failure, the output tail and the score.
         """
         key = self.validator if name is None else name
         if self.failure is None:
@@ -151,6 +151,7 @@ class ValidationResult:
             validator=key,
             failure=self.failure,
             output_tail=self.output_tail,
+            score=self.score,
         )
 
 

@@ -52,6 +52,8 @@ from ._secrets import find_secret as find_secret
 from ._stale import StaleWorktree as StaleWorktree
 from ._stale import find_stale as find_stale
 from ._stale import remove_stale as remove_stale
+from ._views import make_view as make_view
+from ._views import remove_view as remove_view
 from ._workspaces import AttemptCommit as AttemptCommit
 from ._workspaces import Workspaces as Workspaces
 from ._workspaces import Worktree as Worktree
@@ -90,7 +92,9 @@ __all__ = [
     "find_secret",
     "find_stale",
     "integrate_into",
+    "make_view",
     "pattern_problem",
     "remove_stale",
+    "remove_view",
     "worktrees_dir",
 ]

@@ -172,7 +172,13 @@ class Workspaces:
         return dirty
 
     def acquire(
-        self, step: str, attempt: int, base: str | None = None, *, ignore: Iterable[str] = ()
+        self,
+        step: str,
+        attempt: int,
+        base: str | None = None,
+        *,
+        ignore: Iterable[str] = (),
+        start: str | None = None,
     ) -> Worktree:
         """The worktree of an attempt, made if needed, its tool's files ignored.
 
@@ -193,6 +199,10 @@ class Workspaces:
                 A resumed run must pass the base it journaled.
             ignore: Gitignore patterns of the files the agent's tool writes
                 for itself (``Capabilities.tool_files``).
+            start: Where a new branch starts when not at ``base``: a commit
+                that descends from it (the work of the attempt a step was
+                handed on from). Its changes since ``base`` count as this
+                attempt's own (scope, integration).
 
         Returns:
             The attempt's worktree.
@@ -216,6 +226,11 @@ class Workspaces:
             if base is None or base == self.base_commit
             else _git.require_commit(top, base, repo=top)
         )
+        start_sha = base_sha
+        if start is not None and start != base_sha:
+            start_sha = _git.require_commit(top, start, repo=top)
+            if not _git.is_ancestor(top, base_sha, start_sha, repo=top):
+                raise UnknownCommit(str(top), start_sha, f"a descendant of {base_sha}")
         path = _git.attempt_dir(self.worktrees, self.run_id, step, attempt)
         branch = _git.attempt_branch(self.run_id, step, attempt)
         with self._lock:
@@ -224,7 +239,7 @@ class Workspaces:
             if found is not None:
                 path = found
             else:
-                _git.add_worktree(top, path, branch, base_sha)
+                _git.add_worktree(top, path, branch, start_sha)
         shared = self._worktree_config()
         if existed and not _git.is_ancestor(top, base_sha, f"refs/heads/{branch}", repo=top):
             raise UnknownCommit(str(top), base_sha, f"the commit branch {branch!r} was made from")
@@ -367,12 +382,15 @@ class Workspaces:
         That is every worktree git has checked out on one of the run's
         branches, wherever it is (in ``worktrees``, in another directory the
         run was resumed with, or where an older playbill made it), and
-        whatever is left in the run's directories. Branches stay. Git's
+        whatever is left in the run's directories (views included). Branches stay. Git's
         records of worktrees that are gone are pruned.
         """
+        from ._views import remove_views
+
         top = self.repo_path
         legacy = _git.run_dir(_git.legacy_root(self._common), self.run_id)
         with self._lock:
+            remove_views(self)  # read-only ones would stop the removal below
             for path, branch in _git.registered(top):
                 parsed = _git.parse_branch(branch)
                 if parsed is not None and parsed[0] == self.run_id:
