@@ -50,6 +50,7 @@ from ._scope import confine as confine
 from ._stale import StaleWorktree as StaleWorktree
 from ._stale import find_stale as find_stale
 from ._stale import remove_stale as remove_stale
+from ._tamper import GitTampered as GitTampered
 from ._workspaces import AttemptCommit as AttemptCommit
 from ._workspaces import Workspaces as Workspaces
 from ._workspaces import Worktree as Worktree
@@ -64,6 +65,7 @@ __all__ = [
     "DirtyTree",
     "GitEnvironment",
     "GitFailed",
+    "GitTampered",
     "Integrator",
     "MergeItem",
     "MergeReport",
