@@ -38,6 +38,7 @@ from ._backend import (
     string_tuple,
 )
 from ._prompt import payload_type, render_prompt
+from ._sandbox import SANDBOXES, sandboxed
 from ._tool_needs import ToolNeeds
 from ._tool_version import ToolVersionError, Version, VersionRange
 
@@ -160,6 +161,12 @@ class CliAgentBackend:
         ignore: Gitignore patterns of further files it writes for itself,
             ignored in its worktrees besides the tool's own
             (``capabilities.tool_files``).
+        sandbox: ``bwrap`` to run it in a bubblewrap sandbox (only its
+            worktree, its scratch directory and a private ``/tmp`` are
+            writable; see ``playbill.actors._sandbox``); ``none`` by default.
+        sandbox_network: In the sandbox, whether it keeps the network.
+        sandbox_writable: In the sandbox, further paths it may write
+            (``~`` expanded; missing ones are skipped).
     """
 
     tool: CliTool
@@ -175,6 +182,9 @@ class CliAgentBackend:
     allow_untested_version: bool = False
     _probed: dict[str, Version] = attrs.field(init=False, factory=dict, eq=False, repr=False)
     ignore: tuple[str, ...] = attrs.field(default=(), converter=string_tuple)
+    sandbox: str = "none"
+    sandbox_network: bool = True
+    sandbox_writable: tuple[str, ...] = attrs.field(default=(), converter=string_tuple)
 
     def __attrs_post_init__(self) -> None:
         name = self.tool.name
@@ -183,6 +193,8 @@ class CliAgentBackend:
                 name, "roles", f"must be among {', '.join(sorted(self.allowed_roles))}"
             )
         check_ignore(name, self.ignore)
+        if self.sandbox not in SANDBOXES:
+            raise BackendConfigError(name, "sandbox", f"must be one of {', '.join(SANDBOXES)}")
         for option in ("timeout_s", "heartbeat_s"):
             if not getattr(self, option) > 0:
                 raise BackendConfigError(name, option, "must be positive")
@@ -294,9 +306,19 @@ class CliAgentBackend:
         with Scratch() as scratch:
             for name, text in self.tool.files(order).items():
                 await trio.Path(scratch.io / name).write_text(text, encoding="utf-8")
-            out = await run_agent_process(
+            cwd = order.workspace if order.workspace is not None else str(scratch.work)
+            argv = sandboxed(
                 self.tool.command_line(order, prompt, scratch.io, version),
-                cwd=order.workspace if order.workspace is not None else str(scratch.work),
+                sandbox=self.sandbox,
+                cwd=cwd,
+                writable=(scratch.io.parent,),
+                tmp=scratch.tmp,
+                network=self.sandbox_network,
+                extra_writable=self.sandbox_writable,
+            )
+            out = await run_agent_process(
+                argv,
+                cwd=cwd,
                 env=agent_env(self.env_allow, self.env),
                 timeout_s=self.timeout_s,
                 heartbeat_s=self.heartbeat_s,

@@ -67,6 +67,7 @@ from ._backend import (
     string_tuple,
 )
 from ._prompt import render_prompt, schema_text
+from ._sandbox import SANDBOXES, sandboxed
 
 PLACEHOLDERS: frozenset[str] = frozenset(
     {
@@ -134,6 +135,12 @@ class CommandBackend:
         ignore: Gitignore patterns of the files the command writes for
             itself where it works (caches, logs), ignored in its worktrees
             (``capabilities.tool_files``).
+        sandbox: ``bwrap`` to run it in a bubblewrap sandbox (only its
+            worktree, its scratch directory and a private ``/tmp`` are
+            writable; see ``playbill.actors._sandbox``); ``none`` by default.
+        sandbox_network: In the sandbox, whether it keeps the network.
+        sandbox_writable: In the sandbox, further paths it may write
+            (``~`` expanded; missing ones are skipped).
     """
 
     argv: tuple[str, ...] = attrs.field(converter=string_tuple)
@@ -147,6 +154,9 @@ class CommandBackend:
     heartbeat_s: float = 5.0
     kill_grace_s: float = 1.0
     ignore: tuple[str, ...] = attrs.field(default=(), converter=string_tuple)
+    sandbox: str = "none"
+    sandbox_network: bool = True
+    sandbox_writable: tuple[str, ...] = attrs.field(default=(), converter=string_tuple)
 
     def __attrs_post_init__(self) -> None:
         if not self.argv or not all(isinstance(a, str) for a in self.argv):
@@ -175,6 +185,8 @@ class CommandBackend:
         if self.kill_grace_s < 0:
             raise BackendConfigError("command", "kill_grace_s", "must not be negative")
         check_ignore("command", self.ignore)
+        if self.sandbox not in SANDBOXES:
+            raise BackendConfigError("command", "sandbox", f"must be one of {', '.join(SANDBOXES)}")
 
     @property
     def name(self) -> str:
@@ -244,8 +256,17 @@ class CommandBackend:
                 "attempt": str(order.attempt),
             }
             env = agent_env(self.env_allow, {f"PLAYBILL_{k.upper()}": v for k, v in values.items()})
-            out = await run_agent_process(
+            argv = sandboxed(
                 self.command_line(values),
+                sandbox=self.sandbox,
+                cwd=cwd,
+                writable=(scratch.io.parent,),
+                tmp=scratch.tmp,
+                network=self.sandbox_network,
+                extra_writable=self.sandbox_writable,
+            )
+            out = await run_agent_process(
+                argv,
                 cwd=cwd,
                 env=env,
                 timeout_s=self.timeout_s,

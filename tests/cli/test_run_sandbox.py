@@ -1,0 +1,109 @@
+"""The ``bwrap`` sandbox of process agents, in real runs (needs bubblewrap installed).
+
+The executor is a ``command`` agent running
+``tests/fixtures/agents/escape_agent.py`` with ``sandbox = "bwrap"``: its
+writes to the user's work tree, the repository's git directory, ``$HOME``
+and ``/tmp`` fail; its edit in its worktree and its ``TMPDIR`` work. A
+missing ``bwrap`` is refused before the run starts, and reported by
+``validate`` and ``doctor``.
+"""
+
+from __future__ import annotations
+
+import errno
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+from cli_helpers import invoke
+from click.testing import CliRunner
+from test_run_real import make_project, run_state, toml
+
+from git_helpers import FIXED, git
+from playbill.runtime import ImplementationPayload
+
+ESCAPE_AGENT = Path(__file__).resolve().parents[1] / "fixtures" / "agents" / "escape_agent.py"
+
+needs_bwrap = pytest.mark.skipif(
+    shutil.which("bwrap") is None, reason="bubblewrap is not installed (.ci/run installs it)"
+)
+
+
+def plan(project: Path, sandbox: str = "bwrap") -> str:
+    argv = [sys.executable, str(ESCAPE_AGENT), str(project)]
+    return (
+        '[run]\ngoal = "make add add"\n'
+        '[run.policy]\non_exhausted = "abort"\nmax_attempts = 1\n'
+        '[[agents]]\nid = "ex"\nroles = ["executor"]\nbackend = "command"\nedits_files = true\n'
+        f'[agents.options]\nargv = {toml(argv)}\nsandbox = "{sandbox}"\n'
+        '[[steps]]\nid = "fix"\ngoal = "make add add"\nscope = ["calc.py"]\n'
+    )
+
+
+@needs_bwrap
+def test_a_sandboxed_agent_writes_only_in_its_worktree(
+    runner: CliRunner, journal_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    project = make_project(tmp_path / "project")
+    hooks = sorted(p.name for p in (project / ".git" / "hooks").iterdir())
+    plan_file = tmp_path / "plan.toml"
+    plan_file.write_text(plan(project), encoding="utf-8")
+
+    result = invoke(
+        runner, journal_path, "run", str(plan_file), "--repo", str(project), "--run-id", "s1"
+    )
+    assert result.exit_code == 0, result.output
+    state = run_state(journal_path, "s1")
+    [attempt] = state.steps["fix"].attempts
+    assert attempt.result is not None
+    payload = attempt.result.payload
+    assert isinstance(payload, ImplementationPayload)
+    tried = dict(item.split("=", 1) for item in payload.summary.split())
+    refused = f"OSError({errno.EROFS})"
+    assert tried == {
+        "repo": refused,
+        "hook": refused,
+        "home": refused,
+        "tmp": refused,
+        "tmpdir": "ok",
+        "worktree": "ok",
+    }
+    # nothing landed outside; the real edit did, on the run's integration branch
+    assert not (project / "escaped.txt").exists()
+    assert not (home / "escaped.txt").exists()
+    assert sorted(p.name for p in (project / ".git" / "hooks").iterdir()) == hooks
+    assert git(project, "show", "playbill/s1/integration:calc.py") + "\n" == FIXED
+
+
+def test_a_missing_bwrap_is_refused_before_the_run_and_reported(
+    runner: CliRunner, journal_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bin_dir = tmp_path / "bin"  # a PATH with python and git but no bwrap
+    bin_dir.mkdir()
+    for program in ("git", "python3"):
+        found = shutil.which(program)
+        assert found is not None
+        (bin_dir / program).symlink_to(found)
+    monkeypatch.setenv("PATH", str(bin_dir))
+    project = make_project(tmp_path / "project")
+    plan_file = tmp_path / "plan.toml"
+    plan_file.write_text(plan(project), encoding="utf-8")
+
+    ran = invoke(runner, journal_path, "run", str(plan_file), "--repo", str(project))
+    assert ran.exit_code == 2, ran.output
+    assert "agent 'ex' (command) cannot start" in ran.output
+    assert 'sandbox = "bwrap" needs bwrap, which is not found on PATH' in ran.output
+    assert not journal_path.exists() or "s1" not in ran.output
+    assert git(project, "branch", "--list", "playbill/*") == ""
+
+    checked = invoke(runner, journal_path, "validate", str(plan_file))
+    assert checked.exit_code == 0, checked.output
+    assert "warning: agent 'ex': sandbox = \"bwrap\" needs bwrap" in checked.output
+
+    doctor = invoke(runner, journal_path, "doctor", str(plan_file))
+    assert "needs bwrap, which is not found on PATH" in doctor.output
+    assert doctor.exit_code != 0
