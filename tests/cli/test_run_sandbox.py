@@ -20,9 +20,11 @@ import pytest
 from cli_helpers import invoke
 from click.testing import CliRunner
 from test_run_real import make_project, run_state, toml
+from test_run_stop import Setup
 
 from git_helpers import FIXED, git
 from playbill.runtime import ImplementationPayload
+from process_helpers import BOUND_S, cmdline, kill_all, members, pids_in, running, wait_until
 
 ESCAPE_AGENT = Path(__file__).resolve().parents[1] / "fixtures" / "agents" / "escape_agent.py"
 
@@ -109,3 +111,30 @@ def test_a_missing_bwrap_is_refused_before_the_run_and_reported(
     doctor = invoke(runner, journal_path, "doctor", str(plan_file))
     assert "needs bwrap, which is not found on PATH" in doctor.output
     assert doctor.exit_code != 0
+
+
+@needs_bwrap
+def test_sigkill_of_the_runner_ends_a_sandboxed_agent_and_its_child(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # bwrap sits inside the guard launcher: it leads the process group the guard ends
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    setup = Setup(tmp_path)
+    sandboxed_plan = setup.plan.read_text(encoding="utf-8").replace(
+        "heartbeat_s = 0.5\n",
+        f'heartbeat_s = 0.5\nsandbox = "bwrap"\nsandbox_writable = {toml([str(setup.state)])}\n',
+        1,
+    )
+    setup.plan.write_text(sandboxed_plan, encoding="utf-8")
+    run = setup.start("k1")
+    try:
+        agent, child = setup.agent_and_child(run)
+        assert cmdline(agent) and "fix_agent.py" in " ".join(cmdline(agent))
+        leader = os.getpgid(agent)
+        assert "bwrap" in " ".join(cmdline(leader))
+        run.kill()
+        run.communicate(timeout=BOUND_S)
+        wait_until(lambda: not running(agent) and not running(child), "the agents are gone")
+        wait_until(lambda: not members(leader), "nothing is left of the process group")
+    finally:
+        kill_all(pids_in(setup.pids))
