@@ -148,3 +148,26 @@ def test_the_bwrap_command_line_keeps_the_agent_in_its_worktree(tmp_path: Path) 
     assert binds == [str(scratch.resolve()), str((scratch / "tmp").resolve()), str(wt.resolve())]
     assert "--unshare-net" in line
     assert sandboxed(["agent"], sandbox="none", cwd=str(wt)) == ["agent"]
+
+
+def test_hooks_replaced_by_a_symlink_and_config_by_a_directory_are_put_back(
+    repo: Path, tmp_path: Path
+) -> None:
+    ws = Workspaces(repo, "r")
+    common = repo / ".git"
+    before = snapshot(common)
+    ws.begin_work("a", 0)
+    planted = tmp_path / "planted-hooks"
+    planted.mkdir()
+    (planted / "pre-commit").write_text("#!/bin/sh\nexit 1\n")
+    (common / "hooks").rename(tmp_path / "old-hooks")
+    (common / "hooks").symlink_to(planted)
+    config = (common / "config").read_bytes()
+    (common / "config").unlink()
+    (common / "config").mkdir()
+    (common / "config" / "x").write_bytes(config)
+    with pytest.raises(GitTampered) as caught:
+        ws.end_work("a", 0)
+    assert "hooks added" in caught.value.summary  # the symlink
+    assert snapshot(common) == before
+    assert not (common / "hooks").is_symlink()

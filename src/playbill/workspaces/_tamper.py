@@ -242,6 +242,7 @@ class GitGuard:
         with self._lock:
             if not self._working:
                 self._trusted = snapshot(self._common)
+            self._marked.pop(key, None)
             self._working.add(key)
 
     def check(self) -> None:
@@ -253,7 +254,10 @@ class GitGuard:
             changes = differences(self._trusted, now)
             if not changes:
                 return
-            put_back(self._common, self._trusted, now)
+            try:
+                put_back(self._common, self._trusted, now)
+            except OSError as stuck:
+                changes.append(f"could not all be put back ({stuck.strerror or stuck})")
             found = GitTampered(str(self._repo), changes)
             for key in self._working:
                 self._marked.setdefault(key, found)
