@@ -38,7 +38,7 @@ from ._backend import (
     string_tuple,
 )
 from ._prompt import payload_type, render_prompt
-from ._sandbox import SANDBOXES, sandboxed
+from ._sandbox import SANDBOXES, wrap
 from ._tool_needs import ToolNeeds
 from ._tool_version import ToolVersionError, Version, VersionRange
 
@@ -161,12 +161,9 @@ class CliAgentBackend:
         ignore: Gitignore patterns of further files it writes for itself,
             ignored in its worktrees besides the tool's own
             (``capabilities.tool_files``).
-        sandbox: ``bwrap`` to run it in a bubblewrap sandbox (only its
-            worktree, its scratch directory and a private ``/tmp`` are
-            writable; see ``playbill.actors._sandbox``); ``none`` by default.
+        sandbox: ``bwrap`` to run it sandboxed (``playbill.actors._sandbox``).
         sandbox_network: In the sandbox, whether it keeps the network.
-        sandbox_writable: In the sandbox, further paths it may write
-            (``~`` expanded; missing ones are skipped).
+        sandbox_writable: In the sandbox, further paths it may write.
     """
 
     tool: CliTool
@@ -307,14 +304,11 @@ class CliAgentBackend:
             for name, text in self.tool.files(order).items():
                 await trio.Path(scratch.io / name).write_text(text, encoding="utf-8")
             cwd = order.workspace if order.workspace is not None else str(scratch.work)
-            argv = sandboxed(
+            argv = wrap(
                 self.tool.command_line(order, prompt, scratch.io, version),
-                sandbox=self.sandbox,
+                self,
                 cwd=cwd,
-                writable=(scratch.io.parent,),
-                tmp=scratch.tmp,
-                network=self.sandbox_network,
-                extra_writable=self.sandbox_writable,
+                scratch=scratch.io.parent,
             )
             out = await run_agent_process(
                 argv,

@@ -67,7 +67,7 @@ from ._backend import (
     string_tuple,
 )
 from ._prompt import render_prompt, schema_text
-from ._sandbox import SANDBOXES, sandboxed
+from ._sandbox import SANDBOXES, wrap
 
 PLACEHOLDERS: frozenset[str] = frozenset(
     {
@@ -135,12 +135,9 @@ class CommandBackend:
         ignore: Gitignore patterns of the files the command writes for
             itself where it works (caches, logs), ignored in its worktrees
             (``capabilities.tool_files``).
-        sandbox: ``bwrap`` to run it in a bubblewrap sandbox (only its
-            worktree, its scratch directory and a private ``/tmp`` are
-            writable; see ``playbill.actors._sandbox``); ``none`` by default.
+        sandbox: ``bwrap`` to run it sandboxed (``playbill.actors._sandbox``).
         sandbox_network: In the sandbox, whether it keeps the network.
-        sandbox_writable: In the sandbox, further paths it may write
-            (``~`` expanded; missing ones are skipped).
+        sandbox_writable: In the sandbox, further paths it may write.
     """
 
     argv: tuple[str, ...] = attrs.field(converter=string_tuple)
@@ -256,15 +253,7 @@ class CommandBackend:
                 "attempt": str(order.attempt),
             }
             env = agent_env(self.env_allow, {f"PLAYBILL_{k.upper()}": v for k, v in values.items()})
-            argv = sandboxed(
-                self.command_line(values),
-                sandbox=self.sandbox,
-                cwd=cwd,
-                writable=(scratch.io.parent,),
-                tmp=scratch.tmp,
-                network=self.sandbox_network,
-                extra_writable=self.sandbox_writable,
-            )
+            argv = wrap(self.command_line(values), self, cwd=cwd, scratch=scratch.io.parent)
             out = await run_agent_process(
                 argv,
                 cwd=cwd,

@@ -29,7 +29,7 @@ import os
 import shutil
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Final, Literal
+from typing import Final, Literal, Protocol
 
 SandboxKind = Literal["none", "bwrap"]
 """``none`` (the agent runs as the user, unconfined) or ``bwrap``."""
@@ -39,6 +39,38 @@ SANDBOXES: Final = ("none", "bwrap")
 
 BWRAP: Final = "bwrap"
 """The program of the ``bwrap`` sandbox (Debian's ``bubblewrap`` package)."""
+
+
+class Sandboxable(Protocol):
+    """A backend's sandbox options (``sandbox``, ``sandbox_network``, ``sandbox_writable``)."""
+
+    @property
+    def sandbox(self) -> str:
+        """``none`` or ``bwrap``."""
+
+    @property
+    def sandbox_network(self) -> bool:
+        """Whether a sandboxed agent keeps the network."""
+
+    @property
+    def sandbox_writable(self) -> tuple[str, ...]:
+        """Further paths a sandboxed agent may write."""
+
+
+def wrap(argv: Sequence[str], options: Sandboxable, *, cwd: str, scratch: Path) -> list[str]:
+    """``argv`` in the sandbox ``options`` ask for, with the scratch directory ``scratch``.
+
+    ``scratch`` (``Scratch.io.parent``) is writable, its ``tmp`` the agent's ``TMPDIR``.
+    """
+    return sandboxed(
+        argv,
+        sandbox=options.sandbox,
+        cwd=cwd,
+        writable=(scratch,),
+        tmp=scratch / "tmp",
+        network=options.sandbox_network,
+        extra_writable=options.sandbox_writable,
+    )
 
 
 def sandbox_program(sandbox: str) -> str | None:

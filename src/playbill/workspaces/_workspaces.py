@@ -357,26 +357,19 @@ class Workspaces:
             raise ScopeViolation(str(self.repo_path), wt.step, wt.attempt, outside)
 
     def begin_work(self, step: str, attempt: int, worker: str = "") -> None:
-        """An agent starts working for an attempt in this repository (see ``end_work``).
-
-        While any agent works, the shared git directory's config, hooks and
-        info are guarded (``playbill.workspaces._tamper``). ``worker`` tells
-        apart agents at work on one attempt (its reviewer and verifier).
-        """
-        key = (self.run_id, step, attempt, worker)
-        _tamper.guard(self.repo_path, self._common).begin(key)
+        """An agent (``worker``, one of an attempt's) starts work: the git directory is guarded."""
+        _tamper.guard(self.repo_path, self._common).begin((self.run_id, step, attempt, worker))
 
     def end_work(self, step: str, attempt: int, worker: str = "") -> None:
-        """The agent stopped working: check the shared git directory.
+        """The agent stopped: check the shared git directory (``playbill.workspaces._tamper``).
 
         Raises:
-            GitTampered: It was changed while the agent worked (by this agent
-                or another one at work then); it has been put back. Its
-                ``failure`` is the attempt's typed failure.
+            GitTampered: It was changed while the agent worked (by it or by
+                another at work then); it was put back. Its ``failure`` is
+                the attempt's typed failure.
         """
         key = (self.run_id, step, attempt, worker)
-        found = _tamper.guard(self.repo_path, self._common).end(key)
-        if found is not None:
+        if (found := _tamper.guard(self.repo_path, self._common).end(key)) is not None:
             raise found
 
     def release(self, wt: Worktree) -> None:
