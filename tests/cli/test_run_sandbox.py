@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from cli_helpers import invoke
+from cli_helpers import assert_one_line_error, invoke
 from click.testing import CliRunner
 from test_run_real import make_project, run_state, toml
 from test_run_stop import Setup
@@ -138,3 +138,14 @@ def test_sigkill_of_the_runner_ends_a_sandboxed_agent_and_its_child(
         wait_until(lambda: not members(leader), "nothing is left of the process group")
     finally:
         kill_all(pids_in(setup.pids))
+
+
+def test_an_unknown_sandbox_is_one_line_naming_the_field(
+    runner: CliRunner, journal_path: Path, tmp_path: Path
+) -> None:
+    plan_file = tmp_path / "plan.toml"
+    plan_file.write_text(plan(tmp_path, sandbox="firejail"), encoding="utf-8")
+    checked = invoke(runner, journal_path, "validate", str(plan_file))
+    assert_one_line_error(
+        checked, "agents[0].options.sandbox: unknown sandbox 'firejail' (known: none, bwrap)"
+    )
