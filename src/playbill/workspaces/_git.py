@@ -12,7 +12,7 @@ Nor does any playbill command run a program that git configuration names
 ``credential.helper``, ``gpg.program`` (and its ``ssh``
 and ``x509`` variants), ``uploadpack.packObjectsHook`` and ``protocol``
 transports are overridden for every command, and the environment variables
-that name such programs are set or removed. What configuration cannot
+that name such programs are set to harmless values. What configuration cannot
 switch off by name (``filter.<driver>.clean``/``smudge``/``process`` for
 ``.gitattributes`` an agent writes, ``diff.<driver>.textconv``) is kept
 safe by ``GitGuard`` (``playbill.workspaces._tamper``): while agents work,
