@@ -28,10 +28,21 @@ from process_helpers import BOUND_S, cmdline, kill_all, members, pids_in, runnin
 
 ESCAPE_AGENT = Path(__file__).resolve().parents[1] / "fixtures" / "agents" / "escape_agent.py"
 
+BWRAP_DIR = os.environ.get("PLAYBILL_BWRAP_DIR", "")
+"""Where ``bwrap`` is when it is not on ``PATH`` (.ci/run unpacks Debian's package
+there: a system bwrap breaks Codex's own sandbox); the tests then fail without it."""
+
 needs_bwrap = pytest.mark.skipif(
-    shutil.which("bwrap") is None and not os.environ.get("PLAYBILL_REQUIRE_BWRAP"),
+    shutil.which("bwrap") is None and not BWRAP_DIR,
     reason="bubblewrap is not installed (.ci/run installs it, and requires it)",
 )
+
+
+@pytest.fixture(autouse=True)
+def bwrap_on_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``PLAYBILL_BWRAP_DIR`` on this test's ``PATH``, when it is set."""
+    if BWRAP_DIR:
+        monkeypatch.setenv("PATH", f"{BWRAP_DIR}{os.pathsep}{os.environ.get('PATH', '')}")
 
 
 def plan(project: Path, sandbox: str = "bwrap") -> str:
