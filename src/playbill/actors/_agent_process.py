@@ -93,8 +93,9 @@ class ProcessOutput:
 class Scratch:
     """A private temporary directory outside any worktree, removed on exit.
 
-    Holds the prompt and result files (``io``) and, for work without a
-    workspace, the directory the process runs in (``work``).
+    Holds the prompt and result files (``io``), for work without a
+    workspace the directory the process runs in (``work``), and a private
+    temporary directory for a sandboxed process (``tmp``, its ``TMPDIR``).
     """
 
     def __init__(self) -> None:
@@ -102,8 +103,10 @@ class Scratch:
         root = Path(self._dir.name)
         self.io = root / "io"
         self.work = root / "work"
+        self.tmp = root / "tmp"
         self.io.mkdir()
         self.work.mkdir()
+        self.tmp.mkdir()
 
     def __enter__(self) -> Scratch:
         return self

@@ -31,15 +31,19 @@ from ._agent_process import agent_env
 from ._backend import AgentBackend
 from ._cli_agent import CliAgentBackend
 from ._command import CommandBackend
+from ._sandbox import missing_sandbox, sandbox_program
 from ._tool_version import ToolVersionError, Version
 
 PROBE_TIMEOUT_S = 60.0
 """Seconds a program has to answer ``--version`` (aider imports a lot first)."""
 
-UnavailableReason = Literal["not_found", "not_executable", "no_version", "unsupported_version"]
+UnavailableReason = Literal[
+    "not_found", "not_executable", "no_version", "unsupported_version", "no_sandbox"
+]
 """Why an agent's program cannot start: it is not there, it is not an
 executable file, it printed no release (or could not be run), or its release
-is not one its preset supports."""
+is not one its preset supports, or the sandbox its options ask for
+(``sandbox = "bwrap"``) is not installed."""
 
 
 @final
@@ -166,16 +170,21 @@ async def unavailable(
         timeout_s: Seconds a coding-agent CLI has to answer ``--version``.
     """
     match backend:
-        case CliAgentBackend():
-            program = backend.tool.executable
+        case CliAgentBackend() | CommandBackend():
             env_path = agent_env(backend.env_allow).get("PATH")
-        case CommandBackend():
-            found = command_program(backend)
-            if found is None:
-                return None
-            program, env_path = found, agent_env(backend.env_allow).get("PATH")
+            no_sandbox = missing_sandbox(backend.sandbox, env_path)
+            if no_sandbox is not None:
+                wanted = sandbox_program(backend.sandbox) or backend.sandbox
+                return Unavailable(agent, backend.name, wanted, "no_sandbox", no_sandbox)
         case _:
             return None  # in-process: nothing to start
+    if isinstance(backend, CliAgentBackend):
+        program = backend.tool.executable
+    else:
+        found = command_program(backend)
+        if found is None:
+            return None
+        program = found
     where = resolve_program(program, path_env=env_path, base=base)
     if where.reason is not None:
         return Unavailable(agent, backend.name, program, where.reason, where.detail)

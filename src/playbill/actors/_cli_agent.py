@@ -38,6 +38,7 @@ from ._backend import (
     string_tuple,
 )
 from ._prompt import payload_type, render_prompt
+from ._sandbox import SANDBOXES, wrap
 from ._tool_needs import ToolNeeds
 from ._tool_version import ToolVersionError, Version, VersionRange
 
@@ -160,6 +161,9 @@ class CliAgentBackend:
         ignore: Gitignore patterns of further files it writes for itself,
             ignored in its worktrees besides the tool's own
             (``capabilities.tool_files``).
+        sandbox: ``bwrap`` to run it sandboxed (``playbill.actors._sandbox``).
+        sandbox_network: In the sandbox, whether it keeps the network.
+        sandbox_writable: In the sandbox, further paths it may write.
     """
 
     tool: CliTool
@@ -175,6 +179,9 @@ class CliAgentBackend:
     allow_untested_version: bool = False
     _probed: dict[str, Version] = attrs.field(init=False, factory=dict, eq=False, repr=False)
     ignore: tuple[str, ...] = attrs.field(default=(), converter=string_tuple)
+    sandbox: str = "none"
+    sandbox_network: bool = True
+    sandbox_writable: tuple[str, ...] = attrs.field(default=(), converter=string_tuple)
 
     def __attrs_post_init__(self) -> None:
         name = self.tool.name
@@ -183,6 +190,8 @@ class CliAgentBackend:
                 name, "roles", f"must be among {', '.join(sorted(self.allowed_roles))}"
             )
         check_ignore(name, self.ignore)
+        if self.sandbox not in SANDBOXES:
+            raise BackendConfigError(name, "sandbox", f"must be one of {', '.join(SANDBOXES)}")
         for option in ("timeout_s", "heartbeat_s"):
             if not getattr(self, option) > 0:
                 raise BackendConfigError(name, option, "must be positive")
@@ -294,9 +303,16 @@ class CliAgentBackend:
         with Scratch() as scratch:
             for name, text in self.tool.files(order).items():
                 await trio.Path(scratch.io / name).write_text(text, encoding="utf-8")
-            out = await run_agent_process(
+            cwd = order.workspace if order.workspace is not None else str(scratch.work)
+            argv = wrap(
                 self.tool.command_line(order, prompt, scratch.io, version),
-                cwd=order.workspace if order.workspace is not None else str(scratch.work),
+                self,
+                cwd=cwd,
+                scratch=scratch.io.parent,
+            )
+            out = await run_agent_process(
+                argv,
+                cwd=cwd,
                 env=agent_env(self.env_allow, self.env),
                 timeout_s=self.timeout_s,
                 heartbeat_s=self.heartbeat_s,

@@ -68,6 +68,7 @@ from ._backend import (
     string_tuple,
 )
 from ._prompt import render_prompt, schema_text
+from ._sandbox import SANDBOXES, wrap
 
 PLACEHOLDERS: frozenset[str] = frozenset(
     {
@@ -135,6 +136,9 @@ class CommandBackend:
         ignore: Gitignore patterns of the files the command writes for
             itself where it works (caches, logs), ignored in its worktrees
             (``capabilities.tool_files``).
+        sandbox: ``bwrap`` to run it sandboxed (``playbill.actors._sandbox``).
+        sandbox_network: In the sandbox, whether it keeps the network.
+        sandbox_writable: In the sandbox, further paths it may write.
     """
 
     argv: tuple[str, ...] = attrs.field(converter=string_tuple)
@@ -148,6 +152,9 @@ class CommandBackend:
     heartbeat_s: float = 5.0
     kill_grace_s: float = 1.0
     ignore: tuple[str, ...] = attrs.field(default=(), converter=string_tuple)
+    sandbox: str = "none"
+    sandbox_network: bool = True
+    sandbox_writable: tuple[str, ...] = attrs.field(default=(), converter=string_tuple)
 
     def __attrs_post_init__(self) -> None:
         if not self.argv or not all(isinstance(a, str) for a in self.argv):
@@ -176,6 +183,8 @@ class CommandBackend:
         if self.kill_grace_s < 0:
             raise BackendConfigError("command", "kill_grace_s", "must not be negative")
         check_ignore("command", self.ignore)
+        if self.sandbox not in SANDBOXES:
+            raise BackendConfigError("command", "sandbox", f"must be one of {', '.join(SANDBOXES)}")
 
     @property
     def name(self) -> str:
@@ -245,8 +254,9 @@ class CommandBackend:
                 "attempt": str(order.attempt),
             }
             env = agent_env(self.env_allow, {f"PLAYBILL_{k.upper()}": v for k, v in values.items()})
+            argv = wrap(self.command_line(values), self, cwd=cwd, scratch=scratch.io.parent)
             out = await run_agent_process(
-                self.command_line(values),
+                argv,
                 cwd=cwd,
                 env=env,
                 timeout_s=self.timeout_s,

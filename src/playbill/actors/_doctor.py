@@ -41,6 +41,7 @@ from ._checks import ChecksBackend
 from ._cli_agent import CliAgentBackend
 from ._command import CommandBackend
 from ._openai import OpenAIBackend
+from ._sandbox import missing_sandbox
 from ._tool_needs import ToolNeeds
 from ._tool_version import Version
 
@@ -262,12 +263,16 @@ async def _cli(
     notes: list[str] = []
     where = resolve_program(tool.executable, path_env=tool_env.get("PATH"), base=base)
     version: Version | None = None
+    no_sandbox = missing_sandbox(backend.sandbox, tool_env.get("PATH"))
+    if no_sandbox is not None:
+        problems.append(no_sandbox)
     if where.reason is not None:
         problems.append(where.detail)
     else:
         refused = await unavailable(agent, backend, base=base, timeout_s=probe_timeout_s)
         if refused is not None:
-            problems.append(refused.detail)
+            if refused.reason != "no_sandbox":  # said above
+                problems.append(refused.detail)
             version = refused.found
         else:
             version = await backend.probe()
@@ -334,6 +339,9 @@ def _command(agent: str, backend: CommandBackend, base: Path | None) -> Diagnosi
     problems: list[str] = []
     notes: list[str] = []
     path = None
+    no_sandbox = missing_sandbox(backend.sandbox, tool_env.get("PATH"))
+    if no_sandbox is not None:
+        problems.append(no_sandbox)
     if program is None:
         notes.append("argv[0] holds a placeholder: its program is known only when it runs")
     else:

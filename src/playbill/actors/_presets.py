@@ -82,6 +82,9 @@ def claude_code(
     heartbeat_s: float = 5.0,
     kill_grace_s: float = 2.0,
     allow_untested_version: bool = False,
+    sandbox: str = "none",
+    sandbox_network: bool = True,
+    sandbox_writable: Iterable[str] = (),
     ignore: Iterable[str] = (),
 ) -> CliAgentBackend:
     """Claude Code (``claude -p <prompt> --output-format stream-json --verbose ...``).
@@ -104,6 +107,11 @@ def claude_code(
         kill_grace_s: Seconds it has to exit after ``SIGTERM``.
         allow_untested_version: Run a release outside the tested range
             (``SUPPORTED`` of its module) instead of refusing it.
+        sandbox: ``bwrap`` to run the tool sandboxed (see
+            ``CliAgentBackend``); ``none`` by default.
+        sandbox_network: In the sandbox, whether the tool keeps the network.
+        sandbox_writable: In the sandbox, further paths the tool may write
+            (its own state: ``~/.claude``, ``~/.codex``...).
         ignore: Gitignore patterns of further files it writes for itself
             where it works, ignored there besides the tool's own.
 
@@ -132,6 +140,9 @@ def claude_code(
         heartbeat_s=heartbeat_s,
         kill_grace_s=kill_grace_s,
         allow_untested_version=allow_untested_version,
+        sandbox=sandbox,
+        sandbox_network=sandbox_network,
+        sandbox_writable=tuple(sandbox_writable),
         env=CLAUDE_SETTINGS,
         ignore=ignore,
     )
@@ -156,6 +167,9 @@ def codex(
     heartbeat_s: float = 5.0,
     kill_grace_s: float = 2.0,
     allow_untested_version: bool = False,
+    sandbox: str = "none",
+    sandbox_network: bool = True,
+    sandbox_writable: Iterable[str] = (),
     ignore: Iterable[str] = (),
 ) -> CliAgentBackend:
     """Codex CLI (``codex exec --json <prompt>``).
@@ -189,6 +203,11 @@ def codex(
         kill_grace_s: Seconds it has to exit after ``SIGTERM``.
         allow_untested_version: Run a release outside the tested range
             (``SUPPORTED`` of its module) instead of refusing it.
+        sandbox: ``bwrap`` to run the tool sandboxed (see
+            ``CliAgentBackend``); ``none`` by default.
+        sandbox_network: In the sandbox, whether the tool keeps the network.
+        sandbox_writable: In the sandbox, further paths the tool may write
+            (its own state: ``~/.claude``, ``~/.codex``...).
         ignore: Gitignore patterns of further files it writes for itself
             where it works, ignored there besides the tool's own.
 
@@ -223,6 +242,9 @@ def codex(
         heartbeat_s=heartbeat_s,
         kill_grace_s=kill_grace_s,
         allow_untested_version=allow_untested_version,
+        sandbox=sandbox,
+        sandbox_network=sandbox_network,
+        sandbox_writable=tuple(sandbox_writable),
         ignore=ignore,
     )
 
@@ -240,6 +262,9 @@ def aider(
     heartbeat_s: float = 5.0,
     kill_grace_s: float = 2.0,
     allow_untested_version: bool = False,
+    sandbox: str = "none",
+    sandbox_network: bool = True,
+    sandbox_writable: Iterable[str] = (),
     ignore: Iterable[str] = (),
 ) -> CliAgentBackend:
     """Aider (``aider --message-file <prompt> --yes-always --no-auto-commits ...``).
@@ -265,6 +290,11 @@ def aider(
         kill_grace_s: Seconds it has to exit after ``SIGTERM``.
         allow_untested_version: Run a release outside the tested range
             (``SUPPORTED`` of its module) instead of refusing it.
+        sandbox: ``bwrap`` to run the tool sandboxed (see
+            ``CliAgentBackend``); ``none`` by default.
+        sandbox_network: In the sandbox, whether the tool keeps the network.
+        sandbox_writable: In the sandbox, further paths the tool may write
+            (its own state: ``~/.claude``, ``~/.codex``...).
         ignore: Gitignore patterns of further files it writes for itself
             where it works, ignored there besides the tool's own.
 
@@ -294,5 +324,8 @@ def aider(
         heartbeat_s=heartbeat_s,
         kill_grace_s=kill_grace_s,
         allow_untested_version=allow_untested_version,
+        sandbox=sandbox,
+        sandbox_network=sandbox_network,
+        sandbox_writable=tuple(sandbox_writable),
         ignore=ignore,
     )

@@ -13,6 +13,7 @@ the actor, and the supervision tree journals it and restarts the actor.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Protocol, TypeVar, cast, final
@@ -46,7 +47,7 @@ from playbill.runtime import (
     UsageReported,
     VerificationRequested,
 )
-from playbill.workspaces import ScopeViolation, WorkspaceError, Worktree
+from playbill.workspaces import GitTampered, ScopeViolation, WorkspaceError, Worktree
 
 from ._backend import AgentBackend, BackendError, WorkKind, WorkOrder
 from ._usage_check import bad_usage, usage_problem
@@ -240,14 +241,14 @@ class RoleActor:
                     )
                 try:
                     order, worktree = await self._prepare(order)
-                    result = await self._backend.run(order, _Reporter(self, order))
+                    result = await self._guarded(order)
                     if worktree is not None:
                         assert self._workbench is not None
                         result = await self._workbench.finish(worktree, order.step, result)
                 except BackendError as failed:
                     await self._failed(order, failed)
-                except ScopeViolation as outside:
-                    await self._failed(order, BackendError(outside.failure))
+                except (ScopeViolation, GitTampered) as refused:
+                    await self._failed(order, BackendError(refused.failure))
                 except WorkspaceError as broken:
                     failure = Failure(
                         failure_class="transient", kind="workspace_error", detail=str(broken)
@@ -266,6 +267,34 @@ class RoleActor:
             if done_with is not None and self._workbench is not None:
                 with trio.CancelScope(shield=True):
                     await self._workbench.drop_view(done_with)
+
+    async def _guarded(self, order: WorkOrder) -> ResultEnvelope:
+        """Run the backend; on a real repository, with its shared git directory guarded.
+
+        Raises:
+            GitTampered: The agent (or another at work then) changed the
+                repository's git directory; it was put back. This wins over
+                the backend's own failure.
+        """
+        bench = self._workbench
+        if bench is None:
+            return await self._backend.run(order, _Reporter(self, order))
+        who = (order.step.id, order.attempt, f"{order.agent}/{order.kind}")
+        await bench.begin_work(*who)
+        try:
+            result = await self._backend.run(order, _Reporter(self, order))
+        except BackendError:
+            with trio.CancelScope(shield=True):
+                await bench.end_work(*who)
+            raise
+        except BaseException:
+            # cancelled: what was changed is put back all the same
+            with trio.CancelScope(shield=True), contextlib.suppress(GitTampered):
+                await bench.end_work(*who)
+            raise
+        with trio.CancelScope(shield=True):
+            await bench.end_work(*who)
+        return result
 
     async def _prepare(self, order: WorkOrder) -> tuple[WorkOrder, Worktree | None]:
         """Put the work in its worktree, on a real repository (see ``Workbench``)."""

@@ -214,6 +214,18 @@ class Workbench:
             await trio.to_thread.run_sync(self.workspaces.restore, wt, payload.commit)
         return wt.path
 
+    async def begin_work(self, step: str, attempt: int, worker: str) -> None:
+        """An agent starts working on an attempt: the shared git directory is guarded."""
+        await trio.to_thread.run_sync(self.workspaces.begin_work, step, attempt, worker)
+
+    async def end_work(self, step: str, attempt: int, worker: str) -> None:
+        """The agent stopped: check the shared git directory (see ``Workspaces.end_work``).
+
+        Raises:
+            GitTampered: It was changed while the agent worked; it was put back.
+        """
+        await trio.to_thread.run_sync(self.workspaces.end_work, step, attempt, worker)
+
     async def finish(self, wt: Worktree, step: StepSpec, result: ResultEnvelope) -> ResultEnvelope:
         """Commit an attempt's work, check its scope, and put the commit in its result.
 

@@ -13,6 +13,8 @@ from pathlib import Path
 import click
 
 from playbill.actors import ProfileSet, load_profiles
+from playbill.actors._agent_process import agent_env
+from playbill.actors._sandbox import missing_sandbox
 from playbill.plans import (
     STARTER_PLAN,
     PlanFile,
@@ -115,6 +117,11 @@ def validate(plan: Path, profile_file: Path | None) -> None:
     say(console, f"{path}: a valid plan")
     for line in summary(loaded):
         say(console, f"  {line}")
+    for agent in loaded.agents:
+        sandbox = getattr(agent.options, "sandbox", "none")
+        missing = missing_sandbox(sandbox, agent_env(()).get("PATH"))
+        if missing is not None:
+            say(console, f"  warning: agent {agent.id!r}: {missing}; `run` will refuse it")
 
 
 @click.command()

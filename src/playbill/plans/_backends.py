@@ -82,6 +82,12 @@ class CommandOptions:
         ignore: Gitignore patterns of the files it writes for itself where
             it works (caches, logs), never committed (besides editors' swap
             files, always ignored).
+        sandbox: ``bwrap`` to run it in a bubblewrap sandbox: only its
+            worktree, its scratch directory and a private ``/tmp`` are
+            writable (see docs/security-git.md); ``none`` by default.
+        sandbox_network: In the sandbox, whether it keeps the network.
+        sandbox_writable: In the sandbox, further paths it may write
+            (``~`` expanded; missing ones are skipped).
     """
 
     backend: ClassVar[str] = "command"
@@ -96,6 +102,9 @@ class CommandOptions:
     heartbeat_s: Seconds = _CMD.heartbeat_s
     kill_grace_s: SecondsOrNone = _CMD.kill_grace_s
     ignore: tuple[IgnorePattern, ...] = ()
+    sandbox: Annotated[Literal["none", "bwrap"], Choice("sandbox")] = "none"
+    sandbox_network: bool = True
+    sandbox_writable: tuple[str, ...] = ()
 
     def silences(self) -> tuple[Silence, ...]:
         """How long it may show no progress while it works (``heartbeat_s``)."""

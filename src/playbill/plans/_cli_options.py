@@ -11,7 +11,7 @@ arguments.
 # ``Annotated`` metadata of each attribute's type, which must not be a string.
 
 from collections.abc import Iterable, Mapping
-from typing import Any, ClassVar, final
+from typing import Annotated, Any, ClassVar, Literal, final
 
 import attrs
 from attrs import AttrsInstance
@@ -24,6 +24,7 @@ from playbill.runtime import ROLES, Role
 from ._types import (
     BEATS,
     AtLeastOne,
+    Choice,
     EnvName,
     IgnorePattern,
     Price,
@@ -66,6 +67,12 @@ class ClaudeCodeOptions:
             where it works, never committed (besides
             ``.claude/settings.local.json``, ``CLAUDE.local.md`` and editors'
             swap files).
+        sandbox: ``bwrap`` to run it in a bubblewrap sandbox: only its
+            worktree, its scratch directory and a private ``/tmp`` are
+            writable (see docs/security-git.md); ``none`` by default.
+        sandbox_network: In the sandbox, whether it keeps the network.
+        sandbox_writable: In the sandbox, further paths it may write
+            (``~`` expanded; missing ones are skipped).
     """
 
     backend: ClassVar[str] = "claude_code"
@@ -82,6 +89,9 @@ class ClaudeCodeOptions:
     kill_grace_s: SecondsOrNone = 2.0
     allow_untested_version: bool = False
     ignore: tuple[IgnorePattern, ...] = ()
+    sandbox: Annotated[Literal["none", "bwrap"], Choice("sandbox")] = "none"
+    sandbox_network: bool = True
+    sandbox_writable: tuple[str, ...] = ()
 
     def silences(self) -> tuple[Silence, ...]:
         """How long it may show no progress while it works (``heartbeat_s``)."""
@@ -128,6 +138,12 @@ class CodexOptions:
             range its preset was tested with, instead of refusing it.
         ignore: Gitignore patterns of further files it writes for itself
             where it works, never committed (besides editors' swap files).
+        sandbox: ``bwrap`` to run it in a bubblewrap sandbox: only its
+            worktree, its scratch directory and a private ``/tmp`` are
+            writable (see docs/security-git.md); ``none`` by default.
+        sandbox_network: In the sandbox, whether it keeps the network.
+        sandbox_writable: In the sandbox, further paths it may write
+            (``~`` expanded; missing ones are skipped).
     """
 
     backend: ClassVar[str] = "codex"
@@ -150,6 +166,9 @@ class CodexOptions:
     kill_grace_s: SecondsOrNone = 2.0
     allow_untested_version: bool = False
     ignore: tuple[IgnorePattern, ...] = ()
+    sandbox: Annotated[Literal["none", "bwrap"], Choice("sandbox")] = "none"
+    sandbox_network: bool = True
+    sandbox_writable: tuple[str, ...] = ()
 
     def silences(self) -> tuple[Silence, ...]:
         """How long it may show no progress while it works (``heartbeat_s``)."""
@@ -192,6 +211,12 @@ class AiderOptions:
         ignore: Gitignore patterns of further files it writes for itself
             where it works, never committed (besides ``.aider*`` and editors'
             swap files).
+        sandbox: ``bwrap`` to run it in a bubblewrap sandbox: only its
+            worktree, its scratch directory and a private ``/tmp`` are
+            writable (see docs/security-git.md); ``none`` by default.
+        sandbox_network: In the sandbox, whether it keeps the network.
+        sandbox_writable: In the sandbox, further paths it may write
+            (``~`` expanded; missing ones are skipped).
     """
 
     backend: ClassVar[str] = "aider"
@@ -208,6 +233,9 @@ class AiderOptions:
     kill_grace_s: SecondsOrNone = 2.0
     allow_untested_version: bool = False
     ignore: tuple[IgnorePattern, ...] = ()
+    sandbox: Annotated[Literal["none", "bwrap"], Choice("sandbox")] = "none"
+    sandbox_network: bool = True
+    sandbox_writable: tuple[str, ...] = ()
 
     def silences(self) -> tuple[Silence, ...]:
         """How long it may show no progress while it works (``heartbeat_s``)."""

@@ -52,6 +52,7 @@ from ._secrets import find_secret as find_secret
 from ._stale import StaleWorktree as StaleWorktree
 from ._stale import find_stale as find_stale
 from ._stale import remove_stale as remove_stale
+from ._tamper import GitTampered as GitTampered
 from ._views import make_view as make_view
 from ._views import remove_view as remove_view
 from ._workspaces import AttemptCommit as AttemptCommit
@@ -68,6 +69,7 @@ __all__ = [
     "DirtyTree",
     "GitEnvironment",
     "GitFailed",
+    "GitTampered",
     "Integrator",
     "MergeItem",
     "MergeReport",

@@ -4,6 +4,23 @@ Every command goes through ``run_git`` as an argument list, with the fixed
 playbill identity in its environment and configuration that keeps the
 user's setup out of the way for that command only: no hooks, no signing, no
 automatic gc. Nothing here writes the user's global configuration.
+
+Nor does any playbill command run a program that git configuration names
+(the repository's configuration is shared with agents, which can write it):
+``core.hooksPath``, ``core.fsmonitor``, ``core.pager``, ``core.editor``,
+``sequence.editor``, ``core.askPass``, ``core.sshCommand``,
+``credential.helper``, ``gpg.program`` (and its ``ssh``
+and ``x509`` variants), ``uploadpack.packObjectsHook`` and ``protocol``
+transports are overridden for every command, and the environment variables
+that name such programs are set to harmless values. What configuration cannot
+switch off by name (``filter.<driver>.clean``/``smudge``/``process`` for
+``.gitattributes`` an agent writes, ``diff.<driver>.textconv``) is kept
+safe by ``GitGuard`` (``playbill.workspaces._tamper``): while agents work,
+each command first checks the repository's configuration against its
+snapshot and puts back what an agent changed; and the one diff whose patch
+playbill reads passes ``--no-ext-diff --no-textconv`` (``diff.external``
+and ``GIT_EXTERNAL_DIFF`` run only for patches; an empty override would
+make git try to run an empty program).
 """
 
 from __future__ import annotations
@@ -21,6 +38,7 @@ from urllib.parse import unquote
 
 import git
 
+from . import _tamper
 from ._errors import (
     GitEnvironment,
     GitFailed,
@@ -40,6 +58,13 @@ _ENV = {
     "GIT_COMMITTER_NAME": IDENTITY_NAME,
     "GIT_COMMITTER_EMAIL": IDENTITY_EMAIL,
     "GIT_TERMINAL_PROMPT": "0",
+    "GIT_PAGER": "cat",
+    "PAGER": "cat",
+    "GIT_EDITOR": "true",
+    "GIT_SEQUENCE_EDITOR": "true",
+    "GIT_ASKPASS": "",
+    "SSH_ASKPASS": "",
+    "GIT_SSH_COMMAND": "false",
 }
 # For our commands only: the user's hooks, signing and background gc have no
 # place in a run's bookkeeping (a pre-commit hook could block an attempt's
@@ -50,7 +75,24 @@ _CONFIG = (
     *("-c", "gc.auto=0"),
     *("-c", "maintenance.auto=false"),
     *("-c", "core.quotePath=false"),
+    # programs the (agent-writable) configuration could name: none runs
+    *("-c", "core.fsmonitor=false"),
+    *("-c", "core.pager=cat"),
+    *("-c", "core.editor=true"),
+    *("-c", "sequence.editor=true"),
+    *("-c", "core.askPass="),
+    *("-c", "core.sshCommand=false"),
+    *("-c", "credential.helper="),
+    *("-c", "gpg.program=false"),
+    *("-c", "gpg.ssh.program=false"),
+    *("-c", "gpg.x509.program=false"),
+    *("-c", "tag.gpgSign=false"),
+    *("-c", "uploadpack.packObjectsHook="),
+    *("-c", "protocol.allow=never"),
+    *("-c", "protocol.file.allow=always"),
 )
+# git commands of playbill's that write what ``GitGuard`` watches
+_WRITING = frozenset({"config", "worktree"})
 
 # Variables that would make git act on another repository, index or tree
 # than the one it runs in (GitPython can add variables, not remove them).
@@ -104,8 +146,22 @@ def run_git(
         # GitPython would quietly run git in the process's directory instead
         raise WorktreeGone(str(repo), str(cwd))
     own = ("-c", f"core.excludesFile={excludes}") if excludes is not None else ()
+    guard = _tamper.guard_of(repo)
+    if guard is None:
+        return _execute(cwd, [*own, *args], repo=repo, ok=ok, stdin=stdin)
+    with guard.lock:
+        guard.check()
+        got = _execute(cwd, [*own, *args], repo=repo, ok=ok, stdin=stdin)
+        if args and args[0] in _WRITING:
+            guard.trust()
+        return got
+
+
+def _execute(
+    cwd: Path, args: list[str], *, repo: Path, ok: Collection[int], stdin: BinaryIO | None
+) -> GitOut:
     status, out, err = git.Git(str(cwd)).execute(
-        ["git", *_CONFIG, *own, *args],
+        ["git", *_CONFIG, *args],
         istream=stdin,
         with_extended_output=True,
         with_exceptions=False,

@@ -12,7 +12,7 @@ import attrs
 
 from playbill.runtime import WorkspaceCreated
 
-from . import _excludes, _git, _places
+from . import _excludes, _git, _places, _tamper
 from ._errors import DirtyTree, ScopeViolation, UnknownCommit
 from ._scope import check_scope
 
@@ -144,6 +144,7 @@ class Workspaces:
         else:
             base = _git.require_commit(top, base_commit, repo=top)
         lock = _git.repo_lock(common)
+        _tamper.guard(top, common)
         self.__attrs_init__(top, run_id, base, root, root.parent, common, lock)
 
     @property
@@ -369,6 +370,22 @@ class Workspaces:
         outside = check_scope(self.changed_paths(wt) if changed is None else changed, scope)
         if outside:
             raise ScopeViolation(str(self.repo_path), wt.step, wt.attempt, outside)
+
+    def begin_work(self, step: str, attempt: int, worker: str = "") -> None:
+        """An agent (``worker``, one of an attempt's) starts work: the git directory is guarded."""
+        _tamper.guard(self.repo_path, self._common).begin((self.run_id, step, attempt, worker))
+
+    def end_work(self, step: str, attempt: int, worker: str = "") -> None:
+        """The agent stopped: check the shared git directory (``playbill.workspaces._tamper``).
+
+        Raises:
+            GitTampered: It was changed while the agent worked (by it or by
+                another at work then); it was put back. Its ``failure`` is
+                the attempt's typed failure.
+        """
+        key = (self.run_id, step, attempt, worker)
+        if (found := _tamper.guard(self.repo_path, self._common).end(key)) is not None:
+            raise found
 
     def release(self, wt: Worktree) -> None:
         """Remove an attempt's worktree directory; its branch stays as evidence. Idempotent."""
