@@ -185,3 +185,56 @@ def test_decompose_replaces_an_escalated_step_by_a_plan_fragment(
     ]
     assert len(asked) == 1  # the new step needed nobody
     assert git(project, "show", "playbill/dc/integration:calc.py") + "\n" == FIXED
+
+
+def test_a_plan_step_out_of_attempts_is_decomposed_into_its_fragment(
+    runner: CliRunner, journal_path: Path, project: Path
+) -> None:
+    fragment = journal_path.parent / "fragment.toml"
+    argv = [sys.executable, "-m", "pytest", "-q", "test_calc.py"]
+    fragment.write_text(FRAGMENT.format(argv=toml(argv)), encoding="utf-8")
+    text = plan_text("garbage", "fix", max_attempts=1).replace(
+        '[[steps]]\nid = "fix"\n',
+        '[[steps]]\nid = "fix"\non_exhausted = "decompose"\ndecompose_into = "fragment.toml"\n',
+    )
+    result = run_plan(runner, journal_path, project, text, "--run-id", "pd", "--quiet")
+    assert result.exit_code == 0, result.output
+    state = run_state(journal_path, "pd")
+    assert state.steps["fix"].status == "skipped"
+    assert state.steps["fix-add"].status == "completed"
+    assert not state.approvals  # nobody was asked
+    decisions = [
+        e.msg for e in read_entries(journal_path, "pd") if isinstance(e.msg, PolicyDecisionApplied)
+    ]
+    assert (decisions[0].action, decisions[0].step) == ("decompose", "fix")
+    assert [s.id for s in decisions[0].new_steps] == ["fix-add"]
+    assert git(project, "show", "playbill/pd/integration:calc.py") + "\n" == FIXED
+
+
+def test_decompose_in_a_plan_needs_a_fragment_that_checks(
+    runner: CliRunner, journal_path: Path, tmp_path: Path
+) -> None:
+    plan = tmp_path / "plan.toml"
+    base = plan_text("fix")
+    plan.write_text(
+        base.replace(
+            '[[steps]]\nid = "fix"\n', '[[steps]]\nid = "fix"\non_exhausted = "decompose"\n'
+        ),
+        encoding="utf-8",
+    )
+    missing = invoke(runner, journal_path, "validate", str(plan))
+    assert missing.exit_code == 2, missing.output
+    assert "steps[0].on_exhausted: decompose needs decompose_into" in missing.output
+    (tmp_path / "bad.toml").write_text('[[steps]]\nid = "fix"\ngoal = "again"\n', encoding="utf-8")
+    plan.write_text(
+        base.replace(
+            '[[steps]]\nid = "fix"\n',
+            '[[steps]]\nid = "fix"\non_exhausted = "decompose"\ndecompose_into = "bad.toml"\n',
+        ),
+        encoding="utf-8",
+    )
+    clash = invoke(runner, journal_path, "validate", str(plan))
+    assert clash.exit_code == 2, clash.output
+    assert "steps[0].decompose_into:" in clash.output
+    assert "step 'fix' already exists" in clash.output
+    assert "Traceback" not in clash.output

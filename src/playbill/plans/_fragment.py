@@ -7,13 +7,15 @@ reads one validator written as an inline TOML table
 (``{kind = "tests_pass", command = ["pytest", "-q"]}``). Both go through
 the plan's own converter and step checks (ids, dependencies on steps of the
 run or of the fragment, scopes confined to the repository, validators), and
-every problem is reported at once, with its place in the file.
+every problem is reported at once, with its place in the file. A plan's
+step can name a fragment itself: ``on_exhausted = "decompose"`` with
+``decompose_into = "fragment.toml"`` (``step_fragments``).
 """
 
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 from playbill._problems import Problem
@@ -101,3 +103,48 @@ def _toml(text: str, source: str) -> dict[str, object]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise PlanError(source, [Problem("", f"not valid TOML: {error}")]) from None
+
+
+def step_fragments(
+    steps: Sequence[StepTable | None], *, source: str, step_ids: Collection[str]
+) -> tuple[dict[str, tuple[StepSpec, ...]], list[Problem]]:
+    """The fragments of a plan's steps that say ``on_exhausted = "decompose"``.
+
+    Each ``decompose_into`` is read relative to the plan file (``source``)
+    and checked as ``parse_fragment`` does, its new ids unused by the plan
+    and by the other fragments. ``decompose`` without a fragment, and a
+    fragment without ``decompose``, are problems too.
+
+    Returns:
+        The steps of each fragment, by the id of the step they replace, and
+        the problems found (each at its step's ``decompose_into``).
+    """
+    base = Path(source).parent
+    fragments: dict[str, tuple[StepSpec, ...]] = {}
+    problems: list[Problem] = []
+    taken = set(step_ids)
+    for i, step in enumerate(steps):
+        if step is None:
+            continue
+        here = f"steps[{i}]"
+        decompose = step.on_exhausted == "decompose"
+        if step.decompose_into is None:
+            if decompose:
+                detail = 'decompose needs decompose_into = "FRAGMENT.toml", the steps to use'
+                problems.append(Problem(f"{here}.on_exhausted", detail))
+            continue
+        if not decompose:
+            detail = 'a fragment is used only with on_exhausted = "decompose"'
+            problems.append(Problem(f"{here}.decompose_into", detail))
+            continue
+        path = base / step.decompose_into
+        try:
+            specs = load_fragment(path, known_steps=taken)
+        except PlanError as error:
+            problems.extend(
+                Problem(f"{here}.decompose_into", f"{path}: {p}") for p in error.problems
+            )
+            continue
+        taken.update(s.id for s in specs)
+        fragments[step.id] = specs
+    return fragments, problems

@@ -264,6 +264,10 @@ class AgentSpec(Value, frozen=True):
     heartbeat_timeout_s: float | None = None
 
 
+StepExhaustedAction: TypeAlias = Literal["abort", "escalate", "skip", "decompose"]
+"""What happens to a step out of attempts, as a step says it (``StepSpec.on_exhausted``)."""
+
+
 class StepSpec(Value, frozen=True):
     """One step of a plan.
 
@@ -279,6 +283,10 @@ class StepSpec(Value, frozen=True):
         max_attempts: Attempts allowed; the run's budget decides when ``None``.
         competitors: How many agents attempt the step at once under the
             ``competitive`` strategy; the policy's ``competitors`` when ``None``.
+        on_exhausted: What happens to the step once out of attempts; the
+            policy's ``on_exhausted`` when ``None``. ``decompose`` replaces it
+            by ``decompose_into``.
+        decompose_into: The steps that replace it when it is decomposed.
     """
 
     id: str
@@ -290,6 +298,8 @@ class StepSpec(Value, frozen=True):
     strategy: str | None = None
     max_attempts: int | None = None
     competitors: int | None = None
+    on_exhausted: StepExhaustedAction | None = None
+    decompose_into: tuple[StepSpec, ...] = ()
 
 
 class Criterion(Value, frozen=True):
