@@ -43,9 +43,12 @@ def escalated(runner: CliRunner, journal: Path, project: Path, text: str, run_id
 
 
 def resume(runner: CliRunner, journal: Path, run_id: str) -> None:
+    """Resume the run to its end; today's policy replays the whole journal, decision included."""
     resumed = invoke(runner, journal, "resume", run_id, "--quiet")
     assert resumed.exit_code == 0, resumed.output
     assert "outcome: completed" in resumed.stdout
+    replayed = invoke(runner, journal, "replay", run_id, "--check")
+    assert replayed.exit_code == 0, replayed.output
 
 
 def closed_by(journal: Path, run_id: str, action: str) -> HumanApprovalGiven:
