@@ -143,6 +143,8 @@ goal = "Write a CSV writer for ledger entries, with tests"
 depends_on = ["design"]
 scope = ["src/ledger/export/**", "tests/test_export.py"]
 max_attempts = 4            # this step's own limit (default: the policy's)
+on_exhausted = "escalate"   # once out of attempts (default: the policy's); or
+# "decompose", with decompose_into = "FRAGMENT.toml": [[steps]] that replace it
 
 [[steps.validators]]
 # kinds: "tests_pass", "command_passes", "build_passes", "file_changed",
