@@ -160,7 +160,8 @@ KNOWN = "known: first_passing, best_score, lowest_cost, reviewer_vote"
             "competitor = 2",
             "steps[0].competitor",
             "unknown key (expected one of id, goal, role, depends_on, scope, validators, "
-            "strategy, max_attempts, competitors, budget) (did you mean 'competitors'?)",
+            "strategy, max_attempts, competitors, budget, on_exhausted, decompose_into) "
+            "(did you mean 'competitors'?)",
         ),
     ],
 )

@@ -47,6 +47,7 @@ def golden() -> list[Entry]:
 def test_a_completed_run_reuses_every_accepted_attempt() -> None:
     result = retry_plan(fold(golden()))
     assert result.why_resuming == "the run completed: there is nothing to resume"
+    assert not result.resumable and result.instead == "nothing: the run completed"
     assert result.invalidated == ()
     assert [(p.step, p.attempt, p.agent) for p in result.reusable_proof] == [
         ("plan", 1, "planner"),
@@ -67,10 +68,20 @@ def test_a_proposed_result_is_kept_and_resumes_at_review() -> None:
     )
     assert result.resume_from == (
         ResumePoint(
-            step="csv-writer", stage="review", reason="attempt 2 proposed a result; it is kept"
+            step="csv-writer",
+            stage="review",
+            reason="attempt 2 proposed a result; it is kept",
+            attempt=2,
         ),
-        ResumePoint(step="cli-flag", stage="implement", reason="not started yet; next: attempt 1"),
-        ResumePoint(step="verify", stage="implement", reason="not started yet; next: attempt 1"),
+        ResumePoint(
+            step="cli-flag",
+            stage="implement",
+            reason="not started yet; next: attempt 1",
+            attempt=1,
+        ),
+        ResumePoint(
+            step="verify", stage="implement", reason="not started yet; next: attempt 1", attempt=1
+        ),
     )
     assert [p.step for p in result.reusable_proof] == ["plan"]
 

@@ -6,7 +6,7 @@ one after another, and reports one check per validator, named as the policy
 names them (``tests_pass``, ``tests_pass#2``...), with its typed failure,
 its score, and the end of its output (secrets redacted). It sends a
 heartbeat every ``heartbeat_s`` while validators run, so a long test suite
-is not taken for a hung agent.
+is not taken for a hung agent, and reports the wall time its checks took.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from playbill.runtime import (
     HumanApproval,
     ImplementationPayload,
     ResultEnvelope,
+    Usage,
     VerificationPayload,
     validator_names,
 )
@@ -84,6 +85,7 @@ class ChecksBackend:
         )
         checks: list[Check] = []
         evidence: list[Evidence] = []
+        started = trio.current_time()
         async with trio.open_nursery() as nursery:
             nursery.start_soon(self._beat, report)
             for name, validator in validator_names(order.step.validators):
@@ -103,6 +105,8 @@ class ChecksBackend:
                 )
                 evidence.extend(result.evidence)
             nursery.cancel_scope.cancel()
+        usage = Usage(wall_s=max(0.0, trio.current_time() - started))
+        await report.usage(usage)  # the time its checks took, for the agent's wall
         return ResultEnvelope(
             agent=order.agent,
             role="verifier",
@@ -110,6 +114,7 @@ class ChecksBackend:
             attempt=order.attempt,
             exit_status="ok",
             payload=VerificationPayload(checks=tuple(checks)),
+            usage=usage,
             evidence=tuple(evidence),
         )
 

@@ -37,6 +37,7 @@ from playbill.runtime import (
     Budget,
     ChildSpec,
     Clock,
+    ControlRequest,
     Draft,
     Entry,
     Journal,
@@ -142,6 +143,26 @@ class Run:
     async def append(self, drafts: Sequence[Draft]) -> list[Entry]:
         """Journal entries into the run (notes, approvals...); returns once committed."""
         return await self._writer.append(drafts)
+
+    async def request(self, request: ControlRequest) -> int:
+        """Queue a control request for the run, as ``playbill pause`` and friends do.
+
+        The run's control loop takes it within ``control_poll_s`` (journaled
+        as ``control_requested``) and the policy carries it out, or refuses
+        it with a note. Besides pause, resume, cancel, approve and reject, a
+        person decides about a step: ``skip``, ``change_agent`` (with
+        ``agent``), ``change_validator`` (with ``validator``) and
+        ``decompose`` (with ``new_steps``); each closes the escalation it
+        answers and the run goes on. A run opened with
+        ``control_poll_s=None`` takes it only when it is resumed.
+
+        Args:
+            request: What is asked, by whom and why.
+
+        Returns:
+            The request's id in the journal's queue.
+        """
+        return await self._journal.post_request(self._run_id, request)
 
     async def wait(self, until: Callable[[RunState], bool] | None = None) -> RunState:
         """Wait until ``until(state)`` holds; by default until the run is settled.

@@ -8,7 +8,10 @@ all. Anything else is a bug and is never caught here.
 
 from __future__ import annotations
 
+import shlex
+import shutil
 import signal
+import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import IO, Any, TypeVar, TypeVarTuple, final
@@ -196,6 +199,26 @@ def say(console: Console, line: str) -> None:
     console.print(line, markup=False, soft_wrap=True)
 
 
+def playbill_command() -> str:
+    """How the user can run ``playbill`` again, for the commands the CLI suggests.
+
+    ``playbill`` when the console script that runs is the one on ``PATH``;
+    else the script's path as it was typed (``.venv/bin/playbill``, when the
+    Quickstart's venv is not activated); ``PYTHON -m playbill`` when it runs
+    as a module.
+    """
+    argv0 = sys.argv[0] if sys.argv else ""
+    script = Path(argv0)
+    if script.name == "__main__.py" and script.parent.name == "playbill":
+        return f"{shlex.quote(sys.executable)} -m playbill"
+    if script.name != "playbill":
+        return "playbill"  # embedded in another program: the plain name
+    found = shutil.which("playbill")
+    if found is not None and Path(found).resolve() == script.resolve():
+        return "playbill"
+    return shlex.quote(argv0)
+
+
 def journal_target(ctx: click.Context, param: click.Parameter, value: object) -> Path | str:
     """``--journal``: a ``Path`` for a file, or a database URL as it is (a ``Path`` mangles it)."""
     if isinstance(value, Path):
@@ -229,11 +252,17 @@ pass_settings = click.make_pass_decorator(Settings)
 def cli(ctx: click.Context, journal: Path | str, debug: bool) -> None:
     """Run, simulate, steer and inspect playbill runs, and check plan files.
 
-    Exit status: 0 on success, 2 on bad input (usage, bad file, unknown run,
-    corrupt journal), 3 is reserved for `replay --check`; `run` and `resume`
-    also exit 1 (the run failed or was cancelled) and 4 (it waits for a
-    person); `run`, `resume` and `demo` exit 130 on SIGINT (Ctrl-C) and 143
-    on SIGTERM, their agents stopped and the run paused (a second Ctrl-C
-    kills the agents at once).
-    """
+    \b
+    Exit status:
+      0    success (`run`, `resume`: the run completed)
+      1    `run`, `resume`: the run failed or was cancelled;
+           `doctor`: an agent is not ready
+      2    bad input: usage, bad file, unknown run, corrupt journal
+      3    `replay --check`: today's policy decides differently
+      4    `run`, `resume`: the run waits for a person (approve, or a
+           decision such as `skip`, then `resume`)
+      130  `run`, `resume`, `demo`: stopped by SIGINT (Ctrl-C), the agents
+           stopped and the run paused (a second Ctrl-C kills them at once)
+      143  `run`, `resume`, `demo`: stopped by SIGTERM, as for SIGINT
+    """  # noqa: D301 (click's \b, the backspace character, keeps the lines as they are)
     ctx.obj = Settings(journal=journal, debug=debug)

@@ -10,7 +10,7 @@ from playbill.runtime import Journal
 from playbill.runtime._errors import WriterConflictError
 from playbill.runtime._state import RunState
 
-from ._app import Settings, make_console, run_async, say
+from ._app import Settings, make_console, playbill_command, run_async, say
 from ._demo import DemoRun, demo_run, next_demo_run_id
 from ._load import make_journal_dir, opened_journal, state_at
 from ._render import print_state
@@ -78,7 +78,7 @@ def show_scripted_demo(settings: Settings) -> None:
     where = f"Wrote run {run_id} ({state.last_seq} entries) to {settings.journal}."
     say(console, where)
     say(console, "Try next:")
-    prefix = "playbill"
+    prefix = playbill_command()
     if not settings.is_default_journal:
         prefix += f" --journal {shlex.quote(str(settings.journal))}"
     for command in (f"events {run_id}", f"replay {run_id}", "runs"):

@@ -41,7 +41,7 @@ from playbill.runtime import (
     WorkspaceMerged,
 )
 
-from ._app import CommandFailed, Settings, make_console, run_async, say
+from ._app import CommandFailed, Settings, make_console, playbill_command, run_async, say
 from ._demo import next_demo_run_id
 from ._format import clip, format_cost, format_failure, format_seconds, format_tokens
 from ._live import LiveView
@@ -193,7 +193,7 @@ def _report(settings: Settings, result: DemoResult, console: Console) -> None:
     say(console, f"  main is as it was; the accepted work is on {branch}")
     say(console, f"Journal: {settings.where}  run: {result.run_id}")
     say(console, "")
-    prefix = "playbill"
+    prefix = playbill_command()
     if not settings.is_default_journal:
         prefix += f" --journal {shlex.quote(str(settings.journal))}"
     python = shlex.quote(sys.executable)

@@ -157,10 +157,14 @@ def retry_plan_command(settings: Settings, run_id: str, as_json: bool) -> None:
     Why it would resume, what is invalidated, what proof is reusable, from
     which stage each step goes on, which agents change, and which human
     inputs block it. Deterministic: the same journal gives the same plan.
+    A run that completed, failed or was cancelled cannot be resumed: the plan
+    says so, and what can be done instead. With --json, one object with
+    every key, empty sections included.
     """
     state = run_async(load_state, settings, run_id, None, False)
     plan = retry_plan(state)
     if as_json:
-        click.echo(msgspec.json.encode(plan))
+        # every key, empty sections included: the plan's values omit their defaults
+        click.echo(msgspec.json.encode(msgspec.structs.asdict(plan)))
         return
     say(make_console(), render_retry_plan(plan))

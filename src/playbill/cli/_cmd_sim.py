@@ -38,7 +38,7 @@ from playbill.actors import default_run_id as sim_run_id
 from playbill.plans import load_plan
 from playbill.runtime import Entry, FaultPlan, open_journal, parse_faults
 
-from ._app import Settings, make_console, pass_settings, run_async, say
+from ._app import Settings, make_console, pass_settings, playbill_command, run_async, say
 from ._cmd_demo import show_scripted_demo
 from ._cmd_demo_real import free_demo_id, run_real_demo
 from ._cmd_run import WORKTREES_OPTION
@@ -284,4 +284,4 @@ def _hints(settings: Settings, run_id: str) -> None:
     say(console, f"Journal: {shown}  run: {run_id}")
     say(console, "Try next:")
     for command in (f"events {run_id}", f"replay {run_id} --check", f"retry-plan {run_id}"):
-        say(console, f"  playbill{journal} {command}")
+        say(console, f"  {playbill_command()}{journal} {command}")

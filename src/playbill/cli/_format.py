@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
 
 import msgspec
 
@@ -23,6 +24,7 @@ from playbill.runtime._values import (
     ImplementationPayload,
     Plan,
     PlanPayload,
+    PolicySettings,
     ProcessInfo,
     ResultEnvelope,
     ReviewPayload,
@@ -52,9 +54,27 @@ def format_tokens(tokens: int) -> str:
     return f"{tokens:,}"
 
 
+def round_money(usd: float) -> float:
+    """The one rounding of an amount of dollars: to the micro-dollar (``runs --json``).
+
+    Sums of float costs carry binary noise (``0.1 + 0.115`` is
+    ``0.21500000000000002``); every figure shown is made from this value, so
+    that ``runs``, ``status`` and the reports never disagree by a cent.
+    """
+    return round(usd, 6)
+
+
 def format_cost(usd: float) -> str:
-    """Dollars, to the cent below $100 and to the dollar above: ``$1.29``."""
-    return f"${usd:,.2f}" if usd < 100 else f"${usd:,.0f}"
+    """Dollars, to the cent below $100 and to the dollar above: ``$1.29``.
+
+    The amount is rounded once to the micro-dollar (``round_money``), then
+    half up to the cent (or the dollar), whatever path it took here.
+    """
+    exact = Decimal(repr(round_money(usd) + 0.0))  # + 0.0: no "-0.00"
+    cents = exact.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    if cents < 100:
+        return f"${cents:,}"
+    return f"${exact.quantize(Decimal('1'), rounding=ROUND_HALF_UP):,}"
 
 
 def format_seconds(seconds: float) -> str:
@@ -158,6 +178,8 @@ def _value(name: str, value: object) -> str:
             return _text(format_failure(value))
         case Budget():
             return _budget(value)
+        case PolicySettings():
+            return _settings(value)
         case Plan():
             return (
                 f"[{_count(value.steps, 'step')}, {_count(value.agents, 'agent')}, "
@@ -166,7 +188,12 @@ def _value(name: str, value: object) -> str:
         case StepSpec():
             return value.id
         case ControlRequest():
-            return _text(" ".join([value.action, *([value.step] if value.step else []), value.by]))
+            words = [value.action, *([value.step] if value.step else [])]
+            if value.agent:
+                words.append(f"to {value.agent}")
+            if value.new_steps:
+                words.append("into " + ",".join(s.id for s in value.new_steps))
+            return _text(" ".join([*words, value.by]))
         case ProcessInfo():
             started = f" started@{value.start_ticks}" if value.start_ticks is not None else ""
             where = f" on {value.host}" if value.host else ""
@@ -240,6 +267,14 @@ def _budget(budget: Budget) -> str:
         if getattr(budget, field.name) is not None
     ]
     return ",".join(limits) if limits else "unlimited"
+
+
+def _settings(settings: PolicySettings) -> str:
+    """The policy's values, each as ``name:value`` (``max_attempts:3,...``)."""
+    return ",".join(
+        f"{field.name}:{_value(field.name, getattr(settings, field.name))}"
+        for field in msgspec.structs.fields(settings)
+    )
 
 
 def _tag(struct: msgspec.Struct) -> str:

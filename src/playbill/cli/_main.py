@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ._app import cli
 from ._cmd_control import approve, cancel, pause, reject, resume
+from ._cmd_decide import change_agent, change_validator, decompose, skip
 from ._cmd_doctor import doctor
 from ._cmd_events import events
 from ._cmd_migrate import migrate
@@ -28,6 +29,10 @@ for _command in (
     cancel,
     approve,
     reject,
+    skip,
+    change_agent,
+    change_validator,
+    decompose,
     runs,
     status,
     events,

@@ -19,7 +19,14 @@ from rich.text import Text
 from playbill.runtime._settle import shown_status, waiting_for
 from playbill.runtime._state import RunState, state_digest
 
-from ._format import clip, format_cost, format_seconds, format_time, format_tokens
+from ._format import (
+    clip,
+    format_cost,
+    format_seconds,
+    format_time,
+    format_tokens,
+    round_money,
+)
 
 _N = TypeVar("_N", int, float)
 _V = TypeVar("_V")
@@ -94,7 +101,7 @@ def run_row(state: RunState) -> RunRow:
         steps_done=state.steps_done(),
         steps_total=len(state.steps),
         tokens=state.usage.tokens,
-        cost_usd=round(state.usage.cost_usd, 6),
+        cost_usd=round_money(state.usage.cost_usd),
         anomalies=state.anomaly_count,
     )
 
@@ -216,7 +223,11 @@ def steps_table(state: RunState) -> Table:
 
 
 def agents_table(state: RunState) -> Table:
-    """The agents in plan order: role, status, usage, attempts, restarts."""
+    """The agents in plan order: role, status, usage, attempts, restarts.
+
+    Attempts are the pieces of work an agent did: its own attempts, and the
+    reviews and verifications it reported.
+    """
     table = _table(
         "Agents",
         "agent",
@@ -230,6 +241,7 @@ def agents_table(state: RunState) -> Table:
         right=("tokens", "cost", "wall", "attempts", "restarts"),
     )
     planned = [spec.id for spec in state.plan.agents] if state.plan is not None else []
+    reports = _reports_by_agent(state)
     for agent in _in_order(state.agents, planned):
         status = _status(agent.status)
         if agent.step is not None:
@@ -243,10 +255,24 @@ def agents_table(state: RunState) -> Table:
             format_tokens(agent.usage.tokens),
             format_cost(agent.usage.cost_usd),
             format_seconds(agent.usage.wall_s),
-            str(agent.attempts),
+            str(agent.attempts + reports.get(agent.spec.id, 0)),
             str(agent.restarts),
         )
     return table
+
+
+def _reports_by_agent(state: RunState) -> dict[str, int]:
+    """How many reviews and verifications each agent reported, over every attempt.
+
+    An agent's ``attempts`` in the table are the pieces of work it did: the
+    attempts it made, and the attempts of others it reviewed or verified.
+    """
+    counts: dict[str, int] = {}
+    for step in state.steps.values():
+        for attempt in step.attempts:
+            for report in attempt.reports:
+                counts[report.agent] = counts.get(report.agent, 0) + 1
+    return counts
 
 
 def _criteria(state: RunState) -> Table:

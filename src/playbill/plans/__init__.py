@@ -16,6 +16,7 @@ from ._budget_tables import BudgetTable, StepBudgetTable
 from ._build import make_backend, plan_backends
 from ._checks import RESERVED_ADDRESSES, check_plan
 from ._cli_options import AiderOptions, ClaudeCodeOptions, CodexOptions
+from ._fragment import load_fragment, parse_fragment, parse_validator
 from ._load import PlanError, load_plan, parse_plan
 from ._model import (
     BACKENDS,
@@ -78,10 +79,13 @@ __all__ = [
     "check_backend",
     "check_plan",
     "guess_test_command",
+    "load_fragment",
     "load_plan",
     "make_backend",
     "outside_repository",
+    "parse_fragment",
     "parse_plan",
+    "parse_validator",
     "plan_backends",
     "secret_names",
     "starter_plan",

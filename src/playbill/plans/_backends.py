@@ -26,7 +26,7 @@ from playbill.actors import (
     CommandBackend,
     OpenAIBackend,
 )
-from playbill.runtime import Role
+from playbill.runtime import ROLES, Role
 
 from ._cli_options import (
     ALL_ROLES,
@@ -209,3 +209,20 @@ REAL_BACKENDS: tuple[type[RealOptions], ...] = (
     ChecksOptions,
 )
 """The options classes of the real backends, in the order the docs list them."""
+
+
+@final
+@attrs.frozen
+class SimulatedOptions:
+    """``[agents.options]`` of a ``simulated`` agent.
+
+    Attributes:
+        profile: The name of the agent profile it plays (a built-in:
+            ``default``, ``reliable``, ``flaky``, ``slow``, ``perfect``, or
+            one of a profile file). ``None``: the profile set's default.
+    """
+
+    backend: ClassVar[str] = "simulated"
+    plays: ClassVar[frozenset[Role]] = frozenset(ROLES)
+    edits: ClassVar[bool] = True
+    profile: str | None = None

@@ -92,6 +92,8 @@ def parse_plan(
 ) -> PlanFile:
     """Parse and check the text of a plan file (see docs/plans.md).
 
+    A step's ``decompose_into`` fragment is read relative to ``source``.
+
     Args:
         text: TOML.
         source: The file it came from, for error messages.
@@ -121,6 +123,10 @@ def parse_plan(
     steps, step_ids = loader.array(document, "steps", StepTable)
     criteria, _ = loader.array(document, "criteria", CriterionTable)
     problems = loader.problems
+    from ._fragment import step_fragments  # here: it raises this module's PlanError
+
+    fragments, fragment_problems = step_fragments(steps, source=source, step_ids=step_ids)
+    problems.extend(fragment_problems)
     problems.extend(
         check_parts(
             run,
@@ -140,6 +146,7 @@ def parse_plan(
         agents=tuple(a for a in agents if a is not None),
         steps=tuple(s for s in steps if s is not None),
         criteria=tuple(c for c in criteria if c is not None),
+        fragments=fragments,
     )
 
 

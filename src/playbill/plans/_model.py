@@ -20,24 +20,23 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import Annotated, ClassVar, Literal, TypeAlias, final
+from typing import Annotated, Literal, TypeAlias, final
 
 import attrs
 
 from playbill.actors import ProfileSet, RunSpec
 from playbill.runtime import (
     DEFAULT_POLICY,
-    ROLES,
     AgentSpec,
     Criterion,
     Plan,
     PolicySettings,
-    Role,
     StepSpec,
     Validator,
 )
 
 from ._backends import REAL_BACKENDS, RealOptions
+from ._backends import SimulatedOptions as SimulatedOptions
 from ._budget_tables import BudgetTable, StepBudgetTable, optional_float
 from ._types import (
     Arbitration,
@@ -52,6 +51,7 @@ from ._types import (
     RoleName,
     Seconds,
     SecondsOrNone,
+    StepExhausted,
 )
 from ._validators import ValidatorTable
 
@@ -110,23 +110,6 @@ class PolicyTable:
 # ------------------------------------------------------------------ agents
 
 
-@final
-@attrs.frozen
-class SimulatedOptions:
-    """``[agents.options]`` of a ``simulated`` agent.
-
-    Attributes:
-        profile: The name of the agent profile it plays (a built-in:
-            ``default``, ``reliable``, ``flaky``, ``slow``, ``perfect``, or
-            one of a profile file). ``None``: the profile set's default.
-    """
-
-    backend: ClassVar[str] = "simulated"
-    plays: ClassVar[frozenset[Role]] = frozenset(ROLES)
-    edits: ClassVar[bool] = True
-    profile: str | None = None
-
-
 BackendOptions: TypeAlias = SimulatedOptions | RealOptions
 """The options of an agent's backend; one class per backend kind."""
 
@@ -162,7 +145,7 @@ class AgentTable:
     heartbeat_timeout_s: Seconds | None = None
     max_restarts: Count | None = None
     restart_window_s: Seconds | None = None
-    options: BackendOptions = SimulatedOptions()
+    options: BackendOptions = SimulatedOptions()  # noqa: RUF009 (frozen: one shared value)
 
     @property
     def edits(self) -> bool:
@@ -205,6 +188,10 @@ class StepTable:
             strategy; the policy's ``competitors`` when ``None``.
         budget: The step's own limits (``[steps.budget]``) on tokens, cost
             and wall time over all its work; none when ``None``.
+        on_exhausted: What happens to it once out of attempts (``abort``,
+            ``escalate``, ``skip``, ``decompose``); the policy's when ``None``.
+        decompose_into: For ``decompose``: a plan fragment file (``[[steps]]``
+            tables), relative to the plan file, whose steps replace it.
     """
 
     id: Id
@@ -217,9 +204,11 @@ class StepTable:
     max_attempts: AtLeastOne | None = None
     competitors: AtLeastOne | None = None
     budget: StepBudgetTable | None = None
+    on_exhausted: StepExhausted | None = None
+    decompose_into: str | None = None
 
-    def to_step_spec(self) -> StepSpec:
-        """The kernel's ``StepSpec``."""
+    def to_step_spec(self, fragment: tuple[StepSpec, ...] = ()) -> StepSpec:
+        """The kernel's ``StepSpec``; ``fragment``: the steps of its ``decompose_into``."""
         return StepSpec(
             id=self.id,
             goal=self.goal,
@@ -231,6 +220,8 @@ class StepTable:
             max_attempts=self.max_attempts,
             competitors=self.competitors,
             budget=None if self.budget is None else self.budget.to_budget(),
+            on_exhausted=self.on_exhausted,
+            decompose_into=fragment,
         )
 
 
@@ -313,17 +304,19 @@ class PlanFile:
         agents: The ``[[agents]]`` tables, in file order.
         steps: The ``[[steps]]`` tables, in file order.
         criteria: The ``[[criteria]]`` tables, in file order.
+        fragments: The steps of each step's ``decompose_into`` fragment, by step id.
     """
 
     run: RunTable
     agents: tuple[AgentTable, ...] = ()
     steps: tuple[StepTable, ...] = ()
     criteria: tuple[CriterionTable, ...] = ()
+    fragments: Mapping[str, tuple[StepSpec, ...]] = attrs.field(factory=dict)
 
     def to_plan(self) -> Plan:
         """The kernel's ``Plan``: steps, agents and criteria, in file order."""
         return Plan(
-            steps=tuple(s.to_step_spec() for s in self.steps),
+            steps=tuple(s.to_step_spec(self.fragments.get(s.id, ())) for s in self.steps),
             agents=tuple(a.to_agent_spec() for a in self.agents),
             criteria=tuple(c.to_criterion() for c in self.criteria),
         )

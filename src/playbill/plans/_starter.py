@@ -196,6 +196,8 @@ goal = "Find why the test suite fails and fix the code (not the tests)"
 role = "executor"           # who does it (the default)
 scope = ["src/**", "lib/**", "*.py"]
 max_attempts = 3            # this step's own limit (default: the policy's)
+on_exhausted = "escalate"   # once out of attempts (default: the policy's); or
+# "decompose", with decompose_into = "FRAGMENT.toml": [[steps]] that replace it
 
 [steps.budget]
 # this step's own limits over all its work (tokens, cost_usd, wall_s);

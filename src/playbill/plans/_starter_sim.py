@@ -149,6 +149,8 @@ goal = "Write a CSV writer for ledger entries, with tests"
 depends_on = ["design"]
 scope = ["src/ledger/export/**", "tests/test_export.py"]
 max_attempts = 4            # this step's own limit (default: the policy's)
+on_exhausted = "escalate"   # once out of attempts (default: the policy's); or
+# "decompose", with decompose_into = "FRAGMENT.toml": [[steps]] that replace it
 
 [steps.budget]
 # this step's own limits over all its work (tokens, cost_usd, wall_s);

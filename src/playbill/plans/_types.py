@@ -13,7 +13,7 @@ from typing import Annotated, final
 import attrs
 
 from playbill.actors._profiles import Range
-from playbill.runtime import ArbitrationPolicy, Role
+from playbill.runtime import ArbitrationPolicy, Role, StepExhaustedAction
 from playbill.workspaces import IGNORE_PATTERN
 
 
@@ -63,6 +63,9 @@ Prose = Annotated[str, Text("a non-empty string")]
 
 RoleName = Annotated[Role, Choice("role")]
 """One of the four roles."""
+
+StepExhausted = Annotated[StepExhaustedAction, Choice("action", "an")]
+"""What happens to a step out of attempts, as a step says it (``StepExhaustedAction``)."""
 
 Arbitration = Annotated[ArbitrationPolicy, Choice("arbitration policy", "an")]
 """How the ``competitive`` strategy picks its winner (``ArbitrationPolicy``)."""

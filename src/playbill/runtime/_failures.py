@@ -198,13 +198,26 @@ def retry(
 
 
 def exhaust(ctx: PolicyContext, step: StepState, failure: Failure, why: str) -> None:
-    """A step is out of attempts: apply the settings' action."""
+    """A step is out of attempts: apply its own action, else the settings'.
+
+    A step that says ``decompose`` is replaced by its ``decompose_into``
+    steps (a person is asked when it has none).
+    """
     sid = step.spec.id
-    action = ctx.settings.on_exhausted
+    action = step.spec.on_exhausted or ctx.settings.on_exhausted
     reason = clip(
         f"step {sid!r}: {why}; last failure: {failure.failure_class}/{failure.kind}"
         + (f": {failure.detail}" if failure.detail else "")
     )
+    if action == "decompose":
+        if step.spec.decompose_into:  # the plan's fragment replaces it
+            decision = PolicyDecisionApplied(
+                action="decompose", reason=reason, step=sid, new_steps=step.spec.decompose_into
+            )
+            ctx.emit(decision)
+            _decompose(ctx, ctx.state.steps[sid], decision)
+            return
+        action = "escalate"  # nothing to decompose it into: a person decides
     ctx.emit(PolicyDecisionApplied(action=action, reason=reason, step=sid))
     if action == "abort":
         fail_run(ctx, reason, failure.failure_class)

@@ -15,8 +15,9 @@ run otherwise (never asking again), as a journaled policy decision. Approving
 a criterion meets it; rejecting it fails the run.
 
 Control requests (``control_requested``, from ``playbill pause|resume|cancel|
-approve|reject``) are carried out when they make sense, and otherwise refused
-with a note that says why.
+approve|reject``, and a person's decisions about a step, see
+``_step_decisions``) are carried out when they make sense, and otherwise
+refused with a note that says why.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from ._policy_context import (
     validator_names,
 )
 from ._state import ApprovalState, RunState
+from ._step_decisions import on_step_decision
 from ._values import Evidence, Failure, HumanApproval, PolicyAction
 from ._work import current_attempt, fail_run, wind_down
 
@@ -186,6 +188,8 @@ def on_control(ctx: PolicyContext, msg: ControlRequested) -> None:
                     )
                 )
                 on_approval(ctx, request)
+        case "skip" | "change_agent" | "change_validator" | "decompose":
+            refusal = on_step_decision(ctx, msg)
     if refusal:
         text = f"control request {msg.request_id} ({req.action}) refused: {refusal}"
         ctx.emit(NoteWritten(author=SUPERVISOR, text=clip(text)))

@@ -25,113 +25,42 @@
 
 from __future__ import annotations
 
-from typing import Literal, TypeAlias
-
 from ._humans import is_live
+from ._retry_plan_types import (
+    AgentChange,
+    BlockingInput,
+    InvalidatedWork,
+    ResumePoint,
+    RetryPlan,
+    ReusableProof,
+    Stage,
+)
 from ._scheduling import DONE
 from ._state import AgentState, RunState, StepState
-from ._values import Evidence, Role, Value
 from ._work import claimed_work, current_attempt
 
-Stage: TypeAlias = Literal["implement", "review", "verify", "integrate"]
-"""Where a step resumes."""
-
-
-class InvalidatedWork(Value, frozen=True):
-    """Work a resume cannot keep.
-
-    Attributes:
-        step: The step.
-        attempt: The attempt.
-        agent: Who did or was doing the work.
-        reason: Why it is invalidated.
-    """
-
-    step: str
-    attempt: int
-    agent: str
-    reason: str
-
-
-class ReusableProof(Value, frozen=True):
-    """A completed step whose accepted work stands.
-
-    Attributes:
-        step: The step.
-        attempt: Its accepted attempt.
-        agent: The agent that did it.
-        validations: The validators that passed for it.
-        evidence: Its proof: the result's evidence, then the validations'.
-    """
-
-    step: str
-    attempt: int
-    agent: str
-    validations: tuple[str, ...] = ()
-    evidence: tuple[Evidence, ...] = ()
-
-
-class ResumePoint(Value, frozen=True):
-    """Where a step not done resumes, and why there."""
-
-    step: str
-    stage: Stage
-    reason: str
-
-
-class AgentChange(Value, frozen=True):
-    """An agent that cannot go on, and the one that would take its place.
-
-    Attributes:
-        agent: The agent.
-        why: ``crashed``, ``unresponsive`` or ``out of budget``.
-        roles: Its roles.
-        replacement: The first healthy agent of the plan that shares the most
-            of its roles, or ``None`` when there is none.
-    """
-
-    agent: str
-    why: str
-    roles: tuple[Role, ...]
-    replacement: str | None = None
-
-
-class BlockingInput(Value, frozen=True):
-    """A person's answer the run waits for."""
-
-    request: str
-    prompt: str
-    step: str | None = None
-
-
-class RetryPlan(Value, frozen=True):
-    """How a run would resume: the six answers of ``retry_plan`` (see the module).
-
-    Attributes:
-        run_id: The run.
-        status: Its status.
-        as_of_seq: The seq of the last entry the plan accounts for.
-        why_resuming: Why a resume is needed, in a sentence or two.
-        invalidated: Work that cannot be kept.
-        reusable_proof: Completed work that stands.
-        resume_from: Where each step not done resumes.
-        agent_changes: Agents to replace.
-        human_inputs_blocking: Answers the run waits for.
-    """
-
-    run_id: str
-    status: str
-    as_of_seq: int
-    why_resuming: str
-    invalidated: tuple[InvalidatedWork, ...] = ()
-    reusable_proof: tuple[ReusableProof, ...] = ()
-    resume_from: tuple[ResumePoint, ...] = ()
-    agent_changes: tuple[AgentChange, ...] = ()
-    human_inputs_blocking: tuple[BlockingInput, ...] = ()
+__all__ = [
+    "AgentChange",
+    "BlockingInput",
+    "InvalidatedWork",
+    "ResumePoint",
+    "RetryPlan",
+    "ReusableProof",
+    "Stage",
+    "render_retry_plan",
+    "retry_plan",
+]
 
 
 def retry_plan(state: RunState) -> RetryPlan:
-    """The retry plan of a run, from its state alone (see the module)."""
+    """The retry plan of a run, from its state alone (see the module).
+
+    A run that ended (completed, failed, cancelled) cannot be resumed, as
+    ``playbill resume`` says: its plan says so and what can be done
+    instead, keeps the reusable proof, and has nothing to resume.
+    """
+    if state.is_terminal:
+        return _ended(state)
     stale = {step.spec.id: why for step in state.steps.values() if (why := _stale(state, step))}
     blocking = tuple(
         BlockingInput(request=a.request, prompt=a.prompt, step=a.step)
@@ -158,6 +87,39 @@ def retry_plan(state: RunState) -> RetryPlan:
             if agent.status in ("failed", "unresponsive") or agent.budget_exhausted
         ),
         human_inputs_blocking=blocking,
+    )
+
+
+def _ended(state: RunState) -> RetryPlan:
+    """The plan of a run that ended: it cannot be resumed."""
+    failed = [s.spec.id for s in state.steps.values() if s.status not in DONE]
+    if state.status == "completed":
+        instead = "nothing: the run completed"
+    else:
+        steps = f" (the steps not done: {', '.join(failed)})" if failed else ""
+        labels = state.labels
+        command = "playbill run PLAN"
+        if "plan" in labels and "repo" in labels:  # a real run: its plan file and repository
+            command = f"playbill run {labels['plan']} --repo {labels['repo']}"
+        instead = (
+            f"start a new run of its plan: `{command}`{steps}; the proof below stays in "
+            "this run's journal"
+        )
+    if state.status == "completed":
+        why = "the run completed: there is nothing to resume"
+    else:
+        why = f"the run {state.status}, so it cannot be resumed"
+        why += f": {state.reason}" if state.reason else ""
+        last = _last_failure(state)
+        why += f"; last failure: {last}" if last else ""
+    return RetryPlan(
+        run_id=state.run_id,
+        status=state.status,
+        as_of_seq=state.last_seq,
+        why_resuming=why,
+        resumable=False,
+        instead=instead,
+        reusable_proof=tuple(_proof(s) for s in state.steps.values() if s.status == "completed"),
     )
 
 
@@ -279,11 +241,15 @@ def _resume(state: RunState, step: StepState, stale: dict[str, str]) -> ResumePo
     if step.status == "completed":
         if sid in stale:
             stage: Stage = "integrate" if "integrated" in stale[sid] else "implement"
-            return ResumePoint(step=sid, stage=stage, reason=stale[sid])
+            number = len(step.attempts) + 1 if stage == "implement" else step.completed_attempt
+            return ResumePoint(step=sid, stage=stage, reason=stale[sid], attempt=number or 0)
         workspace = state.workspaces.get(f"{sid}#{step.completed_attempt}")
         if workspace is not None and workspace.merge_status == "pending":
             return ResumePoint(
-                step=sid, stage="integrate", reason="its accepted work is not merged yet"
+                step=sid,
+                stage="integrate",
+                reason="its accepted work is not merged yet",
+                attempt=step.completed_attempt or 0,
             )
         return None
     if step.status == "skipped":
@@ -295,24 +261,28 @@ def _resume(state: RunState, step: StepState, stale: dict[str, str]) -> ResumePo
                 step=sid,
                 stage="review",
                 reason=f"attempt {attempt.number} proposed a result; it is kept",
+                attempt=attempt.number,
             )
         return ResumePoint(
             step=sid,
             stage="verify",
             reason=f"attempt {attempt.number} proposed a result and passed review",
+            attempt=attempt.number,
         )
-    next_attempt = len(step.attempts) + (0 if step.status == "in_progress" else 1)
+    # work in flight is lost to a resume (interrupted, never resumed): a new attempt follows
+    next_attempt = len(step.attempts) + 1
     reasons = {
         "pending": "not started yet" if not step.attempts else "waits to be retried",
-        "in_progress": "its attempt in flight is redone",
+        "in_progress": f"attempt {len(step.attempts)} in flight is interrupted",
         "failed": f"attempt {len(step.attempts)} failed",
         "interrupted": f"attempt {len(step.attempts)} was interrupted",
         "blocked": f"blocked: {step.blocked_reason or 'no reason given'}",
     }
-    reason = reasons.get(step.status, step.status)
-    return ResumePoint(
-        step=sid, stage="implement", reason=f"{reason}; next: attempt {max(next_attempt, 1)}"
-    )
+    reason = f"{reasons.get(step.status, step.status)}; next: attempt {next_attempt}"
+    asked = [a for a in state.approvals.values() if a.step == sid and is_live(state, a)]
+    if asked:
+        reason += " if a person approves (or decides otherwise)"
+    return ResumePoint(step=sid, stage="implement", reason=reason, attempt=next_attempt)
 
 
 def _change(state: RunState, agent: AgentState) -> AgentChange:
@@ -347,6 +317,8 @@ def render_retry_plan(plan: RetryPlan) -> str:
         "",
         f"Why resuming: {plan.why_resuming}",
     ]
+    if not plan.resumable:
+        lines.append(f"Cannot be resumed; instead: {plan.instead}")
 
     def section(title: str, items: list[str], details: list[list[str]] | None = None) -> None:
         lines.extend(["", f"{title}:"])

@@ -7,7 +7,7 @@ journals keep decoding when fields are added (schema evolution is additive).
 
 from __future__ import annotations
 
-from typing import Literal, TypeAlias
+from typing import Final, Literal, TypeAlias
 
 import msgspec
 
@@ -271,6 +271,10 @@ class AgentSpec(Value, frozen=True):
     restart_window_s: float | None = None
 
 
+StepExhaustedAction: TypeAlias = Literal["abort", "escalate", "skip", "decompose"]
+"""What happens to a step out of attempts, as a step says it (``StepSpec.on_exhausted``)."""
+
+
 class StepSpec(Value, frozen=True):
     """One step of a plan.
 
@@ -290,6 +294,10 @@ class StepSpec(Value, frozen=True):
             budget's); ``None`` for none.
         competitors: How many agents attempt the step at once under the
             ``competitive`` strategy; the policy's ``competitors`` when ``None``.
+        on_exhausted: What happens to the step once out of attempts; the
+            policy's ``on_exhausted`` when ``None``. ``decompose`` replaces it
+            by ``decompose_into``.
+        decompose_into: The steps that replace it when it is decomposed.
     """
 
     id: str
@@ -302,6 +310,8 @@ class StepSpec(Value, frozen=True):
     max_attempts: int | None = None
     competitors: int | None = None
     budget: Budget | None = None
+    on_exhausted: StepExhaustedAction | None = None
+    decompose_into: tuple[StepSpec, ...] = ()
 
 
 class Criterion(Value, frozen=True):
@@ -449,25 +459,53 @@ class Score(Value, frozen=True):
     vote: float | None = None
 
 
+ControlAction: TypeAlias = Literal[
+    "pause",
+    "resume",
+    "cancel",
+    "approve",
+    "reject",
+    "skip",
+    "change_agent",
+    "change_validator",
+    "decompose",
+]
+"""What a control request asks (see ``ControlRequest``)."""
+
+STEP_DECISIONS: Final = frozenset({"skip", "change_agent", "change_validator", "decompose"})
+"""The control actions that are a person's decision about a step."""
+
+
 class ControlRequest(Value, frozen=True):
     """A request from outside the run (another process, a person) to steer it.
 
     Posted to the journal's request queue by ``playbill pause|resume|cancel|
-    approve|reject``; the run's own writer takes it and journals it as
+    approve|reject|skip|change-agent|change-validator|decompose`` (or
+    ``Run.request``); the run's own writer takes it and journals it as
     ``ControlRequested``, and the policy carries it out (or refuses it, with
-    a reason).
+    a reason). The last four are a person's decisions about a step: each is
+    journaled as ``policy_decision_applied`` and closes the escalation or
+    unblock request of the step it answers.
 
     Attributes:
         action: What is asked.
-        step: For ``approve``/``reject``: the step whose approval is answered.
+        step: For ``approve``/``reject``: the step whose approval is
+            answered; for a decision: the step decided about.
         reason: Why, for the journal.
         by: Who asks.
+        agent: For ``change_agent``: the agent that takes the step.
+        validator: For ``change_validator``: the step's new validator (it
+            replaces the step's validators).
+        new_steps: For ``decompose``: the steps that replace the step.
     """
 
-    action: Literal["pause", "resume", "cancel", "approve", "reject"]
+    action: ControlAction
     step: str | None = None
     reason: str = ""
     by: str = ""
+    agent: str | None = None
+    validator: Validator | None = None
+    new_steps: tuple[StepSpec, ...] = ()
 
 
 ProcessEnd: TypeAlias = Literal["reaped", "gone", "unchecked"]
