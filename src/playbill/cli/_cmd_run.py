@@ -417,7 +417,7 @@ def integrate(settings: Settings, run_id: str, branch: str | None, partial: bool
     """
 
     async def labels() -> RunState:
-        async with opened_journal(settings.journal, create=False) as journal:
+        async with opened_journal(settings.journal, create=False, read_only=True) as journal:
             await require_run(journal, run_id, settings.journal)
             return await journal.state_at(run_id)
 

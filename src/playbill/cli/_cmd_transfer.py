@@ -63,7 +63,7 @@ def read_input(path: Path) -> bytes:
 async def export_run(settings: Settings, run_id: str, output: Path) -> int:
     """Write the run to ``output`` as JSON Lines, atomically; return the entry count."""
     entries: list[Entry] = []
-    async with opened_journal(settings.journal, create=False) as journal:
+    async with opened_journal(settings.journal, create=False, read_only=True) as journal:
         await require_run(journal, run_id, settings.journal)
         async for chunk in read_chunks(journal, run_id):
             entries.extend(chunk)

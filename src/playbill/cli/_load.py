@@ -14,7 +14,12 @@ import trio
 
 from playbill.runtime import Journal, is_journal_url, open_journal
 from playbill.runtime._entry import Entry
-from playbill.runtime._errors import CorruptSnapshotError, NotAJournalError, UnknownRunError
+from playbill.runtime._errors import (
+    CorruptSnapshotError,
+    NotAJournalError,
+    StoreError,
+    UnknownRunError,
+)
 from playbill.runtime._state import RunState
 
 READ_CHUNK = 2048
@@ -22,32 +27,46 @@ READ_CHUNK = 2048
 
 
 @asynccontextmanager
-async def opened_journal(target: Path | str, *, create: bool) -> AsyncIterator[Journal]:
+async def opened_journal(
+    target: Path | str, *, create: bool, read_only: bool = False
+) -> AsyncIterator[Journal]:
     """Open the journal at ``target`` for the block, and close it after.
 
     Args:
         target: The journal file, ``:memory:``, or a database URL.
         create: Whether a missing file may be created. Read commands pass
             ``False``: they never leave an empty journal behind.
+        read_only: Open a journal file read-only (``runs``, ``status``,
+            ``events``, ``export``...): they work on a file they cannot write.
 
     Raises:
         NotAJournalError: The file is missing (``create=False``) or is not a
             journal.
     """
     local = str(target) != ":memory:" and not is_journal_url(target)
-    if not create and local and not await trio.Path(target).exists():
+    if not create and local and not await _exists(target):
         raise NotAJournalError(
             str(target), "no such file (`playbill demo` or `playbill import FILE` creates one)"
         )
-    journal = open_journal(str(target), create=create)
+    journal = open_journal(str(target), create=create, read_only=read_only)
     async with journal:
         yield journal
+
+
+async def _exists(target: Path | str) -> bool:
+    try:
+        return await trio.Path(target).exists()
+    except OSError as exc:  # a parent that is a file, a directory we cannot enter
+        raise NotAJournalError(str(target), f"cannot open: {exc.strerror or exc}") from exc
 
 
 async def make_journal_dir(target: Path | str) -> None:
     """Create the directory of a journal file about to be written, if missing."""
     if str(target) != ":memory:" and not is_journal_url(target):
-        await trio.Path(target).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            await trio.Path(target).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"{target}: cannot create its directory: {exc.strerror or exc}") from exc
 
 
 async def require_run(journal: Journal, run_id: str, where: Path | str) -> int:

@@ -139,6 +139,9 @@ class SqliteStore(JournalStore):
         synchronous: ``"NORMAL"`` survives process crashes; ``"FULL"``
             survives power loss too.
         busy_timeout_s: How long a write waits for another process's.
+        read_only: Open the file read-only (SQLite ``mode=ro``): read
+            commands then work on a journal they cannot write, and never
+            change it. Writing through such a store raises ``StoreError``.
 
     Raises:
         NotAJournalError: The file exists but is not a playbill journal, or
@@ -157,6 +160,7 @@ class SqliteStore(JournalStore):
         create: bool = True,
         synchronous: Literal["NORMAL", "FULL"] = "NORMAL",
         busy_timeout_s: float = 5.0,
+        read_only: bool = False,
     ) -> None:
         self.path = str(path)
         self._fault_after = None
@@ -164,11 +168,12 @@ class SqliteStore(JournalStore):
         if synchronous not in ("NORMAL", "FULL"):
             raise ValueError(f"synchronous must be 'NORMAL' or 'FULL', not {synchronous!r}")
         fresh = not Path(self.path).exists()
-        self._conn = _connect(self.path, create=create)
+        self._conn = _connect(self.path, create=create and not read_only, read_only=read_only)
         try:
             self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
-            self._setup(fresh=fresh)
-            self._conn.execute(f"PRAGMA synchronous = {synchronous}")
+            self._setup(fresh=fresh and not read_only, read_only=read_only)
+            if not read_only:
+                self._conn.execute(f"PRAGMA synchronous = {synchronous}")
         except sqlite3.OperationalError as exc:  # locked, I/O error: not the file's fault
             self._conn.close()
             raise StoreError(f"{self.path}: {exc}") from exc
@@ -179,7 +184,7 @@ class SqliteStore(JournalStore):
             self._conn.close()
             raise
 
-    def _setup(self, *, fresh: bool) -> None:
+    def _setup(self, *, fresh: bool, read_only: bool = False) -> None:
         conn = self._conn
         app_id = conn.execute("PRAGMA application_id").fetchone()[0]
         if app_id == 0 and fresh:  # only a file we just created becomes a journal
@@ -202,7 +207,11 @@ class SqliteStore(JournalStore):
                 self.path,
                 f"schema version {version}; this playbill reads version {SCHEMA_VERSION}",
             )
-        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        # Read-only: never switch modes (that writes); reading works in any mode.
+        query = "PRAGMA journal_mode" if read_only else "PRAGMA journal_mode = WAL"
+        mode = conn.execute(query).fetchone()[0]
+        if read_only:
+            return
         if mode != "wal":
             raise NotAJournalError(self.path, f"cannot switch to WAL mode (got {mode!r})")
 
@@ -406,14 +415,21 @@ class SqliteStore(JournalStore):
             self._conn.close()
 
 
-def _connect(path: str, *, create: bool) -> sqlite3.Connection:
+def _connect(path: str, *, create: bool, read_only: bool = False) -> sqlite3.Connection:
     """Open the file, refusing what cannot be a journal before SQLite touches it."""
     file = Path(path)
-    if file.exists():
+    try:
+        exists = file.exists()
+    except OSError as exc:  # a parent that is a file, a directory we cannot enter
+        raise StoreError(f"{path}: cannot open: {exc.strerror or exc}") from exc
+    if exists:
         if not file.is_file():
             raise NotAJournalError(path, "not a regular file")
-        with file.open("rb") as f:
-            header = f.read(len(_SQLITE_MAGIC))
+        try:
+            with file.open("rb") as f:
+                header = f.read(len(_SQLITE_MAGIC))
+        except OSError as exc:
+            raise StoreError(f"{path}: cannot open: {exc.strerror or exc}") from exc
         if not header:
             raise NotAJournalError(path, "an empty file")
         if header != _SQLITE_MAGIC:
@@ -425,11 +441,33 @@ def _connect(path: str, *, create: bool) -> sqlite3.Connection:
             file.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreError(f"{path}: cannot create its directory: {exc}") from exc
-    uri = f"file:{quote(file.absolute().as_posix())}?mode={'rwc' if create else 'rw'}"
+    mode = "ro" if read_only else "rwc" if create else "rw"
+    uri = f"file:{quote(file.absolute().as_posix())}?mode={mode}"
     try:
         # isolation_level=None: we issue BEGIN IMMEDIATE / COMMIT ourselves.
-        return sqlite3.connect(uri, uri=True, isolation_level=None, cached_statements=256)
+        conn = sqlite3.connect(uri, uri=True, isolation_level=None, cached_statements=256)
+        if read_only:
+            conn = _readable(conn, uri)
+        return conn
     except sqlite3.OperationalError as exc:  # permissions, I/O: not the file's fault
         raise StoreError(f"{path}: cannot open: {exc}") from exc
     except sqlite3.Error as exc:
         raise NotAJournalError(path, str(exc)) from exc
+
+
+def _readable(conn: sqlite3.Connection, uri: str) -> sqlite3.Connection:
+    """A read-only connection that can read, even where SQLite cannot create ``-shm``.
+
+    A WAL journal whose directory is read-only (and has no ``-shm`` file
+    left) cannot be opened ``mode=ro`` alone: SQLite would need to create
+    the shared-memory file. Nobody can write such a journal either, so it is
+    then read as immutable.
+    """
+    try:
+        conn.execute("PRAGMA application_id").fetchone()
+    except sqlite3.OperationalError:
+        conn.close()
+        return sqlite3.connect(
+            f"{uri}&immutable=1", uri=True, isolation_level=None, cached_statements=256
+        )
+    return conn
