@@ -151,7 +151,15 @@ class PlaybillGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         """Run the command; report a ``PlaybillError`` in one line (or re-raise with --debug)."""
         try:
-            return super().invoke(ctx)
+            try:
+                return super().invoke(ctx)
+            except BaseExceptionGroup as group:
+                # An error that crossed nurseries (a second writer, a full disk):
+                # reported like the error itself when it is the only one.
+                sole = _sole_exception(group)
+                if not isinstance(sole, Interrupted | PlaybillError):
+                    raise
+                raise sole from group
         except Interrupted as stopped:
             click.echo(f"playbill: {stopped}", err=True)
             ctx.exit(stopped_status(stopped.signum))

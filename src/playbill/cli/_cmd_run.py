@@ -20,7 +20,6 @@ from __future__ import annotations
 import datetime
 import functools
 import hashlib
-import re
 import shlex
 import subprocess
 import time
@@ -39,7 +38,7 @@ from playbill.actors import (
     open_run,
     require_startable,
 )
-from playbill.plans import ID_PATTERN, load_plan, plan_backends
+from playbill.plans import load_plan, plan_backends
 from playbill.runtime import (
     AgentSpec,
     Entry,
@@ -62,7 +61,7 @@ from playbill.workspaces import (
 from ._app import Settings, make_console, pass_settings, run_async, say
 from ._cmd_plans import PLAN_FILE, plan_path
 from ._live import LiveView
-from ._load import make_journal_dir, opened_journal, require_run
+from ._load import check_run_id, make_journal_dir, opened_journal, require_run
 from ._render import print_state
 from ._signals import stop_on_signals, stop_signals
 
@@ -212,9 +211,7 @@ def check_clean(bench: Workbench, ignore: Sequence[Path], *, allow_dirty: bool) 
 
 async def _new_run_id(journal: Journal, given: str | None) -> str:
     if given is not None:
-        if not re.fullmatch(ID_PATTERN, given):
-            detail = "expected 1 to 64 letters, digits, '.', '_' or '-', not starting with . _ -"
-            raise InputError("--run-id", "", f"{detail}, got {given!r}")
+        check_run_id(given, "--run-id")
         if await journal.run_exists(given):
             detail = f"run {given} already exists; continue it with `playbill resume {given}`"
             raise InputError("--run-id", "", detail)

@@ -40,8 +40,15 @@ TEXT_LIMIT = 72
 
 
 def format_time(at_us: int, *, precise: bool = False) -> str:
-    """A UTC time: ``2025-03-14 09:30:00Z``, or with milliseconds when ``precise``."""
-    moment = datetime.fromtimestamp(at_us / 1_000_000, tz=UTC)
+    """A UTC time: ``2025-03-14 09:30:00Z``, or with milliseconds when ``precise``.
+
+    A time no calendar date can show (before year 1, after 9999: only a
+    hostile or damaged entry holds one) is shown as its number, ``@<n>us``.
+    """
+    try:
+        moment = datetime.fromtimestamp(at_us / 1_000_000, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        return f"@{at_us}us"
     if precise:
         return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
     return moment.strftime("%Y-%m-%d %H:%M:%SZ")
