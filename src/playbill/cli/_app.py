@@ -28,6 +28,8 @@ from playbill.runtime._errors import (
 from playbill.runtime._journals import is_journal_url
 from playbill.runtime._postgres_schema import redact_url
 
+from ._escape import printable
+
 DEFAULT_JOURNAL = Path(".playbill") / "journal.db"
 """Where the journal is when neither ``--journal`` nor ``PLAYBILL_JOURNAL`` says."""
 
@@ -97,7 +99,7 @@ class CommandFailed(click.ClickException):
 
     def show(self, file: IO[Any] | None = None) -> None:
         """Print ``playbill: error: <message>`` on stderr."""
-        click.echo(f"playbill: error: {self.format_message()}", file=file, err=True)
+        click.echo(f"playbill: error: {printable(self.format_message())}", file=file, err=True)
 
 
 def describe(error: PlaybillError, journal: Path | str) -> str:
@@ -161,7 +163,7 @@ class PlaybillGroup(click.Group):
                     raise
                 raise sole from group
         except Interrupted as stopped:
-            click.echo(f"playbill: {stopped}", err=True)
+            click.echo(f"playbill: {printable(str(stopped))}", err=True)
             ctx.exit(stopped_status(stopped.signum))
         except PlaybillError as error:
             if ctx.params.get("debug"):
@@ -200,8 +202,11 @@ def make_console(*, stderr: bool = False) -> Console:
 
 
 def say(console: Console, line: str) -> None:
-    """Print one plain line: no markup, never wrapped (paths and commands stay copyable)."""
-    console.print(line, markup=False, soft_wrap=True)
+    """Print one plain line: no markup, never wrapped (paths and commands stay copyable).
+
+    Control characters are escaped (``printable``): a line may quote journal text.
+    """
+    console.print(printable(line), markup=False, soft_wrap=True)
 
 
 def journal_target(ctx: click.Context, param: click.Parameter, value: object) -> Path | str:

@@ -20,6 +20,7 @@ from playbill.runtime import (
 )
 
 from ._app import EXIT_MISMATCH, Settings, make_console, pass_settings, run_async, say
+from ._escape import printable
 from ._load import opened_journal, read_chunks, require_run, state_at
 from ._render import RunRow, print_state, run_row, runs_table
 
@@ -128,7 +129,7 @@ def replay(settings: Settings, run_id: str, until: int | None, check: bool) -> N
     if check:
         divergence = run_async(check_run, settings, run_id, until)
         if divergence is not None:
-            click.echo(divergence.describe(), err=True)
+            click.echo(printable(divergence.describe()), err=True)
             raise SystemExit(EXIT_MISMATCH)
     state = run_async(load_state, settings, run_id, until, True)
     print_state(make_console(), state)

@@ -33,6 +33,8 @@ from playbill.runtime._values import (
     VerificationPayload,
 )
 
+from ._escape import printable
+
 _HEX = frozenset("0123456789abcdef")
 
 TEXT_LIMIT = 72
@@ -100,13 +102,17 @@ def clip(text: str, limit: int = TEXT_LIMIT) -> str:
 
 
 def event_line(entry: Entry) -> str:
-    """One line for an entry: ``seq  time  sender → recipient  type  summary``."""
+    """One line for an entry: ``seq  time  sender → recipient  type  summary``.
+
+    Escaped with ``printable``: no control sequence from the journal reaches
+    the terminal.
+    """
     summary = summarize(entry.msg)
     head = (
         f"{entry.seq:>5}  {format_time(entry.at_us, precise=True)}  "
         f"{entry.sender} → {entry.recipient}  {message_tag(entry.msg)}"
     )
-    return f"{head}  {summary}" if summary else head
+    return printable(f"{head}  {summary}" if summary else head)
 
 
 def summarize(msg: MessageBase) -> str:

@@ -18,6 +18,7 @@ from rich.text import Text
 
 from playbill.runtime._state import RunState, state_digest
 
+from ._escape import SafeTable, printable
 from ._format import clip, format_cost, format_seconds, format_time, format_tokens
 
 _N = TypeVar("_N", int, float)
@@ -98,7 +99,7 @@ def run_row(state: RunState) -> RunRow:
 
 def runs_table(rows: Sequence[RunRow]) -> Table:
     """The runs as a table: id, status, created, steps done/total, tokens, cost."""
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, collapse_padding=True)
+    table = SafeTable(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, collapse_padding=True)
     table.add_column("run")
     table.add_column("status")
     table.add_column("created (UTC)")
@@ -139,7 +140,7 @@ def print_state(console: Console, state: RunState) -> None:
 
 
 def _header(state: RunState) -> Table:
-    grid = Table.grid(padding=(0, 2))
+    grid = SafeTable.grid(padding=(0, 2))
     grid.add_column(style="bold")
     grid.add_column()
     status = _status(state.status)
@@ -284,7 +285,7 @@ def _print_anomalies(console: Console, state: RunState) -> None:
         return
     console.print(Text(f"Anomalies: {state.anomaly_count}", style="bold red"))
     for anomaly in state.anomalies[-ANOMALIES_SHOWN:]:
-        console.print(f"  {anomaly}", markup=False)
+        console.print(f"  {printable(str(anomaly))}", markup=False)
 
 
 def _in_order(by_id: Mapping[str, _V], planned: Sequence[str]) -> list[_V]:
@@ -299,7 +300,7 @@ def _in_order(by_id: Mapping[str, _V], planned: Sequence[str]) -> list[_V]:
 
 
 def _table(title: str, *columns: str, right: tuple[str, ...] = ()) -> Table:
-    table = Table(
+    table = SafeTable(
         title=title,
         title_justify="left",
         box=box.SIMPLE_HEAD,
