@@ -30,10 +30,12 @@ class InputRefused(Exception):
 
     Attributes:
         detail: Why (``not a regular file (a FIFO)``, ``larger than 4 MiB``...).
+        missing: The file does not exist.
     """
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str, *, missing: bool = False) -> None:
         self.detail = detail
+        self.missing = missing
         super().__init__(detail)
 
 
@@ -51,7 +53,8 @@ def read_input(path: str | Path, limit: int) -> bytes:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as exc:
-        raise InputRefused(exc.strerror or str(exc)) from None
+        missing = isinstance(exc, FileNotFoundError)
+        raise InputRefused(exc.strerror or str(exc), missing=missing) from None
     try:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):

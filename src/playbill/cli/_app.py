@@ -217,7 +217,11 @@ def journal_target(ctx: click.Context, param: click.Parameter, value: object) ->
     if is_journal_url(text):
         return text
     path = Path(text)
-    if path.is_dir():
+    try:
+        is_dir = path.is_dir()
+    except OSError:  # a directory we cannot enter: opening the journal will say so
+        is_dir = False
+    if is_dir:
         raise click.BadParameter(f"{text!r} is a directory, not a journal file", ctx, param)
     return path
 

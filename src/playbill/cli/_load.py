@@ -87,7 +87,7 @@ async def _exists(target: Path | str) -> bool:
     try:
         return await trio.Path(target).exists()
     except OSError as exc:  # a parent that is a file, a directory we cannot enter
-        raise NotAJournalError(str(target), f"cannot open: {exc.strerror or exc}") from exc
+        raise StoreError(f"{target}: cannot open: {exc.strerror or exc}") from exc
 
 
 async def make_journal_dir(target: Path | str) -> None:

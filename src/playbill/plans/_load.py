@@ -75,7 +75,7 @@ def load_plan(
         text = read_input(path, MAX_PLAN_BYTES).decode("utf-8")
     except (InputRefused, UnicodeDecodeError) as error:
         detail = error.detail if isinstance(error, InputRefused) else str(error)
-        if not Path(path).exists():
+        if isinstance(error, InputRefused) and error.missing:
             detail += " (`playbill init` writes a starter plan)"
         raise PlanError(source, [Problem("", f"cannot read the plan: {detail}")]) from None
     return parse_plan(text, source=source, profiles=profiles, strategies=strategies)

@@ -167,8 +167,9 @@ class SqliteStore(JournalStore):
         self._closed = False
         if synchronous not in ("NORMAL", "FULL"):
             raise ValueError(f"synchronous must be 'NORMAL' or 'FULL', not {synchronous!r}")
-        fresh = not Path(self.path).exists()
-        self._conn = _connect(self.path, create=create and not read_only, read_only=read_only)
+        self._conn, fresh = _connect(
+            self.path, create=create and not read_only, read_only=read_only
+        )
         try:
             self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
             self._setup(fresh=fresh and not read_only, read_only=read_only)
@@ -415,8 +416,14 @@ class SqliteStore(JournalStore):
             self._conn.close()
 
 
-def _connect(path: str, *, create: bool, read_only: bool = False) -> sqlite3.Connection:
-    """Open the file, refusing what cannot be a journal before SQLite touches it."""
+def _connect(
+    path: str, *, create: bool, read_only: bool = False
+) -> tuple[sqlite3.Connection, bool]:
+    """Open the file, refusing what cannot be a journal before SQLite touches it.
+
+    Returns:
+        The connection, and whether the file is new (did not exist before).
+    """
     file = Path(path)
     try:
         exists = file.exists()
@@ -448,7 +455,7 @@ def _connect(path: str, *, create: bool, read_only: bool = False) -> sqlite3.Con
         conn = sqlite3.connect(uri, uri=True, isolation_level=None, cached_statements=256)
         if read_only:
             conn = _readable(conn, uri)
-        return conn
+        return conn, not exists
     except sqlite3.OperationalError as exc:  # permissions, I/O: not the file's fault
         raise StoreError(f"{path}: cannot open: {exc}") from exc
     except sqlite3.Error as exc:
