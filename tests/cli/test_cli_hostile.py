@@ -219,7 +219,12 @@ def test_a_journal_or_plan_in_a_directory_one_cannot_enter_is_one_line(
     closed.chmod(0)
     try:
         as_user = (SETPRIV, *NO_DAC)
-        for args in (("runs",), ("status", "sim-1"), ("sim", "--seed", "2")):
+        for args in (
+            ("runs",),
+            ("status", "sim-1"),
+            ("sim", "--seed", "2"),
+            ("import", str(exported)),
+        ):
             result = playbill("--journal", str(journal), *args, cwd=tmp_path, prefix=as_user)
             one_line(result, "j.db")
         result = playbill("validate", str(closed / "plan.toml"), cwd=tmp_path, prefix=as_user)

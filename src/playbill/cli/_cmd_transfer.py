@@ -129,7 +129,7 @@ async def import_run(settings: Settings, source: Path) -> tuple[str, int]:
     run_id = entries[0].run_id
     await make_journal_dir(settings.journal)
     fresh = _journal_file(settings.journal)
-    if fresh is not None and fresh.exists():
+    if fresh is not None and _present(fresh):
         fresh = None  # not ours to remove
     try:
         async with opened_journal(settings.journal, create=True) as journal:
@@ -143,6 +143,14 @@ async def import_run(settings: Settings, source: Path) -> tuple[str, int]:
                     leftover.unlink(missing_ok=True)
         raise
     return run_id, len(entries)
+
+
+def _present(path: Path) -> bool:
+    """Whether ``path`` exists, or may (a directory we cannot enter: never remove it then)."""
+    try:
+        return path.exists()
+    except OSError:
+        return True
 
 
 def _journal_file(target: Path | str) -> Path | None:
