@@ -24,7 +24,6 @@ from contextlib import contextmanager
 from itertools import chain
 from pathlib import Path
 from typing import Literal, final
-from urllib.parse import quote
 
 import attrs
 
@@ -37,6 +36,7 @@ from ._errors import (
     StoreError,
     WriterConflictError,
 )
+from ._sqlite_open import connect
 from ._store import (
     EntryRow,
     JournalStore,
@@ -53,7 +53,6 @@ APPLICATION_ID = 0x706C6231
 SCHEMA_VERSION = 1
 """``PRAGMA user_version`` of the schema this code writes and reads."""
 
-_SQLITE_MAGIC = b"SQLite format 3\x00"
 
 # ``runs`` gets one row when a run's first entry is written; its last seq and
 # time are read from ``entries`` by primary-key seeks. So a commit dirties only
@@ -167,9 +166,7 @@ class SqliteStore(JournalStore):
         self._closed = False
         if synchronous not in ("NORMAL", "FULL"):
             raise ValueError(f"synchronous must be 'NORMAL' or 'FULL', not {synchronous!r}")
-        self._conn, fresh = _connect(
-            self.path, create=create and not read_only, read_only=read_only
-        )
+        self._conn, fresh = connect(self.path, create=create and not read_only, read_only=read_only)
         try:
             self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
             self._setup(fresh=fresh and not read_only, read_only=read_only)
@@ -414,67 +411,3 @@ class SqliteStore(JournalStore):
         if not self._closed:
             self._closed = True
             self._conn.close()
-
-
-def _connect(
-    path: str, *, create: bool, read_only: bool = False
-) -> tuple[sqlite3.Connection, bool]:
-    """Open the file, refusing what cannot be a journal before SQLite touches it.
-
-    Returns:
-        The connection, and whether the file is new (did not exist before).
-    """
-    file = Path(path)
-    try:
-        exists = file.exists()
-    except OSError as exc:  # a parent that is a file, a directory we cannot enter
-        raise StoreError(f"{path}: cannot open: {exc.strerror or exc}") from exc
-    if exists:
-        if not file.is_file():
-            raise NotAJournalError(path, "not a regular file")
-        try:
-            with file.open("rb") as f:
-                header = f.read(len(_SQLITE_MAGIC))
-        except OSError as exc:
-            raise StoreError(f"{path}: cannot open: {exc.strerror or exc}") from exc
-        if not header:
-            raise NotAJournalError(path, "an empty file")
-        if header != _SQLITE_MAGIC:
-            raise NotAJournalError(path, "not a SQLite database")
-    elif not create:
-        raise NotAJournalError(path, "no such file")
-    else:
-        try:  # a new journal may live in a directory that does not exist yet
-            file.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StoreError(f"{path}: cannot create its directory: {exc}") from exc
-    mode = "ro" if read_only else "rwc" if create else "rw"
-    uri = f"file:{quote(file.absolute().as_posix())}?mode={mode}"
-    try:
-        # isolation_level=None: we issue BEGIN IMMEDIATE / COMMIT ourselves.
-        conn = sqlite3.connect(uri, uri=True, isolation_level=None, cached_statements=256)
-        if read_only:
-            conn = _readable(conn, uri)
-        return conn, not exists
-    except sqlite3.OperationalError as exc:  # permissions, I/O: not the file's fault
-        raise StoreError(f"{path}: cannot open: {exc}") from exc
-    except sqlite3.Error as exc:
-        raise NotAJournalError(path, str(exc)) from exc
-
-
-def _readable(conn: sqlite3.Connection, uri: str) -> sqlite3.Connection:
-    """A read-only connection that can read, even where SQLite cannot create ``-shm``.
-
-    A WAL journal whose directory is read-only (and has no ``-shm`` file
-    left) cannot be opened ``mode=ro`` alone: SQLite would need to create
-    the shared-memory file. Nobody can write such a journal either, so it is
-    then read as immutable.
-    """
-    try:
-        conn.execute("PRAGMA application_id").fetchone()
-    except sqlite3.OperationalError:
-        conn.close()
-        return sqlite3.connect(
-            f"{uri}&immutable=1", uri=True, isolation_level=None, cached_statements=256
-        )
-    return conn
