@@ -35,6 +35,7 @@ from cattrs.errors import (
 )
 from cattrs.gen import make_dict_structure_fn
 
+from playbill._inputs import MAX_DEPTH, MAX_PLAN_BYTES, InputRefused, read_input, too_deep
 from playbill._problems import Problem, ProblemsError, toml_key
 
 from ._profiles import (
@@ -66,8 +67,8 @@ def load_profiles(path: str | Path) -> ProfileSet:
     """
     source = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
+        text = read_input(path, MAX_PLAN_BYTES).decode("utf-8")
+    except (InputRefused, UnicodeDecodeError) as error:
         raise ProfileError(source, [Problem("", f"cannot read the file: {error}")]) from None
     return parse_profiles(text, source=source)
 
@@ -86,6 +87,11 @@ def parse_profiles(text: str, *, source: str = "<profiles>") -> ProfileSet:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ProfileError(source, [Problem("", f"not valid TOML: {error}")]) from None
+    except RecursionError:
+        document = None  # deeper than the parser goes: too deep by far
+    if document is None or too_deep(document):
+        detail = f"tables and arrays nest more than {MAX_DEPTH} levels deep, the limit"
+        raise ProfileError(source, [Problem("", detail)])
     problems: list[Problem] = []
     for key in document:
         if key not in ("default", "agents", "profiles"):

@@ -31,6 +31,8 @@ from playbill.runtime._errors import (
 from playbill.runtime._journals import is_journal_url
 from playbill.runtime._postgres_schema import redact_url
 
+from ._escape import printable
+
 DEFAULT_JOURNAL = Path(".playbill") / "journal.db"
 """Where the journal is when neither ``--journal`` nor ``PLAYBILL_JOURNAL`` says."""
 
@@ -100,7 +102,7 @@ class CommandFailed(click.ClickException):
 
     def show(self, file: IO[Any] | None = None) -> None:
         """Print ``playbill: error: <message>`` on stderr."""
-        click.echo(f"playbill: error: {self.format_message()}", file=file, err=True)
+        click.echo(f"playbill: error: {printable(self.format_message())}", file=file, err=True)
 
 
 def describe(error: PlaybillError, journal: Path | str) -> str:
@@ -154,9 +156,17 @@ class PlaybillGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         """Run the command; report a ``PlaybillError`` in one line (or re-raise with --debug)."""
         try:
-            return super().invoke(ctx)
+            try:
+                return super().invoke(ctx)
+            except BaseExceptionGroup as group:
+                # An error that crossed nurseries (a second writer, a full disk):
+                # reported like the error itself when it is the only one.
+                sole = _sole_exception(group)
+                if not isinstance(sole, Interrupted | PlaybillError):
+                    raise
+                raise sole from group
         except Interrupted as stopped:
-            click.echo(f"playbill: {stopped}", err=True)
+            click.echo(f"playbill: {printable(str(stopped))}", err=True)
             ctx.exit(stopped_status(stopped.signum))
         except PlaybillError as error:
             if ctx.params.get("debug"):
@@ -195,8 +205,11 @@ def make_console(*, stderr: bool = False) -> Console:
 
 
 def say(console: Console, line: str) -> None:
-    """Print one plain line: no markup, never wrapped (paths and commands stay copyable)."""
-    console.print(line, markup=False, soft_wrap=True)
+    """Print one plain line: no markup, never wrapped (paths and commands stay copyable).
+
+    Control characters are escaped (``printable``): a line may quote journal text.
+    """
+    console.print(printable(line), markup=False, soft_wrap=True)
 
 
 def playbill_command() -> str:
@@ -227,7 +240,11 @@ def journal_target(ctx: click.Context, param: click.Parameter, value: object) ->
     if is_journal_url(text):
         return text
     path = Path(text)
-    if path.is_dir():
+    try:
+        is_dir = path.is_dir()
+    except OSError:  # a directory we cannot enter: opening the journal will say so
+        is_dir = False
+    if is_dir:
         raise click.BadParameter(f"{text!r} is a directory, not a journal file", ctx, param)
     return path
 

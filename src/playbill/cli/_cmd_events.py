@@ -53,7 +53,7 @@ async def _events(settings: Settings, run_id: str, since: int, follow: bool, as_
         else:
             click.echo("".join(event_line(entry) + "\n" for entry in entries), nl=False)
 
-    async with opened_journal(settings.journal, create=False) as journal:
+    async with opened_journal(settings.journal, create=False, read_only=True) as journal:
         await require_run(journal, run_id, settings.journal)
         await stream_events(journal, run_id, emit, since=since, follow=follow)
 

@@ -35,7 +35,11 @@ _SHOWN_IDS = 8
 
 def plan_path(path: Path) -> Path:
     """The plan file ``path`` names: itself, or ``playbill.toml`` in it if it is a directory."""
-    return path / PLAN_FILE if path.is_dir() else path
+    try:
+        is_dir = path.is_dir()
+    except OSError:  # a directory we cannot enter: reading the plan will say so
+        is_dir = False
+    return path / PLAN_FILE if is_dir else path
 
 
 def _ids(ids: Sequence[str]) -> str:

@@ -20,6 +20,7 @@ from playbill.runtime import (
 )
 
 from ._app import EXIT_MISMATCH, Settings, make_console, pass_settings, run_async, say
+from ._escape import printable
 from ._load import opened_journal, read_chunks, require_run, state_at
 from ._render import RunRow, print_state, run_row, runs_table
 
@@ -30,7 +31,7 @@ def _warn(message: str) -> None:
 
 async def load_rows(settings: Settings) -> list[RunRow]:
     """A ``runs`` row for every run in the journal, oldest first."""
-    async with opened_journal(settings.journal, create=False) as journal:
+    async with opened_journal(settings.journal, create=False, read_only=True) as journal:
         rows = []
         for info in await journal.list_runs():
             state = await state_at(journal, info.run_id, info.last_seq, warn=_warn)
@@ -75,7 +76,7 @@ async def load_state(settings: Settings, run_id: str, until: int | None, full: b
         UnknownRunError: The run is not in the journal.
         click.BadParameter: ``until`` is past the run's last entry.
     """
-    async with opened_journal(settings.journal, create=False) as journal:
+    async with opened_journal(settings.journal, create=False, read_only=True) as journal:
         last = await require_run(journal, run_id, settings.journal)
         if until is not None and until > last:
             raise click.BadParameter(
@@ -128,7 +129,7 @@ def replay(settings: Settings, run_id: str, until: int | None, check: bool) -> N
     if check:
         divergence = run_async(check_run, settings, run_id, until)
         if divergence is not None:
-            click.echo(divergence.describe(), err=True)
+            click.echo(printable(divergence.describe()), err=True)
             raise SystemExit(EXIT_MISMATCH)
     state = run_async(load_state, settings, run_id, until, True)
     print_state(make_console(), state)
@@ -138,7 +139,7 @@ def replay(settings: Settings, run_id: str, until: int | None, check: bool) -> N
 
 async def check_run(settings: Settings, run_id: str, until: int | None) -> Divergence | None:
     """The first divergence between the current policy and the run's recorded commands."""
-    async with opened_journal(settings.journal, create=False) as journal:
+    async with opened_journal(settings.journal, create=False, read_only=True) as journal:
         last = await require_run(journal, run_id, settings.journal)
         stop = last + 1 if until is None else min(until, last) + 1
         entries: list[Entry] = []

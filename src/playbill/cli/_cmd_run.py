@@ -20,7 +20,6 @@ from __future__ import annotations
 import datetime
 import functools
 import hashlib
-import re
 import shlex
 import subprocess
 import time
@@ -40,7 +39,7 @@ from playbill.actors import (
     open_run,
     require_startable,
 )
-from playbill.plans import ID_PATTERN, load_plan, plan_backends, secret_names
+from playbill.plans import load_plan, plan_backends, secret_names
 from playbill.runtime import (
     AgentSpec,
     Entry,
@@ -63,7 +62,7 @@ from playbill.workspaces import (
 from ._app import Settings, make_console, pass_settings, run_async, say
 from ._cmd_plans import PLAN_FILE, plan_path
 from ._live import LiveView
-from ._load import make_journal_dir, opened_journal, require_run
+from ._load import check_run_id, make_journal_dir, opened_journal, require_run
 from ._render import print_state
 from ._signals import stop_on_signals, stop_signals
 
@@ -213,9 +212,7 @@ def check_clean(bench: Workbench, ignore: Sequence[Path], *, allow_dirty: bool) 
 
 async def _new_run_id(journal: Journal, given: str | None) -> str:
     if given is not None:
-        if not re.fullmatch(ID_PATTERN, given):
-            detail = "expected 1 to 64 letters, digits, '.', '_' or '-', not starting with . _ -"
-            raise InputError("--run-id", "", f"{detail}, got {given!r}")
+        check_run_id(given, "--run-id")
         if await journal.run_exists(given):
             detail = f"run {given} already exists; continue it with `playbill resume {given}`"
             raise InputError("--run-id", "", detail)
@@ -419,7 +416,7 @@ def integrate(settings: Settings, run_id: str, branch: str | None, partial: bool
     """
 
     async def labels() -> RunState:
-        async with opened_journal(settings.journal, create=False) as journal:
+        async with opened_journal(settings.journal, create=False, read_only=True) as journal:
             await require_run(journal, run_id, settings.journal)
             return await journal.state_at(run_id)
 

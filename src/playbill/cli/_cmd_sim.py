@@ -15,6 +15,7 @@ hand-scripted example run instead.
 from __future__ import annotations
 
 import hashlib
+import math
 import shlex
 import sys
 import time
@@ -36,14 +37,14 @@ from playbill.actors import (
 )
 from playbill.actors import default_run_id as sim_run_id
 from playbill.plans import load_plan
-from playbill.runtime import Entry, FaultPlan, open_journal, parse_faults
+from playbill.runtime import Entry, FaultPlan, InputError, open_journal, parse_faults
 
 from ._app import Settings, make_console, pass_settings, playbill_command, run_async, say
 from ._cmd_demo import show_scripted_demo
 from ._cmd_demo_real import free_demo_id, run_real_demo
 from ._cmd_run import WORKTREES_OPTION
 from ._live import LiveView
-from ._load import make_journal_dir
+from ._load import check_run_id, make_journal_dir, opened_journal
 from ._render import print_state
 
 DEMO_SEED = 7
@@ -53,6 +54,36 @@ DEMO_SPEED = 60.0
 """Virtual seconds per real second of the demo on a terminal (about 10 s in all)."""
 
 _REFRESH_S = 0.1
+
+
+class _Speed(click.ParamType[float]):
+    """``--speed``: a finite number of virtual seconds per real second, 0 or more."""
+
+    name = "float"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        """The speed, or a usage error naming the option (``inf`` and ``nan`` are refused)."""
+        if isinstance(value, float):
+            speed = value
+        else:
+            try:
+                speed = float(value)
+            except (TypeError, ValueError):
+                self.fail(f"{value!r} is not a number", param, ctx)
+        if not math.isfinite(speed) or speed < 0:
+            self.fail(
+                f"{value!r} is not a finite number of 0 or more "
+                "(virtual seconds per real second; 0 runs as fast as possible)",
+                param,
+                ctx,
+            )
+        return speed
+
+
+SPEED = _Speed()
+"""The ``--speed`` option's type, for ``sim`` and ``demo``."""
 
 
 @click.command()
@@ -75,7 +106,7 @@ _REFRESH_S = 0.1
 @click.option("--run-id", help="The run's id (default: sim-SEED).")
 @click.option(
     "--speed",
-    type=click.FloatRange(min=0),
+    type=SPEED,
     default=0.0,
     show_default=True,
     help="Virtual seconds per real second; 0 runs as fast as possible (reproducible).",
@@ -109,7 +140,8 @@ def sim(
         labels |= {f"profile:{agent}": name for agent, name in sorted(profiles.agents.items())}
         labels["plan"] = str(plan_file.resolve())
         spec = plan.to_run_spec(seed=seed, labels=labels)
-    rid = run_id if run_id is not None else sim_run_id(seed)
+    rid = check_run_id(run_id, "--run-id") if run_id is not None else sim_run_id(seed)
+    run_async(_require_new, settings, rid)
     result = _run_simulation(settings, seed, rid, profiles, fault_plan, labels, speed, spec=spec)
     _report(settings, result)
 
@@ -127,7 +159,7 @@ def sim(
 )
 @click.option(
     "--speed",
-    type=click.FloatRange(min=0),
+    type=SPEED,
     default=None,
     help=(
         f"Virtual seconds per real second of the simulated demo ({DEMO_SPEED:g} on a terminal; "
@@ -189,6 +221,21 @@ def demo(
         settings, DEMO_SEED, run_id, profiles, FaultPlan(), {"demo": "true"}, speed
     )
     _report(settings, result)
+
+
+async def _require_new(settings: Settings, run_id: str) -> None:
+    """Refuse, in one line, a run id the journal holds already."""
+    if str(settings.journal) == ":memory:":
+        return
+    await make_journal_dir(settings.journal)
+    async with opened_journal(settings.journal, create=True) as journal:
+        if await journal.run_exists(run_id):
+            raise InputError(
+                "--run-id",
+                "",
+                f"run {run_id} already exists in {settings.where}; give another --run-id, "
+                f"or continue it with `playbill resume {run_id}`",
+            )
 
 
 def _profiles(path: Path | None) -> tuple[ProfileSet, dict[str, str]]:

@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
+import sys
 import tempfile
 from pathlib import Path
 
 import click
 import trio
 
+from playbill._inputs import MAX_RUN_FILE_BYTES, InputRefused, read_input
+from playbill.runtime import is_journal_url
 from playbill.runtime._entry import Entry
 from playbill.runtime._errors import InputError, RunExistsError
 
@@ -27,19 +31,42 @@ from ._load import make_journal_dir, opened_journal, read_chunks, require_run
 def write_atomically(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` so that readers see the old file or the whole new one.
 
+    Only a regular file is ever written: the data goes to a temporary file
+    in the same directory, renamed over ``path`` once complete. A device, a
+    FIFO, a socket or a directory at ``path`` is refused, never replaced;
+    a symbolic link to a regular file has its target replaced, the link
+    kept. A new file gets the usual permissions (0666 less the umask), a
+    replaced one keeps its own.
+
     Raises:
-        InputError: The file cannot be written (missing directory, no permission...).
+        InputError: ``path`` is not a regular file, or cannot be written.
     """
+    try:
+        target = path.resolve() if path.is_symlink() else path
+        existing = target.stat() if target.exists() else None
+    except OSError as exc:
+        raise InputError(str(path), "", f"cannot write: {exc.strerror or exc}") from exc
+    if existing is not None and not stat.S_ISREG(existing.st_mode):
+        raise InputError(
+            str(path), "", "not a regular file; export writes regular files only (-o - for stdout)"
+        )
+    if existing is not None:
+        mode = stat.S_IMODE(existing.st_mode)
+    else:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
     tmp: Path | None = None
     try:
         with tempfile.NamedTemporaryFile(
-            "wb", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False
+            "wb", dir=target.parent, prefix=f".{target.name}.", suffix=".tmp", delete=False
         ) as handle:
             tmp = Path(handle.name)
             handle.write(data)
             handle.flush()
+            os.fchmod(handle.fileno(), mode)
             os.fsync(handle.fileno())
-        tmp.replace(path)
+        tmp.replace(target)
     except OSError as exc:
         raise InputError(str(path), "", f"cannot write: {exc.strerror or exc}") from exc
     finally:
@@ -48,26 +75,45 @@ def write_atomically(path: Path, data: bytes) -> None:
                 tmp.unlink(missing_ok=True)  # gone already once renamed
 
 
-def read_input(path: Path) -> bytes:
-    """The bytes of a file to import.
+def write_stdout(data: bytes) -> None:
+    """Write ``data`` to standard output (``export -o -``).
 
     Raises:
-        InputError: The file cannot be read.
+        InputError: Standard output cannot be written (closed, disk full).
     """
     try:
-        return path.read_bytes()
+        stream = sys.stdout.buffer
+        stream.write(data)
+        stream.flush()
     except OSError as exc:
-        raise InputError(str(path), "", f"cannot read: {exc.strerror or exc}") from exc
+        detail = f"cannot write to standard output: {exc.strerror or exc}"
+        raise InputError("-", "", detail) from exc
+
+
+def read_run_file(path: Path) -> bytes:
+    """The bytes of a file to import (a regular file of at most ``MAX_RUN_FILE_BYTES``).
+
+    Raises:
+        InputError: The file cannot be read, is not a regular file, or is too large.
+    """
+    try:
+        return read_input(path, MAX_RUN_FILE_BYTES)
+    except InputRefused as refused:
+        raise InputError(str(path), "", f"cannot read: {refused.detail}") from None
 
 
 async def export_run(settings: Settings, run_id: str, output: Path) -> int:
     """Write the run to ``output`` as JSON Lines, atomically; return the entry count."""
     entries: list[Entry] = []
-    async with opened_journal(settings.journal, create=False) as journal:
+    async with opened_journal(settings.journal, create=False, read_only=True) as journal:
         await require_run(journal, run_id, settings.journal)
         async for chunk in read_chunks(journal, run_id):
             entries.extend(chunk)
-    await trio.to_thread.run_sync(write_atomically, output, encode_run_file(entries))
+    data = encode_run_file(entries)
+    if str(output) == "-":
+        write_stdout(data)
+    else:
+        await trio.to_thread.run_sync(write_atomically, output, data)
     return len(entries)
 
 
@@ -78,15 +124,40 @@ async def import_run(settings: Settings, source: Path) -> tuple[str, int]:
         InputError: The file is not a valid run file; nothing was written.
         RunExistsError: The run is in the journal already; nothing was written.
     """
-    data = await trio.to_thread.run_sync(read_input, source)
+    data = await trio.to_thread.run_sync(read_run_file, source)
     entries = parse_run_file(str(source), data)
     run_id = entries[0].run_id
     await make_journal_dir(settings.journal)
-    async with opened_journal(settings.journal, create=True) as journal:
-        if await journal.run_exists(run_id):
-            raise RunExistsError(run_id)
-        await journal.import_entries(entries)
+    fresh = _journal_file(settings.journal)
+    if fresh is not None and _present(fresh):
+        fresh = None  # not ours to remove
+    try:
+        async with opened_journal(settings.journal, create=True) as journal:
+            if await journal.run_exists(run_id):
+                raise RunExistsError(run_id)
+            await journal.import_entries(entries)
+    except BaseException:
+        if fresh is not None:  # a journal this import created holds nothing else
+            for leftover in (fresh, *(fresh.with_name(fresh.name + s) for s in ("-wal", "-shm"))):
+                with contextlib.suppress(OSError):
+                    leftover.unlink(missing_ok=True)
+        raise
     return run_id, len(entries)
+
+
+def _present(path: Path) -> bool:
+    """Whether ``path`` exists, or may (a directory we cannot enter: never remove it then)."""
+    try:
+        return path.exists()
+    except OSError:
+        return True
+
+
+def _journal_file(target: Path | str) -> Path | None:
+    """The journal's file, if it is one (not ``:memory:`` or a database URL)."""
+    if str(target) == ":memory:" or is_journal_url(target):
+        return None
+    return Path(target)
 
 
 @click.command(name="export")
@@ -97,17 +168,20 @@ async def import_run(settings: Settings, source: Path) -> tuple[str, int]:
     type=click.Path(dir_okay=False, path_type=Path),
     required=True,
     metavar="FILE",
-    help="The file to write (replaced atomically if it exists).",
+    help="The file to write (a regular file, replaced atomically if it exists); - for stdout.",
 )
 @pass_settings
 def export(settings: Settings, run_id: str, output: Path) -> None:
     """Write a run to a file as JSON Lines: one entry per line, in seq order.
 
     Each line is the entry exactly as the journal encodes it, so an export of
-    an import of an export is byte-identical.
+    an import of an export is byte-identical. FILE is written atomically and
+    only ever as a regular file (a device, FIFO or directory is refused);
+    with -o - the entries go to standard output.
     """
     count = run_async(export_run, settings, run_id, output)
-    say(make_console(), f"Exported run {run_id} ({count} entries) to {output}")
+    if str(output) != "-":
+        say(make_console(), f"Exported run {run_id} ({count} entries) to {output}")
 
 
 @click.command(name="import")

@@ -35,6 +35,8 @@ from playbill.runtime._values import (
     VerificationPayload,
 )
 
+from ._escape import printable
+
 _HEX = frozenset("0123456789abcdef")
 
 TEXT_LIMIT = 72
@@ -42,8 +44,15 @@ TEXT_LIMIT = 72
 
 
 def format_time(at_us: int, *, precise: bool = False) -> str:
-    """A UTC time: ``2025-03-14 09:30:00Z``, or with milliseconds when ``precise``."""
-    moment = datetime.fromtimestamp(at_us / 1_000_000, tz=UTC)
+    """A UTC time: ``2025-03-14 09:30:00Z``, or with milliseconds when ``precise``.
+
+    A time no calendar date can show (before year 1, after 9999: only a
+    hostile or damaged entry holds one) is shown as its number, ``@<n>us``.
+    """
+    try:
+        moment = datetime.fromtimestamp(at_us / 1_000_000, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        return f"@{at_us}us"
     if precise:
         return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
     return moment.strftime("%Y-%m-%d %H:%M:%SZ")
@@ -113,13 +122,17 @@ def clip(text: str, limit: int = TEXT_LIMIT) -> str:
 
 
 def event_line(entry: Entry) -> str:
-    """One line for an entry: ``seq  time  sender → recipient  type  summary``."""
+    """One line for an entry: ``seq  time  sender → recipient  type  summary``.
+
+    Escaped with ``printable``: no control sequence from the journal reaches
+    the terminal.
+    """
     summary = summarize(entry.msg)
     head = (
         f"{entry.seq:>5}  {format_time(entry.at_us, precise=True)}  "
         f"{entry.sender} → {entry.recipient}  {message_tag(entry.msg)}"
     )
-    return f"{head}  {summary}" if summary else head
+    return printable(f"{head}  {summary}" if summary else head)
 
 
 def summarize(msg: MessageBase) -> str:

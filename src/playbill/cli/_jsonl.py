@@ -3,18 +3,26 @@
 ``parse_run_file`` validates a whole file before anyone writes anything: every
 line decodes strictly into ``Entry`` (the closed message union, no unknown
 field, every field of its type), the format version is one this code reads,
-every entry names the same run, and seqs go 1, 2, 3... with no gap and no
-duplicate. The first problem raises ``InputError`` naming the file, the line
-and the field path (``$.msg.step``) with what was expected.
+every entry names the same run (a valid run id, as ``run --run-id`` takes),
+its time is within years 1970 to 9999, no line nests deeper than
+``MAX_DEPTH``, and seqs go 1, 2, 3... with no gap and no duplicate. The
+first problem raises ``InputError`` naming the file, the line and the field
+path (``$.msg.step``) with what was expected.
 """
 
 from __future__ import annotations
 
 import msgspec
 
+from playbill._inputs import MAX_DEPTH
 from playbill.runtime._entry import FORMAT_VERSION, Entry, decode_entry, encode_entry
 from playbill.runtime._errors import InputError
 from playbill.runtime._messages import message_types
+
+from ._load import run_id_problem
+
+MAX_TIME_US = 253_402_300_799_999_999
+"""The last microsecond of the year 9999: the latest time an entry may record."""
 
 _KNOWN_TAGS = frozenset(str(cls.__struct_config__.tag) for cls in message_types())
 
@@ -59,6 +67,15 @@ def parse_run_file(source: str, data: bytes) -> list[Entry]:
     for number, line in enumerate(lines, 1):
         entry = _decode_line(source, number, line)
         where = f"line {number}"
+        if number == 1 and (problem := run_id_problem(entry.run_id)) is not None:
+            raise InputError(source, where, f"bad run id: {problem} - at `$.run_id`")
+        if not 0 <= entry.at_us <= MAX_TIME_US:
+            raise InputError(
+                source,
+                where,
+                f"time {entry.at_us} is out of range; expected microseconds since 1970 "
+                f"up to {MAX_TIME_US} (year 9999) - at `$.at_us`",
+            )
         if entries and entry.run_id != entries[0].run_id:
             raise InputError(
                 source,
@@ -76,8 +93,12 @@ def _decode_line(source: str, number: int, line: bytes) -> Entry:
     where = f"line {number}"
     if not line.strip():
         raise InputError(source, where, "empty line; expected one JSON entry per line")
+    if _nests_too_deep(line):
+        raise InputError(source, where, f"JSON nests more than {MAX_DEPTH} levels deep, the limit")
     try:
         entry = decode_entry(line)
+    except RecursionError:
+        raise InputError(source, where, "JSON nests too deep") from None
     except msgspec.ValidationError as exc:
         raise InputError(source, where, _unknown_type(line) or str(exc)) from exc
     except msgspec.DecodeError as exc:
@@ -92,11 +113,40 @@ def _decode_line(source: str, number: int, line: bytes) -> Entry:
     return entry
 
 
+def _nests_too_deep(line: bytes) -> bool:
+    """Whether the line's arrays and objects nest deeper than ``MAX_DEPTH`` (strings skipped).
+
+    A cheap scan before decoding: a line of 50,000 ``[`` is refused here,
+    before any decoder recurses into it.
+    """
+    if line.count(b"[") + line.count(b"{") <= MAX_DEPTH:
+        return False
+    depth = 0
+    in_string = escaped = False
+    for byte in line:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            if depth > MAX_DEPTH:
+                return True
+        elif byte in (0x5D, 0x7D):  # ] }
+            depth -= 1
+    return False
+
+
 def _unknown_type(line: bytes) -> str | None:
     """Say so plainly when the message's type is one playbill does not know."""
     try:
         probe = msgspec.json.decode(line, type=_EntryProbe)
-    except (msgspec.ValidationError, msgspec.DecodeError):
+    except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
         return None
     if probe.msg is None or not isinstance(probe.msg.type, str):
         return None

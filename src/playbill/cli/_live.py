@@ -15,11 +15,11 @@ from typing import final
 import attrs
 from rich.console import Console, Group, RenderableType
 from rich.live import Live
-from rich.table import Table
 from rich.text import Text
 
 from playbill.runtime import Entry, Journal, RunState, evolve, initial_state
 
+from ._escape import SafeTable
 from ._format import event_line, format_cost, format_seconds, format_tokens
 from ._render import agents_table, steps_table
 
@@ -58,7 +58,7 @@ class LiveView:
             parts.append(steps_table(state))
         if state.agents:
             parts.append(agents_table(state))
-        events = Table.grid()
+        events = SafeTable.grid()
         events.add_column(overflow="ellipsis", no_wrap=True)
         for line in self._events:
             events.add_row(Text(line, style="dim"))

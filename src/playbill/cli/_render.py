@@ -19,6 +19,7 @@ from rich.text import Text
 from playbill.runtime._settle import shown_status, waiting_for
 from playbill.runtime._state import RunState, state_digest
 
+from ._escape import SafeTable, printable
 from ._format import (
     clip,
     format_cost,
@@ -108,7 +109,7 @@ def run_row(state: RunState) -> RunRow:
 
 def runs_table(rows: Sequence[RunRow]) -> Table:
     """The runs as a table: id, status, created, steps done/total, tokens, cost."""
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, collapse_padding=True)
+    table = SafeTable(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, collapse_padding=True)
     table.add_column("run")
     table.add_column("status")
     table.add_column("created (UTC)")
@@ -149,7 +150,7 @@ def print_state(console: Console, state: RunState) -> None:
 
 
 def _header(state: RunState) -> Table:
-    grid = Table.grid(padding=(0, 2))
+    grid = SafeTable.grid(padding=(0, 2))
     grid.add_column(style="bold")
     grid.add_column()
     status = _status(shown_status(state))
@@ -316,7 +317,7 @@ def _print_anomalies(console: Console, state: RunState) -> None:
         return
     console.print(Text(f"Anomalies: {state.anomaly_count}", style="bold red"))
     for anomaly in state.anomalies[-ANOMALIES_SHOWN:]:
-        console.print(f"  {anomaly}", markup=False)
+        console.print(f"  {printable(str(anomaly))}", markup=False)
 
 
 def _in_order(by_id: Mapping[str, _V], planned: Sequence[str]) -> list[_V]:
@@ -331,7 +332,7 @@ def _in_order(by_id: Mapping[str, _V], planned: Sequence[str]) -> list[_V]:
 
 
 def _table(title: str, *columns: str, right: tuple[str, ...] = ()) -> Table:
-    table = Table(
+    table = SafeTable(
         title=title,
         title_justify="left",
         box=box.SIMPLE_HEAD,

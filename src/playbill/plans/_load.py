@@ -22,6 +22,7 @@ from typing import TypeVar, cast
 
 import attrs
 
+from playbill._inputs import MAX_DEPTH, MAX_PLAN_BYTES, InputRefused, read_input, too_deep
 from playbill._problems import Problem, ProblemsError
 from playbill.actors import ProfileSet
 from playbill.actors._profiles import describe
@@ -71,16 +72,35 @@ def load_plan(
     """
     source = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        detail = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
-        if isinstance(error, FileNotFoundError):
+        text = read_input(path, MAX_PLAN_BYTES).decode("utf-8")
+    except (InputRefused, UnicodeDecodeError) as error:
+        detail = error.detail if isinstance(error, InputRefused) else str(error)
+        if isinstance(error, InputRefused) and error.missing:
             detail += " (`playbill init` writes a starter plan)"
         raise PlanError(source, [Problem("", f"cannot read the plan: {detail}")]) from None
     return parse_plan(text, source=source, profiles=profiles, strategies=strategies)
 
 
 _TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
+
+
+def _toml(text: str, source: str) -> dict[str, object]:
+    """The TOML document, or ``PlanError`` (bad TOML, nested past ``MAX_DEPTH``)."""
+    try:
+        document = tomllib.loads(text)
+    except RecursionError:
+        document = None  # nested deeper than the parser can go: too deep by far
+    except tomllib.TOMLDecodeError as error:
+        message = str(error)
+        found = _TOML_POSITION.search(message)
+        # The position is shown where every problem shows its place.
+        location = f"line {found[1]}, column {found[2]}" if found else ""
+        detail = message[: found.start()] if found else message
+        raise PlanError(source, [Problem(location, f"not valid TOML: {detail}")]) from None
+    if document is None or too_deep(document):
+        detail = f"tables and arrays nest more than {MAX_DEPTH} levels deep, the limit"
+        raise PlanError(source, [Problem("", detail)])
+    return document
 
 
 def parse_plan(
@@ -105,15 +125,7 @@ def parse_plan(
     Raises:
         PlanError: Every problem found, each with its path.
     """
-    try:
-        document = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        message = str(error)
-        found = _TOML_POSITION.search(message)
-        # The position is shown where every problem shows its place.
-        location = f"line {found[1]}, column {found[2]}" if found else ""
-        detail = message[: found.start()] if found else message
-        raise PlanError(source, [Problem(location, f"not valid TOML: {detail}")]) from None
+    document = _toml(text, source)
     loader = _Loader()
     for key in document:
         if key not in SECTIONS:

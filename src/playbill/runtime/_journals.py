@@ -39,6 +39,7 @@ class SqliteJournal(Journal):
         synchronous: ``"NORMAL"`` survives process crashes, ``"FULL"`` power
             loss too (see ``SqliteStore``).
         lease_clock: Seconds since the epoch for write leases.
+        read_only: Open the file read-only (read commands): see ``SqliteStore``.
 
     Raises:
         NotAJournalError: The file is not a playbill journal.
@@ -51,8 +52,10 @@ class SqliteJournal(Journal):
         create: bool = True,
         synchronous: Literal["NORMAL", "FULL"] = "NORMAL",
         lease_clock: Callable[[], float] = time.time,
+        read_only: bool = False,
     ) -> None:
-        self.__attrs_init__(SqliteStore(path, create=create, synchronous=synchronous), lease_clock)
+        store = SqliteStore(path, create=create, synchronous=synchronous, read_only=read_only)
+        self.__attrs_init__(store, lease_clock)
 
 
 @final
@@ -146,7 +149,7 @@ def migrate_journal(url: str) -> SchemaMigration:
         raise StoreError(f"{where}: {str(exc).strip().splitlines()[0]}") from exc
 
 
-def open_journal(target: str | Path, *, create: bool = True) -> Journal:
+def open_journal(target: str | Path, *, create: bool = True, read_only: bool = False) -> Journal:
     """Open the journal a target names.
 
     Args:
@@ -154,6 +157,9 @@ def open_journal(target: str | Path, *, create: bool = True) -> Journal:
             ``postgresql://`` URL, or the path of a SQLite journal file.
         create: Create a missing SQLite file, or a missing PostgreSQL schema
             (read-only tools pass False).
+        read_only: Open a SQLite file read-only (SQLite ``mode=ro``), so
+            that reading works on a file or directory the user cannot write;
+            a database URL is opened as usual (its role decides).
 
     Raises:
         NotAJournalError: The file (or database) is not a playbill journal
@@ -169,4 +175,4 @@ def open_journal(target: str | Path, *, create: bool = True) -> Journal:
             if scheme in URL_SCHEMES:
                 return PostgresJournal(target, create=create)
             raise JournalError(f"{target}: no journal store for {scheme}:// URLs")
-    return SqliteJournal(target, create=create)
+    return SqliteJournal(target, create=create and not read_only, read_only=read_only)

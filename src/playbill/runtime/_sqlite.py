@@ -24,7 +24,6 @@ from contextlib import contextmanager
 from itertools import chain
 from pathlib import Path
 from typing import Literal, final
-from urllib.parse import quote
 
 import attrs
 
@@ -37,6 +36,7 @@ from ._errors import (
     StoreError,
     WriterConflictError,
 )
+from ._sqlite_open import connect
 from ._store import (
     EntryRow,
     JournalStore,
@@ -53,7 +53,6 @@ APPLICATION_ID = 0x706C6231
 SCHEMA_VERSION = 1
 """``PRAGMA user_version`` of the schema this code writes and reads."""
 
-_SQLITE_MAGIC = b"SQLite format 3\x00"
 
 # ``runs`` gets one row when a run's first entry is written; its last seq and
 # time are read from ``entries`` by primary-key seeks. So a commit dirties only
@@ -139,6 +138,9 @@ class SqliteStore(JournalStore):
         synchronous: ``"NORMAL"`` survives process crashes; ``"FULL"``
             survives power loss too.
         busy_timeout_s: How long a write waits for another process's.
+        read_only: Open the file read-only (SQLite ``mode=ro``): read
+            commands then work on a journal they cannot write, and never
+            change it. Writing through such a store raises ``StoreError``.
 
     Raises:
         NotAJournalError: The file exists but is not a playbill journal, or
@@ -157,18 +159,19 @@ class SqliteStore(JournalStore):
         create: bool = True,
         synchronous: Literal["NORMAL", "FULL"] = "NORMAL",
         busy_timeout_s: float = 5.0,
+        read_only: bool = False,
     ) -> None:
         self.path = str(path)
         self._fault_after = None
         self._closed = False
         if synchronous not in ("NORMAL", "FULL"):
             raise ValueError(f"synchronous must be 'NORMAL' or 'FULL', not {synchronous!r}")
-        fresh = not Path(self.path).exists()
-        self._conn = _connect(self.path, create=create)
+        self._conn, fresh = connect(self.path, create=create and not read_only, read_only=read_only)
         try:
             self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
-            self._setup(fresh=fresh)
-            self._conn.execute(f"PRAGMA synchronous = {synchronous}")
+            self._setup(fresh=fresh and not read_only, read_only=read_only)
+            if not read_only:
+                self._conn.execute(f"PRAGMA synchronous = {synchronous}")
         except sqlite3.OperationalError as exc:  # locked, I/O error: not the file's fault
             self._conn.close()
             raise StoreError(f"{self.path}: {exc}") from exc
@@ -179,7 +182,7 @@ class SqliteStore(JournalStore):
             self._conn.close()
             raise
 
-    def _setup(self, *, fresh: bool) -> None:
+    def _setup(self, *, fresh: bool, read_only: bool = False) -> None:
         conn = self._conn
         app_id = conn.execute("PRAGMA application_id").fetchone()[0]
         if app_id == 0 and fresh:  # only a file we just created becomes a journal
@@ -202,7 +205,11 @@ class SqliteStore(JournalStore):
                 self.path,
                 f"schema version {version}; this playbill reads version {SCHEMA_VERSION}",
             )
-        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        # Read-only: never switch modes (that writes); reading works in any mode.
+        query = "PRAGMA journal_mode" if read_only else "PRAGMA journal_mode = WAL"
+        mode = conn.execute(query).fetchone()[0]
+        if read_only:
+            return
         if mode != "wal":
             raise NotAJournalError(self.path, f"cannot switch to WAL mode (got {mode!r})")
 
@@ -404,32 +411,3 @@ class SqliteStore(JournalStore):
         if not self._closed:
             self._closed = True
             self._conn.close()
-
-
-def _connect(path: str, *, create: bool) -> sqlite3.Connection:
-    """Open the file, refusing what cannot be a journal before SQLite touches it."""
-    file = Path(path)
-    if file.exists():
-        if not file.is_file():
-            raise NotAJournalError(path, "not a regular file")
-        with file.open("rb") as f:
-            header = f.read(len(_SQLITE_MAGIC))
-        if not header:
-            raise NotAJournalError(path, "an empty file")
-        if header != _SQLITE_MAGIC:
-            raise NotAJournalError(path, "not a SQLite database")
-    elif not create:
-        raise NotAJournalError(path, "no such file")
-    else:
-        try:  # a new journal may live in a directory that does not exist yet
-            file.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StoreError(f"{path}: cannot create its directory: {exc}") from exc
-    uri = f"file:{quote(file.absolute().as_posix())}?mode={'rwc' if create else 'rw'}"
-    try:
-        # isolation_level=None: we issue BEGIN IMMEDIATE / COMMIT ourselves.
-        return sqlite3.connect(uri, uri=True, isolation_level=None, cached_statements=256)
-    except sqlite3.OperationalError as exc:  # permissions, I/O: not the file's fault
-        raise StoreError(f"{path}: cannot open: {exc}") from exc
-    except sqlite3.Error as exc:
-        raise NotAJournalError(path, str(exc)) from exc
