@@ -43,13 +43,25 @@ def calc_project(root: Path, extra: Mapping[str, str]) -> Path:
     return root
 
 
-def checked_fix(goal: str = "add() subtracts: make it add, so that test_calc.py passes.") -> str:
-    """Plan TOML: a ``checks`` verifier running the calc project's pytest, and the step ``fix``.
+def calc_plan(
+    executor: str, goal: str = "add() subtracts: make it add, so that test_calc.py passes."
+) -> str:
+    """The plan of a real-CLI run on the calc project: one attempt, then the run fails.
 
-    The tail of every real-CLI run's plan (its agents come first).
+    ``executor`` is the executor's ``[[agents]]`` table (TOML text); a
+    ``checks`` verifier runs the project's pytest on the step ``fix``.
     """
     pytest_argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_calc.py"]
-    return f"""
+    return f"""\
+[run]
+goal = "make add add"
+
+[run.policy]
+max_attempts = 1
+on_exhausted = "abort"
+
+{executor.strip()}
+
 [[agents]]
 id = "tests"
 roles = ["verifier"]

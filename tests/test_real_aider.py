@@ -26,7 +26,7 @@ import trio
 
 import agent_clis
 from backend_helpers import RecordingReporter, order
-from git_helpers import BUGGY, FIXED, calc_project, checked_fix, git
+from git_helpers import BUGGY, FIXED, calc_plan, calc_project, git
 from model_servers.chat import ChatCompletions, Scripted, Turn, search_replace
 from model_servers.core import Request, ScriptedServer
 from model_servers.trap import NetworkTrap
@@ -319,14 +319,8 @@ def plan_text(tmp_path: Path, trap: NetworkTrap) -> str:
         return json.dumps(value)  # JSON strings and arrays of strings are TOML
 
     extra = ["--model-metadata-file", str(tmp_path / "metadata.json")]
-    return f"""
-[run]
-goal = "make add add"
-
-[run.policy]
-max_attempts = 1
-on_exhausted = "abort"
-
+    return calc_plan(
+        f"""
 [[agents]]
 id = "aider"
 roles = ["executor"]
@@ -338,7 +332,9 @@ model = "openai/{MODEL}"
 edit_format = "diff"
 extra_args = {toml(extra)}
 env_allow = {toml(list(trap.env()))}
-""" + checked_fix("add() in calc.py subtracts: make it add, so that test_calc.py passes.")
+""",
+        "add() in calc.py subtracts: make it add, so that test_calc.py passes.",
+    )
 
 
 def test_playbill_run_with_aider_fixes_the_bug(

@@ -24,7 +24,7 @@ import trio
 
 import agent_clis
 from backend_helpers import RecordingReporter, order
-from git_helpers import BUGGY, FIXED, calc_project, checked_fix, git
+from git_helpers import BUGGY, FIXED, calc_plan, calc_project, git
 from model_servers.anthropic import AnthropicApi, ApiError, Tokens, Turn, call, say, tool_results
 from model_servers.core import ScriptedServer
 from model_servers.trap import NetworkTrap
@@ -295,14 +295,8 @@ async def test_the_api_key_is_redacted_from_answers_and_failures(
 
 
 def plan(claude: Path) -> str:
-    return f"""\
-[run]
-goal = "make add add"
-
-[run.policy]
-max_attempts = 1
-on_exhausted = "abort"
-
+    return calc_plan(
+        f"""\
 [[agents]]
 id = "claude"
 roles = ["executor"]
@@ -315,7 +309,9 @@ permission_mode = "acceptEdits"
 max_turns = 10
 timeout_s = 300
 heartbeat_s = 60
-""" + checked_fix("make add add: test_calc.py fails")
+""",
+        "make add add: test_calc.py fails",
+    )
 
 
 def playbill(journal: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -23,7 +23,7 @@ import trio
 
 import agent_clis
 from backend_helpers import RecordingReporter, order
-from git_helpers import BUGGY, FIXED, calc_project, checked_fix, git
+from git_helpers import BUGGY, FIXED, calc_plan, calc_project, git
 from model_servers.core import Request, ScriptedServer
 from model_servers.responses import (
     Patch,
@@ -306,13 +306,6 @@ async def test_a_negative_token_count_codex_passes_on_is_not_trusted(
 
 
 PLAN = """\
-[run]
-goal = "make add add"
-
-[run.policy]
-max_attempts = 1
-on_exhausted = "abort"
-
 [[agents]]
 id = "codex"
 roles = ["executor"]
@@ -348,13 +341,14 @@ def test_playbill_run_with_a_codex_executor_fixes_the_bug_end_to_end(
     plan = tmp_path / "plan.toml"
     with ScriptedServer(api) as server:
         plan.write_text(
-            PLAN.format(
-                executable=json.dumps(codex_bin),
-                model=MODEL,
-                base_url=json.dumps(f"{server.url}/v1"),
-                key_env=KEY_ENV,
+            calc_plan(
+                PLAN.format(
+                    executable=json.dumps(codex_bin),
+                    model=MODEL,
+                    base_url=json.dumps(f"{server.url}/v1"),
+                    key_env=KEY_ENV,
+                )
             )
-            + checked_fix()
         )
         argv = [sys.executable, "-m", "playbill", "--journal", str(journal), "run", str(plan)]
         env = {
