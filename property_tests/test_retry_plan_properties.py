@@ -22,7 +22,6 @@ said:
 from __future__ import annotations
 
 import attrs
-import msgspec
 from hypothesis import event, given, note
 from hypothesis import strategies as st
 
@@ -50,22 +49,6 @@ NEWS = (
     StepInterrupted,
 )
 """What happens to an attempt a resume keeps."""
-
-KEYS = frozenset(
-    {
-        "run_id",
-        "status",
-        "as_of_seq",
-        "why_resuming",
-        "resumable",
-        "instead",
-        "invalidated",
-        "reusable_proof",
-        "resume_from",
-        "agent_changes",
-        "human_inputs_blocking",
-    }
-)
 
 
 def first_assignment(entries: list[Entry], step: str) -> int | None:
@@ -102,7 +85,6 @@ def test_the_retry_plan_of_a_killed_run_is_what_its_resume_does(
     before = read(journal, killed.run_id)
     state = fold(before)
     plan = retry_plan(state)
-    assert set(msgspec.structs.asdict(plan)) == KEYS
     if state.is_terminal:
         event("ended before the kill")
         assert not plan.resumable and not plan.resume_from and plan.instead

@@ -22,6 +22,10 @@ import subprocess
 import sys
 import tomllib
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pytest
 
 HERE = Path(__file__).resolve().parent
 PINS = HERE / "agent_clis.toml"
@@ -107,6 +111,40 @@ def install(names: list[str] | None = None) -> None:
                 check=True,
             )
         _stamp(name).write_text(json.dumps(pin))
+
+
+CREDENTIALS = (
+    "ANTHROPIC_API_KEY",
+    "ANTHROPIC_AUTH_TOKEN",
+    "ANTHROPIC_BASE_URL",
+    "CLAUDE_CODE_OAUTH_TOKEN",
+    "CLAUDE_CONFIG_DIR",
+    "CODEX_API_KEY",
+    "CODEX_HOME",
+    "OPENAI_API_KEY",
+    "OPENAI_API_BASE",
+    "OPENAI_BASE_URL",
+    "OPENROUTER_API_KEY",
+    "DEEPSEEK_API_KEY",
+    "GEMINI_API_KEY",
+    "AIDER_MODEL",
+    "XAI_API_KEY",
+    "XAI_API_BASE",
+)
+"""The variables through which the CLIs find a credential, an endpoint or a model."""
+
+
+def bare_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *also: str) -> Path:
+    """An empty ``HOME`` of the test's own, and none of ``CREDENTIALS`` (nor ``also``) set.
+
+    So that no login, key or endpoint of the machine's user counts.
+    """
+    for name in (*CREDENTIALS, *also):
+        monkeypatch.delenv(name, raising=False)
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    return home
 
 
 def executable(name: str) -> Path:

@@ -44,18 +44,6 @@ QUIET = {
 CODEX_QUIET = "check_for_update_on_startup = false\n[analytics]\nenabled = false\n"
 """Codex's update check and analytics off (``config.toml``)."""
 
-HERMETIC = (
-    "ANTHROPIC_API_KEY",
-    "ANTHROPIC_AUTH_TOKEN",
-    "ANTHROPIC_BASE_URL",
-    "CLAUDE_CODE_OAUTH_TOKEN",
-    "CLAUDE_CONFIG_DIR",
-    "CODEX_API_KEY",
-    "CODEX_HOME",
-    "OPENAI_API_KEY",
-    "OPENAI_BASE_URL",
-)
-
 
 class Unauthorized:
     """Answers every request with 401, so the tool gives up at once."""
@@ -73,12 +61,7 @@ def server() -> Iterator[ScriptedServer]:
 
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    for name in HERMETIC:
-        monkeypatch.delenv(name, raising=False)
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    return home
+    return agent_clis.bare_home(tmp_path, monkeypatch)
 
 
 def first_request(

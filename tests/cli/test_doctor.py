@@ -29,27 +29,6 @@ SECRETS = {
 }
 """Credentials the tests set; their values must never be printed."""
 
-HERMETIC = (
-    "ANTHROPIC_API_KEY",
-    "ANTHROPIC_AUTH_TOKEN",
-    "ANTHROPIC_BASE_URL",
-    "CLAUDE_CODE_OAUTH_TOKEN",
-    "CLAUDE_CONFIG_DIR",
-    "CODEX_API_KEY",
-    "CODEX_HOME",
-    "OPENAI_API_KEY",
-    "OPENAI_API_BASE",
-    "OPENAI_BASE_URL",
-    "OPENROUTER_API_KEY",
-    "DEEPSEEK_API_KEY",
-    "GEMINI_API_KEY",
-    "AIDER_MODEL",
-    "XAI_API_KEY",
-    "XAI_API_BASE",
-    "FAKE_VERSION",
-)
-"""Variables of the outer environment that would change what the doctor finds."""
-
 
 class NotFound:
     """An API that answers every request with 404: enough to be an endpoint that answers."""
@@ -67,12 +46,7 @@ def server() -> Iterator[ScriptedServer]:
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A home of its own (no login of the machine's user counts) and none of its variables."""
-    for name in HERMETIC:
-        monkeypatch.delenv(name, raising=False)
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    return home
+    return agent_clis.bare_home(tmp_path, monkeypatch, "FAKE_VERSION")
 
 
 def closed_port() -> int:

@@ -17,19 +17,10 @@ from click.testing import CliRunner
 from test_run_real import make_project, plan_text, run_plan, run_state
 from test_run_resume import run_until_then_kill
 
-KEYS = {
-    "run_id",
-    "status",
-    "as_of_seq",
-    "why_resuming",
-    "resumable",
-    "instead",
-    "invalidated",
-    "reusable_proof",
-    "resume_from",
-    "agent_changes",
-    "human_inputs_blocking",
-}
+from playbill.runtime import RetryPlan
+
+KEYS = {field.name for field in msgspec.structs.fields(RetryPlan)}
+"""What ``--json`` must always hold: every field of the plan, empty sections too."""
 
 
 @pytest.fixture
