@@ -397,3 +397,24 @@ def test_playbill_run_with_a_codex_executor_fixes_the_bug_end_to_end(
         f"{used.tokens_in} tokens in, {used.tokens_out} out, ${used.cost_usd:.6f}, "
         f"codex ran {used.wall_s:.1f} s"
     )
+
+
+async def test_an_edit_its_sandbox_could_not_write_fails_as_edit_failed(
+    codex_bin: str, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Debian 12's bubblewrap (0.8) first on PATH: Codex prefers it to its own,
+    # and its sandbox then cannot run; Codex still ends its turn saying it is done
+    bwrap_dir = os.environ.get("PLAYBILL_BWRAP_DIR", "")
+    if not bwrap_dir:
+        pytest.skip("needs Debian's bubblewrap unpacked off PATH (PLAYBILL_BWRAP_DIR), as CI has")
+    monkeypatch.setenv("PATH", f"{bwrap_dir}{os.pathsep}{os.environ['PATH']}")
+    with ScriptedServer(ResponsesApi(fix_script())) as server:
+        agent = backend(codex_bin, server)
+        with pytest.raises(BackendError) as caught:
+            await agent.run(order(workspace=project, step=STEP), RecordingReporter())
+    failure = caught.value.failure
+    assert (failure.failure_class, failure.kind) == ("agent", "edit_failed")
+    assert f"could not write {project / 'calc.py'}" in failure.detail
+    assert "full_access = true" in failure.detail
+    assert (project / "calc.py").read_text() == BUGGY
+    assert caught.value.usage.tokens_in == 10400  # what it spent is kept

@@ -222,7 +222,7 @@ class CodexTool:
         usage: dict[str, Any] = {}
         message: str | None = None
         last_turn: str | None = None
-        failure = stray = sandbox = None
+        failure = stray = None
         edits: dict[str, str] = {}  # path: the status of its last file change
         for event in json_lines(out.text()):
             match event.get("type"):
@@ -238,33 +238,19 @@ class CodexTool:
                     item = event.get("item") or {}
                     if item.get("type") == "agent_message" and isinstance(item.get("text"), str):
                         message = item["text"]
-                    sandbox = sandbox or _sandbox_failure(item)
                     _file_changes(item, edits)
                 case _:
                     pass
         if last_turn is None and stray is None:
             return None
         error = {"completed": None, "failed": failure, None: stray}[last_turn]
+        kind = "agent_error"
         failed = [path for path, status in edits.items() if status == "failed"]
-        if error is None and (sandbox is not None or failed):
-            what = (
-                f"{sandbox}"
-                if sandbox is not None
-                else f"it could not write {', '.join(failed[:5])}"
-            )
-            error = (
-                f"{what}. Its sandbox refused the write; if none of its edits can be "
-                "written, the sandbox cannot run here: Codex uses the bubblewrap on PATH when "
-                "there is one, and one older than 0.9 (Debian 12's) does not work with it. "
-                "Remove or upgrade it, or run Codex unsandboxed (full_access = true)"
-            )
-            return ToolAnswer(
-                text=message or "",
-                usage=self._usage(usage, out),
-                error=error,
-                error_kind="edit_failed",
-            )
-        return ToolAnswer(text=message or "", usage=self._usage(usage, out), error=error)
+        if error is None and failed:
+            kind, error = "edit_failed", _unwritten(failed)
+        return ToolAnswer(
+            text=message or "", usage=self._usage(usage, out), error=error, error_kind=kind
+        )
 
     def _usage(self, reported: dict[str, Any], out: ProcessOutput) -> Usage:
         counts = {}
@@ -318,23 +304,15 @@ def _usage_object(value: object, out: ProcessOutput) -> dict[str, Any]:
     return value
 
 
-def _sandbox_failure(item: dict[str, Any]) -> str | None:
-    """The line of a command's output that says Codex's sandbox could not start it, if any.
-
-    Every command Codex runs goes through its sandbox (bubblewrap); when that
-    cannot run, the command's output is bubblewrap's own complaint
-    (``bwrap: execvp codex-linux-sandbox: No such file or directory``,
-    ``bwrap: Unknown option ...``) and it exits non-zero.
-    """
-    if item.get("type") != "command_execution" or item.get("exit_code") in (0, None):
-        return None
-    output = item.get("aggregated_output")
-    if not isinstance(output, str):
-        return None
-    for line in output.splitlines():
-        if line.startswith("bwrap: "):
-            return line[:200]
-    return None
+def _unwritten(paths: list[str]) -> str:
+    """Why an answer whose edits did not all reach the disk fails, and what to do."""
+    return (
+        f"it could not write {', '.join(paths[:5])}. Its sandbox refused the write; if "
+        "none of its edits can be written, the sandbox cannot run here: Codex uses the "
+        "bubblewrap on PATH when there is one, and one older than 0.9 (Debian 12's) "
+        "does not work with it. Remove or upgrade it, or run Codex unsandboxed "
+        "(full_access = true)"
+    )
 
 
 def _file_changes(item: dict[str, Any], edits: dict[str, str]) -> None:
