@@ -114,6 +114,14 @@ model = "m"
 api_key_env = "MY_LLM"
 
 [[agents]]
+id = "cx"
+roles = ["executor"]
+backend = "codex"
+[agents.options]
+base_url = "http://127.0.0.1:9/v1"
+env_key = "LAB_LLM_ACCESS"
+
+[[agents]]
 id = "tests"
 roles = ["verifier"]
 backend = "checks"
@@ -126,9 +134,15 @@ goal = "g"
 """
 
 
-def test_a_plan_names_its_secrets_by_env_allow_api_key_env_and_redact() -> None:
+def test_a_plan_names_its_secrets_by_env_allow_api_key_env_env_key_and_redact() -> None:
     plan = parse_plan(PLAN)
-    assert secret_names(plan) == ("RELEASE_CODE", "DATABASE_URL", "MY_LLM", "SLACK_WEBHOOK_URL")
+    assert secret_names(plan) == (
+        "RELEASE_CODE",
+        "DATABASE_URL",
+        "MY_LLM",
+        "LAB_LLM_ACCESS",
+        "SLACK_WEBHOOK_URL",
+    )
 
 
 def test_redact_takes_names_of_variables_only() -> None:
