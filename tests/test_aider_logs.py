@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -154,3 +155,11 @@ def test_an_analytics_log_too_long_to_read_whole_is_not_trusted(
     monkeypatch.setattr(_aider_logs, "READ_LIMIT", 200)
     logs = read_logs(scratch_with(tmp_path, events=[STARTING, sent(), STARTING, sent()]))
     assert logs.bad_usage == "its analytics log is over 200 bytes"
+
+
+def test_a_log_that_is_not_a_regular_file_reads_as_empty(tmp_path: Path) -> None:
+    # aider (an agent) writes its logs: a FIFO there must not hold the run
+    os.mkfifo(tmp_path / ANALYTICS_LOG)
+    (tmp_path / LLM_HISTORY).symlink_to("/dev/zero")
+    logs = read_logs(tmp_path)
+    assert logs.calls == 0 and logs.text == ""

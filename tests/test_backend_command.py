@@ -387,3 +387,25 @@ def test_output_nested_too_deep_is_no_json_object_not_a_crash() -> None:
     assert last_json_object(deep) is None
     assert last_json_line(deep) is None
     assert json_lines(deep + '\n{"ok": 1}') == [{"ok": 1}]
+
+
+@pytest.mark.parametrize(
+    ("make", "said"),
+    [
+        ("import os, sys; os.mkfifo(sys.argv[1])", "is not a regular file (a FIFO)"),
+        ("import os, sys; os.symlink('/dev/zero', sys.argv[1])", "is not a regular file"),
+        ("import sys; open(sys.argv[1], 'wb').truncate(17 * 1024 * 1024)", "larger than"),
+    ],
+)
+async def test_a_hostile_result_file_is_malformed_output_never_a_hang(
+    monkeypatch: pytest.MonkeyPatch, make: str, said: str
+) -> None:
+    # a FIFO would block an ordinary open for ever; /dev/zero would never end
+    hostile = CommandBackend(
+        argv=(sys.executable, "-c", make, "{result_file}"), result="file", timeout_s=60
+    )
+    with pytest.raises(BackendError) as caught:
+        await hostile.run(order("reviewer", "review"), RecordingReporter())
+    failure = caught.value.failure
+    assert (failure.failure_class, failure.kind) == ("agent", "malformed_output")
+    assert "wrote a result file that" in failure.detail and said in failure.detail

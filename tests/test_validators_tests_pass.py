@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -204,3 +205,15 @@ def test_reports_that_are_not_junit_are_refused(tmp_path: Path, xml: str, reason
     with pytest.raises(JUnitReportError) as caught:
         read_junit(Path(report(tmp_path, xml)))
     assert reason in caught.value.reason
+
+
+def test_a_report_that_is_not_a_regular_file_is_refused_without_waiting(tmp_path: Path) -> None:
+    # the tests are the agent's: they may leave a FIFO or a link to a device there
+    fifo = tmp_path / "fifo.xml"
+    os.mkfifo(fifo)
+    with pytest.raises(JUnitReportError, match="not a regular file"):
+        read_junit(fifo)
+    device = tmp_path / "zero.xml"
+    device.symlink_to("/dev/zero")
+    with pytest.raises(JUnitReportError, match="not a regular file"):
+        read_junit(device)

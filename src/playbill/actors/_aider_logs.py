@@ -27,7 +27,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
+import stat
 from pathlib import Path
 from typing import Any, Final, final
 
@@ -91,14 +93,22 @@ def read_logs(scratch: Path) -> AiderLogs:
 
 
 def _read(path: Path) -> tuple[str, bool]:
-    """The last ``READ_LIMIT`` bytes of a file, decoded; whether there were more."""
+    """The last ``READ_LIMIT`` bytes of a file, decoded; whether there were more.
+
+    Aider wrote it, so anything may stand there: only a regular file is read
+    (opened without blocking, so a FIFO cannot hold the run), anything else
+    reads as empty.
+    """
     try:
-        with path.open("rb") as f:
-            size = f.seek(0, 2)
-            f.seek(max(0, size - READ_LIMIT))
-            data = f.read(READ_LIMIT)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError:
         return "", False
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return "", False
+        size = f.seek(0, 2)
+        f.seek(max(0, size - READ_LIMIT))
+        data = f.read(READ_LIMIT)
     return data.decode("utf-8", errors="replace"), size > READ_LIMIT
 
 

@@ -45,6 +45,7 @@ import attrs
 import msgspec
 import trio
 
+from playbill._inputs import InputRefused, read_input
 from playbill._redact import Redactor
 from playbill.runtime import ROLES, ResultEnvelope, Role, Usage
 
@@ -87,6 +88,9 @@ PLACEHOLDERS: frozenset[str] = frozenset(
 """The names a command line template may use."""
 
 _NOT_FOUND = 127  # the shell's exit status for a command it cannot find
+
+RESULT_FILE_LIMIT = 16 * 1024 * 1024
+"""Bytes a result file may have (``result = "file"``); a larger one is malformed output."""
 
 
 def placeholders_of(template: str) -> set[str]:
@@ -319,15 +323,16 @@ class CommandBackend:
 async def _read_result_file(
     path: trio.Path, label: str, spent: Usage, redactor: Redactor
 ) -> dict[str, Any]:
+    # The agent wrote it, so it may be anything: a FIFO (which would block an
+    # ordinary open), a link to /dev/zero, a file of any size.
     try:
-        raw = await path.read_bytes()
-    except FileNotFoundError:
+        raw = await trio.to_thread.run_sync(read_input, str(path), RESULT_FILE_LIMIT)
+    except InputRefused as refused:
+        what = (
+            "wrote no result file" if refused.missing else f"wrote a result file that is {refused}"
+        )
         raise fail(
-            "agent",
-            "malformed_output",
-            f"{label} wrote no result file",
-            usage=spent,
-            redactor=redactor,
+            "agent", "malformed_output", f"{label} {what}", usage=spent, redactor=redactor
         ) from None
     try:
         value = msgspec.json.decode(raw)

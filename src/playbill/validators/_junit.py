@@ -9,6 +9,7 @@ from typing import final
 
 import attrs
 
+from playbill._inputs import InputRefused, read_input
 from playbill.runtime import PlaybillError
 
 MAX_REPORT_BYTES = 64 << 20
@@ -78,16 +79,15 @@ def read_junit(path: Path) -> JUnitCounts:
         JUnitReportError: The file is missing, too large, not XML, or not a
             JUnit report.
     """
+    # The tests it reports on are the agent's: the report may be anything (a
+    # FIFO, a link to a device), so only a regular file within the cap is read.
     try:
-        size = path.stat().st_size
-        if size > MAX_REPORT_BYTES:
-            raise JUnitReportError(path, f"{size} bytes, more than {MAX_REPORT_BYTES}")
+        report = read_input(path, MAX_REPORT_BYTES)
+    except InputRefused as refused:
+        raise JUnitReportError(path, "not written" if refused.missing else str(refused)) from None
+    try:
         # expat (2.4.1+) refuses entity-expansion bombs; the size is capped above
-        root = ET.fromstring(path.read_bytes())
-    except FileNotFoundError:
-        raise JUnitReportError(path, "not written") from None
-    except OSError as exc:
-        raise JUnitReportError(path, exc.strerror or repr(exc)) from None
+        root = ET.fromstring(report)
     except ET.ParseError as exc:
         raise JUnitReportError(path, f"not XML ({exc})") from None
     if root.tag == "testsuite":
