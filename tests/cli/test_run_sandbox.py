@@ -13,6 +13,7 @@ from __future__ import annotations
 import errno
 import os
 import shutil
+import socket
 import sys
 from pathlib import Path
 
@@ -22,7 +23,9 @@ from click.testing import CliRunner
 from test_run_real import make_project, run_state, toml
 from test_run_stop import Setup
 
+from backend_helpers import RecordingReporter, order
 from git_helpers import FIXED, git
+from playbill.actors._command import CommandBackend
 from playbill.runtime import ImplementationPayload
 from process_helpers import BOUND_S, cmdline, kill_all, members, pids_in, running, wait_until
 
@@ -160,3 +163,40 @@ def test_an_unknown_sandbox_is_one_line_naming_the_field(
     assert_one_line_error(
         checked, "agents[0].options.sandbox: unknown sandbox 'firejail' (known: none, bwrap)"
     )
+
+
+REACH = """
+import json, socket, sys
+try:
+    socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5).close()
+    said = "reached"
+except OSError as exc:
+    said = f"unreachable: {exc}"
+print(json.dumps({"payload": {"kind": "implementation", "summary": said}}))
+"""
+
+
+@needs_bwrap
+@pytest.mark.parametrize(("network", "expected"), [(True, "reached"), (False, "unreachable")])
+async def test_sandbox_network_decides_whether_the_agent_reaches_the_network(
+    tmp_path: Path, network: bool, expected: str
+) -> None:
+    # a real listener on loopback; in the sandbox without the network, even
+    # loopback is another machine's
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        script = tmp_path / "reach.py"
+        script.write_text(REACH, encoding="utf-8")
+        agent = CommandBackend(
+            argv=(sys.executable, str(script), str(port)),
+            sandbox="bwrap",
+            sandbox_network=network,
+            timeout_s=60,
+        )
+        workspace = tmp_path / "wt"
+        workspace.mkdir()
+        result = await agent.run(order(workspace=workspace), RecordingReporter())
+    assert isinstance(result.payload, ImplementationPayload)
+    assert result.payload.summary.startswith(expected), result.payload
