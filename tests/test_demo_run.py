@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from playbill.cli._demo import (
     DEMO_BASE_US,
     demo_drafts,
@@ -9,6 +11,8 @@ from playbill.cli._demo import (
     demo_run_id,
     next_demo_run_id,
 )
+from playbill.cli._demo_script import DemoScript, ScriptError
+from playbill.runtime import check_replay
 from playbill.runtime._entry import decode_entry, encode_entry
 from playbill.runtime._messages import (
     ArbitrationDecided,
@@ -25,7 +29,13 @@ from playbill.runtime._messages import (
 )
 from playbill.runtime._reducer import fold
 from playbill.runtime._state import state_digest
-from playbill.runtime._values import ImplementationPayload, PlanPayload, VerificationPayload
+from playbill.runtime._values import (
+    ImplementationPayload,
+    PlanPayload,
+    ReviewPayload,
+    Usage,
+    VerificationPayload,
+)
 
 
 def test_demo_folds_to_a_completed_run_with_zero_anomalies() -> None:
@@ -51,20 +61,45 @@ def test_demo_tells_the_whole_story() -> None:
     drafts = demo_drafts()
     msgs = [d.msg for d in drafts]
     assert isinstance(msgs[0], RunCreated)
-    assert isinstance(msgs[-1], RunCompleted)
+    assert sum(isinstance(m, RunCompleted) for m in msgs) == 1
     payloads = {type(m.result.payload) for m in msgs if isinstance(m, ResultProposed)}
-    assert payloads == {PlanPayload, ImplementationPayload, VerificationPayload}
-    verdicts = [m.verdict for m in msgs if isinstance(m, ReviewGiven)]
-    assert verdicts == ["request_changes", "pass"]
+    assert payloads == {PlanPayload, ImplementationPayload, ReviewPayload, VerificationPayload}
+    verdicts = [(m.step, m.attempt, m.verdict) for m in msgs if isinstance(m, ReviewGiven)]
+    assert verdicts == [
+        ("csv-writer", 1, "request_changes"),
+        ("csv-writer", 2, "pass"),
+        ("cli-flag", 2, "pass"),
+        ("cli-flag", 1, "pass"),
+    ]
     failed = [m for m in msgs if isinstance(m, StepFailed)]
-    assert [f.failure.failure_class for f in failed] == ["validation"]
-    assert any(isinstance(m, StepRetried) for m in msgs)
+    assert [(f.step, f.failure.failure_class) for f in failed] == [("csv-writer", "validation")]
+    retried = [m for m in msgs if isinstance(m, StepRetried)]
+    assert [(r.step, r.next_attempt) for r in retried] == [("csv-writer", 2)]
+    assert retried[0].feedback is not None and "quoted" in retried[0].feedback.detail
     assert any(isinstance(m, ValidationPassed) for m in msgs)
     assert any(isinstance(m, NoteWritten) for m in msgs)
-    assert any(isinstance(m, WorkspaceMerged) and m.status == "applied" for m in msgs)
+    merged = [(m.step, m.attempt) for m in msgs if isinstance(m, WorkspaceMerged)]
+    assert merged == [("csv-writer", 2), ("cli-flag", 2)]
     arbitrations = [m for m in msgs if isinstance(m, ArbitrationDecided)]
     assert len(arbitrations) == 1
-    assert len(arbitrations[0].scores) == 2
+    assert arbitrations[0].winner_attempt == 2
+    assert [(s.attempt, s.score) for s in arbitrations[0].scores] == [(2, 0.91), (1, 0.84)]
+
+
+def test_every_supervisor_entry_of_the_demo_is_what_the_policy_decides() -> None:
+    entries = demo_run().entries("demo-0001")
+    assert any(e.sender == "supervisor" for e in entries)
+    assert check_replay(entries) is None
+
+
+def test_a_story_that_drifts_from_the_policy_fails_when_it_is_built() -> None:
+    script = DemoScript(now_us=DEMO_BASE_US)
+    with pytest.raises(ScriptError, match="never assigned"):
+        script.start("executor-a", "csv-writer", 1, after_s=1.0)
+    with pytest.raises(ScriptError, match="nobody asked for a review"):
+        script.review("reviewer", "csv-writer", 1, "pass", Usage(), after_s=1.0)
+    with pytest.raises(ScriptError, match="no backoff timer"):
+        script.fire("backoff")
 
 
 def test_demo_causes_point_backwards() -> None:

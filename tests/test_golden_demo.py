@@ -18,7 +18,7 @@ from playbill.runtime._reducer import fold
 from playbill.runtime._state import state_digest
 
 GOLDEN = Path(__file__).parent / "golden" / "demo-0001.jsonl"
-DEMO_DIGEST = "614c71988571e943f297b497e936e460a3a2480afb8b5611b71080743c597043"
+DEMO_DIGEST = "aee1ed8bc51edcecacabbee92f1b95987dd4cce6c6a95513f29b998eb622dceb"
 
 
 def test_the_golden_journal_replays_to_the_recorded_state() -> None:

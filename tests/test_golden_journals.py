@@ -20,16 +20,6 @@ from playbill.runtime import check_replay
 GOLDEN_DIR = Path(__file__).parent / "golden"
 FILES = sorted(p.name for p in GOLDEN_DIR.glob("*.jsonl"))
 
-SCRIPTED = {
-    "demo-0001.jsonl": (
-        "the scripted demo is a hand-written story in an older protocol (reviews "
-        "given by the reviewer, validators' own entries), not a recording of the "
-        "policy: today's policy diverges at seq 3"
-    ),
-}
-"""Golden journals the policy cannot replay yet, and why (strict xfail: fixing one fails)."""
-
-
 def regenerate() -> ModuleType:
     spec = importlib.util.spec_from_file_location("regenerate", GOLDEN_DIR / "regenerate.py")
     assert spec is not None and spec.loader is not None
@@ -47,15 +37,7 @@ def test_a_golden_journal_is_what_the_regenerate_command_writes(name: str) -> No
     assert regenerate().GOLDEN[name]() == (GOLDEN_DIR / name).read_bytes()
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(n, marks=pytest.mark.xfail(reason=SCRIPTED[n], strict=True))
-        if n in SCRIPTED
-        else n
-        for n in FILES
-    ],
-)
+@pytest.mark.parametrize("name", FILES)
 def test_a_golden_journal_passes_replay_check(name: str) -> None:
     path = GOLDEN_DIR / name
     divergence = check_replay(parse_run_file(str(path), path.read_bytes()))

@@ -13,6 +13,8 @@ from playbill.runtime._entry import Entry
 from playbill.runtime._store import RunInfo
 
 DEMO_RUN = "demo-0001"
+DEMO_LAST_SEQ = 147
+"""Entries of the scripted demo run (``playbill demo --scripted``)."""
 
 
 def invoke(runner: CliRunner, journal: Path, *args: str) -> Result:

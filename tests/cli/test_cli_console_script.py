@@ -10,7 +10,7 @@ from pathlib import Path
 
 import msgspec
 import pytest
-from cli_helpers import DEMO_RUN, read_entries
+from cli_helpers import DEMO_LAST_SEQ, DEMO_RUN, read_entries
 
 from playbill.runtime._reducer import fold
 from playbill.runtime._state import state_digest
@@ -90,8 +90,9 @@ def test_ctrl_c_stops_follow_with_status_zero(demo_dir: Path) -> None:
         text=True,
     ) as proc:
         assert proc.stdout is not None
-        seen = [proc.stdout.readline() for _ in range(75)]  # the backlog: it is following now
-        assert seen[-1].split()[0] == "75"
+        # The backlog: it is following now.
+        seen = [proc.stdout.readline() for _ in range(DEMO_LAST_SEQ)]
+        assert seen[-1].split()[0] == str(DEMO_LAST_SEQ)
         proc.send_signal(signal.SIGINT)
         rest, err = proc.communicate(timeout=SAFETY_TIMEOUT_S)
     assert proc.returncode == 0, err

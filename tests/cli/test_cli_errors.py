@@ -78,7 +78,9 @@ def test_a_corrupt_entry_names_the_journal_run_and_seq(
     runner: CliRunner, demo_journal: Path
 ) -> None:
     original = _stored(demo_journal, 5)
-    _store_entry(demo_journal, 5, original.replace(b'"plan"', b'"PLAN"'), fix_checksum=False)
+    corrupt = original.replace(b'"supervisor"', b'"SUPERVISOR"')
+    assert corrupt != original
+    _store_entry(demo_journal, 5, corrupt, fix_checksum=False)
     out = str(demo_journal.parent / "out.jsonl")
     for args in (["replay", DEMO_RUN], ["events", DEMO_RUN], ["export", DEMO_RUN, "-o", out]):
         result = invoke(runner, demo_journal, *args)
@@ -86,12 +88,13 @@ def test_a_corrupt_entry_names_the_journal_run_and_seq(
 
 
 def test_an_undecodable_entry_names_the_field_path(runner: CliRunner, demo_journal: Path) -> None:
-    data = msgspec.json.decode(_stored(demo_journal, 5))
+    data = msgspec.json.decode(_stored(demo_journal, 6))
+    assert data["msg"]["type"] == "step_started"
     data["msg"]["attempt"] = "first"
-    _store_entry(demo_journal, 5, msgspec.json.encode(data), fix_checksum=True)
+    _store_entry(demo_journal, 6, msgspec.json.encode(data), fix_checksum=True)
     result = invoke(runner, demo_journal, "replay", DEMO_RUN)
     assert_one_line_error(
-        result, str(demo_journal), f"run '{DEMO_RUN}' seq 5", "$.msg.attempt", "Expected `int`"
+        result, str(demo_journal), f"run '{DEMO_RUN}' seq 6", "$.msg.attempt", "Expected `int`"
     )
 
 

@@ -5,7 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import msgspec
-from cli_helpers import DEMO_RUN, assert_one_line_error, invoke, list_runs, read_entries
+from cli_helpers import (
+    DEMO_LAST_SEQ,
+    DEMO_RUN,
+    assert_one_line_error,
+    invoke,
+    list_runs,
+    read_entries,
+)
 from click.testing import CliRunner
 
 from playbill.cli import cli
@@ -47,7 +54,7 @@ def test_demo_writes_the_scripted_run_through_the_writer(
     assert state.anomaly_count == 0, state.anomalies
     assert state.status == "completed"
     assert f"state-digest: {state_digest(state)}" in result.output
-    assert f"Wrote run {DEMO_RUN} (75 entries) to {journal_path}" in result.output
+    assert f"Wrote run {DEMO_RUN} ({DEMO_LAST_SEQ} entries) to {journal_path}" in result.output
     assert f"events {DEMO_RUN}" in result.output
     assert f"replay {DEMO_RUN}" in result.output
 
@@ -86,7 +93,7 @@ def test_replay_digest_is_the_digest_of_the_full_fold(
 
 def test_replay_until_folds_a_prefix(runner: CliRunner, demo_journal: Path) -> None:
     entries = read_entries(demo_journal)
-    for until in (1, 10, 40, 75):
+    for until in (1, 10, 40, DEMO_LAST_SEQ):
         result = invoke(runner, demo_journal, "replay", DEMO_RUN, "--until", str(until))
         assert result.exit_code == 0, result.output
         expected = state_digest(fold(entries[:until]))
@@ -95,9 +102,9 @@ def test_replay_until_folds_a_prefix(runner: CliRunner, demo_journal: Path) -> N
 
 
 def test_replay_until_past_the_end_is_a_usage_error(runner: CliRunner, demo_journal: Path) -> None:
-    result = invoke(runner, demo_journal, "replay", DEMO_RUN, "--until", "76")
+    result = invoke(runner, demo_journal, "replay", DEMO_RUN, "--until", str(DEMO_LAST_SEQ + 1))
     assert result.exit_code == 2
-    assert "seq 76 is past the last entry" in result.stderr
+    assert f"seq {DEMO_LAST_SEQ + 1} is past the last entry" in result.stderr
     assert invoke(runner, demo_journal, "replay", DEMO_RUN, "--until", "0").exit_code == 2
 
 
@@ -114,12 +121,12 @@ def test_status_summarises_the_run(runner: CliRunner, demo_journal: Path) -> Non
     for agent in ("planner", "executor-a", "executor-b", "reviewer", "verifier"):
         assert agent in out
     assert "validation/changes_re" in out  # the last failure of csv-writer
-    assert "400,000" in out and "172,202" in out  # token budget and usage
+    assert "400,000" in out and "185,826" in out  # token budget and usage
     assert "suite-green" in out and "csv-roundtrip" in out
     assert "Pending approvals: none" in out
     assert "Pending timers: none" in out
     assert "Anomalies: 0" in out
-    assert "last seq  75" in out
+    assert f"last seq  {DEMO_LAST_SEQ}" in out
     assert digest_line(out) == f"state-digest: {state_digest(state)}"
 
 
@@ -147,8 +154,8 @@ def test_runs_table(runner: CliRunner, demo_journal: Path) -> None:
         "2025-03-14",
         "09:30:00Z",
         "4/4",
-        "172,202",
-        "$1.29",
+        "185,826",
+        "$1.36",
     ]
 
 
@@ -168,10 +175,10 @@ def test_runs_json_has_one_object_per_run_with_stable_keys(
     assert first["status"] == "completed"
     assert first["created"] == "2025-03-14T09:30:00.000Z"
     assert first["created_us"] == 1_741_944_600_000_000
-    assert first["last_seq"] == 75
+    assert first["last_seq"] == DEMO_LAST_SEQ
     assert (first["steps_done"], first["steps_total"]) == (4, 4)
-    assert first["tokens"] == 172_202
-    assert first["cost_usd"] == 1.2884
+    assert first["tokens"] == 185_826
+    assert first["cost_usd"] == 1.3604
     assert first["anomalies"] == 0
 
 
@@ -188,22 +195,23 @@ def test_events_prints_one_line_per_entry(runner: CliRunner, demo_journal: Path)
     result = invoke(runner, demo_journal, "events", DEMO_RUN)
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert len(lines) == 75
-    assert [int(line.split()[0]) for line in lines] == list(range(1, 76))
+    assert len(lines) == DEMO_LAST_SEQ
+    assert [int(line.split()[0]) for line in lines] == list(range(1, DEMO_LAST_SEQ + 1))
     first = lines[0].split()
     assert first[1:5] == ["2025-03-14T09:30:00.000Z", "cli", "→", "*"]
     assert first[5] == "run_created"
     assert 'goal="Add CSV export' in lines[0]
     review = next(line for line in lines if " review_given " in line)
-    assert "reviewer → supervisor" in review
+    assert "supervisor → *" in review
     assert "verdict=request_changes" in review
     assert "step=csv-writer" in review
 
 
 def test_events_since(runner: CliRunner, demo_journal: Path) -> None:
-    result = invoke(runner, demo_journal, "events", DEMO_RUN, "--since", "70")
-    assert [int(line.split()[0]) for line in result.stdout.splitlines()] == list(range(70, 76))
-    past = invoke(runner, demo_journal, "events", DEMO_RUN, "--since", "100")
+    result = invoke(runner, demo_journal, "events", DEMO_RUN, "--since", "140")
+    seqs = [int(line.split()[0]) for line in result.stdout.splitlines()]
+    assert seqs == list(range(140, DEMO_LAST_SEQ + 1))
+    past = invoke(runner, demo_journal, "events", DEMO_RUN, "--since", str(DEMO_LAST_SEQ + 1))
     assert past.exit_code == 0
     assert past.stdout == ""
 
@@ -215,7 +223,9 @@ def test_events_json_is_byte_identical_to_the_stored_encoding(
     assert result.exit_code == 0, result.output
     expected = b"".join(encode_entry(e) + b"\n" for e in read_entries(demo_journal))
     assert result.stdout_bytes == expected
-    since = invoke(runner, demo_journal, "events", DEMO_RUN, "--json", "--since", "75")
+    since = invoke(
+        runner, demo_journal, "events", DEMO_RUN, "--json", "--since", str(DEMO_LAST_SEQ)
+    )
     assert since.stdout_bytes == expected.splitlines(keepends=True)[-1]
 
 

@@ -7,7 +7,14 @@ from pathlib import Path
 
 import msgspec
 import pytest
-from cli_helpers import DEMO_RUN, assert_one_line_error, invoke, list_runs, read_entries
+from cli_helpers import (
+    DEMO_LAST_SEQ,
+    DEMO_RUN,
+    assert_one_line_error,
+    invoke,
+    list_runs,
+    read_entries,
+)
 from click.testing import CliRunner
 
 from playbill.cli import cli
@@ -34,7 +41,7 @@ def test_export_import_export_round_trips_byte_identically(
     fresh = tmp_path / "fresh" / "journal.db"
     result = invoke(runner, fresh, "import", str(export_file))
     assert result.exit_code == 0, result.output
-    assert f"Imported run {DEMO_RUN} (75 entries)" in result.output
+    assert f"Imported run {DEMO_RUN} ({DEMO_LAST_SEQ} entries)" in result.output
     again = tmp_path / "again.jsonl"
     assert invoke(runner, fresh, "export", DEMO_RUN, "-o", str(again)).exit_code == 0
     assert again.read_bytes() == export_file.read_bytes()
@@ -49,7 +56,7 @@ def test_export_replaces_the_target_atomically(
     target = tmp_path / "out.jsonl"
     target.write_bytes(b"old contents\n")
     assert invoke(runner, demo_journal, "export", DEMO_RUN, "-o", str(target)).exit_code == 0
-    assert target.read_bytes().count(b"\n") == 75
+    assert target.read_bytes().count(b"\n") == DEMO_LAST_SEQ
     assert not [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
 
 
@@ -188,12 +195,12 @@ def test_a_bad_file_leaves_an_existing_journal_unchanged(
     runner: CliRunner, demo_journal: Path, export_file: Path, tmp_path: Path
 ) -> None:
     lines = export_file.read_bytes().replace(DEMO_RUN.encode(), b"demo-0099").splitlines()
-    lines[-1] = _set(lines[-1], ("msg", "summary"), 42)
+    lines[-1] = _set(lines[-1], ("msg", "timer"), 42)
     bad = tmp_path / "bad.jsonl"
     bad.write_bytes(b"\n".join(lines) + b"\n")
     before = read_entries(demo_journal)
     result = invoke(runner, demo_journal, "import", str(bad))
-    assert_one_line_error(result, f"{bad}:line 75", "$.msg.summary")
+    assert_one_line_error(result, f"{bad}:line {DEMO_LAST_SEQ}", "$.msg.timer")
     assert [info.run_id for info in list_runs(demo_journal)] == [DEMO_RUN]
     assert read_entries(demo_journal) == before
 

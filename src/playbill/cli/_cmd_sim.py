@@ -9,7 +9,7 @@ runs at X times real time: the live display shows the run as it goes, and
 ``demo`` is a scripted team fixing a small project in a real git repository
 (``_cmd_demo_real``); ``demo --simulated`` is a simulated multi-agent run of
 the built-in example plan, shown live; ``demo --scripted`` writes the small
-hand-scripted example run instead.
+scripted example run instead.
 """
 
 from __future__ import annotations
@@ -155,7 +155,7 @@ def sim(
 @click.option(
     "--scripted",
     is_flag=True,
-    help="Write the small hand-scripted example run instead of running one.",
+    help="Write the small scripted example run instead of running one.",
 )
 @click.option(
     "--speed",
@@ -194,7 +194,7 @@ def demo(
     pytest.
 
     --simulated runs a simulated team through a 10-step plan instead, and
-    --scripted writes a small hand-scripted run. Everything is journaled;
+    --scripted writes a small scripted run. Everything is journaled;
     afterwards `playbill events RUN` lists it and `playbill replay RUN
     --check` replays it.
     """

@@ -1,158 +1,172 @@
-"""A small builder for scripted journals: the demo's story is told with it.
+"""A small builder for scripted journals, recorded through today's policy.
 
-``DemoScript`` appends drafts with the time each is recorded at, and returns
-the seq each will get, so that later drafts can name their cause. Its helpers
-are the protocol's common moves (assign with a heartbeat timer, propose a
-result, review, merge); each appends the entries the runtime would.
+``DemoScript`` journals the facts of a story (what the user, the agents, the
+integrator and the clock say) at the times the story gives, and after each
+fact it journals the supervisor's reactions exactly as a run's writer does:
+the policy (``decide``) is called on the state folded up to the fact, and
+its commands follow the fact at the same time, each folded and reacted to in
+turn, breadth first. So every supervisor entry of a scripted journal is what
+the policy decides, and ``replay --check`` finds no divergence in it.
+
+The story only says what the others do; its helpers are the common moves of
+the protocol (start an attempt, report usage, propose a result, review,
+verify, merge, let a timer fire). Each returns the seq of the entry it
+journaled, and the script checks that the policy asked for the move first
+(an attempt is assigned before it starts, a review requested before it is
+given), so a story that drifts from the policy fails loudly when it is built.
 """
 
 from __future__ import annotations
 
-import attrs
+import collections
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
-from playbill.runtime._entry import Draft
-from playbill.runtime._messages import (
+import attrs
+import msgspec
+
+from playbill.runtime import (
+    Check,
+    Draft,
+    Entry,
+    Evidence,
+    Finding,
     Heartbeat,
+    ImplementationPayload,
+    MergeRequested,
     Message,
+    ResultEnvelope,
     ResultProposed,
-    ReviewGiven,
+    ReviewPayload,
+    ReviewRequested,
+    Role,
+    RolePayload,
+    RunState,
     StepAssigned,
-    StepCompleted,
     StepStarted,
-    TimerCancelled,
-    TimerSet,
+    TimerFired,
+    Usage,
     UsageReported,
-    ValidationPassed,
+    Verdict,
+    VerificationPayload,
+    VerificationRequested,
     WorkspaceCreated,
     WorkspaceMerged,
+    decide,
+    evolve,
+    initial_state,
 )
-from playbill.runtime._values import (
-    AgentSpec,
-    Evidence,
-    Failure,
-    Finding,
-    ResultEnvelope,
-    RolePayload,
-    Usage,
-)
-
-from ._demo_cast import AGENTS
 
 SECOND = 1_000_000
 """Microseconds in a second."""
 
+SCRIPT_RUN_ID = "demo-0000"
+"""The run id entries carry while the script is built (a journal gives its own)."""
+
 # Addresses of the actors that are not agents.
 USER = "cli"
 SUPERVISOR = "supervisor"
-CLOCK = "clock"
-VALIDATORS = "validators"
-WORKSPACES = "workspaces"
+TIMERS = "timers"
+INTEGRATOR = "integrator"
+
+INTEGRATION_BRANCH = "playbill/integration"
+"""The branch the scripted integrator applies accepted work onto."""
+
+
+_M = TypeVar("_M", StepAssigned, ReviewRequested, VerificationRequested, MergeRequested)
+
+
+class ScriptError(Exception):
+    """A story asked for a move the policy had not asked for (a bug in the story)."""
 
 
 @attrs.define
 class DemoScript:
-    """Builds drafts and their times; ``send`` returns the seq each draft will get.
+    """Journals a story's facts and the policy's reactions to them.
 
     Attributes:
-        now_us: The time of the last draft (the start time before any).
-        drafts: The drafts so far.
+        now_us: The time of the last entry (the start time before any).
+        drafts: Every draft so far, in journal order (the n-th gets seq n).
         times_us: The time of each draft.
+        state: The run's state after the last draft.
+        policy: The supervisor's policy (``decide``).
     """
 
     now_us: int
     drafts: list[Draft] = attrs.Factory(list)
     times_us: list[int] = attrs.Factory(list)
+    state: RunState = attrs.Factory(initial_state)
+    policy: Callable[[RunState, Entry], Sequence[Draft]] = decide
 
-    def send(
-        self,
-        msg: Message,
-        sender: str,
-        *,
-        after_s: float = 0.0,
-        to: str = "*",
-        cause: int | None = None,
-    ) -> int:
-        """Append a draft ``after_s`` seconds after the previous one; return its seq."""
+    def send(self, msg: Message, sender: str, *, after_s: float = 0.0, to: str = SUPERVISOR) -> int:
+        """Journal a fact ``after_s`` seconds after the last entry, then the reactions to it.
+
+        Returns:
+            The fact's seq.
+        """
         self.now_us += round(after_s * SECOND)
-        self.drafts.append(Draft(msg=msg, sender=sender, recipient=to, cause=cause))
-        self.times_us.append(self.now_us)
-        return len(self.drafts)
+        first = len(self.drafts) + 1
+        pending = collections.deque([Draft(msg=msg, sender=sender, recipient=to)])
+        while pending:
+            draft = pending.popleft()
+            seq = len(self.drafts) + 1
+            entry = draft.stamp(SCRIPT_RUN_ID, seq, self.now_us)
+            self.drafts.append(draft)
+            self.times_us.append(self.now_us)
+            self.state = evolve(self.state, entry)
+            pending.extend(
+                command
+                if command.cause is not None
+                else msgspec.structs.replace(command, cause=seq)
+                for command in self.policy(self.state, entry)
+            )
+        return first
 
-    def due(self, in_s: float) -> int:
-        """The time ``in_s`` seconds from now, for timers."""
-        return self.now_us + round(in_s * SECOND)
+    # ------------------------------------------------------------- attempts
 
-    def assign(
-        self,
-        step: str,
-        agent: str,
-        attempt: int,
-        *,
-        cause: int,
-        heartbeat_s: float,
-        feedback: Failure | None = None,
-    ) -> int:
-        """Assign an attempt and arm its heartbeat timer; return the assignment's seq."""
-        assigned = self.send(
-            StepAssigned(
-                step=step,
-                agent=agent,
-                attempt=attempt,
-                heartbeat_timeout_s=heartbeat_s,
-                feedback=feedback,
-            ),
-            SUPERVISOR,
-            after_s=0.1,
-            to=agent,
-            cause=cause,
+    def start(self, agent: str, step: str, attempt: int, *, after_s: float) -> int:
+        """The agent starts an attempt the policy assigned to it."""
+        self._expect_assigned(agent, step, attempt)
+        return self.send(
+            StepStarted(step=step, agent=agent, attempt=attempt), agent, after_s=after_s
         )
-        timer = TimerSet(
-            timer=heartbeat_timer(step, attempt),
-            due_us=self.due(heartbeat_s),
-            purpose="heartbeat",
-            step=step,
-            attempt=attempt,
-            agent=agent,
-        )
-        self.send(timer, SUPERVISOR, to=SUPERVISOR, cause=assigned)
-        return assigned
 
-    def start(self, step: str, agent: str, attempt: int, *, cause: int, after_s: float) -> None:
-        msg = StepStarted(step=step, agent=agent, attempt=attempt)
-        self.send(msg, agent, after_s=after_s, to=SUPERVISOR, cause=cause)
-
-    def heartbeat(self, agent: str, step: str, attempt: int, progress: str, after_s: float) -> None:
-        msg = Heartbeat(agent=agent, step=step, attempt=attempt, progress=progress)
-        self.send(msg, agent, after_s=after_s, to=SUPERVISOR)
-
-    def workspace(self, step: str, attempt: int, base: str, *, cause: int) -> None:
+    def workspace(self, agent: str, step: str, attempt: int, base: str, *, after_s: float) -> int:
+        """The agent's attempt gets its worktree, from ``base``."""
         msg = WorkspaceCreated(
             step=step,
             attempt=attempt,
-            path=f".playbill/worktrees/{step}-{attempt}",
+            path=f"~/.local/share/playbill/worktrees/ledger/{step}-{attempt}",
             branch=f"playbill/{step}/{attempt}",
             base_commit=base,
         )
-        self.send(msg, WORKSPACES, after_s=0.7, cause=cause)
+        return self.send(msg, agent, after_s=after_s)
+
+    def heartbeat(
+        self, agent: str, step: str, attempt: int, progress: str, *, after_s: float
+    ) -> int:
+        """The agent shows progress on an attempt (or a review, or a verification)."""
+        msg = Heartbeat(agent=agent, step=step, attempt=attempt, progress=progress)
+        return self.send(msg, agent, after_s=after_s)
 
     def propose(
         self,
-        agent: AgentSpec,
+        agent: str,
+        role: Role,
         step: str,
         attempt: int,
         payload: RolePayload,
         usage: Usage,
-        evidence: tuple[Evidence, ...],
         *,
-        cause: int,
         after_s: float,
+        evidence: tuple[Evidence, ...] = (),
     ) -> int:
-        """Report usage, propose a result, drop the heartbeat timer; return the result's seq."""
-        reported = UsageReported(agent=agent.id, usage=usage, step=step, attempt=attempt)
-        self.send(reported, agent.id, after_s=after_s, to=SUPERVISOR, cause=cause)
+        """The agent reports its usage, then proposes its result; return the result's seq."""
+        reported = UsageReported(agent=agent, usage=usage, step=step, attempt=attempt)
+        self.send(reported, agent, after_s=after_s)
         result = ResultEnvelope(
-            agent=agent.id,
-            role=agent.roles[0],
+            agent=agent,
+            role=role,
             step=step,
             attempt=attempt,
             exit_status="ok",
@@ -161,72 +175,96 @@ class DemoScript:
             usage=usage,
             evidence=evidence,
         )
-        proposed = self.send(
-            ResultProposed(result=result), agent.id, after_s=0.1, to=SUPERVISOR, cause=cause
-        )
-        cancelled = TimerCancelled(timer=heartbeat_timer(step, attempt))
-        self.send(cancelled, SUPERVISOR, after_s=0.05, to=SUPERVISOR, cause=proposed)
-        return proposed
+        return self.send(ResultProposed(result=result), agent, after_s=0.1)
 
-    def validated(
+    def implement(
         self,
+        agent: str,
         step: str,
         attempt: int,
-        validator: str,
-        proof: Evidence,
+        payload: ImplementationPayload,
+        usage: Usage,
         *,
-        cause: int,
         after_s: float,
+        evidence: tuple[Evidence, ...] = (),
     ) -> int:
-        msg = ValidationPassed(
-            step=step, attempt=attempt, validator=validator, evidence=(proof,), score=1.0
+        """An executor proposes its implementation; return the result's seq."""
+        return self.propose(
+            agent, "executor", step, attempt, payload, usage, after_s=after_s, evidence=evidence
         )
-        return self.send(msg, VALIDATORS, after_s=after_s, cause=cause)
 
     def review(
         self,
+        reviewer: str,
         step: str,
         attempt: int,
+        verdict: Verdict,
         usage: Usage,
         *,
-        approve: bool,
-        cause: int,
         after_s: float,
         findings: tuple[Finding, ...] = (),
     ) -> int:
-        """The reviewer reports its usage and its verdict; return the verdict's seq."""
-        reviewer = AGENTS[3].id
-        reported = UsageReported(agent=reviewer, usage=usage, step=step)
-        self.send(reported, reviewer, after_s=after_s, to=SUPERVISOR, cause=cause)
-        verdict = ReviewGiven(
-            step=step,
-            attempt=attempt,
-            reviewer=reviewer,
-            verdict="pass" if approve else "request_changes",
-            outcome="approved" if approve else "changes_requested",
-            round=attempt,
-            findings=findings,
-        )
-        return self.send(verdict, reviewer, after_s=0.1, to=SUPERVISOR, cause=cause)
+        """The reviewer gives the verdict the policy asked for; return the result's seq."""
+        if not self._requested(ReviewRequested, step, attempt):
+            raise ScriptError(f"nobody asked for a review of {step}#{attempt}")
+        payload = ReviewPayload(verdict=verdict, findings=findings)
+        return self.propose(reviewer, "reviewer", step, attempt, payload, usage, after_s=after_s)
 
-    def merged(
-        self, step: str, attempt: int, commit: str | None, detail: str, *, cause: int
-    ) -> None:
+    def verify(
+        self,
+        verifier: str,
+        step: str,
+        attempt: int,
+        checks: tuple[Check, ...],
+        usage: Usage,
+        *,
+        after_s: float,
+        evidence: tuple[Evidence, ...] = (),
+    ) -> int:
+        """The verifier reports the checks the policy asked for; return the result's seq."""
+        if not self._requested(VerificationRequested, step, attempt):
+            raise ScriptError(f"nobody asked to verify {step}#{attempt}")
+        payload = VerificationPayload(checks=checks)
+        return self.propose(
+            verifier, "verifier", step, attempt, payload, usage, after_s=after_s, evidence=evidence
+        )
+
+    def merged(self, step: str, attempt: int, commit: str, *, after_s: float) -> int:
+        """The integrator applies an accepted attempt the policy asked it to merge."""
+        if not self._requested(MergeRequested, step, attempt):
+            raise ScriptError(f"nobody asked to merge {step}#{attempt}")
         msg = WorkspaceMerged(
-            step=step,
-            attempt=attempt,
-            status="applied" if commit is not None else "blocked",
-            into="main",
-            commit=commit,
-            detail=detail,
+            step=step, attempt=attempt, status="applied", into=INTEGRATION_BRANCH, commit=commit
         )
-        self.send(msg, WORKSPACES, after_s=0.6, cause=cause)
+        return self.send(msg, INTEGRATOR, after_s=after_s)
 
-    def complete(self, step: str, attempt: int, summary: str, *, cause: int) -> int:
-        msg = StepCompleted(step=step, attempt=attempt, summary=summary)
-        return self.send(msg, SUPERVISOR, after_s=0.05, cause=cause)
+    def fire(self, purpose: str) -> int:
+        """The earliest pending timer for ``purpose`` fires, at its due time."""
+        due = [t for t in self.state.timers.values() if t.purpose == purpose]
+        if not due:
+            raise ScriptError(f"no {purpose} timer is pending")
+        timer = min(due, key=lambda t: (t.due_us, t.timer))
+        self.now_us = max(self.now_us, timer.due_us)
+        return self.send(TimerFired(timer=timer.timer), TIMERS)
 
+    # --------------------------------------------------------------- checks
 
-def heartbeat_timer(step: str, attempt: int) -> str:
-    """The id of the heartbeat timer of an attempt."""
-    return f"heartbeat:{step}#{attempt}"
+    def _expect_assigned(self, agent: str, step: str, attempt: int) -> None:
+        assigned = self._commands(StepAssigned, step, attempt)
+        if not assigned:
+            raise ScriptError(f"{step}#{attempt} was never assigned")
+        if assigned[-1].agent != agent:
+            raise ScriptError(f"{step}#{attempt} was assigned to {assigned[-1].agent}, not {agent}")
+
+    def _requested(self, kind: type[_M], step: str, attempt: int) -> bool:
+        return bool(self._commands(kind, step, attempt))
+
+    def _commands(self, kind: type[_M], step: str, attempt: int) -> list[_M]:
+        """The supervisor's commands of type ``kind`` for ``step``'s attempt, oldest first."""
+        return [
+            draft.msg
+            for draft in self.drafts
+            if draft.sender == SUPERVISOR
+            and isinstance(draft.msg, kind)
+            and (draft.msg.step, draft.msg.attempt) == (step, attempt)
+        ]
