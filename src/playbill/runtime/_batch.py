@@ -18,6 +18,7 @@ import trio
 from ._entry import (
     Draft,
     Entry,
+    EntryRow,
     checksum,
     decode_entries,
     decode_entry,
@@ -27,7 +28,6 @@ from ._errors import InvalidEntryError
 from ._reactions import Reactor, react
 from ._reducer import evolve
 from ._state import RunState, encode_state
-from ._store import EntryRow
 
 Done = list[tuple["Append", list[Entry]]]
 """The appends of a batch that will be committed, each with its entries."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Sequence
+from typing import TypeAlias
 
 import msgspec
 
@@ -17,6 +18,9 @@ from ._messages import Message
 
 FORMAT_VERSION = 1
 """The entry format this code writes. Readers refuse entries from the future."""
+
+EntryRow: TypeAlias = tuple[int, int, bytes, int]
+"""A row to write: ``(seq, at_us, data, crc)``; ``data`` is an encoded entry."""
 
 
 class Entry(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, gc=False):

@@ -16,7 +16,7 @@ import attrs
 import msgspec
 import trio
 
-from ._entry import Entry, checksum, decode_entries, encode_entry
+from ._entry import Entry, EntryRow, checksum, decode_entries, encode_entry
 from ._errors import (
     CorruptEntryError,
     CorruptSnapshotError,
@@ -30,7 +30,7 @@ from ._messages import Message
 from ._reactions import Reactor
 from ._reducer import fold
 from ._state import RunState, decode_state, initial_state
-from ._store import CommitFeed, EntryRow, JournalStore, RunInfo, decode_rows, default_holder
+from ._store import CommitFeed, JournalStore, RunInfo, decode_rows, default_holder
 from ._values import ControlRequest
 from ._writer import JournalWriter, wall_clock_us
 

@@ -15,7 +15,7 @@ from typing import final
 
 import attrs
 
-from ._entry import checksum
+from ._entry import EntryRow, checksum
 from ._errors import (
     InjectedFaultError,
     LeaseLostError,
@@ -23,7 +23,6 @@ from ._errors import (
     WriterConflictError,
 )
 from ._store import (
-    EntryRow,
     JournalStore,
     RunInfo,
     SnapshotRow,

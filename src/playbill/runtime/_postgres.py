@@ -30,7 +30,7 @@ import attrs
 import psycopg
 import psycopg.errors
 
-from ._entry import checksum
+from ._entry import EntryRow, checksum
 from ._errors import (
     InjectedFaultError,
     LeaseLostError,
@@ -52,7 +52,6 @@ from ._postgres_schema import (
 )
 from ._store import (
     CommitFeed,
-    EntryRow,
     JournalStore,
     RunInfo,
     SnapshotRow,

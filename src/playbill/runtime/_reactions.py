@@ -31,12 +31,11 @@ from typing import Generic, TypeAlias, TypeVar, final
 import attrs
 from msgspec.structs import replace
 
-from ._entry import Draft, Entry, checksum, decode_entries, encode_entry
+from ._entry import Draft, Entry, EntryRow, checksum, decode_entries, encode_entry
 from ._errors import ReactionLimitError, ReactorError
 from ._messages import TimerFired
 from ._reducer import evolve
 from ._state import RunState
-from ._store import EntryRow
 
 Reactor: TypeAlias = Callable[[RunState, Entry], Sequence[Draft]]
 """``reactor(state_after_entry, entry) -> drafts``: pure, see ``Journal.writer``."""

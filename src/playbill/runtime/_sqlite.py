@@ -27,7 +27,7 @@ from typing import Literal, final
 
 import attrs
 
-from ._entry import checksum
+from ._entry import EntryRow, checksum
 from ._errors import (
     InjectedFaultError,
     LeaseLostError,
@@ -38,7 +38,6 @@ from ._errors import (
 )
 from ._sqlite_open import connect
 from ._store import (
-    EntryRow,
     JournalStore,
     RunInfo,
     SnapshotRow,

@@ -25,11 +25,8 @@ from typing import TypeAlias
 
 import msgspec
 
-from ._entry import Entry, checksum, decode_entries, decode_entry
+from ._entry import Entry, EntryRow, checksum, decode_entries, decode_entry
 from ._errors import CorruptEntryError, SeqConflictError
-
-EntryRow: TypeAlias = tuple[int, int, bytes, int]
-"""A row to write: ``(seq, at_us, data, crc)``; ``data`` is an encoded entry."""
 
 StoredRow: TypeAlias = tuple[int, bytes, int]
 """A row as read back: ``(seq, data, crc)``."""
