@@ -9,8 +9,9 @@ from playbill.cli._demo import (
     demo_run_id,
     next_demo_run_id,
 )
-from playbill.runtime._entry import decode_entry, encode_entry
-from playbill.runtime._messages import (
+from playbill.runtime.logic._reducer import fold
+from playbill.runtime.model._entry import decode_entry, encode_entry
+from playbill.runtime.model._messages import (
     ArbitrationDecided,
     NoteWritten,
     ResultProposed,
@@ -23,9 +24,8 @@ from playbill.runtime._messages import (
     WorkspaceMerged,
     message_tag,
 )
-from playbill.runtime._reducer import fold
-from playbill.runtime._state import state_digest
-from playbill.runtime._values import ImplementationPayload, PlanPayload, VerificationPayload
+from playbill.runtime.model._state import state_digest
+from playbill.runtime.model._values import ImplementationPayload, PlanPayload, VerificationPayload
 
 
 def test_demo_folds_to_a_completed_run_with_zero_anomalies() -> None:

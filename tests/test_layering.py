@@ -17,11 +17,11 @@ import playbill
 SRC = Path(playbill.__file__).parent
 
 PURE_ROOTS = [
-    "playbill.runtime._replay_check",
-    "playbill.runtime._reducer",
-    "playbill.runtime._state",
-    "playbill.runtime._policy",  # decide, and everything it builds on
-    "playbill.runtime._retry_plan",
+    "playbill.runtime.logic._replay_check",
+    "playbill.runtime.logic._reducer",
+    "playbill.runtime.model._state",
+    "playbill.runtime.logic._policy",  # decide, and everything it builds on
+    "playbill.runtime.logic._retry_plan",
 ]
 
 BANNED_IN_PURE = {
@@ -119,8 +119,8 @@ def test_pure_modules_import_no_clock_randomness_or_io(module: str) -> None:
 
 def test_the_scan_sees_real_imports() -> None:
     """The scan really sees imports (a check that cannot fail proves nothing)."""
-    assert "playbill.runtime._reducer" in pure_closure()
-    assert "playbill.runtime._messages" in pure_closure()
-    assert "playbill.runtime._pipeline" in pure_closure()
-    assert "playbill.runtime._entry" in imports_of("playbill.runtime._reducer")
-    assert "msgspec" in imports_of("playbill.runtime._entry")
+    assert "playbill.runtime.logic._reducer" in pure_closure()
+    assert "playbill.runtime.model._messages" in pure_closure()
+    assert "playbill.runtime.logic._pipeline" in pure_closure()
+    assert "playbill.runtime.model._entry" in imports_of("playbill.runtime.logic._reducer")
+    assert "msgspec" in imports_of("playbill.runtime.model._entry")

@@ -11,8 +11,8 @@ from cli_helpers import DEMO_RUN, assert_one_line_error, invoke, list_runs, read
 from click.testing import CliRunner
 
 from playbill.cli import cli
-from playbill.runtime._entry import encode_entry
-from playbill.runtime._errors import InputError
+from playbill.runtime.model._entry import encode_entry
+from playbill.runtime.model._errors import InputError
 
 
 @pytest.fixture

@@ -21,8 +21,8 @@ from typing import final
 
 import attrs
 
-from playbill.runtime._entry import Draft, Entry
-from playbill.runtime._messages import (
+from playbill.runtime.model._entry import Draft, Entry
+from playbill.runtime.model._messages import (
     ArbitrationDecided,
     CriterionMet,
     NoteWritten,
@@ -34,7 +34,7 @@ from playbill.runtime._messages import (
     TimerFired,
     TimerSet,
 )
-from playbill.runtime._values import (
+from playbill.runtime.model._values import (
     Check,
     Evidence,
     Failure,

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import attrs
 
-from playbill.runtime._entry import Draft
-from playbill.runtime._messages import (
+from playbill.runtime.model._entry import Draft
+from playbill.runtime.model._messages import (
     Heartbeat,
     Message,
     ResultProposed,
@@ -26,7 +26,7 @@ from playbill.runtime._messages import (
     WorkspaceCreated,
     WorkspaceMerged,
 )
-from playbill.runtime._values import (
+from playbill.runtime.model._values import (
     AgentSpec,
     Evidence,
     Failure,
