@@ -17,8 +17,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from playbill.runtime._entry import FORMAT_VERSION, Entry
-from playbill.runtime._messages import (
+from playbill.runtime.model._entry import FORMAT_VERSION, Entry
+from playbill.runtime.model._messages import (
     Heartbeat,
     Message,
     NoteWritten,
@@ -38,7 +38,7 @@ from playbill.runtime._messages import (
     UsageReported,
     ValidationPassed,
 )
-from playbill.runtime._values import (
+from playbill.runtime.model._values import (
     AgentSpec,
     Budget,
     Failure,

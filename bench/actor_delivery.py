@@ -41,10 +41,10 @@ if __package__ in (None, ""):  # run as a script: import ``bench`` and ``playbil
 
 from bench import _pykka
 from bench._report import Figure, figure, finish, interleaved, machine, skipped, topic_args
-from playbill.runtime._entry import FORMAT_VERSION, Entry
-from playbill.runtime._mailbox import Mailbox
-from playbill.runtime._messages import Heartbeat, NoteWritten, StepAssigned, UsageReported
-from playbill.runtime._router import Router
+from playbill.runtime.model._entry import FORMAT_VERSION, Entry
+from playbill.runtime.model._messages import Heartbeat, NoteWritten, StepAssigned, UsageReported
+from playbill.runtime.shell._mailbox import Mailbox
+from playbill.runtime.shell._router import Router
 
 RUN_ID = "bench-run"
 ACTOR = "executor-1"

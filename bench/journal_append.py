@@ -36,8 +36,8 @@ if __package__ in (None, ""):  # run as a script: import ``bench`` and ``playbil
 
 from bench._report import machine
 from playbill.runtime import SqliteJournal
-from playbill.runtime._entry import FORMAT_VERSION, Draft, Entry, encode_entry
-from playbill.runtime._messages import Heartbeat
+from playbill.runtime.model._entry import FORMAT_VERSION, Draft, Entry, encode_entry
+from playbill.runtime.model._messages import Heartbeat
 
 RUN_ID = "bench-run"
 AT_US = 1_767_225_600_000_000

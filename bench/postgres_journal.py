@@ -38,8 +38,8 @@ if __package__ in (None, ""):  # run as a script: import ``bench`` and ``playbil
 
 from bench._report import machine
 from playbill.runtime import open_journal
-from playbill.runtime._entry import Draft
-from playbill.runtime._messages import Heartbeat
+from playbill.runtime.model._entry import Draft
+from playbill.runtime.model._messages import Heartbeat
 
 DRAFT = Draft(
     msg=Heartbeat(agent="executor-1", step="step-3", attempt=2, progress="editing src/app.py"),

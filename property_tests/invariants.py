@@ -58,10 +58,13 @@ from typing import Literal
 
 import attrs
 
-from playbill.runtime._budgets import USAGE_RESOURCES, limit_of, used_of
-from playbill.runtime._entry import Entry
-from playbill.runtime._humans import live_approvals
-from playbill.runtime._messages import (
+from playbill.runtime.logic._budgets import USAGE_RESOURCES, limit_of, used_of
+from playbill.runtime.logic._humans import live_approvals
+from playbill.runtime.logic._scheduling import HOLDS_SCOPE
+from playbill.runtime.logic._scopes import scopes_overlap
+from playbill.runtime.logic._work import Work, claimed_work, held, timer_of
+from playbill.runtime.model._entry import Entry
+from playbill.runtime.model._messages import (
     AgentFailed,
     AgentRestarted,
     ControlRequested,
@@ -90,11 +93,8 @@ from playbill.runtime._messages import (
     ValidationPassed,
     VerificationRequested,
 )
-from playbill.runtime._scheduling import HOLDS_SCOPE
-from playbill.runtime._scopes import scopes_overlap
-from playbill.runtime._state import WORK_LOST, RunState, initial_state
-from playbill.runtime._values import Budget, BudgetResource, Role
-from playbill.runtime._work import Work, claimed_work, held, timer_of
+from playbill.runtime.model._state import WORK_LOST, RunState, initial_state
+from playbill.runtime.model._values import Budget, BudgetResource, Role
 
 SUPERVISOR = "supervisor"
 STARTS = (StepAssigned, ReviewRequested, VerificationRequested)
@@ -479,7 +479,7 @@ class JournalChecker:
 
 def evolve_checked(state: RunState, entry: Entry) -> RunState:
     """``evolve``, failing on the first anomaly it records."""
-    from playbill.runtime._reducer import evolve
+    from playbill.runtime.logic._reducer import evolve
 
     after = evolve(state, entry)
     if after.anomaly_count != state.anomaly_count:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from playbill.runtime._entry import FORMAT_VERSION, Entry
-from playbill.runtime._messages import (
+from playbill.runtime.model._entry import FORMAT_VERSION, Entry
+from playbill.runtime.model._messages import (
     AgentFailed,
     AgentRestarted,
     ArbitrationDecided,
@@ -53,7 +53,7 @@ from playbill.runtime._messages import (
     WorkspaceCreated,
     WorkspaceMerged,
 )
-from playbill.runtime._values import (
+from playbill.runtime.model._values import (
     AgentSpec,
     Budget,
     Criterion,

@@ -25,8 +25,10 @@ from typing import Literal
 
 import attrs
 
-from playbill.runtime._entry import FORMAT_VERSION, Entry
-from playbill.runtime._messages import (
+from playbill.runtime.logic._policy import decide
+from playbill.runtime.logic._reducer import evolve
+from playbill.runtime.model._entry import FORMAT_VERSION, Entry
+from playbill.runtime.model._messages import (
     AgentFailed,
     AgentRestarted,
     AttemptCancelled,
@@ -47,10 +49,8 @@ from playbill.runtime._messages import (
     UsageReported,
     VerificationRequested,
 )
-from playbill.runtime._policy import decide
-from playbill.runtime._reducer import evolve
-from playbill.runtime._state import RunState, initial_state
-from playbill.runtime._values import (
+from playbill.runtime.model._state import RunState, initial_state
+from playbill.runtime.model._values import (
     Budget,
     Check,
     ControlRequest,

@@ -12,7 +12,7 @@ from pathlib import Path
 import psycopg
 
 from playbill.runtime import Journal, MemoryJournal, PostgresJournal, SqliteJournal
-from playbill.runtime._memory import MemoryStore
+from playbill.runtime.journal._memory import MemoryStore
 
 # The PostgreSQL test server helper lives with the tests (``tests/pg_server.py``);
 # one server serves every example, started on first use, stopped at exit.

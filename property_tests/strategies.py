@@ -20,8 +20,8 @@ from typing import Any, Literal
 import msgspec
 from hypothesis import strategies as st
 
-from playbill.runtime._entry import FORMAT_VERSION, Draft, Entry
-from playbill.runtime._messages import Message, MessageBase, message_types
+from playbill.runtime.model._entry import FORMAT_VERSION, Draft, Entry
+from playbill.runtime.model._messages import Message, MessageBase, message_types
 
 _INT = st.integers(min_value=-(2**53), max_value=2**53)
 _FLOAT = st.floats(allow_nan=False, allow_infinity=False)

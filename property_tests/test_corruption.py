@@ -14,8 +14,8 @@ import trio
 from hypothesis import given
 from hypothesis import strategies as st
 
-from playbill.runtime._entry import Draft
-from playbill.runtime._errors import CorruptEntryError
+from playbill.runtime.model._entry import Draft
+from playbill.runtime.model._errors import CorruptEntryError
 from stores import STORE_KINDS, StoreUnderTest
 from strategies import drafts
 

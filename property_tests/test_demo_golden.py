@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 from playbill.cli._demo import demo_run
 from playbill.cli._load import state_at
 from playbill.runtime import MemoryJournal
-from playbill.runtime._entry import Draft, Entry
-from playbill.runtime._reducer import fold
-from playbill.runtime._state import decode_state, encode_state, state_digest
+from playbill.runtime.logic._reducer import fold
+from playbill.runtime.model._entry import Draft, Entry
+from playbill.runtime.model._state import decode_state, encode_state, state_digest
 
 DEMO = demo_run()
 ENTRIES = DEMO.entries("demo-0001")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from playbill.runtime._faults import FAULT_NAMES, FaultPlan, FaultSpecError, parse_faults
+from playbill.runtime.model._faults import FAULT_NAMES, FaultPlan, FaultSpecError, parse_faults
 
 probabilities = st.floats(min_value=0.0, max_value=1.0, allow_nan=False)
 factors = st.floats(min_value=1.0, max_value=1e300, allow_nan=False, allow_infinity=False)

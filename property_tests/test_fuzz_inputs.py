@@ -31,8 +31,8 @@ from playbill.cli._format import event_line
 from playbill.cli._jsonl import parse_run_file
 from playbill.cli._render import print_state
 from playbill.plans import parse_plan, starter_plan
-from playbill.runtime._errors import InputError
-from playbill.runtime._reducer import fold
+from playbill.runtime.logic._reducer import fold
+from playbill.runtime.model._errors import InputError
 
 GOLDEN = Path(__file__).parent.parent / "tests" / "golden" / "demo-0001.jsonl"
 SCRIPT = Path(sys.executable).parent / "playbill"

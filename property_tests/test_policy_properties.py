@@ -29,9 +29,9 @@ from hypothesis import event, given, note, settings
 from hypothesis import strategies as st
 
 from invariants import JournalChecker
-from playbill.runtime._humans import live_approvals
-from playbill.runtime._replay_check import check_replay
-from playbill.runtime._values import (
+from playbill.runtime.logic._humans import live_approvals
+from playbill.runtime.logic._replay_check import check_replay
+from playbill.runtime.model._values import (
     ROLES,
     AgentSpec,
     Budget,

@@ -16,13 +16,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from journals import as_entries, plausible_messages
-from playbill.runtime._entry import FORMAT_VERSION, Draft, Entry, decode_entry, encode_entry
-from playbill.runtime._messages import Message, RunCreated
-from playbill.runtime._policy import decide
-from playbill.runtime._reducer import evolve
-from playbill.runtime._retry_plan import render_retry_plan, retry_plan
-from playbill.runtime._state import RunState, decode_state, encode_state
-from playbill.runtime._values import Budget, PolicySettings
+from playbill.runtime.logic._policy import decide
+from playbill.runtime.logic._reducer import evolve
+from playbill.runtime.logic._retry_plan import render_retry_plan, retry_plan
+from playbill.runtime.model._entry import FORMAT_VERSION, Draft, Entry, decode_entry, encode_entry
+from playbill.runtime.model._messages import Message, RunCreated
+from playbill.runtime.model._state import RunState, decode_state, encode_state
+from playbill.runtime.model._values import Budget, PolicySettings
 from strategies import messages, structs
 
 SENDERS = ["cli", "timers", "a00", "a31", "supervisor", "human"]

@@ -6,9 +6,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from journals import plausible_journals
-from playbill.runtime._entry import decode_entry, encode_entry
-from playbill.runtime._reducer import evolve, fold
-from playbill.runtime._state import decode_state, encode_state, initial_state, state_digest
+from playbill.runtime.logic._reducer import evolve, fold
+from playbill.runtime.model._entry import decode_entry, encode_entry
+from playbill.runtime.model._state import decode_state, encode_state, initial_state, state_digest
 from strategies import entries_of, messages
 
 

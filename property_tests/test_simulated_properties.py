@@ -12,7 +12,7 @@ from playbill.actors._backend import WorkOrder
 from playbill.actors._profiles import AgentProfile, FaultOdds, Latency, RoleOdds, Tokens
 from playbill.actors._sim_draws import draw_outcome
 from playbill.runtime import ROLES, Failure, ImplementationPayload, StepSpec
-from playbill.runtime._faults import FaultPlan
+from playbill.runtime.model._faults import FaultPlan
 
 probabilities = st.floats(min_value=0.0, max_value=1.0)
 sigmas = st.floats(min_value=0.0, max_value=5.0)

@@ -104,9 +104,9 @@ from playbill.runtime import (
     parse_faults,
     state_digest,
 )
-from playbill.runtime._entry import FORMAT_VERSION
-from playbill.runtime._humans import live_approvals
-from playbill.runtime._work import claimed_work, held
+from playbill.runtime.logic._humans import live_approvals
+from playbill.runtime.logic._work import claimed_work, held
+from playbill.runtime.model._entry import FORMAT_VERSION
 
 SETTLE_BOUND_S = 24 * 3600.0
 """Virtual time within which every run of these tests must settle (see the module)."""

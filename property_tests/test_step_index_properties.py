@@ -30,9 +30,9 @@ from playbill.runtime import (
     StepCompleted,
     StepSpec,
 )
-from playbill.runtime._reducer import evolve
-from playbill.runtime._state import StepState, decode_state, encode_state, initial_state
-from playbill.runtime._step_index import STATUSES, StepIndex, index_of, scan
+from playbill.runtime.logic._reducer import evolve
+from playbill.runtime.logic._step_index import STATUSES, StepIndex, index_of, scan
+from playbill.runtime.model._state import StepState, decode_state, encode_state, initial_state
 from strategies import entries_of, messages
 from test_simulation_properties import Scenario, examples, read, scenarios
 

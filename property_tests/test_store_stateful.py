@@ -12,9 +12,9 @@ import trio
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, rule
 
-from playbill.runtime._entry import Draft, Entry
-from playbill.runtime._errors import InjectedFaultError
-from playbill.runtime._messages import Message
+from playbill.runtime.model._entry import Draft, Entry
+from playbill.runtime.model._errors import InjectedFaultError
+from playbill.runtime.model._messages import Message
 from stores import STORE_KINDS, StoreUnderTest
 from strategies import drafts
 

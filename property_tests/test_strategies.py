@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from playbill.runtime._entry import decode_entry, encode_entry
-from playbill.runtime._messages import Message, message_types
+from playbill.runtime.model._entry import decode_entry, encode_entry
+from playbill.runtime.model._messages import Message, message_types
 from strategies import MESSAGE_STRATEGIES, entries_of, messages
 
 

@@ -40,13 +40,13 @@ from msgspec.structs import replace
 from invariants import InvariantError, JournalChecker, check_effects_once
 from playbill.actors import simulate
 from playbill.runtime import MemoryJournal, check_replay
-from playbill.runtime._arbitration import Entrant, arbitrate, rank_key
-from playbill.runtime._entry import Entry
-from playbill.runtime._humans import live_approvals
-from playbill.runtime._messages import ArbitrationDecided, StepAssigned, StepCompleted
-from playbill.runtime._state import RunState
-from playbill.runtime._values import ArbitrationPolicy, Plan, PolicySettings
-from playbill.runtime._work import in_play
+from playbill.runtime.logic._arbitration import Entrant, arbitrate, rank_key
+from playbill.runtime.logic._humans import live_approvals
+from playbill.runtime.logic._work import in_play
+from playbill.runtime.model._entry import Entry
+from playbill.runtime.model._messages import ArbitrationDecided, StepAssigned, StepCompleted
+from playbill.runtime.model._state import RunState
+from playbill.runtime.model._values import ArbitrationPolicy, Plan, PolicySettings
 from policy_world import Config, World
 from test_policy_properties import MAX_BATCH, configs
 from test_simulation_properties import (

@@ -21,8 +21,9 @@ import trio.testing
 
 from journal_hooks_conformance import JournalHooksConformance
 from playbill.runtime import Journal
-from playbill.runtime._entry import FORMAT_VERSION, Draft, Entry, encode_entry
-from playbill.runtime._errors import (
+from playbill.runtime.logic._reducer import fold
+from playbill.runtime.model._entry import FORMAT_VERSION, Draft, Entry, encode_entry
+from playbill.runtime.model._errors import (
     CorruptEntryError,
     CorruptSnapshotError,
     InjectedFaultError,
@@ -33,10 +34,9 @@ from playbill.runtime._errors import (
     SeqConflictError,
     WriterConflictError,
 )
-from playbill.runtime._messages import Heartbeat, NoteWritten, RunCreated, UsageReported
-from playbill.runtime._reducer import fold
-from playbill.runtime._state import decode_state, encode_state, state_digest
-from playbill.runtime._values import ControlRequest, Usage
+from playbill.runtime.model._messages import Heartbeat, NoteWritten, RunCreated, UsageReported
+from playbill.runtime.model._state import decode_state, encode_state, state_digest
+from playbill.runtime.model._values import ControlRequest, Usage
 
 T0 = 1_767_225_600_000_000
 

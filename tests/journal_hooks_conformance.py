@@ -14,14 +14,15 @@ import pytest
 import trio
 
 from playbill.runtime import Journal
-from playbill.runtime._entry import Draft, Entry, encode_entry
-from playbill.runtime._errors import (
+from playbill.runtime.logic._reducer import fold
+from playbill.runtime.model._entry import Draft, Entry, encode_entry
+from playbill.runtime.model._errors import (
     InjectedFaultError,
     JournalError,
     ReactionLimitError,
     ReactorError,
 )
-from playbill.runtime._messages import (
+from playbill.runtime.model._messages import (
     NoteWritten,
     RunCreated,
     TimerCancelled,
@@ -29,9 +30,8 @@ from playbill.runtime._messages import (
     TimerSet,
     UsageReported,
 )
-from playbill.runtime._reducer import fold
-from playbill.runtime._state import RunState
-from playbill.runtime._values import Usage
+from playbill.runtime.model._state import RunState
+from playbill.runtime.model._values import Usage
 
 if TYPE_CHECKING:
     from journal_conformance import Backend

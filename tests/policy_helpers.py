@@ -13,8 +13,10 @@ import collections
 from collections.abc import Iterable
 from typing import Any, TypeVar
 
-from playbill.runtime._entry import FORMAT_VERSION, Entry
-from playbill.runtime._messages import (
+from playbill.runtime.logic._policy import decide
+from playbill.runtime.logic._reducer import evolve
+from playbill.runtime.model._entry import FORMAT_VERSION, Entry
+from playbill.runtime.model._messages import (
     Heartbeat,
     Message,
     PlanAttached,
@@ -24,10 +26,8 @@ from playbill.runtime._messages import (
     TimerFired,
     UsageReported,
 )
-from playbill.runtime._policy import decide
-from playbill.runtime._reducer import evolve
-from playbill.runtime._state import RunState, initial_state
-from playbill.runtime._values import (
+from playbill.runtime.model._state import RunState, initial_state
+from playbill.runtime.model._values import (
     AgentSpec,
     Budget,
     Check,

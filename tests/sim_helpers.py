@@ -16,8 +16,8 @@ from playbill.runtime import (
     TestsPass,
     Usage,
 )
-from playbill.runtime._clock import VirtualClock
-from playbill.runtime._faults import FaultPlan
+from playbill.runtime.model._faults import FaultPlan
+from playbill.runtime.shell._clock import VirtualClock
 
 EPOCH_US = 1_700_000_000_000_000
 STEP = StepSpec(

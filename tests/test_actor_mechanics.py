@@ -15,14 +15,14 @@ import trio
 import trio.testing
 
 from playbill.runtime import MemoryJournal
-from playbill.runtime._entry import Draft, Entry
-from playbill.runtime._mailbox import Mailbox
-from playbill.runtime._messages import AgentFailed, AgentRestarted, NoteWritten
-from playbill.runtime._reducer import fold
-from playbill.runtime._router import Router
-from playbill.runtime._state import RunState
-from playbill.runtime._supervision import ChildSpec, Supervisor
-from playbill.runtime._values import Failure
+from playbill.runtime.logic._reducer import fold
+from playbill.runtime.model._entry import Draft, Entry
+from playbill.runtime.model._messages import AgentFailed, AgentRestarted, NoteWritten
+from playbill.runtime.model._state import RunState
+from playbill.runtime.model._values import Failure
+from playbill.runtime.shell._mailbox import Mailbox
+from playbill.runtime.shell._router import Router
+from playbill.runtime.shell._supervision import ChildSpec, Supervisor
 
 
 class Boom(Exception):

@@ -12,7 +12,7 @@ import pytest
 import trio
 import trio.testing
 
-from playbill.runtime._clock import VirtualClock, WallClock
+from playbill.runtime.shell._clock import VirtualClock, WallClock
 
 EPOCH_US = 1_700_000_000_000_000
 
@@ -22,7 +22,7 @@ WORKLOAD = """
 import random
 import trio
 import trio.testing
-from playbill.runtime._clock import VirtualClock
+from playbill.runtime.shell._clock import VirtualClock
 
 
 def run_workload(sleepers=60, rounds=6, epoch_us=1_700_000_000_000_000):

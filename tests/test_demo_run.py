@@ -13,8 +13,9 @@ from playbill.cli._demo import (
 )
 from playbill.cli._demo_script import DemoScript, ScriptError
 from playbill.runtime import check_replay
-from playbill.runtime._entry import decode_entry, encode_entry
-from playbill.runtime._messages import (
+from playbill.runtime.logic._reducer import fold
+from playbill.runtime.model._entry import decode_entry, encode_entry
+from playbill.runtime.model._messages import (
     ArbitrationDecided,
     NoteWritten,
     ResultProposed,
@@ -27,9 +28,8 @@ from playbill.runtime._messages import (
     WorkspaceMerged,
     message_tag,
 )
-from playbill.runtime._reducer import fold
-from playbill.runtime._state import state_digest
-from playbill.runtime._values import (
+from playbill.runtime.model._state import state_digest
+from playbill.runtime.model._values import (
     ImplementationPayload,
     PlanPayload,
     ReviewPayload,

@@ -83,7 +83,8 @@ def test_every_public_class_and_function_has_a_docstring(name: str, obj: object)
 
 
 def test_public_objects_come_from_private_modules() -> None:
-    private = (*(f"{p.__name__}._" for p in CURATED[1:]), "playbill._")
+    layers = [f"playbill.runtime.{layer}._" for layer in ("model", "logic", "journal", "shell")]
+    private = (*(f"{p.__name__}._" for p in CURATED[1:]), *layers, "playbill._")
     for name, obj in public_objects():
         assert obj.__module__.startswith(private), (name, obj.__module__)
 

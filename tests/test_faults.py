@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from playbill.runtime import InputError, PlaybillError
-from playbill.runtime._faults import NO_FAULTS, FaultPlan, FaultSpecError, parse_faults
+from playbill.runtime.model._faults import NO_FAULTS, FaultPlan, FaultSpecError, parse_faults
 
 FULL = "crash=0.05,hang=0.02,slow=0.1:5,transient=0.1,journal_fail=@120,kill=@200"
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from playbill.cli._demo import demo_run
 from playbill.cli._jsonl import encode_run_file, parse_run_file
-from playbill.runtime._reducer import fold
-from playbill.runtime._state import state_digest
+from playbill.runtime.logic._reducer import fold
+from playbill.runtime.model._state import state_digest
 
 GOLDEN = Path(__file__).parent / "golden" / "demo-0001.jsonl"
 DEMO_DIGEST = "aee1ed8bc51edcecacabbee92f1b95987dd4cce6c6a95513f29b998eb622dceb"

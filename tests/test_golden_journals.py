@@ -20,6 +20,7 @@ from playbill.runtime import check_replay
 GOLDEN_DIR = Path(__file__).parent / "golden"
 FILES = sorted(p.name for p in GOLDEN_DIR.glob("*.jsonl"))
 
+
 def regenerate() -> ModuleType:
     spec = importlib.util.spec_from_file_location("regenerate", GOLDEN_DIR / "regenerate.py")
     assert spec is not None and spec.loader is not None

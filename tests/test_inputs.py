@@ -16,9 +16,9 @@ from playbill._inputs import InputRefused, read_input, too_deep
 from playbill.cli._escape import SafeTable, printable
 from playbill.cli._load import run_id_problem
 from playbill.runtime import SqliteJournal
-from playbill.runtime._entry import Draft
-from playbill.runtime._errors import NotAJournalError, StoreError
-from playbill.runtime._messages import NoteWritten
+from playbill.runtime.model._entry import Draft
+from playbill.runtime.model._errors import NotAJournalError, StoreError
+from playbill.runtime.model._messages import NoteWritten
 
 
 def test_read_input_reads_a_regular_file_up_to_its_limit(tmp_path: Path) -> None:

@@ -11,8 +11,8 @@ import pytest
 
 from journal_conformance import Backend, JournalConformance
 from playbill.runtime import Journal, MemoryJournal, SqliteJournal
-from playbill.runtime._entry import checksum
-from playbill.runtime._memory import MemoryStore
+from playbill.runtime.journal._memory import MemoryStore
+from playbill.runtime.model._entry import checksum
 
 
 class MemoryBackend(Backend):

@@ -20,16 +20,16 @@ import trio
 
 from pg_server import PgServer, drop_schema
 from playbill.runtime import WriterConflictError, open_journal
-from playbill.runtime._entry import Draft
-from playbill.runtime._messages import NoteWritten
+from playbill.runtime.model._entry import Draft
+from playbill.runtime.model._messages import NoteWritten
 
 # A writer in another process: it appends one entry, prints its lease holder,
 # then waits for its stdin to close and exits cleanly (or is killed).
 CHILD = """
 import sys, trio
 from playbill.runtime import open_journal
-from playbill.runtime._entry import Draft
-from playbill.runtime._messages import NoteWritten
+from playbill.runtime.model._entry import Draft
+from playbill.runtime.model._messages import NoteWritten
 
 async def main():
     with open_journal(sys.argv[1]) as journal:

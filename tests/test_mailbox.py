@@ -6,7 +6,7 @@ import pytest
 import trio
 import trio.testing
 
-from playbill.runtime._mailbox import Mailbox
+from playbill.runtime.shell._mailbox import Mailbox
 
 
 async def test_receive_batch_takes_everything_queued_in_order() -> None:

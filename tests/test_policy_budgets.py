@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from playbill.runtime._messages import (
+from playbill.runtime.model._messages import (
     AttemptCancelled,
     BudgetExhausted,
     PolicyDecisionApplied,
@@ -12,7 +12,7 @@ from playbill.runtime._messages import (
     StepInterrupted,
     StepRetried,
 )
-from playbill.runtime._values import AgentSpec, Budget, Failure, PolicySettings, StepSpec
+from playbill.runtime.model._values import AgentSpec, Budget, Failure, PolicySettings, StepSpec
 from policy_helpers import EX, EX2, Driver, kinds, of, one, plan
 
 A = StepSpec(id="a", goal="x")

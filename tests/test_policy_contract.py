@@ -3,8 +3,9 @@ and control requests."""
 
 from __future__ import annotations
 
-from playbill.runtime._entry import FORMAT_VERSION, Entry
-from playbill.runtime._messages import (
+from playbill.runtime.logic._policy import decide
+from playbill.runtime.model._entry import FORMAT_VERSION, Entry
+from playbill.runtime.model._messages import (
     ControlRequested,
     HumanApprovalGiven,
     HumanApprovalRequested,
@@ -14,9 +15,8 @@ from playbill.runtime._messages import (
     StepSkipped,
     TimerSet,
 )
-from playbill.runtime._policy import decide
-from playbill.runtime._state import encode_state
-from playbill.runtime._values import ControlRequest, HumanApproval, StepSpec
+from playbill.runtime.model._state import encode_state
+from playbill.runtime.model._values import ControlRequest, HumanApproval, StepSpec
 from policy_helpers import EX, EX2, REV, VER, Driver, kinds, one, plan
 
 A = StepSpec(id="a", goal="x", validators=(HumanApproval(),))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from playbill.runtime._messages import (
+from playbill.runtime.logic._policy_context import backoff_s
+from playbill.runtime.model._messages import (
     HumanApprovalGiven,
     HumanApprovalRequested,
     PlanAttached,
@@ -18,8 +19,7 @@ from playbill.runtime._messages import (
     StepSkipped,
     TimerSet,
 )
-from playbill.runtime._policy_context import backoff_s
-from playbill.runtime._values import (
+from playbill.runtime.model._values import (
     ExhaustedAction,
     Failure,
     PolicySettings,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from playbill.runtime._messages import (
+from playbill.runtime.logic._run_end import can_progress
+from playbill.runtime.model._messages import (
     HumanApprovalRequested,
     MergeRequested,
     StepAssigned,
@@ -12,8 +13,7 @@ from playbill.runtime._messages import (
     WorkspaceCreated,
     WorkspaceMerged,
 )
-from playbill.runtime._run_end import can_progress
-from playbill.runtime._values import StepSpec
+from playbill.runtime.model._values import StepSpec
 from policy_helpers import EX, REV, Driver, kinds, of, one, plan
 
 A = StepSpec(id="a", goal="write a", scope=("src/a.py",))

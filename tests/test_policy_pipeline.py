@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from playbill.runtime._messages import (
+from playbill.runtime.model._messages import (
     HumanApprovalGiven,
     HumanApprovalRequested,
     PlanAttached,
@@ -20,7 +20,7 @@ from playbill.runtime._messages import (
     ValidationPassed,
     VerificationRequested,
 )
-from playbill.runtime._values import (
+from playbill.runtime.model._values import (
     AgentSpec,
     Blocker,
     Check,

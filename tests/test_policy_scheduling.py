@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from playbill.runtime._messages import (
+from playbill.runtime.model._messages import (
     AttemptCancelled,
     ControlRequested,
     PolicyDecisionApplied,
@@ -15,7 +15,7 @@ from playbill.runtime._messages import (
     TimerCancelled,
     TimerSet,
 )
-from playbill.runtime._values import AgentSpec, ControlRequest, PolicySettings, StepSpec
+from playbill.runtime.model._values import AgentSpec, ControlRequest, PolicySettings, StepSpec
 from policy_helpers import EX, EX2, REV, SECOND, VER, Driver, kinds, of, one, plan
 
 

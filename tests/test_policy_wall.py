@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from playbill.runtime._messages import (
+from playbill.runtime.model._messages import (
     AttemptCancelled,
     BudgetExhausted,
     PolicyDecisionApplied,
@@ -13,7 +13,7 @@ from playbill.runtime._messages import (
     TimerCancelled,
     TimerSet,
 )
-from playbill.runtime._values import AgentSpec, Budget, PolicySettings, StepSpec
+from playbill.runtime.model._values import AgentSpec, Budget, PolicySettings, StepSpec
 from policy_helpers import EX, EX2, SECOND, Driver, kinds, of, one, plan
 
 A = StepSpec(id="a", goal="x")

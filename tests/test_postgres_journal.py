@@ -25,8 +25,7 @@ from playbill.runtime import (
     migrate_journal,
     open_journal,
 )
-from playbill.runtime._entry import checksum
-from playbill.runtime._postgres_schema import (
+from playbill.runtime.journal._postgres_schema import (
     MIGRATIONS,
     SCHEMA_VERSION,
     Migration,
@@ -34,6 +33,7 @@ from playbill.runtime._postgres_schema import (
     migrate,
     redact_url,
 )
+from playbill.runtime.model._entry import checksum
 
 
 class PostgresBackend(Backend):

@@ -19,7 +19,7 @@ from playbill.runtime import (
     encode_entry,
     fold,
 )
-from playbill.runtime._messages import NoteWritten
+from playbill.runtime.model._messages import NoteWritten
 
 PLAYBILL = Path(sys.executable).with_name("playbill")
 
@@ -29,8 +29,8 @@ PLAYBILL = Path(sys.executable).with_name("playbill")
 TAKER = """
 import sys, trio
 from playbill.runtime import PostgresJournal, WriterConflictError
-from playbill.runtime._entry import Draft
-from playbill.runtime._messages import NoteWritten
+from playbill.runtime.model._entry import Draft
+from playbill.runtime.model._messages import NoteWritten
 
 url, name, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3])
 

@@ -50,7 +50,7 @@ from playbill.runtime import (
     VerificationPayload,
     WorkspaceMerged,
 )
-from playbill.runtime._entry import Entry
+from playbill.runtime.model._entry import Entry
 
 MODEL = "gpt-5.5"
 KEY_ENV = "LAB_LLM_ACCESS"

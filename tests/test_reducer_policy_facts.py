@@ -8,8 +8,9 @@ step, nor does the end of an attempt whose step moved on.
 
 from __future__ import annotations
 
-from playbill.runtime._entry import FORMAT_VERSION, Entry
-from playbill.runtime._messages import (
+from playbill.runtime.logic._reducer import fold
+from playbill.runtime.model._entry import FORMAT_VERSION, Entry
+from playbill.runtime.model._messages import (
     AttemptCancelled,
     BudgetExhausted,
     Message,
@@ -25,9 +26,8 @@ from playbill.runtime._messages import (
     StepRetried,
     StepSkipped,
 )
-from playbill.runtime._reducer import fold
-from playbill.runtime._state import ExhaustedBudget, RunState, encode_state, state_digest
-from playbill.runtime._values import (
+from playbill.runtime.model._state import ExhaustedBudget, RunState, encode_state, state_digest
+from playbill.runtime.model._values import (
     DEFAULT_POLICY,
     AgentSpec,
     Failure,

@@ -5,8 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from playbill.cli._jsonl import parse_run_file
-from playbill.runtime._entry import FORMAT_VERSION, Entry
-from playbill.runtime._messages import (
+from playbill.runtime.logic._reducer import fold
+from playbill.runtime.logic._retry_plan import (
+    AgentChange,
+    BlockingInput,
+    InvalidatedWork,
+    ResumePoint,
+    render_retry_plan,
+    retry_plan,
+)
+from playbill.runtime.model._entry import FORMAT_VERSION, Entry
+from playbill.runtime.model._messages import (
     HeartbeatMissed,
     Message,
     PlanAttached,
@@ -17,17 +26,8 @@ from playbill.runtime._messages import (
     WorkspaceCreated,
     WorkspaceMerged,
 )
-from playbill.runtime._reducer import fold
-from playbill.runtime._retry_plan import (
-    AgentChange,
-    BlockingInput,
-    InvalidatedWork,
-    ResumePoint,
-    render_retry_plan,
-    retry_plan,
-)
-from playbill.runtime._state import decode_state, encode_state
-from playbill.runtime._values import (
+from playbill.runtime.model._state import decode_state, encode_state
+from playbill.runtime.model._values import (
     AgentSpec,
     Budget,
     HumanApproval,

@@ -7,11 +7,11 @@ import trio
 import trio.testing
 
 from playbill.runtime import MemoryJournal
-from playbill.runtime._entry import FORMAT_VERSION, Draft, Entry
-from playbill.runtime._errors import InjectedFaultError
-from playbill.runtime._mailbox import Mailbox
-from playbill.runtime._messages import NoteWritten
-from playbill.runtime._router import Router
+from playbill.runtime.model._entry import FORMAT_VERSION, Draft, Entry
+from playbill.runtime.model._errors import InjectedFaultError
+from playbill.runtime.model._messages import NoteWritten
+from playbill.runtime.shell._mailbox import Mailbox
+from playbill.runtime.shell._router import Router
 
 
 def entry(seq: int, recipient: str = "*") -> Entry:

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from playbill.runtime._scopes import globs_overlap, path_in_scope, scopes_overlap
+from playbill.runtime.logic._scopes import globs_overlap, path_in_scope, scopes_overlap
 
 
 @pytest.mark.parametrize(

@@ -24,8 +24,8 @@ from playbill.runtime import (
     Usage,
     VerificationPayload,
 )
-from playbill.runtime._clock import VirtualClock
-from playbill.runtime._faults import FaultPlan
+from playbill.runtime.model._faults import FaultPlan
+from playbill.runtime.shell._clock import VirtualClock
 from sim_helpers import EPOCH_US, STEP, Recorder, act, assert_rate, backend, order, outcomes
 
 

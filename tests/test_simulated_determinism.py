@@ -14,7 +14,7 @@ import trio.testing
 from playbill.actors._profiles import BUILTIN_PROFILES, AgentProfile
 from playbill.actors._simulated import SimulatedBackend
 from playbill.runtime import StepSpec
-from playbill.runtime._clock import VirtualClock
+from playbill.runtime.shell._clock import VirtualClock
 from sim_helpers import EPOCH_US, Recorder, act, backend, order
 
 
@@ -68,8 +68,8 @@ from playbill.actors._backend import BackendError, WorkOrder
 from playbill.actors._profiles import BUILTIN_PROFILES
 from playbill.actors._simulated import SimulatedBackend, SimulatedCrash
 from playbill.runtime import StepSpec, TestsPass, CommandPasses
-from playbill.runtime._clock import VirtualClock
-from playbill.runtime._faults import parse_faults
+from playbill.runtime.shell._clock import VirtualClock
+from playbill.runtime.model._faults import parse_faults
 
 def transcript():
     out = []
@@ -135,8 +135,8 @@ from playbill.actors._backend import BackendError, WorkOrder
 from playbill.actors._profiles import BUILTIN_PROFILES
 from playbill.actors._simulated import SimulatedBackend, SimulatedCrash
 from playbill.runtime import StepSpec
-from playbill.runtime._clock import VirtualClock
-from playbill.runtime._faults import parse_faults
+from playbill.runtime.shell._clock import VirtualClock
+from playbill.runtime.model._faults import parse_faults
 
 def journal_of_parallel_agents(agents=12, orders=4):
     journal = []

@@ -10,7 +10,7 @@ import pytest
 
 from playbill.actors._profiles import AgentProfile, FaultOdds, Latency, RoleOdds
 from playbill.runtime import Failure
-from playbill.runtime._faults import FaultPlan
+from playbill.runtime.model._faults import FaultPlan
 from sim_helpers import assert_rate, outcomes
 
 

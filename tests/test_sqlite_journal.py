@@ -12,14 +12,14 @@ from pathlib import Path
 import pytest
 
 from playbill.runtime import Journal, MemoryJournal, SqliteJournal, open_journal
-from playbill.runtime._entry import Draft
-from playbill.runtime._errors import (
+from playbill.runtime.journal._sqlite import APPLICATION_ID, SCHEMA_VERSION, SqliteStore
+from playbill.runtime.model._entry import Draft
+from playbill.runtime.model._errors import (
     CorruptEntryError,
     JournalError,
     NotAJournalError,
 )
-from playbill.runtime._messages import NoteWritten
-from playbill.runtime._sqlite import APPLICATION_ID, SCHEMA_VERSION, SqliteStore
+from playbill.runtime.model._messages import NoteWritten
 
 
 def note(text: str) -> Draft:

@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 
-from playbill.runtime._arbitration import Entrant, arbitrate, vote_of
-from playbill.runtime._messages import (
+from playbill.runtime.logic._arbitration import Entrant, arbitrate, vote_of
+from playbill.runtime.logic._policy import STRATEGIES
+from playbill.runtime.model._messages import (
     ArbitrationDecided,
     AttemptCancelled,
     StepAssigned,
@@ -16,8 +17,7 @@ from playbill.runtime._messages import (
     StepInterrupted,
     StepRetried,
 )
-from playbill.runtime._policy import STRATEGIES
-from playbill.runtime._values import (
+from playbill.runtime.model._values import (
     AgentSpec,
     ArbitrationPolicy,
     Check,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from playbill.runtime._messages import (
+from playbill.runtime.model._messages import (
     HandoffRecorded,
     ReviewRequested,
     StepAssigned,
@@ -10,7 +10,7 @@ from playbill.runtime._messages import (
     StepFailed,
     StepRetried,
 )
-from playbill.runtime._values import (
+from playbill.runtime.model._values import (
     Evidence,
     Finding,
     Gap,
@@ -95,7 +95,7 @@ def test_with_no_other_agent_free_the_step_goes_on_without_a_handoff() -> None:
 
 
 def test_work_lost_to_a_restart_is_not_handed_off() -> None:
-    from playbill.runtime._messages import AgentRestarted
+    from playbill.runtime.model._messages import AgentRestarted
 
     d = driver()
     d.send(AgentRestarted(agent="ex", restarts=1), sender="runtime")

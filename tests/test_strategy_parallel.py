@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from playbill.runtime._messages import (
+from playbill.runtime.model._messages import (
     ReviewRequested,
     StepAssigned,
     StepCompleted,
     StepFailed,
     VerificationRequested,
 )
-from playbill.runtime._values import AgentSpec, ReviewPayload, StepSpec, TestsPass
+from playbill.runtime.model._values import AgentSpec, ReviewPayload, StepSpec, TestsPass
 from policy_helpers import EX, EX2, REV, VER, Driver, kinds, of, one, plan
 
 A = StepSpec(id="a", goal="write a", scope=("src/a.py",), validators=(TestsPass(),))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from playbill.runtime._messages import (
+from playbill.runtime.model._messages import (
     HumanApprovalRequested,
     PolicyDecisionApplied,
     RunFailed,
@@ -13,7 +13,7 @@ from playbill.runtime._messages import (
     StepSkipped,
     TimerSet,
 )
-from playbill.runtime._values import Finding, PolicySettings, ReviewPayload, StepSpec
+from playbill.runtime.model._values import Finding, PolicySettings, ReviewPayload, StepSpec
 from policy_helpers import EX, EX2, REV, VER, Driver, of, one, plan
 
 A = StepSpec(id="a", goal="write a", scope=("src/a.py",))

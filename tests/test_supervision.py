@@ -9,8 +9,13 @@ import pytest
 import trio
 import trio.testing
 
-from playbill.runtime._errors import SupervisionEscalated
-from playbill.runtime._supervision import ChildFunction, ChildSpec, RestartStrategy, Supervisor
+from playbill.runtime.model._errors import SupervisionEscalated
+from playbill.runtime.shell._supervision import (
+    ChildFunction,
+    ChildSpec,
+    RestartStrategy,
+    Supervisor,
+)
 
 
 class Boom(Exception):

@@ -9,8 +9,8 @@ from click.testing import CliRunner, Result
 
 from playbill.cli import cli
 from playbill.runtime import SqliteJournal
-from playbill.runtime._entry import Entry
-from playbill.runtime._store import RunInfo
+from playbill.runtime.journal._store import RunInfo
+from playbill.runtime.model._entry import Entry
 
 DEMO_RUN = "demo-0001"
 DEMO_LAST_SEQ = 147

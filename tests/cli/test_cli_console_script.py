@@ -12,8 +12,8 @@ import msgspec
 import pytest
 from cli_helpers import DEMO_LAST_SEQ, DEMO_RUN, read_entries
 
-from playbill.runtime._reducer import fold
-from playbill.runtime._state import state_digest
+from playbill.runtime.logic._reducer import fold
+from playbill.runtime.model._state import state_digest
 
 SCRIPT = Path(sys.executable).parent / "playbill"
 SAFETY_TIMEOUT_S = 120

@@ -12,9 +12,9 @@ from cli_helpers import DEMO_RUN, assert_one_line_error, invoke, read_entries
 from click.testing import CliRunner
 
 from playbill.cli import cli
-from playbill.runtime._errors import CorruptEntryError, NotAJournalError
-from playbill.runtime._reducer import fold
-from playbill.runtime._state import state_digest
+from playbill.runtime.logic._reducer import fold
+from playbill.runtime.model._errors import CorruptEntryError, NotAJournalError
+from playbill.runtime.model._state import state_digest
 
 READ_COMMANDS = [
     ["status", DEMO_RUN],

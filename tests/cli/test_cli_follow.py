@@ -15,7 +15,7 @@ import trio.testing
 from playbill.cli._cmd_events import stream_events
 from playbill.cli._demo import demo_run
 from playbill.runtime import Journal, MemoryJournal, SqliteJournal
-from playbill.runtime._entry import Entry, encode_entry
+from playbill.runtime.model._entry import Entry, encode_entry
 
 RUN = "demo-0001"
 PATIENCE_S = 600.0

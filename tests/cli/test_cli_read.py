@@ -18,9 +18,9 @@ from click.testing import CliRunner
 from playbill.cli import cli
 from playbill.cli._demo import demo_run
 from playbill.runtime import SqliteJournal
-from playbill.runtime._entry import encode_entry
-from playbill.runtime._reducer import fold
-from playbill.runtime._state import state_digest
+from playbill.runtime.logic._reducer import fold
+from playbill.runtime.model._entry import encode_entry
+from playbill.runtime.model._state import state_digest
 
 RUN_KEYS = [
     "run_id",

@@ -18,8 +18,8 @@ from cli_helpers import (
 from click.testing import CliRunner
 
 from playbill.cli import cli
-from playbill.runtime._entry import encode_entry
-from playbill.runtime._errors import InputError
+from playbill.runtime.model._entry import encode_entry
+from playbill.runtime.model._errors import InputError
 
 
 @pytest.fixture

@@ -31,7 +31,7 @@ from playbill.runtime import (
     StepStarted,
     TimerSet,
 )
-from playbill.runtime._entry import Entry
+from playbill.runtime.model._entry import Entry
 
 FIX_AGENT = Path(__file__).resolve().parents[1] / "fixtures" / "agents" / "fix_agent.py"
 ENV_ALLOW = ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"]

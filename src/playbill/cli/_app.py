@@ -21,15 +21,15 @@ import click
 import trio
 from rich.console import Console
 
-from playbill.runtime._errors import (
+from playbill.runtime.journal._journals import is_journal_url
+from playbill.runtime.journal._postgres_schema import redact_url
+from playbill.runtime.model._errors import (
     InputError,
     JournalError,
     NotAJournalError,
     PlaybillError,
     UnknownRunError,
 )
-from playbill.runtime._journals import is_journal_url
-from playbill.runtime._postgres_schema import redact_url
 
 from ._escape import printable
 

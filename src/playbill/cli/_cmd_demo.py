@@ -7,8 +7,8 @@ import shlex
 import click
 
 from playbill.runtime import Journal
-from playbill.runtime._errors import WriterConflictError
-from playbill.runtime._state import RunState
+from playbill.runtime.model._errors import WriterConflictError
+from playbill.runtime.model._state import RunState
 
 from ._app import Settings, make_console, playbill_command, run_async, say
 from ._demo import DemoRun, demo_run, next_demo_run_id

@@ -20,8 +20,8 @@ import trio
 
 from playbill._inputs import MAX_RUN_FILE_BYTES, InputRefused, read_input
 from playbill.runtime import is_journal_url
-from playbill.runtime._entry import Entry
-from playbill.runtime._errors import InputError, RunExistsError
+from playbill.runtime.model._entry import Entry
+from playbill.runtime.model._errors import InputError, RunExistsError
 
 from ._app import Settings, make_console, pass_settings, run_async, say
 from ._jsonl import encode_run_file, parse_run_file

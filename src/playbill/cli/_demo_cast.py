@@ -6,7 +6,7 @@ on the demo's plan.
 
 from __future__ import annotations
 
-from playbill.runtime._values import (
+from playbill.runtime.model._values import (
     AgentSpec,
     Budget,
     CommandPasses,

@@ -15,9 +15,9 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import msgspec
 
-from playbill.runtime._entry import Entry
-from playbill.runtime._messages import MessageBase, ResultProposed, message_tag
-from playbill.runtime._values import (
+from playbill.runtime.model._entry import Entry
+from playbill.runtime.model._messages import MessageBase, ResultProposed, message_tag
+from playbill.runtime.model._values import (
     Budget,
     ControlRequest,
     Failure,

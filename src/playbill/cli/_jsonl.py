@@ -15,9 +15,9 @@ from __future__ import annotations
 import msgspec
 
 from playbill._inputs import MAX_DEPTH
-from playbill.runtime._entry import FORMAT_VERSION, Entry, decode_entry, encode_entry
-from playbill.runtime._errors import InputError
-from playbill.runtime._messages import message_types
+from playbill.runtime.model._entry import FORMAT_VERSION, Entry, decode_entry, encode_entry
+from playbill.runtime.model._errors import InputError
+from playbill.runtime.model._messages import message_types
 
 from ._load import run_id_problem
 

@@ -16,8 +16,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from playbill.runtime._settle import shown_status, waiting_for
-from playbill.runtime._state import RunState, state_digest
+from playbill.runtime.logic._settle import shown_status, waiting_for
+from playbill.runtime.model._state import RunState, state_digest
 
 from ._escape import SafeTable, printable
 from ._format import (

@@ -1,19 +1,74 @@
 """The kernel: messages, the journal, run state and the pure reducer.
 
 Nothing here imports :mod:`playbill.actors`; the actors build on this package.
-Everything public is re-exported here; the ``_``-prefixed modules are private.
+Everything public is re-exported here. The code lives in four layers, each
+importing only those before it: ``model`` (the data), ``logic`` (pure
+functions), ``journal`` (persistence) and ``shell`` (the machinery on trio);
+their ``_``-prefixed modules are private.
 """
 
 from __future__ import annotations
 
-# Arbitration among competing attempts (the competitive strategy)
-from ._arbitration import Arbitration, Entrant, arbitrate, vote_of
+# The journal and its stores (persistence)
+from .journal._journal import Journal
+from .journal._journals import (
+    MemoryJournal,
+    PostgresJournal,
+    SqliteJournal,
+    is_journal_url,
+    migrate_journal,
+    open_journal,
+)
+from .journal._memory import (
+    MemoryStore,
+)
+from .journal._postgres_schema import SchemaMigration, SchemaVersionError
+from .journal._sqlite import (
+    SqliteStore,
+)
+from .journal._store import (
+    CommitFeed,
+    JournalStore,
+    RunInfo,
+)
+from .journal._writer import (
+    JournalWriter,
+    WriterStatistics,
+    wall_clock_us,
+)
 
-# Clocks and faults
-from ._clock import Clock, ClockStatistics, VirtualClock, WallClock
+# The reducer, the supervisor's policy and its parts (pure functions)
+from .logic._arbitration import Arbitration, Entrant, arbitrate, vote_of
+from .logic._pipeline import PIPELINE, Pipeline, approve_and_complete, assign, vet_and_complete
+from .logic._policy import STRATEGIES, decide
+from .logic._policy_context import SUPERVISOR, PolicyContext, Strategy, validator_names
+from .logic._reactions import Reactor
+from .logic._reducer import (
+    evolve,
+    fold,
+)
+from .logic._replay_check import Divergence, check_replay
+from .logic._retry_plan import (
+    AgentChange,
+    BlockingInput,
+    InvalidatedWork,
+    ResumePoint,
+    RetryPlan,
+    ReusableProof,
+    Stage,
+    render_retry_plan,
+    retry_plan,
+)
+from .logic._scopes import globs_overlap, path_in_scope, scopes_overlap
+from .logic._settle import in_flight, is_settled, shown_status, waiting_for
+from .logic._strategy_competitive import COMPETITIVE, Competitive
+from .logic._strategy_cooperative import COOPERATIVE, Cooperative
+from .logic._strategy_parallel import PARALLEL, Parallel
+from .logic._strategy_review_loop import REVIEW_LOOP, ReviewLoop
+from .logic._vetting import Judge, judged, vet
 
-# Entries and their codec
-from ._entry import (
+# Values, messages, entries, run state, errors and fault specs (the data)
+from .model._entry import (
     FORMAT_VERSION,
     Draft,
     Entry,
@@ -21,9 +76,7 @@ from ._entry import (
     decode_entry,
     encode_entry,
 )
-
-# Errors
-from ._errors import (
+from .model._errors import (
     CorruptEntryError,
     CorruptSnapshotError,
     InjectedFaultError,
@@ -43,27 +96,8 @@ from ._errors import (
     UnknownRunError,
     WriterConflictError,
 )
-from ._faults import FAULT_NAMES, NO_FAULTS, FaultPlan, FaultSpecError, parse_faults
-
-# The journal
-from ._journal import Journal
-from ._journals import (
-    MemoryJournal,
-    PostgresJournal,
-    SqliteJournal,
-    is_journal_url,
-    migrate_journal,
-    open_journal,
-)
-
-# Actor mechanics
-from ._mailbox import DEFAULT_MAX_BATCH, Mailbox, MailboxStatistics
-from ._memory import (
-    MemoryStore,
-)
-
-# Messages
-from ._messages import (
+from .model._faults import FAULT_NAMES, NO_FAULTS, FaultPlan, FaultSpecError, parse_faults
+from .model._messages import (
     AgentFailed,
     AgentRestarted,
     ArbitrationDecided,
@@ -114,43 +148,7 @@ from ._messages import (
     message_tag,
     message_types,
 )
-
-# The supervisor's policy and its strategies
-from ._pipeline import PIPELINE, Pipeline, approve_and_complete, assign, vet_and_complete
-from ._policy import STRATEGIES, decide
-from ._policy_context import SUPERVISOR, PolicyContext, Strategy, validator_names
-
-# Store backends
-from ._postgres_schema import SchemaMigration, SchemaVersionError
-from ._reactions import Reactor
-
-# The reducer
-from ._reducer import (
-    evolve,
-    fold,
-)
-from ._replay_check import Divergence, check_replay
-from ._retry_plan import (
-    AgentChange,
-    BlockingInput,
-    InvalidatedWork,
-    ResumePoint,
-    RetryPlan,
-    ReusableProof,
-    Stage,
-    render_retry_plan,
-    retry_plan,
-)
-from ._router import Router, RouterStatistics
-from ._scopes import globs_overlap, path_in_scope, scopes_overlap
-
-# Run state
-# Whether a run can move on its own
-from ._settle import in_flight, is_settled, shown_status, waiting_for
-from ._sqlite import (
-    SqliteStore,
-)
-from ._state import (
+from .model._state import (
     HISTORY_LIMIT,
     TERMINAL_RUN_STATUSES,
     AgentState,
@@ -179,28 +177,7 @@ from ._state import (
     outcome_digest,
     state_digest,
 )
-from ._store import (
-    CommitFeed,
-    JournalStore,
-    RunInfo,
-)
-from ._strategy_competitive import COMPETITIVE, Competitive
-from ._strategy_cooperative import COOPERATIVE, Cooperative
-from ._strategy_parallel import PARALLEL, Parallel
-from ._strategy_review_loop import REVIEW_LOOP, ReviewLoop
-from ._supervision import (
-    ChildFunction,
-    ChildSpec,
-    OnCrash,
-    OnRestart,
-    RestartStrategy,
-    Supervisor,
-    SupervisorStatistics,
-)
-from ._timers import TimerService, TimerStatistics
-
-# Values: usage, budgets, plans, validators, result envelopes
-from ._values import (
+from .model._values import (
     DEFAULT_POLICY,
     ROLES,
     UNLIMITED,
@@ -247,12 +224,21 @@ from ._values import (
     Verdict,
     VerificationPayload,
 )
-from ._vetting import Judge, judged, vet
-from ._writer import (
-    JournalWriter,
-    WriterStatistics,
-    wall_clock_us,
+
+# Clocks, mailboxes, routing, timers and supervision (the machinery on trio)
+from .shell._clock import Clock, ClockStatistics, VirtualClock, WallClock
+from .shell._mailbox import DEFAULT_MAX_BATCH, Mailbox, MailboxStatistics
+from .shell._router import Router, RouterStatistics
+from .shell._supervision import (
+    ChildFunction,
+    ChildSpec,
+    OnCrash,
+    OnRestart,
+    RestartStrategy,
+    Supervisor,
+    SupervisorStatistics,
 )
+from .shell._timers import TimerService, TimerStatistics
 
 __all__ = [
     "COMPETITIVE",

@@ -16,7 +16,7 @@ def check_scope(changed: Iterable[str], scope: Sequence[str]) -> tuple[str, ...]
     Args:
         changed: Paths relative to the repository (as ``AttemptCommit.changed``
             gives them).
-        scope: The step's globs (see ``playbill.runtime._scopes``). An empty
+        scope: The step's globs (see ``playbill.runtime.logic._scopes``). An empty
             scope means the step is read-only: every change is outside it.
 
     Returns:

@@ -1,0 +1,318 @@
+"""An index of a run's steps by status, so the policy never scans every step.
+
+The supervisor's policy runs on every entry, and most of its rules ask about
+a handful of steps: those in flight, those failed or blocked, those ready to
+start. Scanning every step of the plan for them made each entry cost time in
+proportion to the plan. ``StepIndex`` answers those questions from bitmasks
+over the steps' positions in plan order, and costs a few integer operations
+to keep up to date when one step changes.
+
+**Derived, never stored.** The index is a pure function of a state's
+``steps`` mapping (its order and its values). It is not a field of
+``RunState``: it is not encoded, not digested, not compared, and a snapshot
+does not hold it. It is memoized on the mapping itself, a ``StepMap`` (a
+``dict`` subclass the reducer builds, which encodes, compares and iterates as
+the ``dict`` it is). ``index_of`` returns the memoized index when there is
+one and builds it from scratch otherwise (for a plain ``dict``: a decoded
+snapshot, a test's state), so a result never depends on the memo. A state is
+never mutated once built, hence neither is its ``StepMap``; a memo whose
+mapping changed size anyway is ignored.
+
+**Kept incrementally.** When the reducer replaces one step (``put_step``),
+the new mapping's index is derived from the old one's: the step's bit moves
+from its old status's mask to its new one's and, when it became done or
+stopped being done, its dependents' readiness is checked again (one integer
+operation each). Steps added, reordered or given other dependencies, role,
+scope or strategy (a new plan, a decomposition) get an index built from
+scratch, once, when it is first asked for.
+
+A property test checks that an index kept entry by entry equals one built
+from scratch, over simulated journals (``property_tests``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from typing import Final, TypeAlias, final
+
+from ..model._state import AttemptStatus, StepState, StepStatus
+from ..model._values import Role
+
+STATUSES: Final[tuple[StepStatus, ...]] = (
+    "pending",
+    "in_progress",
+    "verify_pending",
+    "completed",
+    "failed",
+    "interrupted",
+    "blocked",
+    "skipped",
+)
+"""Every step status, in the order of ``StepIndex.status``."""
+
+_CODE: Final[dict[str, int]] = {status: n for n, status in enumerate(STATUSES)}
+_DONE: Final = frozenset({"completed", "skipped"})
+_OPEN: Final[frozenset[AttemptStatus]] = frozenset({"assigned", "running", "proposed"})
+
+Need: TypeAlias = tuple[Role, bool]
+"""What a step asks of an agent: its role, and whether it edits files (has a scope)."""
+
+
+class StepMap(dict[str, StepState]):
+    """A state's steps by id, in plan order: a ``dict`` that carries its ``StepIndex``.
+
+    It encodes, compares, iterates and copies as a plain ``dict`` (pickling
+    and ``dict(...)`` drop the memo). Only the reducer builds one.
+    """
+
+    __slots__ = ("memo",)
+
+    memo: StepIndex
+
+    def __reduce__(self) -> tuple[type[StepMap], tuple[dict[str, StepState]]]:
+        """Pickle as the steps alone: the index is rebuilt when asked for."""
+        return (StepMap, (dict(self),))
+
+
+@final
+class Layout:
+    """What the index knows of the plan's shape: positions, dependencies, needs.
+
+    Attributes:
+        ids: Step ids by position (plan order).
+        pos: Position by step id.
+        deps: Per position, a mask of the positions it depends on.
+        unknown: A mask of the steps that depend on a step the plan lacks.
+        dependents: Per position, the positions that depend on it.
+        needs: Per ``(role, edits)``, a mask of the steps that need it.
+        strategies: Every step's own strategy (``None``: the run's).
+    """
+
+    __slots__ = ("dependents", "deps", "ids", "needs", "pos", "strategies", "unknown")
+
+    def __init__(self, steps: Mapping[str, StepState]) -> None:
+        self.ids = tuple(steps)
+        self.pos = {sid: n for n, sid in enumerate(self.ids)}
+        deps: list[int] = []
+        dependents: list[list[int]] = [[] for _ in self.ids]
+        unknown = 0
+        needs: dict[Need, int] = {}
+        for n, step in enumerate(steps.values()):
+            mask = 0
+            for dep in step.spec.depends_on:
+                at = self.pos.get(dep)
+                if at is None:
+                    unknown |= 1 << n
+                else:
+                    mask |= 1 << at
+                    dependents[at].append(n)
+            deps.append(mask)
+            need = _need(step)
+            needs[need] = needs.get(need, 0) | 1 << n
+        self.deps = tuple(deps)
+        self.unknown = unknown
+        self.dependents = tuple(tuple(dict.fromkeys(d)) for d in dependents)
+        self.needs = needs
+        self.strategies = frozenset(s.spec.strategy for s in steps.values())
+
+
+@final
+class StepIndex:
+    """The steps of one ``steps`` mapping by status, as bitmasks over positions.
+
+    Bit ``n`` of a mask stands for the step at position ``n`` of
+    ``layout.ids``. Build one with ``index_of``.
+
+    Attributes:
+        layout: The plan's shape.
+        size: How many steps the mapping had.
+        status: Per status (in ``STATUSES`` order), the steps in it.
+        unblocked: Steps every dependency of which is completed or skipped
+            (and all of which the plan has).
+        live: Steps with an attempt still open (assigned, running, proposed).
+    """
+
+    __slots__ = ("layout", "live", "size", "status", "unblocked")
+
+    def __init__(
+        self, layout: Layout, size: int, status: tuple[int, ...], unblocked: int, live: int
+    ) -> None:
+        self.layout = layout
+        self.size = size
+        self.status = status
+        self.unblocked = unblocked
+        self.live = live
+
+    @classmethod
+    def build(cls, steps: Mapping[str, StepState]) -> StepIndex:
+        """The index of a steps mapping, from scratch."""
+        layout = Layout(steps)
+        masks = [0] * len(STATUSES)
+        live = 0
+        for n, step in enumerate(steps.values()):
+            masks[_CODE[step.status]] |= 1 << n
+            if _has_open(step):
+                live |= 1 << n
+        status = tuple(masks)
+        done = _done(status)
+        unblocked = 0
+        for n, deps in enumerate(layout.deps):
+            if deps & ~done == 0:
+                unblocked |= 1 << n
+        return cls(layout, len(steps), status, unblocked & ~layout.unknown, live)
+
+    def of(self, *statuses: StepStatus) -> int:
+        """The mask of the steps in any of these statuses."""
+        mask = 0
+        for status in statuses:
+            mask |= self.status[_CODE[status]]
+        return mask
+
+    @property
+    def done(self) -> int:
+        """The mask of the steps completed or skipped."""
+        return _done(self.status)
+
+    @property
+    def all_done(self) -> bool:
+        """Whether every step is completed or skipped."""
+        return self.done == (1 << self.size) - 1
+
+    @property
+    def ready(self) -> int:
+        """Pending steps whose dependencies are done (backoff timers aside)."""
+        return self.status[0] & self.unblocked
+
+    def ids(self, mask: int) -> Iterator[str]:
+        """The ids of the steps in ``mask``, in plan order."""
+        ids = self.layout.ids
+        while mask:
+            low = mask & -mask
+            yield ids[low.bit_length() - 1]
+            mask ^= low
+
+    def needing(self, needs: Iterator[Need] | list[Need]) -> int:
+        """The mask of the steps that need any of ``needs``."""
+        mask = 0
+        for need in needs:
+            mask |= self.layout.needs.get(need, 0)
+        return mask
+
+    def after(self, old: StepState, new: StepState, size: int) -> StepIndex | None:
+        """The index once ``old`` is replaced by ``new`` (same id), or ``None``.
+
+        ``None`` when the plan's shape changed (the index is then built from
+        scratch when next asked for).
+        """
+        if old.spec is not new.spec and _shape(old) != _shape(new):
+            return None
+        n = self.layout.pos[new.spec.id]
+        bit = 1 << n
+        status = self.status
+        unblocked = self.unblocked
+        if old.status != new.status:
+            masks = list(status)
+            masks[_CODE[old.status]] &= ~bit
+            masks[_CODE[new.status]] |= bit
+            status = tuple(masks)
+            if (old.status in _DONE) != (new.status in _DONE):
+                done = _done(status)
+                layout = self.layout
+                for dependent in layout.dependents[n]:
+                    flag = 1 << dependent
+                    if layout.deps[dependent] & ~done == 0 and not layout.unknown & flag:
+                        unblocked |= flag
+                    else:
+                        unblocked &= ~flag
+        live = self.live
+        if old.attempts is not new.attempts:
+            live = live | bit if _has_open(new) else live & ~bit
+        return StepIndex(self.layout, size, status, unblocked, live)
+
+
+_last: tuple[Mapping[str, StepState], StepIndex] | None = None
+
+
+def index_of(steps: Mapping[str, StepState]) -> StepIndex:
+    """The index of a state's steps (memoized on a ``StepMap``; see the module)."""
+    global _last
+    if isinstance(steps, StepMap):
+        memo: StepIndex | None = getattr(steps, "memo", None)
+        if memo is not None and memo.size == len(steps):
+            return memo
+        built = StepIndex.build(steps)
+        steps.memo = built
+        return built
+    last = _last
+    if last is not None and last[0] is steps and last[1].size == len(steps):
+        return last[1]
+    built = StepIndex.build(steps)
+    _last = (steps, built)  # a plain dict (a decoded or hand-made state): the latest only
+    return built
+
+
+def step_map(steps: Mapping[str, StepState]) -> StepMap:
+    """A ``StepMap`` of these steps, in their order (its index built when asked for)."""
+    return StepMap(steps)
+
+
+def put_step(steps: Mapping[str, StepState], step: StepState) -> StepMap:
+    """A copy of ``steps`` with ``step`` put under its id, its index derived when known."""
+    sid = step.spec.id
+    out = StepMap(steps)
+    old = steps.get(sid)
+    out[sid] = step
+    memo = getattr(steps, "memo", None) if isinstance(steps, StepMap) else None
+    if memo is not None and old is not None and memo.size == len(steps):
+        derived = memo.after(old, step, len(out))
+        if derived is not None:
+            out.memo = derived
+    return out
+
+
+def scan(
+    steps: Callable[[], Mapping[str, StepState]], select: Callable[[StepIndex], int]
+) -> Iterator[str]:
+    """Step ids in plan order whose bit ``select`` sets, read afresh before each.
+
+    The same as going through the ids the mapping had at the start and
+    taking those that ``select`` picks in the mapping ``steps()`` returns
+    then, which the caller may have changed in between: a step that a
+    previous one's handling made eligible, further on, is still met.
+    """
+    first = index_of(steps())
+    ids = first.layout.ids
+    start = 0
+    while start < len(ids):
+        index = index_of(steps())
+        if index.layout.ids is not ids and index.layout.ids != ids:
+            # the steps were reordered or added to (a new plan): go on through
+            # the ids there were, one by one
+            for sid in ids[start:]:
+                index = index_of(steps())
+                at = index.layout.pos.get(sid)
+                if at is not None and select(index) >> at & 1:
+                    yield sid
+            return
+        mask = select(index) >> start
+        if not mask:
+            return
+        start += (mask & -mask).bit_length()
+        yield ids[start - 1]
+
+
+def _need(step: StepState) -> Need:
+    return (step.spec.role, bool(step.spec.scope))
+
+
+def _shape(step: StepState) -> tuple[object, ...]:
+    spec = step.spec
+    return (spec.id, spec.depends_on, spec.role, bool(spec.scope), spec.strategy)
+
+
+def _has_open(step: StepState) -> bool:
+    return any(a.status in _OPEN for a in step.attempts)
+
+
+def _done(status: tuple[int, ...]) -> int:
+    return status[3] | status[7]
