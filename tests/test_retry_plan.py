@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from factories import entries
 from playbill.cli._jsonl import parse_run_file
-from playbill.runtime._entry import FORMAT_VERSION, Entry
+from playbill.runtime._entry import Entry
 from playbill.runtime._messages import (
     HeartbeatMissed,
-    Message,
     PlanAttached,
     RunCreated,
     StepAssigned,
@@ -117,22 +117,6 @@ def test_work_in_flight_agents_to_replace_and_people_to_ask() -> None:
         ("a", "verify"),
         ("b", "implement"),
         ("c", "implement"),
-    ]
-
-
-def entries(*msgs: Message) -> list[Entry]:
-    return [
-        Entry(
-            v=FORMAT_VERSION,
-            run_id="r",
-            seq=i + 1,
-            at_us=1000 * (i + 1),
-            sender="t",
-            recipient="*",
-            cause=None,
-            msg=m,
-        )
-        for i, m in enumerate(msgs)
     ]
 
 
