@@ -8,11 +8,20 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
+
+HERE = Path(__file__).resolve().parent
+
+# The property tests share the tests' helpers (``factories``, ``pg_server``, ``needs``).
+if str(HERE.parent / "tests") not in sys.path:
+    sys.path.insert(0, str(HERE.parent / "tests"))
+
+from needs import mark_heavy  # noqa: E402 (importable once tests/ is on the path)
 
 settings.register_profile(
     "ci",
@@ -37,6 +46,10 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    mark_heavy(item for item in items if item.path.is_relative_to(HERE))
 
 
 def pytest_configure(config: pytest.Config) -> None:

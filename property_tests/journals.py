@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from playbill.runtime.model._entry import FORMAT_VERSION, Entry
+from factories import entries
+from playbill.runtime.model._entry import Entry
 from playbill.runtime.model._messages import (
     AgentFailed,
     AgentRestarted,
@@ -364,20 +365,8 @@ def plausible_messages(draw: st.DrawFn, max_actions: int = 60) -> list[Message]:
 
 
 def as_entries(msgs: list[Message], run_id: str = "run-1", start_us: int = 10**15) -> list[Entry]:
-    """Wrap messages into dense entries of one run, 1 ms apart."""
-    return [
-        Entry(
-            v=FORMAT_VERSION,
-            run_id=run_id,
-            seq=i + 1,
-            at_us=start_us + 1000 * i,
-            sender="test",
-            recipient="*",
-            cause=i if i else None,
-            msg=msg,
-        )
-        for i, msg in enumerate(msgs)
-    ]
+    """Wrap messages into dense entries of one run, 1 ms apart, each caused by the one before."""
+    return entries(*msgs, run_id=run_id, start_us=start_us, sender="test", chained=True)
 
 
 @st.composite

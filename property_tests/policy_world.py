@@ -25,9 +25,10 @@ from typing import Literal
 
 import attrs
 
+import factories
 from playbill.runtime.logic._policy import decide
 from playbill.runtime.logic._reducer import evolve
-from playbill.runtime.model._entry import FORMAT_VERSION, Entry
+from playbill.runtime.model._entry import Entry
 from playbill.runtime.model._messages import (
     AgentFailed,
     AgentRestarted,
@@ -176,15 +177,8 @@ class World:
         while queue:
             m, s, r, cause = queue.popleft()
             seq += 1
-            entry = Entry(
-                v=FORMAT_VERSION,
-                run_id="world",
-                seq=seq,
-                at_us=self.now_us,
-                sender=s,
-                recipient=r,
-                cause=cause,
-                msg=m,
+            entry = factories.entry(
+                m, seq=seq, run_id="world", at_us=self.now_us, sender=s, recipient=r, cause=cause
             )
             self.state = evolve(self.state, entry)
             self.entries.append(entry)

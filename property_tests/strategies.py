@@ -20,7 +20,8 @@ from typing import Any, Literal
 import msgspec
 from hypothesis import strategies as st
 
-from playbill.runtime.model._entry import FORMAT_VERSION, Draft, Entry
+from factories import entries
+from playbill.runtime.model._entry import Draft, Entry
 from playbill.runtime.model._messages import Message, MessageBase, message_types
 
 _INT = st.integers(min_value=-(2**53), max_value=2**53)
@@ -99,16 +100,4 @@ def drafts() -> st.SearchStrategy[Draft]:
 
 def entries_of(run_id: str, msgs: list[Message], start_us: int = 10**15) -> list[Entry]:
     """Entries of one run, seqs dense from 1, one microsecond apart."""
-    return [
-        Entry(
-            v=FORMAT_VERSION,
-            run_id=run_id,
-            seq=seq,
-            at_us=start_us + seq,
-            sender="tester",
-            recipient="*",
-            cause=None,
-            msg=msg,
-        )
-        for seq, msg in enumerate(msgs, 1)
-    ]
+    return entries(*msgs, run_id=run_id, start_us=start_us + 1, step_us=1, sender="tester")

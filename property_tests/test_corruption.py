@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from playbill.runtime.model._entry import Draft
 from playbill.runtime.model._errors import CorruptEntryError
-from stores import STORE_KINDS, StoreUnderTest
+from stores import STORE_PARAMS, StoreUnderTest
 from strategies import drafts
 
 
@@ -40,7 +40,7 @@ def apply(kind: str, how: object, data: bytes) -> bytes:
     return bytes(out)
 
 
-@pytest.mark.parametrize("kind", STORE_KINDS)
+@pytest.mark.parametrize("kind", STORE_PARAMS)
 @given(
     runs=st.lists(st.lists(drafts(), min_size=1, max_size=6), min_size=1, max_size=3),
     data=st.data(),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -41,6 +42,7 @@ def test_any_text_parses_to_a_plan_or_raises_the_typed_error(spec: str) -> None:
         assert parse_faults(str(plan)) == plan
 
 
+@pytest.mark.slow
 @given(st.text(max_size=30))
 def test_arbitrary_unicode_raises_only_the_typed_error(spec: str) -> None:
     try:

@@ -23,6 +23,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rich.console import Console
@@ -151,6 +152,7 @@ def _playbill(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 @settings(max_examples=_profile_examples(1) // 6 + 2, suppress_health_check=list(HealthCheck))
 @given(plan=mutated(PLAN), run_file=mutated(RUN_FILE))
 def test_the_console_script_exits_0_or_2_without_a_traceback(plan: bytes, run_file: bytes) -> None:

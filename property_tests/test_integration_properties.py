@@ -29,6 +29,8 @@ from hypothesis import strategies as st
 from playbill.runtime import WorkspaceMerged
 from playbill.workspaces import MergeItem, MergeReport, Workspaces
 
+pytestmark = pytest.mark.slow
+
 UNIVERSE = ("a.txt", "b.txt", "d/c.txt", "d/e.txt")
 BASE = {"a.txt": "a0\n", "b.txt": "b0\n"}
 CONTENTS = ("x\n", "y\n", "a0\n")  # "a0" as a new file's content tempts rename detection

@@ -16,6 +16,7 @@ import math
 from typing import Any
 
 import msgspec
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -258,6 +259,7 @@ run_specs = st.builds(
 )
 
 
+@pytest.mark.slow
 @given(run_specs, st.booleans())
 def test_a_valid_plan_loads_back_as_itself(spec: RunSpec, headers: bool) -> None:
     text = render(document_of(spec), headers=headers)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import random
 
+import pytest
 from hypothesis import event, given, note, settings
 from hypothesis import strategies as st
 
@@ -152,6 +153,7 @@ def configs(draw: st.DrawFn) -> Config:
     )
 
 
+@pytest.mark.slow
 @given(configs(), st.randoms(use_true_random=False))
 @settings(max_examples=settings.default.max_examples * 4)  # cheap: a few ms each
 def test_the_policy_keeps_its_promises(config: Config, rnd: random.Random) -> None:

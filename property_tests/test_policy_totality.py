@@ -15,11 +15,12 @@ import msgspec
 from hypothesis import given
 from hypothesis import strategies as st
 
+import factories
 from journals import as_entries, plausible_messages
 from playbill.runtime.logic._policy import decide
 from playbill.runtime.logic._reducer import evolve
 from playbill.runtime.logic._retry_plan import render_retry_plan, retry_plan
-from playbill.runtime.model._entry import FORMAT_VERSION, Draft, Entry, decode_entry, encode_entry
+from playbill.runtime.model._entry import Entry, decode_entry, encode_entry
 from playbill.runtime.model._messages import Message, RunCreated
 from playbill.runtime.model._state import RunState, decode_state, encode_state
 from playbill.runtime.model._values import Budget, PolicySettings
@@ -28,28 +29,15 @@ from strategies import messages, structs
 SENDERS = ["cli", "timers", "a00", "a31", "supervisor", "human"]
 
 
-def stamp(state: RunState, drafts: list[Draft], at_us: int) -> list[Entry]:
-    return [
-        Entry(
-            v=FORMAT_VERSION,
-            run_id=state.run_id,
-            seq=state.last_seq + i,
-            at_us=at_us,
-            sender=d.sender,
-            recipient=d.recipient,
-            cause=d.cause,
-            msg=d.msg,
-        )
-        for i, d in enumerate(drafts, 1)
-    ]
-
-
 def check_reaction(state: RunState, entry: Entry) -> None:
     drafts = decide(state, entry)
     if entry.sender == "supervisor":
         assert drafts == []
     after = state
-    for stamped in stamp(state, drafts, entry.at_us):
+    stamps = [
+        d.stamp(state.run_id, state.last_seq + i, entry.at_us) for i, d in enumerate(drafts, 1)
+    ]
+    for stamped in stamps:
         assert decode_entry(encode_entry(stamped)) == stamped
         after = evolve(after, stamped)
         assert decide(after, stamped) == []
@@ -84,15 +72,13 @@ def test_decide_is_total_and_its_reactions_are_whole(
         check_reaction(state, entry)
         check_retry_plan(state)
     for msg, sender in extra:
-        entry = Entry(
-            v=FORMAT_VERSION,
-            run_id=state.run_id,
+        entry = factories.entry(
+            msg,
             seq=state.last_seq + 1,
+            run_id=state.run_id,
             at_us=state.updated_us + 1,
             sender=sender,
             recipient="supervisor",
-            cause=None,
-            msg=msg,
         )
         state = evolve(state, entry)
         check_reaction(state, entry)

@@ -25,6 +25,7 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+import pytest
 import trio
 from hypothesis import event, given, note, settings
 from hypothesis import strategies as st
@@ -44,6 +45,8 @@ from playbill.runtime import (
     fold,
 )
 from playbill.workspaces import MergeReport
+
+pytestmark = pytest.mark.slow
 
 UNIVERSE = ("a.txt", "b.txt", "src/c.txt", "src/d.txt")
 BASE = {"a.txt": "a0\n", "b.txt": "b0\n", "src/c.txt": "c0\n"}

@@ -30,6 +30,7 @@ import urllib.parse
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner
 from hypothesis import event, given, note, settings
 from hypothesis import strategies as st
@@ -189,6 +190,7 @@ def holds(data: str, secret: str) -> bool:
     return any(secret in text for text in seen)
 
 
+@pytest.mark.slow
 @settings(max_examples=EXAMPLES)
 @given(scripts())
 def test_no_secret_reaches_the_journal_the_export_or_the_cli(

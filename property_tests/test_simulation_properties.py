@@ -59,6 +59,7 @@ import trio
 from hypothesis import Phase, event, given, note, settings
 from hypothesis import strategies as st
 
+import factories
 from invariants import SUPERVISOR, JournalChecker, check_effects_once, reactions
 from playbill.actors import (
     BUILTIN_PROFILES,
@@ -106,7 +107,6 @@ from playbill.runtime import (
 )
 from playbill.runtime.logic._humans import live_approvals
 from playbill.runtime.logic._work import claimed_work, held
-from playbill.runtime.model._entry import FORMAT_VERSION
 
 SETTLE_BOUND_S = 24 * 3600.0
 """Virtual time within which every run of these tests must settle (see the module)."""
@@ -434,6 +434,7 @@ ELSEWHERE = [
 ]
 
 
+@pytest.mark.slow
 @given(scenario=scenarios())
 @examples(0.07)
 def test_the_same_scenario_gives_the_same_bytes_in_other_processes(
@@ -528,6 +529,7 @@ def test_a_perfect_run_killed_anywhere_resumes_to_the_same_outcome(
         assert state_digest(resumed.state) != state_digest(full.state)
 
 
+@pytest.mark.slow
 @given(scenarios(journal_faults=False), st.data())
 @examples(0.3)
 def test_a_run_killed_anywhere_under_faults_resumes_and_ends(
@@ -583,6 +585,7 @@ def scenario_story(scenario: Scenario, result: SimulationResult, entries: list[E
     return "\n".join(lines[:400])
 
 
+@pytest.mark.slow
 @given(scenarios())
 @examples(1.0, least=5)
 def test_every_run_keeps_the_runtime_invariants_under_faults(scenario: Scenario) -> None:
@@ -779,6 +782,7 @@ def test_a_failed_commit_of_a_timer_or_a_restart_does_not_end_the_run(appender: 
     assert result.entries > at
 
 
+@pytest.mark.slow
 def test_a_perfect_team_survives_any_single_failed_journal_commit() -> None:
     perfect = ProfileSet(default="perfect")
     full = simulate(0, profiles=perfect)
@@ -801,16 +805,7 @@ def test_a_run_waiting_on_a_step_s_approval_is_settled() -> None:
 
 def test_equal_messages_encode_to_the_same_bytes() -> None:
     def entry(msg: RunCreated) -> Entry:
-        return Entry(
-            v=FORMAT_VERSION,
-            run_id="r",
-            seq=1,
-            at_us=0,
-            sender="api",
-            recipient="*",
-            cause=None,
-            msg=msg,
-        )
+        return factories.entry(msg, seq=1, at_us=0, sender="api")
 
     built = RunCreated(goal="g")  # the defaults: DEFAULT_POLICY, UNLIMITED
     loaded = RunCreated(goal="g", policy=PolicySettings(), budget=Budget())  # as from a file
@@ -872,6 +867,7 @@ def test_a_resume_gives_lost_work_out_once() -> None:
     check_effects_once(read(journal, "sim-1"))
 
 
+@pytest.mark.slow
 def test_a_failing_run_interrupts_each_attempt_once() -> None:
     # e.g. an agent crashes on a step's last attempt while another works
     faults = FaultPlan(crash=0.1, hang=0.05, transient=0.1)
@@ -900,6 +896,7 @@ def vetted_plan() -> Plan:
     return Plan(steps=steps, agents=agents, criteria=())
 
 
+@pytest.mark.slow
 @given(st.just(vetted_plan()))
 @settings(max_examples=1, phases=[Phase.generate])
 def test_a_run_with_reviews_killed_at_every_entry_resumes_to_the_same_outcome(plan: Plan) -> None:

@@ -8,6 +8,7 @@ rows. After every step the stored runs equal the model, with dense seqs.
 
 from __future__ import annotations
 
+import pytest
 import trio
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, rule
@@ -144,7 +145,7 @@ class PostgresJournalMachine(JournalMachine):
 
 TestMemoryJournal = MemoryJournalMachine.TestCase
 TestSqliteJournal = SqliteJournalMachine.TestCase
-TestPostgresJournal = PostgresJournalMachine.TestCase
+TestPostgresJournal = pytest.mark.postgres(PostgresJournalMachine.TestCase)
 
 MACHINES = (MemoryJournalMachine, SqliteJournalMachine, PostgresJournalMachine)
 

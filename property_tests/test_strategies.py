@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -14,6 +15,7 @@ def test_every_member_of_the_union_has_a_strategy() -> None:
     assert list(MESSAGE_STRATEGIES) == list(message_types())
 
 
+@pytest.mark.slow
 @given(st.data())
 def test_every_member_is_drawn_and_round_trips(data: st.DataObject) -> None:
     for cls, strategy in MESSAGE_STRATEGIES.items():

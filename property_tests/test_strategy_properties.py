@@ -32,6 +32,7 @@ from __future__ import annotations
 import random
 
 import attrs
+import pytest
 import trio
 from hypothesis import assume, event, given, note, settings
 from hypothesis import strategies as st
@@ -154,12 +155,14 @@ def strategy_configs(draw: st.DrawFn, names: tuple[str, ...] = BUILTINS) -> Conf
 # --------------------------------------------------- 1. invariants, pure world
 
 
+@pytest.mark.slow
 @given(strategy_configs(), st.randoms(use_true_random=False))
 @settings(max_examples=settings.default.max_examples * 3)
 def test_every_strategy_keeps_the_policy_promises(config: Config, rnd: random.Random) -> None:
     play_and_check(config, rnd)
 
 
+@pytest.mark.slow
 @given(strategy_configs(("competitive",)), st.randoms(use_true_random=False))
 @settings(max_examples=settings.default.max_examples * 2)
 def test_competitions_keep_the_policy_promises(config: Config, rnd: random.Random) -> None:
@@ -206,6 +209,7 @@ def strategy_scenarios(draw: st.DrawFn) -> tuple[Scenario, str, PolicySettings]:
     return scenario, strategy, with_arbitration(scenario.policy, draw)
 
 
+@pytest.mark.slow
 @given(strategy_scenarios())
 @examples(0.5, least=5)
 def test_every_strategy_keeps_the_runtime_invariants_in_simulated_runs(

@@ -12,12 +12,15 @@ import tempfile
 from pathlib import Path
 
 import msgspec
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from playbill.runtime import STRATEGIES
 from playbill.sweeps import PROGRESS_FILE, ROWS_JSONL, Cell, Row, load_setup, run_cell, run_sweep
 from playbill.sweeps._runner import cells_of
+
+pytestmark = pytest.mark.slow
 
 SETUP = load_setup()
 SEED_POOL = range(0, 40)

@@ -19,6 +19,7 @@ import pytest
 import trio
 import trio.testing
 
+import factories
 from journal_hooks_conformance import JournalHooksConformance
 from playbill.runtime import Journal
 from playbill.runtime.logic._reducer import fold
@@ -605,16 +606,5 @@ class JournalConformance(JournalHooksConformance):
 
 
 def backend_entries(run_id: str, n: int) -> list[Entry]:
-    return [
-        Entry(
-            v=FORMAT_VERSION,
-            run_id=run_id,
-            seq=seq,
-            at_us=T0 + seq,
-            sender="importer",
-            recipient="*",
-            cause=None,
-            msg=NoteWritten(author="i", text=f"x{seq}"),
-        )
-        for seq in range(1, n + 1)
-    ]
+    msgs = (NoteWritten(author="i", text=f"x{seq}") for seq in range(1, n + 1))
+    return factories.entries(*msgs, run_id=run_id, start_us=T0 + 1, step_us=1, sender="importer")

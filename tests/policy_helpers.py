@@ -13,9 +13,10 @@ import collections
 from collections.abc import Iterable
 from typing import Any, TypeVar
 
+import factories
 from playbill.runtime.logic._policy import decide
 from playbill.runtime.logic._reducer import evolve
-from playbill.runtime.model._entry import FORMAT_VERSION, Entry
+from playbill.runtime.model._entry import Entry
 from playbill.runtime.model._messages import (
     Heartbeat,
     Message,
@@ -101,29 +102,14 @@ class Driver:
             for draft in drafts:
                 assert draft.sender == "supervisor" and draft.cause == entry.seq
                 seq += 1
-                stamped = Entry(
-                    v=FORMAT_VERSION,
-                    run_id="run",
-                    seq=seq,
-                    at_us=self.now_us,
-                    sender=draft.sender,
-                    recipient=draft.recipient,
-                    cause=draft.cause,
-                    msg=draft.msg,
-                )
+                stamped = draft.stamp("run", seq, self.now_us)
                 queue.append((stamped, depth + 1))
         return caused
 
     def _entry(self, msg: Message, sender: str, to: str, cause: int | None) -> Entry:
-        return Entry(
-            v=FORMAT_VERSION,
-            run_id="run",
-            seq=self.state.last_seq + 1,
-            at_us=self.now_us,
-            sender=sender,
-            recipient=to,
-            cause=cause,
-            msg=msg,
+        seq = self.state.last_seq + 1
+        return factories.entry(
+            msg, seq=seq, run_id="run", at_us=self.now_us, sender=sender, recipient=to, cause=cause
         )
 
     def recipients(self, kind: type[Any]) -> list[str]:

@@ -63,6 +63,7 @@ class CrashOnce:
 SECRET = "sk-live-abcdefghijklmnopqrstuvwx"
 
 
+@pytest.mark.slow
 async def test_an_agent_crash_in_a_nursery_is_journaled_as_the_real_exception(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -168,6 +169,7 @@ def test_an_agents_restart_limit_and_window_come_from_the_plan() -> None:
     assert crashing_plan(None).agents[0].max_restarts is None
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("max_restarts", "completes"), [(5, True), (None, False)])
 async def test_an_agent_may_crash_as_often_as_its_plan_allows(
     tmp_path: Path, max_restarts: int | None, completes: bool

@@ -316,6 +316,7 @@ async def test_unsupported_role_is_refused(monkeypatch: pytest.MonkeyPatch) -> N
     assert caught.value.failure.kind == "unsupported_role"
 
 
+@pytest.mark.slow
 async def test_timeout_kills_the_whole_process_group(
     monkeypatch: pytest.MonkeyPatch, record: Path, tmp_path: Path
 ) -> None:

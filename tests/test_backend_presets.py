@@ -130,6 +130,7 @@ async def test_claude_usage_that_cannot_be_true_is_bad_usage(
     assert reporter.usages == []
 
 
+@pytest.mark.slow
 async def test_claude_streams_its_events_and_each_line_is_a_heartbeat(
     monkeypatch: pytest.MonkeyPatch, record: Path, workspace: Path
 ) -> None:
@@ -495,6 +496,7 @@ def test_codex_sandbox_follows_the_work_unless_full_access(workspace: Path) -> N
     } == {"danger-full-access"}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("usage", "shown"),
     [

@@ -36,7 +36,7 @@ RUNTIME_ORDER: list[tuple[str, ...]] = [
 
 TOP_LEVEL_ORDER: list[tuple[str, ...]] = [
     ("runtime",),
-    ("_guard", "_inputs", "_problems", "_process", "_redact"),
+    ("_guard", "_inputs", "_lazy", "_problems", "_process", "_redact"),
     ("validators", "workspaces"),
     ("actors",),
     ("_sync", "demo", "plans"),

@@ -18,7 +18,6 @@ from pathlib import Path
 import pytest
 import trio
 
-from pg_server import PgServer, drop_schema
 from playbill.runtime import WriterConflictError, open_journal
 from playbill.runtime.model._entry import Draft
 from playbill.runtime.model._messages import NoteWritten
@@ -42,13 +41,15 @@ trio.run(main)
 """
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh journal: a SQLite file, or a schema on the session's PostgreSQL server."""
     if request.param == "sqlite":
         yield str(tmp_path / "journal.db")
         return
-    server: PgServer = request.getfixturevalue("pg_server")
+    from pg_server import drop_schema  # psycopg: only for this parameter
+
+    server = request.getfixturevalue("pg_server")
     url = server.new_schema()
     with open_journal(url):  # the schema, before two processes race to make it
         pass

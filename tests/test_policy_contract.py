@@ -3,8 +3,8 @@ and control requests."""
 
 from __future__ import annotations
 
+import factories
 from playbill.runtime.logic._policy import decide
-from playbill.runtime.model._entry import FORMAT_VERSION, Entry
 from playbill.runtime.model._messages import (
     ControlRequested,
     HumanApprovalGiven,
@@ -50,15 +50,13 @@ def test_decide_returns_nothing_for_the_supervisors_own_entries() -> None:
 def test_decide_is_deterministic_and_does_not_touch_its_input() -> None:
     d = Driver(plan(StepSpec(id="a", goal="x"), StepSpec(id="b", goal="y"), agents=(EX, EX2, REV)))
     before = encode_state(d.state)
-    entry = Entry(
-        v=FORMAT_VERSION,
-        run_id="run",
+    entry = factories.entry(
+        d.entries[-1].msg,
         seq=d.state.last_seq,
+        run_id="run",
         at_us=d.now_us,
         sender="timers",
         recipient="supervisor",
-        cause=None,
-        msg=d.entries[-1].msg,
     )
     assert decide(d.state, entry) == decide(d.state, entry)
     assert encode_state(d.state) == before

@@ -7,13 +7,13 @@ from collections.abc import Callable, Iterator
 from contextlib import aclosing
 from pathlib import Path
 
-import psycopg
 import pytest
 import trio
 import trio.testing
 from click.testing import CliRunner, Result
 
 from journal_conformance import Backend, JournalConformance, notes
+from needs import need
 from pg_server import PgServer, drop_schema
 from playbill.cli import cli
 from playbill.runtime import (
@@ -34,6 +34,9 @@ from playbill.runtime.journal._postgres_schema import (
     redact_url,
 )
 from playbill.runtime.model._entry import checksum
+
+psycopg = need("psycopg")
+pytestmark = pytest.mark.postgres
 
 
 class PostgresBackend(Backend):

@@ -21,6 +21,8 @@ from playbill.runtime import (
 )
 from playbill.runtime.model._messages import NoteWritten
 
+pytestmark = pytest.mark.postgres
+
 PLAYBILL = Path(sys.executable).with_name("playbill")
 
 # A process that takes turns on one shared run: ROUNDS times it becomes the

@@ -89,6 +89,7 @@ def start_runner(tmp_path: Path) -> tuple[subprocess.Popen[bytes], Path]:
     return process, pids
 
 
+@pytest.mark.slow
 def test_the_group_outlives_the_forking_thread_and_dies_with_the_runner(
     tmp_path: Path,
 ) -> None:

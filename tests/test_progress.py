@@ -132,6 +132,7 @@ async def test_a_change_in_the_tree_is_evidence(tmp_path: Path) -> None:
 # ---------------------------------------------------- real processes
 
 
+@pytest.mark.slow
 async def test_a_silent_process_sends_no_heartbeat_after_it_started(fake) -> None:  # type: ignore[no-untyped-def]
     reporter = RecordingReporter()
     with pytest.raises(BackendError) as caught:
@@ -142,6 +143,7 @@ async def test_a_silent_process_sends_no_heartbeat_after_it_started(fake) -> Non
     assert reporter.heartbeats == [f"{LABEL}: started"]
 
 
+@pytest.mark.slow
 async def test_output_lines_are_heartbeats_that_never_repeat_the_output(fake) -> None:  # type: ignore[no-untyped-def]
     reporter = RecordingReporter()
     result = await fake("chatty", heartbeat_s=0.05).run(order("reviewer", "review"), reporter)
@@ -157,6 +159,7 @@ async def test_output_lines_are_heartbeats_that_never_repeat_the_output(fake) ->
     assert lines <= 5  # four lines of work and the result, each counted at most once
 
 
+@pytest.mark.slow
 async def test_changes_in_the_worktree_are_heartbeats(fake, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     worktree = tmp_path / "worktree"
     worktree.mkdir()

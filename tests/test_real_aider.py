@@ -42,6 +42,8 @@ from playbill.runtime import (
     UsageReported,
 )
 
+pytestmark = pytest.mark.agent_clis
+
 MODEL = "scripted-model"
 KEY = "sk-playbill-fake-" + "9f8e7d6c5b4a3210" * 3
 """A long fake secret: what a model echoing it must never get into a result."""

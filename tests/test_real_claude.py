@@ -35,6 +35,8 @@ from playbill.actors._presets import claude_code
 from playbill.actors._tool_version import Version
 from playbill.runtime import ImplementationPayload, ReviewPayload, StepSpec
 
+pytestmark = pytest.mark.agent_clis
+
 MODEL = "claude-opus-5-5"
 """The main model the tests ask for (the pinned release's default)."""
 

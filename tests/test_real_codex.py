@@ -52,6 +52,8 @@ from playbill.runtime import (
 )
 from playbill.runtime.model._entry import Entry
 
+pytestmark = pytest.mark.agent_clis
+
 MODEL = "gpt-5.5"
 KEY_ENV = "LAB_LLM_ACCESS"
 """The provider's ``env_key``: a name that does not look secret, so only ``env_key`` says it is."""

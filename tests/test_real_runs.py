@@ -66,6 +66,7 @@ async def run_plan(
     return state, journal
 
 
+@pytest.mark.slow
 async def test_a_fix_is_verified_in_its_worktree_and_integrated(repo: Path) -> None:
     plan = Plan(
         steps=(
@@ -225,6 +226,7 @@ class TamperingReviewer:
         )
 
 
+@pytest.mark.slow
 async def test_verification_sees_the_committed_work_not_what_was_written_since(
     repo: Path,
 ) -> None:
@@ -344,6 +346,7 @@ class Passing:
         )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("left", ["kept", "deleted"])
 async def test_a_run_journaled_with_worktrees_under_git_still_resumes(
     repo: Path, monkeypatch: pytest.MonkeyPatch, left: str

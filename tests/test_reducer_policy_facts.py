@@ -8,8 +8,7 @@ step, nor does the end of an attempt whose step moved on.
 
 from __future__ import annotations
 
-from playbill.runtime.logic._reducer import fold
-from playbill.runtime.model._entry import FORMAT_VERSION, Entry
+from factories import run_state
 from playbill.runtime.model._messages import (
     AttemptCancelled,
     BudgetExhausted,
@@ -26,7 +25,7 @@ from playbill.runtime.model._messages import (
     StepRetried,
     StepSkipped,
 )
-from playbill.runtime.model._state import ExhaustedBudget, RunState, encode_state, state_digest
+from playbill.runtime.model._state import ExhaustedBudget, encode_state, state_digest
 from playbill.runtime.model._values import (
     DEFAULT_POLICY,
     AgentSpec,
@@ -45,41 +44,26 @@ PLAN = Plan(
         AgentSpec(id="rev", roles=("reviewer",)),
     ),
 )
+
 BASE: tuple[Message, ...] = (RunCreated(goal="g"), PlanAttached(plan=PLAN))
-
-
-def run(*msgs: Message) -> RunState:
-    return fold(
-        Entry(
-            v=FORMAT_VERSION,
-            run_id="r",
-            seq=i + 1,
-            at_us=1000 * (i + 1),
-            sender="t",
-            recipient="*",
-            cause=None,
-            msg=m,
-        )
-        for i, m in enumerate(msgs)
-    )
 
 
 def test_policy_settings_come_with_the_run() -> None:
     policy = PolicySettings(heartbeat_timeout_s=7.0, on_exhausted="escalate")
-    state = run(RunCreated(goal="g", policy=policy))
+    state = run_state(RunCreated(goal="g", policy=policy))
     assert state.policy == policy
 
 
 def test_a_default_policy_written_out_digests_like_an_omitted_one() -> None:
-    implicit = run(RunCreated(goal="g"))
-    explicit = run(RunCreated(goal="g", policy=PolicySettings()))
+    implicit = run_state(RunCreated(goal="g"))
+    explicit = run_state(RunCreated(goal="g", policy=PolicySettings()))
     assert implicit.policy == explicit.policy == DEFAULT_POLICY
     assert encode_state(implicit) == encode_state(explicit)
     assert state_digest(implicit) == state_digest(explicit)
 
 
 def test_exhausted_budgets_are_remembered_once_each() -> None:
-    state = run(
+    state = run_state(
         *BASE,
         BudgetExhausted(resource="tokens", limit=1, used=2, action="refused"),
         BudgetExhausted(resource="tokens", limit=1, used=3, action="cancelled"),
@@ -110,27 +94,27 @@ def proposed() -> tuple[Message, ...]:
 
 
 def test_an_ended_attempt_frees_its_reviewer() -> None:
-    reviewing = run(*proposed())
+    reviewing = run_state(*proposed())
     assert reviewing.agents["rev"].status == "busy"
     for end in (
         StepCompleted(step="a", attempt=1),
         StepInterrupted(step="a", attempt=1, reason="cancelled"),
     ):
-        state = run(*proposed(), end)
+        state = run_state(*proposed(), end)
         assert state.agents["rev"].status == "idle"
         assert state.agents["rev"].step is None
         assert state.anomaly_count == 0
 
 
 def test_a_cancelled_agent_is_free_at_once() -> None:
-    state = run(*proposed(), AttemptCancelled(step="a", attempt=1, agent="rev"))
+    state = run_state(*proposed(), AttemptCancelled(step="a", attempt=1, agent="rev"))
     assert state.agents["rev"].status == "idle"
     assert state.steps["a"].attempts[0].cancel_requested
 
 
 def test_a_stale_failure_of_an_old_attempt_leaves_the_step_to_the_live_one() -> None:
     failure = Failure(failure_class="transient", kind="x")
-    state = run(
+    state = run_state(
         *BASE,
         StepAssigned(step="a", agent="ex", attempt=1),
         StepInterrupted(step="a", attempt=1),
@@ -148,7 +132,7 @@ def test_a_stale_failure_of_an_old_attempt_leaves_the_step_to_the_live_one() -> 
 
 def test_the_end_of_an_attempt_leaves_a_step_that_moved_on_alone() -> None:
     for moved in (StepSkipped(step="a"), StepBlocked(step="a", reason="which API?")):
-        state = run(
+        state = run_state(
             *BASE,
             StepAssigned(step="a", agent="ex", attempt=1),
             moved,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from factories import entries
 from playbill.cli._jsonl import parse_run_file
 from playbill.runtime.logic._reducer import fold
 from playbill.runtime.logic._retry_plan import (
@@ -14,10 +15,9 @@ from playbill.runtime.logic._retry_plan import (
     render_retry_plan,
     retry_plan,
 )
-from playbill.runtime.model._entry import FORMAT_VERSION, Entry
+from playbill.runtime.model._entry import Entry
 from playbill.runtime.model._messages import (
     HeartbeatMissed,
-    Message,
     PlanAttached,
     RunCreated,
     StepAssigned,
@@ -60,7 +60,7 @@ def test_a_completed_run_reuses_every_accepted_attempt() -> None:
 
 
 def test_a_proposed_result_is_kept_and_resumes_at_review() -> None:
-    entries = golden()[:33]  # csv-writer's second attempt just proposed its result
+    entries = golden()[:44]  # csv-writer's second attempt just proposed its result
     result = retry_plan(fold(entries))
     assert result.why_resuming.startswith(
         "the run is running; last failure: step 'csv-writer' attempt 1: "
@@ -120,22 +120,6 @@ def test_work_in_flight_agents_to_replace_and_people_to_ask() -> None:
     ]
 
 
-def entries(*msgs: Message) -> list[Entry]:
-    return [
-        Entry(
-            v=FORMAT_VERSION,
-            run_id="r",
-            seq=i + 1,
-            at_us=1000 * (i + 1),
-            sender="t",
-            recipient="*",
-            cause=None,
-            msg=m,
-        )
-        for i, m in enumerate(msgs)
-    ]
-
-
 def test_stale_proof_is_invalidated() -> None:
     steps = (
         StepSpec(id="a", goal="x"),
@@ -178,8 +162,8 @@ def test_the_plan_is_a_function_of_the_stored_state() -> None:
 
 
 def test_the_text_has_one_section_per_question() -> None:
-    text = render_retry_plan(retry_plan(fold(golden()[:33])))
-    assert text.startswith("Retry plan for run demo-0001 (running, as of seq 33)\n\nWhy resuming: ")
+    text = render_retry_plan(retry_plan(fold(golden()[:44])))
+    assert text.startswith("Retry plan for run demo-0001 (running, as of seq 44)\n\nWhy resuming: ")
     sections = [
         line for line in text.splitlines() if line.endswith(":") and not line.startswith(" ")
     ]

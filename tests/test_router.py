@@ -6,8 +6,9 @@ import pytest
 import trio
 import trio.testing
 
+import factories
 from playbill.runtime import MemoryJournal
-from playbill.runtime.model._entry import FORMAT_VERSION, Draft, Entry
+from playbill.runtime.model._entry import Draft, Entry
 from playbill.runtime.model._errors import InjectedFaultError
 from playbill.runtime.model._messages import NoteWritten
 from playbill.runtime.shell._mailbox import Mailbox
@@ -15,16 +16,8 @@ from playbill.runtime.shell._router import Router
 
 
 def entry(seq: int, recipient: str = "*") -> Entry:
-    return Entry(
-        v=FORMAT_VERSION,
-        run_id="run",
-        seq=seq,
-        at_us=seq,
-        sender="t",
-        recipient=recipient,
-        cause=None,
-        msg=NoteWritten(author="t", text=str(seq)),
-    )
+    msg = NoteWritten(author="t", text=str(seq))
+    return factories.entry(msg, seq=seq, run_id="run", at_us=seq, recipient=recipient)
 
 
 def note(text: str, recipient: str = "*") -> Draft:

@@ -33,6 +33,7 @@ def holds_process(step: str):  # type: ignore[no-untyped-def]
     return lambda state: any(p.step == step for p in state.processes)
 
 
+@pytest.mark.slow
 async def test_skipping_a_step_at_work_stops_its_agent_and_the_run_goes_on(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from collections import Counter
 
+import pytest
 import trio
 
 from playbill.actors import BUILTIN_PROFILES, ProfileSet, simulate
@@ -74,6 +75,7 @@ print(hashlib.sha256(b"".join(encode_entry(e) for e in entries)).hexdigest(), le
 """
 
 
+@pytest.mark.slow
 def test_the_same_seed_gives_the_same_bytes_in_other_processes() -> None:
     outputs = set()
     for hash_seed in ("0", "1", "12345"):

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from typing import Any
 
+import pytest
 import trio
 import trio.testing
 
@@ -187,6 +188,7 @@ def journal_of_parallel_agents(agents=12, orders=4):
 """
 
 
+@pytest.mark.slow
 def test_parallel_agents_journal_in_the_same_order_in_every_process() -> None:
     namespace: dict[str, Any] = {}
     exec(PARALLEL, namespace)

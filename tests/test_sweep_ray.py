@@ -17,12 +17,14 @@ import pytest
 from click.testing import CliRunner
 
 from custom_strategy import TestsFirst
+from needs import need
 from playbill.cli import cli
 from playbill.runtime import STRATEGIES as BUILTIN
 from playbill.sweeps import PROGRESS_FILE, ROWS_CSV, ROWS_JSONL, SweepSetup, load_setup, run_sweep
 from playbill.sweeps import _ray as ray_module
 
-ray = pytest.importorskip("ray")
+ray = need("ray")
+pytestmark = pytest.mark.ray
 
 STRATEGIES = ("pipeline", "parallel")
 

@@ -142,6 +142,7 @@ def test_the_report_ties_the_outputs_together(tmp_path: Path) -> None:
     assert "success_rate_low" in header and "tokens_median" in header
 
 
+@pytest.mark.slow
 def test_plots_are_pngs_linked_from_the_report(tmp_path: Path) -> None:
     pytest.importorskip("matplotlib")
     rows = _rows("pipeline", "default", 3, 10, 0.5) + _rows("pipeline", "flaky", 0, 5, 0.4)

@@ -30,6 +30,8 @@ from playbill.actors import CliAgentBackend, Diagnosis, claude_code, codex, diag
 from playbill.actors._agent_process import agent_env
 from playbill.actors._tool_needs import INFERENCE
 
+pytestmark = pytest.mark.agent_clis
+
 SAFETY_TIMEOUT_S = 60.0
 """How long a tool may take to call the server, or exit, before the test gives up."""
 

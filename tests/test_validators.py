@@ -185,6 +185,7 @@ def _pids(pidfile: Path) -> tuple[int, int]:
     return int(parent), int(child)
 
 
+@pytest.mark.slow
 async def test_a_timeout_kills_the_whole_process_group(tmp_path: Path) -> None:
     pidfile = tmp_path / "pids"
     v = CommandPasses(

@@ -47,6 +47,7 @@ def _files(root: Path) -> set[Path]:
     return {p.relative_to(root) for p in root.rglob("*")}
 
 
+@pytest.mark.slow
 async def test_a_failing_suite_fails_with_its_counts(project: Path) -> None:
     v = TestsPass(argv=(PY, "-m", "pytest", "-q"))
     before = _files(project)
@@ -63,6 +64,7 @@ async def test_a_failing_suite_fails_with_its_counts(project: Path) -> None:
     assert _files(project) == before
 
 
+@pytest.mark.slow
 async def test_a_passing_suite_passes_with_its_counts(project: Path) -> None:
     v = TestsPass(argv=(PY, "-m", "pytest", "-q", "tests/test_ok.py"), min_passed=2)
     result = await run_validator(v, make_ctx(project))
@@ -78,6 +80,7 @@ async def test_a_passing_suite_passes_with_its_counts(project: Path) -> None:
     )
 
 
+@pytest.mark.slow
 async def test_no_tests_collected_is_a_failure(tmp_path: Path) -> None:
     result = await run_validator(TestsPass(argv=(PY, "-m", "pytest", "-q")), make_ctx(tmp_path))
     assert result.failure is not None

@@ -3,40 +3,49 @@
 The names most programs need are here; the whole kernel (every message type,
 every state type, the store backends) is in :mod:`playbill.runtime`, and the
 actors, backends and simulation in :mod:`playbill.actors`.
+
+The names load on first use: ``import playbill`` is quick, and the actors
+(with their HTTP client and git library) load only when one of their names is
+read.
 """
 
 from __future__ import annotations
 
-from ._sync import SyncJournal
-from .actors import (
-    AgentBackend,
-    BackendError,
-    Capabilities,
-    Reporter,
-    Run,
-    RunSpec,
-    SimulationResult,
-    WorkOrder,
-    open_run,
-    simulate,
-)
-from .runtime import (
-    ControlRequest,
-    Draft,
-    Entry,
-    Journal,
-    JournalError,
-    MemoryJournal,
-    Message,
-    PlaybillError,
-    RunState,
-    SqliteJournal,
-    evolve,
-    fold,
-    open_journal,
-    outcome_digest,
-    state_digest,
-)
+import typing as _typing
+
+from ._lazy import lazy_exports as _lazy_exports
+
+if _typing.TYPE_CHECKING:
+    from ._sync import SyncJournal
+    from .actors import (
+        AgentBackend,
+        BackendError,
+        Capabilities,
+        Reporter,
+        Run,
+        RunSpec,
+        SimulationResult,
+        WorkOrder,
+        open_run,
+        simulate,
+    )
+    from .runtime import (
+        ControlRequest,
+        Draft,
+        Entry,
+        Journal,
+        JournalError,
+        MemoryJournal,
+        Message,
+        PlaybillError,
+        RunState,
+        SqliteJournal,
+        evolve,
+        fold,
+        open_journal,
+        outcome_digest,
+        state_digest,
+    )
 
 __version__ = "0.1.0.dev0"
 """The installed version of playbill."""
@@ -70,3 +79,41 @@ __all__ = [
     "simulate",
     "state_digest",
 ]
+
+
+if not _typing.TYPE_CHECKING:
+    __getattr__, __dir__ = _lazy_exports(
+        globals(),
+        {
+            "._sync": ["SyncJournal"],
+            ".actors": [
+                "AgentBackend",
+                "BackendError",
+                "Capabilities",
+                "Reporter",
+                "Run",
+                "RunSpec",
+                "SimulationResult",
+                "WorkOrder",
+                "open_run",
+                "simulate",
+            ],
+            ".runtime": [
+                "ControlRequest",
+                "Draft",
+                "Entry",
+                "Journal",
+                "JournalError",
+                "MemoryJournal",
+                "Message",
+                "PlaybillError",
+                "RunState",
+                "SqliteJournal",
+                "evolve",
+                "fold",
+                "open_journal",
+                "outcome_digest",
+                "state_digest",
+            ],
+        },
+    )

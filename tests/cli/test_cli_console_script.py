@@ -15,6 +15,8 @@ from cli_helpers import DEMO_LAST_SEQ, DEMO_RUN, read_entries
 from playbill.runtime.logic._reducer import fold
 from playbill.runtime.model._state import state_digest
 
+pytestmark = pytest.mark.slow
+
 SCRIPT = Path(sys.executable).parent / "playbill"
 SAFETY_TIMEOUT_S = 120
 """Only so that a broken build cannot hang the suite; nothing is timed."""

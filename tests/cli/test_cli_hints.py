@@ -53,6 +53,7 @@ def try_next(argv: list[str], cwd: Path, path: str) -> list[str]:
     return [line.strip() for line in lines[start:] if line.startswith("  ")]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not SCRIPT.exists(), reason="the console script is not installed")
 def test_the_demo_prints_its_next_commands_the_way_they_can_be_run(tmp_path: Path) -> None:
     bare = os.pathsep.join(

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow
+
 SCRIPT = Path(sys.executable).parent / "playbill"
 SAFETY_TIMEOUT_S = 120
 """Only so that a regression (a hang) cannot hang the suite; nothing is timed."""

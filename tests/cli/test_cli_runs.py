@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from cli_helpers import invoke, read_entries
 from click.testing import CliRunner
 
@@ -21,6 +22,8 @@ from playbill.runtime import (
     encode_entry,
     fold,
 )
+
+pytestmark = pytest.mark.slow
 
 SCRIPT = Path(sys.executable).parent / "playbill"
 SAFETY_TIMEOUT_S = 120.0

@@ -74,6 +74,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
     return Demo(result, journal, Path(found.group(1)))
 
 
+@pytest.mark.slow
 def test_the_demo_completes_and_says_where_everything_is(demo: Demo) -> None:
     out = demo.result.output
     assert f"{RUN} completed: 5/5 steps done, 7 attempts (2 retries)" in out
@@ -117,6 +118,7 @@ def test_the_attempts_worked_in_worktrees_where_it_was_told(demo: Demo) -> None:
     assert git(demo.repo, "worktree", "list").count("\n") == 0  # only the main work tree
 
 
+@pytest.mark.slow
 def test_main_is_left_as_it_was(demo: Demo) -> None:
     base = git(demo.repo, "rev-parse", "main")
     created = read_entries(demo.journal, RUN)[0].msg

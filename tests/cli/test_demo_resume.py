@@ -24,6 +24,8 @@ from test_run_real import run_state
 from playbill.runtime import VerificationRequested
 from process_helpers import running, wait_until
 
+pytestmark = pytest.mark.slow
+
 RUN = "demo-0001"
 SAFETY_TIMEOUT_S = 120.0
 

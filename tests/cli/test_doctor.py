@@ -95,6 +95,7 @@ def problems(result: Result) -> list[str]:
     return [line.removeprefix("playbill: ") for line in lines]
 
 
+@pytest.mark.agent_clis
 def test_the_real_clis_with_keys_and_a_loopback_endpoint_are_ready(
     home: Path, tmp_path: Path, server: ScriptedServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -150,6 +151,7 @@ def test_the_real_clis_with_keys_and_a_loopback_endpoint_are_ready(
         assert not {"authorization", "x-api-key"} & set(request.headers)
 
 
+@pytest.mark.agent_clis
 def test_every_problem_is_one_line_naming_its_agent(
     home: Path, tmp_path: Path, server: ScriptedServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -205,6 +207,7 @@ def test_every_problem_is_one_line_naming_its_agent(
     assert found["offline"]["endpoint"]["answers"] is False
 
 
+@pytest.mark.slow
 def test_a_key_that_does_not_reach_the_agent_is_said_so(
     home: Path, tmp_path: Path, server: ScriptedServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -248,6 +251,7 @@ def test_claude_codes_own_credentials_reach_it_without_env_allow(
     assert "sk-ant-oat01-doctor-secret-0004" not in ready.output
 
 
+@pytest.mark.agent_clis
 def test_with_no_plan_the_three_presets_are_checked(
     home: Path, tmp_path: Path, server: ScriptedServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:

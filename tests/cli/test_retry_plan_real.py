@@ -52,6 +52,7 @@ def test_a_failed_run_cannot_be_resumed_and_its_retry_plan_says_so(
     assert data["invalidated"] == data["human_inputs_blocking"] == []
 
 
+@pytest.mark.slow
 def test_a_killed_run_resumes_with_the_attempt_its_retry_plan_names(
     runner: CliRunner, journal_path: Path, project: Path, tmp_path: Path
 ) -> None:

@@ -27,6 +27,8 @@ from playbill.runtime import (
     StepAssigned,
 )
 
+pytestmark = pytest.mark.slow
+
 
 def escalating(*executors: str, tests: str = "test_calc.py") -> str:
     """The real-run plan, one attempt per step, escalating a step out of attempts."""

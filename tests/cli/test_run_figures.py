@@ -56,6 +56,7 @@ def row(output: str, first: str) -> list[str]:
     return line.split()
 
 
+@pytest.mark.slow
 def test_runs_status_and_events_show_the_same_real_figures(
     runner: CliRunner, journal_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -33,6 +33,8 @@ from playbill.runtime import (
 )
 from playbill.runtime.model._entry import Entry
 
+pytestmark = pytest.mark.slow
+
 FIX_AGENT = Path(__file__).resolve().parents[1] / "fixtures" / "agents" / "fix_agent.py"
 ENV_ALLOW = ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"]
 

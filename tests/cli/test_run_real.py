@@ -155,6 +155,7 @@ def test_a_dirty_tree_is_refused_unless_allowed(
     assert_one_line_error(dirty, "uncommitted changes", "calc.py")
 
 
+@pytest.mark.slow
 def test_a_validator_timeout_fails_the_attempt(
     runner: CliRunner, journal_path: Path, project: Path
 ) -> None:
@@ -178,6 +179,7 @@ def test_a_validator_timeout_fails_the_attempt(
     assert git(project, "branch", "--list", "playbill/t1/integration") == ""
 
 
+@pytest.mark.slow
 def test_malformed_output_is_a_typed_failure_and_another_agent_retries(
     runner: CliRunner, journal_path: Path, project: Path
 ) -> None:
@@ -255,6 +257,7 @@ def test_a_run_waiting_for_a_person_exits_4_and_resumes_once_approved(
     assert git(project, "show", "playbill/h1/integration:calc.py") + "\n" == FIXED
 
 
+@pytest.mark.slow
 def test_worktrees_go_where_the_plan_or_the_option_says_and_tool_files_stay_out(
     runner: CliRunner, journal_path: Path, project: Path, tmp_path: Path
 ) -> None:

@@ -20,6 +20,8 @@ from git_helpers import FIXED, git
 from playbill.runtime import VerificationRequested, WorkspaceCreated, WorkspaceMerged
 from process_helpers import running, wait_until
 
+pytestmark = pytest.mark.slow
+
 SAFETY_TIMEOUT_S = 60.0
 """How long the test waits for the agent to start sleeping before it gives up."""
 

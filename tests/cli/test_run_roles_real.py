@@ -20,6 +20,8 @@ from click.testing import CliRunner, Result
 from git_helpers import BUGGY, FIXED, calc_project, git
 from playbill.runtime import ImplementationPayload, RunState, SqliteJournal
 
+pytestmark = pytest.mark.slow
+
 AGENT = Path(__file__).resolve().parents[1] / "fixtures" / "agents" / "role_agent.py"
 TWO_TESTS = (
     "from calc import add\n\n\ndef test_twice():\n    assert add(2, 2) == 4\n\n\n"

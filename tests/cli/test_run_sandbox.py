@@ -127,6 +127,7 @@ def test_a_missing_bwrap_is_refused_before_the_run_and_reported(
     assert doctor.exit_code != 0
 
 
+@pytest.mark.slow
 @needs_bwrap
 def test_sigkill_of_the_runner_ends_a_sandboxed_agent_and_its_child(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch

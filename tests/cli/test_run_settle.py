@@ -20,6 +20,8 @@ from test_run_resume import run_until_then_kill
 from git_helpers import FIXED, git
 from playbill.runtime import ReviewRequested, StepInterrupted, WorkspaceMerged
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:

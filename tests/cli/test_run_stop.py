@@ -45,7 +45,7 @@ from process_helpers import (
     wait_until,
 )
 
-pytestmark = linux_only
+pytestmark = [linux_only, pytest.mark.slow]
 
 
 class Setup:

@@ -63,6 +63,7 @@ def test_an_unsupported_release_is_refused(
     assert not journal_path.exists()
 
 
+@pytest.mark.slow
 def test_resume_refuses_an_agent_whose_program_is_gone(
     runner: CliRunner, journal_path: Path, project: Path, tmp_path: Path
 ) -> None:

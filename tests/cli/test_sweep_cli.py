@@ -125,6 +125,7 @@ def test_missing_options_are_usage_errors(runner: CliRunner, tmp_path: Path) -> 
     assert "missing --seeds, --out" in result.output
 
 
+@pytest.mark.slow
 def test_compare_prints_the_significant_differences(runner: CliRunner, tmp_path: Path) -> None:
     a, b = str(tmp_path / "a"), str(tmp_path / "b")
     common = ("--strategies", "pipeline", "--seeds", "0:3", "--no-plots", "--workers", "1")
@@ -152,6 +153,7 @@ def test_a_sweep_of_every_registered_strategy(runner: CliRunner, tmp_path: Path)
     assert [line.split(",")[1] for line in lines] == [s for s in sorted(STRATEGIES) for _ in "ab"]
 
 
+@pytest.mark.slow
 def test_a_killed_sweep_resumes_to_the_rows_of_a_whole_one(
     runner: CliRunner, tmp_path: Path
 ) -> None:
@@ -188,6 +190,7 @@ def test_a_killed_sweep_resumes_to_the_rows_of_a_whole_one(
     assert (out / ROWS_JSONL).read_bytes() == (tmp_path / "whole" / ROWS_JSONL).read_bytes()
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_a_sweep_keeping_its_finished_runs(tmp_path: Path) -> None:
     out = tmp_path / "s"
     process = subprocess.Popen(

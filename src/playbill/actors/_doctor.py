@@ -23,7 +23,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-import httpx
 import msgspec
 import trio
 
@@ -134,6 +133,8 @@ def shown_url(url: str) -> str:
 
 async def check_endpoint(url: str, source: str, *, timeout_s: float) -> Endpoint:
     """``GET url`` once, without credentials: does anything answer over HTTP?"""
+    import httpx  # loads with the first check, not with playbill
+
     shown = shown_url(url)
     if not url.startswith(("http://", "https://")):
         return Endpoint(url=shown, source=source, answers=False, error="not an http(s) URL")

@@ -28,10 +28,9 @@ that echoes it, say) is redacted before it reaches a failure.
 from __future__ import annotations
 
 import os
-from typing import Any, final
+from typing import TYPE_CHECKING, Any, final
 
 import attrs
-import httpx
 import msgspec
 import trio
 
@@ -41,6 +40,9 @@ from playbill.runtime import ROLES, ResultEnvelope, Role, Usage
 from ._agent_output import decode_payload, envelope, fail, unsupported_role
 from ._backend import BackendConfigError, BackendError, Capabilities, Reporter, WorkOrder, role_set
 from ._prompt import payload_tag, payload_type, render_prompt, result_schema
+
+if TYPE_CHECKING:
+    import httpx
 
 SYSTEM_PROMPT = (
     "You are one agent of a team of coding agents coordinated by playbill, playing the"
@@ -198,6 +200,8 @@ class OpenAIBackend:
                 "backend_unavailable",
                 f"openai: the environment variable {self.api_key_env} holds no API key",
             )
+        import httpx  # loads with the first request, not with playbill
+
         redactor = _redactor(self.api_key_env, key)
         started = trio.current_time()
         async with httpx.AsyncClient(timeout=httpx.Timeout(self.timeout_s)) as client:
@@ -252,6 +256,8 @@ class OpenAIBackend:
         redactor: Redactor,
         started: float,
     ) -> httpx.Response:
+        import httpx
+
         url = self.base_url.rstrip("/") + "/chat/completions"
         retries = 0
         progress = "openai: asking the model"

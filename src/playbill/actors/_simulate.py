@@ -25,7 +25,6 @@ from typing import Literal, final
 
 import attrs
 import trio
-import trio.testing
 
 from playbill.runtime import (
     DEFAULT_POLICY,
@@ -285,11 +284,10 @@ def simulate(
                     return run.state  # stalled: it would never settle
             return await the_journal.state_at(rid)
 
-    mock_clock = (
-        trio.testing.MockClock(autojump_threshold=0)
-        if speed is None
-        else trio.testing.MockClock(rate=speed)
-    )
+    # trio.testing loads here, not with the module: it imports pytest.
+    from trio.testing import MockClock
+
+    mock_clock = MockClock(autojump_threshold=0) if speed is None else MockClock(rate=speed)
     with _deterministic_scheduling(seed):
         state = trio.run(main, clock=mock_clock)
     if killed:

@@ -4,34 +4,32 @@ Every command runs its async work in one ``trio.run`` (``run_async``). A
 ``PlaybillError`` raised by a command becomes one line on stderr and exit
 status 2, with no traceback; ``--debug`` re-raises it instead, traceback and
 all. Anything else is a bug and is never caught here.
+
+The group loads a command's module only when that command is run (or its own
+help is asked for): ``playbill --help`` lists every command from its one-line
+summary, and this module imports neither trio nor playbill's runtime until a
+function needs them.
 """
 
 from __future__ import annotations
 
+import importlib
 import shlex
 import shutil
 import signal
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import IO, Any, TypeVar, TypeVarTuple, final
+from typing import IO, TYPE_CHECKING, Any, TypeVar, TypeVarTuple, final
 
 import attrs
 import click
-import trio
 from rich.console import Console
 
-from playbill.runtime.journal._journals import is_journal_url
-from playbill.runtime.journal._postgres_schema import redact_url
-from playbill.runtime.model._errors import (
-    InputError,
-    JournalError,
-    NotAJournalError,
-    PlaybillError,
-    UnknownRunError,
-)
-
 from ._escape import printable
+
+if TYPE_CHECKING:
+    from playbill.runtime.model._errors import PlaybillError
 
 DEFAULT_JOURNAL = Path(".playbill") / "journal.db"
 """Where the journal is when neither ``--journal`` nor ``PLAYBILL_JOURNAL`` says."""
@@ -87,6 +85,8 @@ class Settings:
                 if str(self.journal) == ":memory:"
                 else str(self.journal.absolute())
             )
+        from playbill.runtime.journal._postgres_schema import redact_url
+
         return redact_url(self.journal)
 
     @property
@@ -110,6 +110,9 @@ def describe(error: PlaybillError, journal: Path | str) -> str:
 
     A database URL's password never shows, wherever the error quotes the URL.
     """
+    from playbill.runtime.journal._journals import is_journal_url
+    from playbill.runtime.journal._postgres_schema import redact_url
+
     line = _describe(error, journal)
     if isinstance(journal, str) and is_journal_url(journal):
         shown = redact_url(journal)
@@ -120,6 +123,13 @@ def describe(error: PlaybillError, journal: Path | str) -> str:
 
 
 def _describe(error: PlaybillError, journal: Path | str) -> str:
+    from playbill.runtime.model._errors import (
+        InputError,
+        JournalError,
+        NotAJournalError,
+        UnknownRunError,
+    )
+
     if isinstance(error, InputError | NotAJournalError):
         return str(error)
     if isinstance(error, UnknownRunError) and error.where:
@@ -150,11 +160,66 @@ class Interrupted(Exception):
         )
 
 
+@final
+@attrs.frozen
+class LazyCommand:
+    """A command of the group, loaded from its module when it is first needed.
+
+    Attributes:
+        module: The module that defines it, relative to ``playbill.cli``.
+        attribute: The command's name in that module.
+        summary: The first paragraph of its help, which ``playbill --help``
+            shows (a test checks it against the command's own).
+    """
+
+    module: str
+    attribute: str
+    summary: str
+
+
 class PlaybillGroup(click.Group):
-    """A click group that reports ``PlaybillError`` and ``Interrupted`` in one line."""
+    """A click group that reports ``PlaybillError`` and ``Interrupted`` in one line.
+
+    Commands added with ``add_lazy_command`` are imported on first use.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy_commands: dict[str, LazyCommand] = {}
+
+    def add_lazy_command(self, name: str, command: LazyCommand) -> None:
+        """Add a command that is imported when it is first looked up."""
+        self.lazy_commands[name] = command
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """Every command's name, loaded or not, sorted."""
+        return sorted({*self.commands, *self.lazy_commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """The command ``cmd_name``, imported now if it is a lazy one not loaded yet."""
+        lazy = self.lazy_commands.get(cmd_name)
+        if cmd_name not in self.commands and lazy is not None:
+            module = importlib.import_module(lazy.module, __package__)
+            command = getattr(module, lazy.attribute)
+            assert isinstance(command, click.Command), lazy
+            self.add_command(command, cmd_name)
+        return self.commands.get(cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """List the commands, each not loaded yet by its summary (nothing is imported)."""
+        listing = click.Group(
+            commands={
+                name: self.commands.get(name)
+                or click.Command(name, help=self.lazy_commands[name].summary)
+                for name in self.list_commands(ctx)
+            }
+        )
+        click.Group.format_commands(listing, ctx, formatter)
 
     def invoke(self, ctx: click.Context) -> Any:
         """Run the command; report a ``PlaybillError`` in one line (or re-raise with --debug)."""
+        from playbill.runtime.model._errors import PlaybillError
+
         try:
             try:
                 return super().invoke(ctx)
@@ -181,6 +246,8 @@ def run_async(fn: Callable[[*_Ts], Awaitable[_T]], *args: *_Ts) -> _T:
     A group holding a single exception (an error that crossed a nursery) is
     unwrapped, so that the central handler sees the error itself.
     """
+    import trio
+
     try:
         return trio.run(fn, *args)
     except BaseExceptionGroup as group:
@@ -236,6 +303,8 @@ def journal_target(ctx: click.Context, param: click.Parameter, value: object) ->
     """``--journal``: a ``Path`` for a file, or a database URL as it is (a ``Path`` mangles it)."""
     if isinstance(value, Path):
         return value
+    from playbill.runtime.journal._journals import is_journal_url
+
     text = str(value)
     if is_journal_url(text):
         return text

@@ -36,8 +36,6 @@ from pathlib import Path
 from typing import BinaryIO, NamedTuple
 from urllib.parse import unquote
 
-import git
-
 from . import _tamper
 from ._errors import (
     GitEnvironment,
@@ -160,6 +158,8 @@ def run_git(
 def _execute(
     cwd: Path, args: list[str], *, repo: Path, ok: Collection[int], stdin: BinaryIO | None
 ) -> GitOut:
+    import git  # GitPython loads with the first command, not with playbill
+
     status, out, err = git.Git(str(cwd)).execute(
         ["git", *_CONFIG, *args],
         istream=stdin,
@@ -200,6 +200,8 @@ def open_repo(path: str | os.PathLike[str]) -> tuple[Path, Path]:
     shown = str(given)
     if not given.is_dir():
         raise NotARepository(shown, "no such directory")
+    import git
+
     try:
         repo = git.Repo(given)
     except git.InvalidGitRepositoryError:

@@ -30,7 +30,6 @@ from typing import Protocol, final
 
 import attrs
 import trio
-import trio.testing
 
 
 class Clock(Protocol):
@@ -198,6 +197,9 @@ class VirtualClock:
         return (due_us - self.epoch_us) / 1e6
 
     async def _drive(self) -> None:
+        # trio.testing loads here, not with the module: it imports pytest.
+        from trio.testing import wait_all_tasks_blocked
+
         heap = self._heap
         while True:
             while heap and heap[0][2].gone:
@@ -219,4 +221,4 @@ class VirtualClock:
             self._woken += 1
             # Let the woken task (and whatever it wakes) run until all is quiet,
             # so the next sleeper due at the same instant starts after it.
-            await trio.testing.wait_all_tasks_blocked()
+            await wait_all_tasks_blocked()

@@ -1,0 +1,119 @@
+"""Importing playbill is quick: the heavy libraries load when first used.
+
+``import playbill`` and ``import playbill.runtime`` load no HTTP client, git
+library, plotting library, test framework, database driver or Ray; neither
+does ``playbill --help``, whose commands load when they run. Each check runs
+in a fresh interpreter, where nothing was imported before.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import inspect
+import json
+import subprocess
+import sys
+
+import click
+import pytest
+
+import playbill
+from playbill.cli import cli
+
+HEAVY = frozenset(
+    {"httpx", "git", "matplotlib", "pytest", "_pytest", "psycopg", "ray", "hypothesis"}
+)
+"""Top-level packages that nothing loads before it needs them."""
+
+
+def loaded_after(code: str, packages: frozenset[str] = HEAVY) -> list[str]:
+    """The modules of ``packages`` loaded once ``code`` has run in a fresh interpreter."""
+    probe = (
+        f"{code}\nimport json, sys\n"
+        f"wanted = {sorted(packages)!r}\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in wanted)))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
+    )
+    loaded: list[str] = json.loads(done.stdout.splitlines()[-1])
+    return loaded
+
+
+def test_the_probe_sees_what_is_imported() -> None:
+    """The probe really sees imports (a check that cannot fail proves nothing)."""
+    assert "httpx" in loaded_after("import httpx")
+    # git loads with the first repository opened, not before
+    code = "from playbill.workspaces._git import open_repo"
+    assert "git" not in loaded_after(code)
+    assert "git" in loaded_after(
+        f"import contextlib\n{code}\nwith contextlib.suppress(Exception): open_repo('/')"
+    )
+
+
+@pytest.mark.parametrize("code", ["import playbill", "import playbill.runtime"])
+def test_importing_playbill_loads_no_heavy_library(code: str) -> None:
+    assert loaded_after(code) == []
+
+
+def test_reading_a_name_of_the_kernel_loads_no_heavy_library() -> None:
+    assert loaded_after("import playbill; playbill.Entry; playbill.open_journal") == []
+
+
+def test_a_simulation_loads_no_http_client_or_git_library() -> None:
+    code = "import playbill; playbill.simulate(1)"
+    assert loaded_after(code, frozenset({"httpx", "git", "matplotlib", "psycopg", "ray"})) == []
+
+
+def test_help_loads_neither_the_commands_nor_the_kernel() -> None:
+    code = (
+        "import contextlib, io\n"
+        "from playbill.cli import cli\n"
+        "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
+        "    cli(['--help'], prog_name='playbill')"
+    )
+    mine = frozenset({"playbill.actors", "playbill.runtime", "playbill.plans", "playbill.sweeps"})
+    loaded = loaded_after(code, HEAVY | {"trio", "playbill"})
+    assert [m for m in loaded if m in mine or m.split(".")[0] in HEAVY | {"trio"}] == []
+    assert "playbill.cli._app" in loaded  # the probe saw the CLI itself
+
+
+@pytest.mark.parametrize("name", playbill.__all__)
+def test_every_exported_name_resolves(name: str) -> None:
+    assert getattr(playbill, name) is not None
+    assert name in dir(playbill)
+
+
+def type_checking_imports(module: object) -> dict[str, str]:
+    """Name -> module of the imports under ``if TYPE_CHECKING:`` in ``module``'s source."""
+    tree = ast.parse(inspect.getsource(module))  # type: ignore[arg-type]
+    found: dict[str, str] = {}
+    for node in tree.body:
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "_typing.TYPE_CHECKING":
+            for stmt in node.body:
+                assert isinstance(stmt, ast.ImportFrom), ast.unparse(stmt)
+                for alias in stmt.names:
+                    found[alias.asname or alias.name] = "." * stmt.level + (stmt.module or "")
+    return found
+
+
+def test_type_checkers_see_every_lazy_name_where_it_is_loaded_from() -> None:
+    """mypy reads the TYPE_CHECKING imports; at run time the same names load from there."""
+    seen = type_checking_imports(playbill)
+    assert set(seen) == set(playbill.__all__) - {"__version__"}
+    for name, home in seen.items():
+        value = getattr(playbill, name)
+        assert getattr(importlib.import_module(home, "playbill"), name) is value, name
+
+
+@pytest.mark.parametrize("name", sorted(cli.lazy_commands))  # type: ignore[attr-defined]
+def test_the_help_shows_each_command_by_its_own_summary(name: str) -> None:
+    summary = cli.lazy_commands[name].summary  # type: ignore[attr-defined]
+    command = cli.get_command(click.Context(cli), name)
+    assert command is not None
+    assert command.name == name
+    for limit in (30, 45, 80, 10_000):
+        assert click.Command(name, help=summary).get_short_help_str(limit) == (
+            command.get_short_help_str(limit)
+        )
