@@ -12,7 +12,7 @@ the ``CliAgentBackend`` (the factories of ``_presets`` call it). Only
 # No ``from __future__ import annotations``: the plan loader reads the
 # ``Annotated`` metadata of each option's type, which must not be a string.
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import ClassVar, final
 
 import attrs
@@ -20,7 +20,7 @@ import attrs
 from playbill.runtime import ROLES, Role
 
 from ._backend import string_tuple
-from ._cli_agent import CliAgentBackend
+from ._cli_agent import CliAgentBackend, CliTool
 from ._option_types import (
     BEATS,
     AtLeastOne,
@@ -161,22 +161,7 @@ class ClaudeCodeOptions:
             max_turns=self.max_turns,
             extra_args=self.extra_args,
         )
-        return CliAgentBackend(
-            tool=tool,
-            roles=frozenset(roles),
-            allowed_roles=self.plays,
-            edits_files=True,
-            env_allow=(*CLAUDE_ENV, *self.env_allow),
-            env=CLAUDE_SETTINGS,
-            timeout_s=self.timeout_s,
-            heartbeat_s=self.heartbeat_s,
-            kill_grace_s=self.kill_grace_s,
-            allow_untested_version=self.allow_untested_version,
-            sandbox=self.sandbox,
-            sandbox_network=self.sandbox_network,
-            sandbox_writable=self.sandbox_writable,
-            ignore=self.ignore,
-        )
+        return _backend(self, tool, roles, (*CLAUDE_ENV, *self.env_allow), env=CLAUDE_SETTINGS)
 
 
 @final
@@ -273,22 +258,7 @@ class CodexOptions:
             price_out_per_mtok=self.price_out_per_mtok,
         )
         key = (self.env_key,) if self.env_key is not None else ()
-        return CliAgentBackend(
-            tool=tool,
-            roles=frozenset(roles),
-            allowed_roles=self.plays,
-            edits_files=True,
-            env_allow=(*CODEX_ENV, *key, *self.env_allow),
-            secret_env=key,
-            timeout_s=self.timeout_s,
-            heartbeat_s=self.heartbeat_s,
-            kill_grace_s=self.kill_grace_s,
-            allow_untested_version=self.allow_untested_version,
-            sandbox=self.sandbox,
-            sandbox_network=self.sandbox_network,
-            sandbox_writable=self.sandbox_writable,
-            ignore=self.ignore,
-        )
+        return _backend(self, tool, roles, (*CODEX_ENV, *key, *self.env_allow), secret_env=key)
 
 
 @final
@@ -366,19 +336,33 @@ class AiderOptions:
             stream=self.stream,
             extra_args=self.extra_args,
         )
-        return CliAgentBackend(
-            tool=tool,
-            roles=frozenset(roles),
-            allowed_roles=self.plays,
-            edits_files=True,
-            env_allow=(*AIDER_ENV, *self.env_allow),
-            env=dict(AIDER_FIXED_ENV),
-            timeout_s=self.timeout_s,
-            heartbeat_s=self.heartbeat_s,
-            kill_grace_s=self.kill_grace_s,
-            allow_untested_version=self.allow_untested_version,
-            sandbox=self.sandbox,
-            sandbox_network=self.sandbox_network,
-            sandbox_writable=self.sandbox_writable,
-            ignore=self.ignore,
-        )
+        return _backend(self, tool, roles, (*AIDER_ENV, *self.env_allow), env=dict(AIDER_FIXED_ENV))
+
+
+def _backend(
+    options: ClaudeCodeOptions | CodexOptions | AiderOptions,
+    tool: CliTool,
+    roles: Iterable[Role],
+    env_allow: tuple[str, ...],
+    *,
+    env: Mapping[str, str] | None = None,
+    secret_env: tuple[str, ...] = (),
+) -> CliAgentBackend:
+    """The ``CliAgentBackend`` running ``tool``, with the options every CLI has."""
+    return CliAgentBackend(
+        tool=tool,
+        roles=frozenset(roles),
+        allowed_roles=options.plays,
+        edits_files=True,
+        env_allow=env_allow,
+        secret_env=secret_env,
+        env={} if env is None else env,
+        timeout_s=options.timeout_s,
+        heartbeat_s=options.heartbeat_s,
+        kill_grace_s=options.kill_grace_s,
+        allow_untested_version=options.allow_untested_version,
+        sandbox=options.sandbox,
+        sandbox_network=options.sandbox_network,
+        sandbox_writable=options.sandbox_writable,
+        ignore=options.ignore,
+    )
