@@ -213,5 +213,6 @@ def _structure(
     try:
         return _CONVERTER.structure(table, cl)
     except Exception as error:  # every error of cattrs' tree is turned into problems
+        # a profile's unknown key lists the known ones, naming no closest one
         add_problems(error, where, problems, hint=False)
         return None

@@ -35,6 +35,8 @@ _T = TypeVar("_T")
 
 
 def _make_converter() -> cattrs.Converter:
+    # The plan's own hooks are registered before any table's structure
+    # function is made (AgentTable's, below, or lazily at the first load).
     converter = strict_converter()
 
     def structure_validator(value: object, _: Any) -> ValidatorTable:
