@@ -472,7 +472,7 @@ def test_codex_refuses_provider_options_that_cannot_work(
     options: dict[str, str], option: str
 ) -> None:
     with pytest.raises(BackendConfigError) as caught:
-        codex(**options)  # type: ignore[arg-type]
+        codex(**options)
     assert caught.value.option == option
 
 

@@ -37,6 +37,7 @@ RUNTIME_ORDER: list[tuple[str, ...]] = [
 TOP_LEVEL_ORDER: list[tuple[str, ...]] = [
     ("runtime",),
     ("_guard", "_inputs", "_lazy", "_problems", "_process", "_redact"),
+    ("_strict",),  # the one strict converter: reports through _problems
     ("validators", "workspaces"),
     ("actors",),
     ("_sync", "demo", "plans"),

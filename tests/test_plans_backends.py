@@ -1,4 +1,4 @@
-"""The backends of a plan: option tables that mirror the constructors, checked at load."""
+"""The backends of a plan: the backends' option classes, checked at load."""
 
 from __future__ import annotations
 
@@ -9,21 +9,21 @@ import attrs
 import pytest
 
 from playbill.actors import (
+    AiderOptions,
     ChecksBackend,
+    ChecksOptions,
+    ClaudeCodeOptions,
+    CodexOptions,
     CommandBackend,
+    CommandOptions,
     OpenAIBackend,
+    OpenAIOptions,
     aider,
     claude_code,
     codex,
 )
 from playbill.plans import (
     BACKENDS,
-    AiderOptions,
-    ChecksOptions,
-    ClaudeCodeOptions,
-    CodexOptions,
-    CommandOptions,
-    OpenAIOptions,
     PlanError,
     make_backend,
     parse_plan,
@@ -31,13 +31,16 @@ from playbill.plans import (
 )
 from playbill.runtime import AgentSpec
 
+# The backends that are attrs classes hold their options as fields of their own.
 CONSTRUCTORS: dict[type, Callable[..., object]] = {
     CommandOptions: CommandBackend,
+    OpenAIOptions: OpenAIBackend,
+    ChecksOptions: ChecksBackend,
+}
+FACTORIES: dict[type, Callable[..., object]] = {
     ClaudeCodeOptions: claude_code,
     CodexOptions: codex,
     AiderOptions: aider,
-    OpenAIOptions: OpenAIBackend,
-    ChecksOptions: ChecksBackend,
 }
 REQUIRED = {CommandOptions: {"argv": ("agent",)}, OpenAIOptions: {"model": "m"}}
 VERIFY_STEP = '[[steps]]\nid = "s"\ngoal = "g"\nrole = "verifier"\n'
@@ -69,7 +72,21 @@ def test_every_option_is_a_constructor_parameter_with_its_default(cl: type) -> N
             assert field.default == default, name
 
 
-@pytest.mark.parametrize("cl", list(CONSTRUCTORS))
+@pytest.mark.parametrize("cl", list(FACTORIES))
+def test_a_preset_takes_its_options_whole_or_one_by_one(cl: type) -> None:
+    factory = FACTORIES[cl]
+    changed = {"timeout_s": 60, "heartbeat_s": 2, "ignore": [".cache/"], "model": "m"}
+    whole = factory(cl(**changed))
+    by_field = factory(**changed)
+    over = factory(cl(model="other"), **changed)
+    assert whole == by_field == over
+    assert whole.timeout_s == 60.0 and isinstance(whole.timeout_s, float)  # type: ignore[attr-defined]
+    assert whole.ignore == (".cache/",)  # type: ignore[attr-defined]
+    with pytest.raises(TypeError):
+        factory(no_such_option=1)
+
+
+@pytest.mark.parametrize("cl", [*CONSTRUCTORS, *FACTORIES])
 def test_each_backend_can_do_what_its_table_says(cl: type) -> None:
     options = cl(**REQUIRED.get(cl, {}))
     backend = options.build(sorted(cl.plays), cl.edits)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 import re
+import typing
 from pathlib import Path
 
 import attrs
@@ -90,3 +92,87 @@ def test_the_agents_of_the_backends_page_are_valid() -> None:
         )
         plan = parse_plan(f'[run]\ngoal = "g"\n{block}\n{steps}', source="docs/backends.md")
         assert plan_backends(plan)
+
+
+def option_tables() -> dict[str, dict[str, tuple[str, str, str]]]:
+    """Each backend's rows in the reference: key -> (type, default, meaning).
+
+    A backend's table is the first one under a ``#####`` heading that names
+    it; in a table shared by several backends, a row whose meaning starts
+    with "`codex` only" is that backend's alone.
+    """
+    tables: dict[str, dict[str, tuple[str, str, str]]] = {}
+    for section in re.split(r"^(?=#+ )", PAGE, flags=re.MULTILINE):
+        heading, _, body = section.partition("\n")
+        if not heading.startswith("##### "):
+            continue
+        named = [n for n in re.findall(r"`(\w+)`", heading.split(":")[0]) if n in BACKENDS]
+        table = re.search(r"^\| Key \|.*\n\|[-|]+\|\n((?:\|.*\n)+)", body, re.MULTILINE)
+        if not named or table is None:
+            continue
+        for line in table[1].splitlines():
+            key, kind, default, meaning = re.findall(r"\| ((?:[^|`]|`[^`]*`)*?) (?=\|)", line)
+            only = re.match(r"`(\w+)` only", meaning)
+            for backend in named:
+                if only is None or only[1] == backend:
+                    tables.setdefault(backend, {})[key.strip("`")] = (kind, default, meaning)
+    return tables
+
+
+OPTION_TABLES = option_tables()
+
+
+def test_the_reference_finds_a_table_for_every_backend() -> None:
+    assert set(OPTION_TABLES) == set(BACKENDS)
+    assert OPTION_TABLES["codex"]["env_key"][0] == "name"  # the cells are read right
+
+
+@pytest.mark.parametrize("backend", sorted(BACKENDS))
+def test_each_backends_table_lists_exactly_its_options(backend: str) -> None:
+    fields = {f.name for f in attrs.fields(BACKENDS[backend])}
+    documented = set(OPTION_TABLES[backend])
+    assert not fields - documented, f"{backend}: undocumented options"
+    assert not documented - fields, f"{backend}: documented options it does not have"
+
+
+def shown(value: object) -> str:
+    """A default as TOML, the way the reference writes it."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, tuple):
+        return "[]" if not value else repr(list(value))
+    return "{}" if value == {} else repr(value)
+
+
+TYPE_WORDS = {bool: ("boolean",), int: ("integer",), float: ("float",), tuple: ("array",)}
+
+
+@pytest.mark.parametrize("backend", sorted(BACKENDS))
+def test_the_types_and_defaults_in_the_reference_are_the_options(backend: str) -> None:
+    for field in attrs.fields(BACKENDS[backend]):
+        kind, default, _ = OPTION_TABLES[backend][field.name]
+        base = typing.get_origin(field.type) or field.type
+        base = typing.get_origin(base) or base  # Annotated[tuple[...], ...]
+        if base in TYPE_WORDS:
+            assert kind.startswith(TYPE_WORDS[base]), (backend, field.name, kind)
+        value = field.default
+        if isinstance(value, attrs.Factory):  # type: ignore[arg-type]
+            value = value.factory()  # type: ignore[attr-defined]
+        literals = re.fullmatch(r"`[^`]*`(?:, `[^`]*`)*", default)
+        if literals is not None and value is not attrs.NOTHING and value is not None:
+            assert f"`{shown(value)}`" in default, (backend, field.name, default)
+        if value is attrs.NOTHING:
+            assert default == "required", (backend, field.name, default)
+
+
+@pytest.mark.parametrize("backend", sorted(BACKENDS))
+def test_every_option_has_its_docstring(backend: str) -> None:
+    cl = BACKENDS[backend]
+    doc = inspect.getdoc(cl) or ""
+    attributes = doc.partition("\nAttributes:\n")[2]
+    described = re.findall(r"^    (\w+): \S", attributes, re.MULTILINE)
+    assert described == [f.name for f in attrs.fields(cl)], backend

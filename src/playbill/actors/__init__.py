@@ -26,12 +26,14 @@ from ._backend import (
     WorkOrder,
     check_capabilities,
 )
+from ._backend_options import ChecksOptions, CommandOptions, OpenAIOptions
 from ._checks import ChecksBackend
 from ._cli_agent import CliAgentBackend, CliTool, ToolAnswer
 from ._command import PLACEHOLDERS, CommandBackend
 from ._doctor import ENDPOINT_TIMEOUT_S, Diagnosis, Endpoint, EnvVar, diagnose, diagnose_all
 from ._integrator import IntegratorActor
 from ._openai import OpenAIBackend
+from ._preset_options import AiderOptions, ClaudeCodeOptions, CodexOptions
 from ._presets import aider, claude_code, codex
 from ._profile_file import ProfileError, load_profiles, parse_profiles
 from ._profiles import (
@@ -76,16 +78,21 @@ __all__ = [
     "AgentBackend",
     "AgentProfile",
     "AgentUnavailableError",
+    "AiderOptions",
     "BackendConfigError",
     "BackendError",
     "BackendFactory",
     "Capabilities",
     "CapabilityError",
     "ChecksBackend",
+    "ChecksOptions",
     "Chunk",
+    "ClaudeCodeOptions",
     "CliAgentBackend",
     "CliTool",
+    "CodexOptions",
     "CommandBackend",
+    "CommandOptions",
     "Diagnosis",
     "Edit",
     "Endpoint",
@@ -94,6 +101,7 @@ __all__ = [
     "IntegratorActor",
     "Latency",
     "OpenAIBackend",
+    "OpenAIOptions",
     "Outcome",
     "OutcomeKind",
     "Pricing",

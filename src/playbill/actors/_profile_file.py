@@ -22,28 +22,20 @@ by table. A profile of the file may replace a built-in of the same name.
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, final
 
 import attrs
-import cattrs
-from cattrs.errors import (
-    ClassValidationError,
-    ForbiddenExtraKeysError,
-    IterableValidationError,
-)
-from cattrs.gen import make_dict_structure_fn
 
 from playbill._inputs import MAX_DEPTH, MAX_PLAN_BYTES, InputRefused, read_input, too_deep
 from playbill._problems import Problem, ProblemsError, toml_key
+from playbill._strict import add_problems, describe, strict_converter
 
 from ._profiles import (
     BUILTIN_PROFILES,
     AgentProfile,
     ProfileSet,
-    describe,
-    range_of,
     unknown_names,
 )
 
@@ -207,39 +199,7 @@ def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
 # ------------------------------------------------------------------ cattrs
 
 
-class _Expected(ValueError):
-    """A value is not what was expected; the message says what was."""
-
-
-def _structure_ranged(value: object, annotation: Any) -> float | int:
-    bounds = range_of(annotation)
-    assert bounds is not None
-    problem = bounds.problem(value)
-    if problem is not None:
-        raise _Expected(problem)
-    assert isinstance(value, int | float)
-    return int(value) if bounds.integer else float(value)
-
-
-def _make_converter() -> cattrs.Converter:
-    converter = cattrs.Converter(forbid_extra_keys=True, detailed_validation=True)
-    converter.register_structure_hook_func(lambda t: range_of(t) is not None, _structure_ranged)
-
-    def table_of(cl: type) -> Callable[[object, type], object]:
-        structure: Callable[[Any, type], object] = make_dict_structure_fn(cl, converter)
-
-        def structure_table(value: object, annotation: type) -> object:
-            if not isinstance(value, dict):
-                raise _Expected(f"expected a table, got {describe(value)}")
-            return structure(value, annotation)
-
-        return structure_table
-
-    converter.register_structure_hook_factory(attrs.has, table_of)
-    return converter
-
-
-_CONVERTER = _make_converter()
+_CONVERTER = strict_converter()
 
 
 def _unstructure(profile: AgentProfile) -> dict[str, Any]:
@@ -253,33 +213,6 @@ def _structure(
     try:
         return _CONVERTER.structure(table, cl)
     except Exception as error:  # every error of cattrs' tree is turned into problems
-        _walk(error, where, problems)
+        # a profile's unknown key lists the known ones, naming no closest one
+        add_problems(error, where, problems, hint=False)
         return None
-
-
-def _walk(error: BaseException, where: str, problems: list[Problem]) -> None:
-    """Turn cattrs' tree of structuring errors into problems with dotted paths."""
-    if isinstance(error, ClassValidationError):
-        with_notes, without = error.group_exceptions()
-        for inner, note in with_notes:
-            _walk(inner, f"{where}.{toml_key(note.name)}", problems)
-        for inner in without:
-            _walk(inner, where, problems)
-    elif isinstance(error, IterableValidationError):
-        with_index, without = error.group_exceptions()
-        for inner, index_note in with_index:
-            _walk(inner, f"{where}[{index_note.index!r}]", problems)
-        for inner in without:
-            _walk(inner, where, problems)
-    elif isinstance(error, ForbiddenExtraKeysError):
-        expected = ", ".join(a.name for a in attrs.fields(error.cl))
-        for key in sorted(error.extra_fields):
-            problems.append(
-                Problem(f"{where}.{toml_key(key)}", f"unknown key (expected one of {expected})")
-            )
-    elif isinstance(error, _Expected):
-        problems.append(Problem(where, str(error)))
-    elif isinstance(error, KeyError):
-        problems.append(Problem(where, "required key missing"))
-    else:
-        problems.append(Problem(where, f"invalid value ({error})"))

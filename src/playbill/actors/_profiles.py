@@ -7,15 +7,15 @@ behaviour switches. ``BUILTIN_PROFILES`` holds ``default``, ``reliable``,
 ``flaky``, ``slow`` and ``perfect``; a ``ProfileSet`` adds profiles of a file
 (see ``load_profiles``) and says which agent plays which.
 
-Ranges are part of the types (``Probability``, ``Positive``...): they are
-checked when a profile is built in code (``ValueError``) and when it is loaded
-from a file (every problem at once, with its path).
+Ranges (``playbill._strict.Range``) are part of the types (``Probability``,
+``Positive``...): they are checked when a profile is built in code
+(``ValueError``) and when it is loaded from a file (every problem at once,
+with its path).
 """
 
 # No ``from __future__ import annotations``: the range validator reads the
 # ``Annotated`` metadata from each attribute's type, which must not be a string.
 
-import math
 from collections.abc import Collection, Mapping
 from types import MappingProxyType
 from typing import Annotated, final
@@ -24,59 +24,8 @@ import attrs
 from attrs import AttrsInstance
 
 from playbill._problems import toml_key
+from playbill._strict import Range, range_of
 from playbill.runtime import Role
-
-
-@final
-@attrs.frozen
-class Range:
-    """The values a number may take; ``Annotated`` metadata of profile fields.
-
-    Attributes:
-        low: The smallest value allowed.
-        high: The largest value allowed.
-        expected: What the value should be, for error messages.
-        low_open: Whether ``low`` itself is excluded.
-        integer: Whether the value must be a whole number.
-    """
-
-    low: float
-    high: float
-    expected: str
-    low_open: bool = False
-    integer: bool = False
-
-    def problem(self, value: object) -> str | None:
-        """What is wrong with ``value``, or ``None`` when it is in range."""
-        number_types: tuple[type, ...] = (int,) if self.integer else (int, float)
-        if isinstance(value, bool) or not isinstance(value, number_types):
-            return f"expected {self.expected}, got {describe(value)}"
-        assert isinstance(value, int | float)
-        too_low = value <= self.low if self.low_open else value < self.low
-        if math.isnan(value) or too_low or value > self.high:
-            return f"expected {self.expected}, got {value!r}"
-        return None
-
-
-def describe(value: object) -> str:
-    """A value and its TOML type, for error messages: ``'x' (a string)``."""
-    names = {
-        bool: "a boolean",
-        str: "a string",
-        int: "an integer",
-        float: "a float",
-        dict: "a table",
-        list: "an array",
-    }
-    kind = names.get(type(value), type(value).__name__)
-    shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
-    return f"{shown} ({kind})"
-
-
-def range_of(annotation: object) -> Range | None:
-    """The ``Range`` in an ``Annotated`` type's metadata, if any."""
-    return next((m for m in getattr(annotation, "__metadata__", ()) if isinstance(m, Range)), None)
-
 
 Probability = Annotated[float, Range(0.0, 1.0, "a probability between 0 and 1")]
 """A probability, in [0, 1]."""

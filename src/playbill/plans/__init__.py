@@ -6,16 +6,16 @@ cattrs) and checks it, reporting every problem at once in a ``PlanError``;
 ``plan_backends`` the agents' backends. The format is described in
 docs/plans.md (the backends in docs/backends.md); ``STARTER_PLAN`` is what
 ``playbill init`` writes (a simulated team), ``starter_plan`` a real team.
+An agent's ``[agents.options]`` table is loaded into the options class its
+backend declares (``playbill.actors.ClaudeCodeOptions``...; ``BACKENDS``).
 """
 
 from __future__ import annotations
 
 from ._backend_checks import check_backend
-from ._backends import ChecksOptions, CommandOptions, OpenAIOptions
 from ._budget_tables import BudgetTable, StepBudgetTable
 from ._build import make_backend, plan_backends
 from ._checks import RESERVED_ADDRESSES, check_plan
-from ._cli_options import AiderOptions, ClaudeCodeOptions, CodexOptions
 from ._fragment import load_fragment, parse_fragment, parse_validator
 from ._load import PlanError, load_plan, parse_plan
 from ._model import (
@@ -53,20 +53,14 @@ __all__ = [
     "STARTER_PLAN",
     "VALIDATORS",
     "AgentTable",
-    "AiderOptions",
     "ArtifactExistsTable",
     "BackendOptions",
     "BudgetTable",
     "BuildPassesTable",
-    "ChecksOptions",
-    "ClaudeCodeOptions",
-    "CodexOptions",
-    "CommandOptions",
     "CommandPassesTable",
     "CriterionTable",
     "FileChangedTable",
     "HumanApprovalTable",
-    "OpenAIOptions",
     "PlanError",
     "PlanFile",
     "PolicyTable",

@@ -15,10 +15,9 @@ Building them is ``playbill.plans._build``'s.
 from __future__ import annotations
 
 from playbill._problems import Problem
-from playbill.actors import PLACEHOLDERS, BackendConfigError
+from playbill.actors import PLACEHOLDERS, BackendConfigError, CommandOptions
 from playbill.actors._command import placeholders_of
 
-from ._backends import CommandOptions
 from ._model import AgentTable, SimulatedOptions
 
 

@@ -19,11 +19,11 @@ from collections.abc import Collection, Sequence
 from pathlib import Path
 
 from playbill._problems import Problem
-from playbill.actors._profiles import describe
+from playbill._strict import describe, unknown_key
 from playbill.runtime import STRATEGIES, StepSpec, Validator
 
 from ._checks import _check_step, _check_validator
-from ._convert import structure, unknown_key
+from ._convert import structure
 from ._load import PlanError
 from ._model import StepTable
 from ._problems import where_in_file

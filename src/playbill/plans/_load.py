@@ -24,11 +24,11 @@ import attrs
 
 from playbill._inputs import MAX_DEPTH, MAX_PLAN_BYTES, InputRefused, read_input, too_deep
 from playbill._problems import Problem, ProblemsError
+from playbill._strict import describe, metadata, unknown_key
 from playbill.actors import ProfileSet
-from playbill.actors._profiles import describe
 
 from ._checks import check_parts
-from ._convert import metadata, structure, unknown_key
+from ._convert import structure
 from ._model import AgentTable, CriterionTable, PlanFile, RunTable, StepTable
 from ._problems import toml_key, where_in_file
 from ._types import Text

@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-import difflib
 import re
-from collections.abc import Iterable
 
 from playbill._problems import toml_key as toml_key
-
-
-def did_you_mean(word: str, candidates: Iterable[str]) -> str:
-    """`` (did you mean 'x'?)`` for the candidate closest to ``word``; empty if none is close."""
-    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
+from playbill._strict import did_you_mean as did_you_mean
 
 _SECTION = re.compile(r"(run|agents|steps|criteria)\b(?:\[(\d+)\])?")
 _ORDER = {"run": 1, "agents": 2, "steps": 3, "criteria": 4}

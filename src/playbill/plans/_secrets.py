@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ._backends import OpenAIOptions
-from ._cli_options import CodexOptions
+from playbill.actors import CodexOptions, OpenAIOptions
+
 from ._model import PlanFile, SimulatedOptions
 
 
