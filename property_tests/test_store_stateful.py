@@ -2,8 +2,9 @@
 
 The model is ``run_id -> [message, ...]``. Rules append (alone, or from many
 concurrent trio tasks whose drafts are group-committed), read ranges, reopen
-the journal over the same storage, and crash a commit half-way through its
-rows. After every step the stored runs equal the model, with dense seqs.
+the journal over the same storage, and fail the commit that would write one
+of a batch's entries (through a ``FaultyStore``). After every step the stored
+runs equal the model, with dense seqs.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import trio
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, rule
 
+from playbill.runtime import FaultyStore, Journal
 from playbill.runtime.model._entry import Draft, Entry
 from playbill.runtime.model._errors import InjectedFaultError
 from playbill.runtime.model._messages import Message
@@ -76,13 +78,15 @@ class JournalMachine(RuleBasedStateMachine):
         assert trio.run(main) < len(batches)  # grouped, not one transaction each
         self._expect(run_id, results)
 
-    @rule(run_id=runs, batch=BATCH, after_rows=st.integers(0, 5), then=BATCH)
-    def crash_mid_batch(
-        self, run_id: str, batch: list[Draft], after_rows: int, then: list[Draft]
-    ) -> None:
+    @rule(run_id=runs, batch=BATCH, index=st.integers(0, 5), then=BATCH)
+    def fail_a_commit(self, run_id: str, batch: list[Draft], index: int, then: list[Draft]) -> None:
+        store = FaultyStore(self.journal.store)
+        journal = Journal(store)  # not closed: that would close the storage's store
+
         async def main() -> list[Entry]:
-            async with self.journal.writer(run_id) as w:
-                self.journal.store.fail_next_commit(after_rows)
+            async with journal.writer(run_id) as w:
+                seq = store.last_seq(run_id) + 1 + min(index, len(batch) - 1)
+                store.fail_commit_at(seq)  # the commit of the batch's entry at that seq
                 try:
                     await w.append(batch)
                 except InjectedFaultError:

@@ -3,8 +3,8 @@
 It talks only to ``Journal``. A store joins by subclassing ``JournalConformance``
 in ``test_journal_stores.py`` with a ``backend`` fixture returning a
 ``Backend``: how to open (and reopen) a journal over the same storage, and how
-to damage the stored bytes of one entry. Commit failures are injected through
-the store's own ``fail_next_commit``.
+to damage the stored bytes of one entry. Commit failures are injected by a
+``FaultyStore`` around the store (``Backend.open_faulty``).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import trio.testing
 
 import factories
 from journal_hooks_conformance import JournalHooksConformance
-from playbill.runtime import Journal
+from playbill.runtime import FaultyStore, Journal
 from playbill.runtime.logic._reducer import fold
 from playbill.runtime.model._entry import FORMAT_VERSION, Draft, Entry, encode_entry
 from playbill.runtime.model._errors import (
@@ -59,8 +59,10 @@ class Backend(abc.ABC):
         decoding or the run/seq check can catch the damage.
         """
 
-    def fail_next_commit(self, journal: Journal, after_rows: int) -> None:
-        journal.store.fail_next_commit(after_rows)
+    def open_faulty(self) -> tuple[Journal, FaultyStore]:
+        """A journal over the storage, through a store that fails commits when told."""
+        store = FaultyStore(self.open().store)
+        return Journal(store), store
 
 
 def notes(n: int, prefix: str = "n") -> list[Draft]:
@@ -253,11 +255,11 @@ class JournalConformance(JournalHooksConformance):
                     nursery.start_soon(appender, i)
 
     async def test_commit_failure_fails_the_whole_batch(self, backend: Backend) -> None:
-        journal = backend.open()
+        journal, store = backend.open_faulty()
         errors: list[BaseException] = []
         async with journal.writer("run-a") as w:
             await w.append(notes(2, "before"))
-            backend.fail_next_commit(journal, 3)
+            store.fail_next_commit()
 
             async def appender(i: int) -> None:
                 try:

@@ -246,7 +246,7 @@ class JournalHooksConformance:
     async def test_on_entries_sees_every_committed_entry_once_in_order(
         self, backend: Backend
     ) -> None:
-        journal = backend.open()
+        journal, store = backend.open_faulty()
         batches: list[list[Entry]] = []
 
         def on_entries(entries: Sequence[Entry]) -> None:
@@ -260,7 +260,7 @@ class JournalHooksConformance:
                     with contextlib.suppress(InjectedFaultError):
                         await w.append([note(f"ask{i}.{j}", "t"), note("x", "t")])
 
-            backend.fail_next_commit(journal, 0)  # the first batch fails
+            store.fail_next_commit()  # the first batch fails
             async with trio.open_nursery() as nursery:
                 for i in range(6):
                     nursery.start_soon(appender, i)

@@ -7,7 +7,7 @@ import trio
 import trio.testing
 
 import factories
-from playbill.runtime import MemoryJournal
+from playbill.runtime import FaultyStore, Journal, MemoryJournal, MemoryStore
 from playbill.runtime.model._entry import Draft, Entry
 from playbill.runtime.model._errors import InjectedFaultError
 from playbill.runtime.model._messages import NoteWritten
@@ -85,7 +85,8 @@ async def test_unsubscribe_and_resubscribe_while_running() -> None:
 
 
 async def test_only_committed_entries_are_delivered_in_seq_order() -> None:
-    journal = MemoryJournal()
+    store = FaultyStore(MemoryStore())
+    journal = Journal(store)
     router = Router()
     box: Mailbox[Entry] = Mailbox(10_000, "observer")
     router.subscribe_all(box)
@@ -104,7 +105,7 @@ async def test_only_committed_entries_are_delivered_in_seq_order() -> None:
                 except InjectedFaultError:
                     failed += 1
 
-        journal.store.fail_next_commit(1)  # the first batch is never committed
+        store.fail_next_commit()  # the first batch is never committed
         async with trio.open_nursery() as appenders:
             for i in range(8):
                 appenders.start_soon(appender, i)

@@ -36,6 +36,7 @@ from playbill.runtime import (
     Draft,
     Entry,
     FaultPlan,
+    FaultyStore,
     Journal,
     MemoryJournal,
     Plan,
@@ -229,6 +230,11 @@ def simulate(
         info = trio.run(the_journal.run_info, rid)
         epoch_us = info.last_us if info is not None else EPOCH_US
 
+    # The run writes through a store that fails the commits the faults say
+    # (and those a killed process would never have made).
+    store = FaultyStore(the_journal.store)
+    faulty_journal = Journal(store, the_journal.lease_clock)
+
     async def main() -> RunState:
         async with VirtualClock.open(epoch_us) as clock:
 
@@ -243,7 +249,6 @@ def simulate(
                     edits_files=agent.edits_files,
                 )
 
-            store = the_journal.store
             failures = sorted(faults.journal_fail)
 
             def on_entries(entries: Sequence[Entry]) -> None:
@@ -264,7 +269,7 @@ def simulate(
 
             with trio.CancelScope() as kill_scope:
                 async with open_run(
-                    the_journal,
+                    faulty_journal,
                     rid,
                     backend,
                     spec=spec,
@@ -290,8 +295,6 @@ def simulate(
     mock_clock = MockClock(autojump_threshold=0) if speed is None else MockClock(rate=speed)
     with _deterministic_scheduling(seed):
         state = trio.run(main, clock=mock_clock)
-    if killed:
-        the_journal.store.fail_next_commit(None)  # the failure that stood for the kill
     outcome: Outcome
     if killed:
         outcome = "killed"

@@ -10,6 +10,7 @@ their ``_``-prefixed modules are private.
 from __future__ import annotations
 
 # The journal and its stores (persistence)
+from .journal._faulty import FaultyStore
 from .journal._journal import Journal
 from .journal._journals import (
     MemoryJournal,
@@ -310,6 +311,7 @@ __all__ = [
     "FailureClass",
     "FaultPlan",
     "FaultSpecError",
+    "FaultyStore",
     "FileChanged",
     "Finding",
     "Gap",

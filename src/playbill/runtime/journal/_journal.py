@@ -65,6 +65,11 @@ class Journal:
         """The store under this journal."""
         return self._store
 
+    @property
+    def lease_clock(self) -> Callable[[], float]:
+        """The clock of this journal's write leases (seconds since the epoch)."""
+        return self._lease_clock
+
     # ------------------------------------------------------------- lifecycle
 
     def close(self) -> None:

@@ -17,7 +17,6 @@ import attrs
 
 from ..model._entry import EntryRow, checksum
 from ..model._errors import (
-    InjectedFaultError,
     LeaseLostError,
     RunExistsError,
     WriterConflictError,
@@ -58,7 +57,6 @@ class MemoryStore(JournalStore):
     _leases: dict[str, _Lease] = attrs.field(factory=dict, init=False)
     _snapshots: dict[str, dict[int, tuple[bytes, int]]] = attrs.field(factory=dict, init=False)
     _requests: list[tuple[int, str, bytes]] = attrs.field(factory=list, init=False)
-    _fault_after: int | None = attrs.field(default=None, init=False)
 
     # ------------------------------------------------------------- entries
 
@@ -79,10 +77,6 @@ class MemoryStore(JournalStore):
         if rows:
             check_dense(run_id, rows, last + 1)
         staged = [(data, crc) for _, _, data, crc in rows]
-        if self._fault_after is not None:
-            after, self._fault_after = self._fault_after, None
-            del staged[after:]
-            raise InjectedFaultError(f"injected failure after {len(staged)} of {len(rows)} rows")
         # Nothing below can fail: the commit is applied whole.
         if rows:
             if run is None:
@@ -183,10 +177,6 @@ class MemoryStore(JournalStore):
     def requests_after(self, run_id: str, after_id: int) -> list[tuple[int, bytes]]:
         """See ``JournalStore.requests_after``."""
         return [(i, body) for i, run, body in self._requests[after_id:] if run == run_id]
-
-    def fail_next_commit(self, after_rows: int | None = 0) -> None:
-        """See ``JournalStore.fail_next_commit``."""
-        self._fault_after = after_rows
 
     def close(self) -> None:
         """Nothing to release: the data lives as long as this object."""

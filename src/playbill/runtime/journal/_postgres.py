@@ -32,7 +32,6 @@ import psycopg.errors
 
 from ..model._entry import EntryRow, checksum
 from ..model._errors import (
-    InjectedFaultError,
     LeaseLostError,
     RunExistsError,
     SeqConflictError,
@@ -94,7 +93,6 @@ class PostgresStore(JournalStore):
     _channel: str
     _conns: dict[int, psycopg.Connection[Any]]
     _guard: threading.Lock
-    _fault_after: int | None
     _closed: bool
 
     def __init__(self, url: str, *, create: bool = True, lock_timeout_s: float = 5.0) -> None:
@@ -103,7 +101,6 @@ class PostgresStore(JournalStore):
         self._lock_timeout_ms = int(lock_timeout_s * 1000)
         self._conns = {}
         self._guard = threading.Lock()
-        self._fault_after = None
         self._closed = False
         try:
             with self._errors():
@@ -171,12 +168,7 @@ class PostgresStore(JournalStore):
                 check_dense(run_id, rows, stored + 1)
                 if stored == 0:
                     conn.execute(INSERT_RUN, (run_id, rows[0][1]))
-                fault, self._fault_after = self._fault_after, None
-                self._insert(conn, run_id, rows if fault is None else rows[:fault])
-                if fault is not None:
-                    raise InjectedFaultError(
-                        f"injected failure after {min(fault, len(rows))} of {len(rows)} rows"
-                    )
+                self._insert(conn, run_id, rows)
             if snapshot is not None:
                 seq, data = snapshot
                 conn.execute(UPSERT_SNAPSHOT, (run_id, seq, data, checksum(data)))
@@ -378,10 +370,6 @@ class PostgresStore(JournalStore):
         return feed
 
     # --------------------------------------------------------------- other
-
-    def fail_next_commit(self, after_rows: int | None = 0) -> None:
-        """See ``JournalStore.fail_next_commit``."""
-        self._fault_after = after_rows
 
     def close(self) -> None:
         """Close every thread's connection. Idempotent."""

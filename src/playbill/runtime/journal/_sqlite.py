@@ -29,7 +29,6 @@ import attrs
 
 from ..model._entry import EntryRow, checksum
 from ..model._errors import (
-    InjectedFaultError,
     LeaseLostError,
     NotAJournalError,
     RunExistsError,
@@ -148,7 +147,6 @@ class SqliteStore(JournalStore):
 
     path: str
     _conn: sqlite3.Connection
-    _fault_after: int | None
     _closed: bool
 
     def __init__(
@@ -161,7 +159,6 @@ class SqliteStore(JournalStore):
         read_only: bool = False,
     ) -> None:
         self.path = str(path)
-        self._fault_after = None
         self._closed = False
         if synchronous not in ("NORMAL", "FULL"):
             raise ValueError(f"synchronous must be 'NORMAL' or 'FULL', not {synchronous!r}")
@@ -252,12 +249,7 @@ class SqliteStore(JournalStore):
                 check_dense(run_id, rows, stored + 1)
                 if stored == 0:
                     conn.execute(_INSERT_RUN, (run_id, rows[0][1]))
-                fault, self._fault_after = self._fault_after, None
-                self._insert(run_id, rows if fault is None else rows[:fault])
-                if fault is not None:
-                    raise InjectedFaultError(
-                        f"injected failure after {min(fault, len(rows))} of {len(rows)} rows"
-                    )
+                self._insert(run_id, rows)
             if snapshot is not None:
                 seq, data = snapshot
                 conn.execute(_INSERT_SNAPSHOT, (run_id, seq, data, checksum(data)))
@@ -400,10 +392,6 @@ class SqliteStore(JournalStore):
         return (row[0], row[1], row[2]) if row is not None else None
 
     # --------------------------------------------------------------- other
-
-    def fail_next_commit(self, after_rows: int | None = 0) -> None:
-        """See ``JournalStore.fail_next_commit``."""
-        self._fault_after = after_rows
 
     def close(self) -> None:
         """Close the connection. Idempotent."""

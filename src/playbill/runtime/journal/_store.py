@@ -209,16 +209,6 @@ class JournalStore(abc.ABC):
     # --------------------------------------------------------------- other
 
     @abc.abstractmethod
-    def fail_next_commit(self, after_rows: int | None = 0) -> None:
-        """Fault injection: make the next ``commit`` fail inside its transaction.
-
-        The commit writes ``after_rows`` rows, then raises
-        ``InjectedFaultError`` and rolls back, so nothing of it is visible.
-        ``None`` disarms a failure that is still armed. For tests and the
-        simulator.
-        """
-
-    @abc.abstractmethod
     def close(self) -> None:
         """Release the store's resources. Idempotent."""
 

@@ -115,7 +115,7 @@ class StoreError(JournalError):
 
 
 class InjectedFaultError(StoreError):
-    """A failure injected on purpose (``JournalStore.fail_next_commit``)."""
+    """A failure injected on purpose (a commit that ``FaultyStore`` fails)."""
 
 
 class WriterConflictError(JournalError):
