@@ -13,7 +13,6 @@ import msgspec
 import pytest
 import trio
 
-from invariants import InvariantError, JournalChecker, check_effects_once
 from playbill.actors import ProfileSet, default_plan, simulate
 from playbill.runtime import (
     AgentSpec,
@@ -34,6 +33,7 @@ from playbill.runtime import (
     TestsPass,
     TimerSet,
 )
+from playbill.testing import InvariantError, JournalChecker, check_effects_once
 
 PERFECT = ProfileSet(default="perfect")
 

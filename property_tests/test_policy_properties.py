@@ -7,12 +7,13 @@ budgets and agent behaviours, plays it to its end, and then checks:
   a bounded number of entries, and decide's reactions are one level deep and
   small;
 * the world never hands an agent work while it is busy or crashed;
-* the journal keeps every invariant of ``invariants.JournalChecker``, checked
-  at every seq and at every reaction's end: work given only to idle agents
-  that play the role, while the run is running; no step with two live
+* the journal keeps every invariant of ``playbill.testing.JournalChecker``,
+  checked at every seq and at every reaction's end: work given only to idle
+  agents that play the role, while the run is running; no step with two live
   attempts, no agent with two pieces of work, each piece of held work with one
   heartbeat deadline; steps whose scopes overlap never in progress together;
-  budgets (see ``invariants._Budgets`` for the precise statement); every
+  budgets (see ``BudgetWatch`` in ``runtime/logic/_invariant_budgets.py`` for
+  the precise statement); every
   orphaned piece of work given out again, or its step or the run ended, or a
   person waited on; a ``policy`` failure retried only when a person decides
   so; no anomaly;
@@ -29,7 +30,6 @@ import pytest
 from hypothesis import event, given, note, settings
 from hypothesis import strategies as st
 
-from invariants import JournalChecker
 from playbill.runtime.logic._humans import live_approvals
 from playbill.runtime.logic._replay_check import check_replay
 from playbill.runtime.model._values import (
@@ -43,6 +43,7 @@ from playbill.runtime.model._values import (
     StepSpec,
     TestsPass,
 )
+from playbill.testing import JournalChecker
 from policy_world import OUTCOMES, Behaviour, Config, World
 
 SCOPES = [
@@ -188,7 +189,7 @@ def _story(world: World) -> str:
 
 
 def replay_and_check(world: World) -> None:
-    """The journal keeps every invariant (``invariants``), and ``decide`` is deterministic."""
+    """The journal keeps every invariant (``JournalChecker``), and ``decide`` is deterministic."""
     JournalChecker().feed_all(world.entries)
     divergence = check_replay(world.entries)
     assert divergence is None, divergence.describe()

@@ -13,7 +13,7 @@ probabilities, journal commit failures), budgets and policy settings. It runs
 2. **Kill and resume.** A run killed after any entry (once or twice) and
    resumed terminates; the killed journal is a prefix of the journal of the
    same run never killed; no effect is journaled twice
-   (``invariants.check_effects_once``); the journal folds with no anomaly.
+   (``playbill.testing.check_effects_once``); the journal folds with no anomaly.
    With the ``perfect`` profile on a plan a perfect team completes, the
    resumed run ends with the same ``outcome_digest`` as the run never killed:
    the same run status, the same status for every step and the same criteria
@@ -21,7 +21,7 @@ probabilities, journal commit failures), budgets and policy settings. It runs
    holds ``run_resumed``, each agent's ``agent_restarted``, the attempts the
    kill interrupted and their retries, and later times.
 3. **Invariants under random faults.** Every invariant of
-   ``property_tests/invariants.py``, checked at every seq (and at every
+   ``playbill.testing.JournalChecker``, checked at every seq (and at every
    reaction's end) while the journal is folded; every run settles within
    ``SETTLE_BOUND_S`` of virtual time (a day: stronger than ``simulate``'s
    30-day default, and what keeps a run that never settles cheap to catch),
@@ -60,7 +60,6 @@ from hypothesis import Phase, event, given, note, settings
 from hypothesis import strategies as st
 
 import factories
-from invariants import SUPERVISOR, JournalChecker, check_effects_once, reactions
 from playbill.actors import (
     BUILTIN_PROFILES,
     AgentProfile,
@@ -70,6 +69,7 @@ from playbill.actors import (
     default_plan,
     simulate,
 )
+from playbill.lowlevel import SUPERVISOR
 from playbill.runtime import (
     DEFAULT_POLICY,
     UNLIMITED,
@@ -107,6 +107,7 @@ from playbill.runtime import (
 )
 from playbill.runtime.logic._humans import live_approvals
 from playbill.runtime.logic._work import claimed_work, held
+from playbill.testing import JournalChecker, check_effects_once, reactions
 
 SETTLE_BOUND_S = 24 * 3600.0
 """Virtual time within which every run of these tests must settle (see the module)."""

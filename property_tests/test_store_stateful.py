@@ -14,10 +14,11 @@ import trio
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, rule
 
-from playbill.runtime import FaultyStore, Journal
+from playbill.runtime import Journal
 from playbill.runtime.model._entry import Draft, Entry
 from playbill.runtime.model._errors import InjectedFaultError
 from playbill.runtime.model._messages import Message
+from playbill.testing import FaultyStore
 from stores import STORE_KINDS, StoreUnderTest
 from strategies import drafts
 

@@ -5,7 +5,7 @@
    people who pause, meddle and decide) and whole simulated runs
    (``simulate`` with random plans, profiles and faults), with every step's
    strategy drawn from the built-ins (a run mixes them), keep every
-   invariant of ``invariants.JournalChecker``, end (or wait on a person),
+   invariant of ``playbill.testing.JournalChecker``, end (or wait on a person),
    and pass ``replay --check``.
 
    One invariant is adapted, precisely, not weakened: *a step has at most
@@ -38,7 +38,6 @@ from hypothesis import assume, event, given, note, settings
 from hypothesis import strategies as st
 from msgspec.structs import replace
 
-from invariants import InvariantError, JournalChecker, check_effects_once
 from playbill.actors import simulate
 from playbill.runtime import MemoryJournal, check_replay
 from playbill.runtime.logic._arbitration import Entrant, arbitrate, rank_key
@@ -48,6 +47,7 @@ from playbill.runtime.model._entry import Entry
 from playbill.runtime.model._messages import ArbitrationDecided, StepAssigned, StepCompleted
 from playbill.runtime.model._state import RunState
 from playbill.runtime.model._values import ArbitrationPolicy, Plan, PolicySettings
+from playbill.testing import InvariantError, JournalChecker, check_effects_once
 from policy_world import Config, World
 from test_policy_properties import MAX_BATCH, configs
 from test_simulation_properties import (

@@ -21,7 +21,7 @@ import trio.testing
 
 import factories
 from journal_hooks_conformance import JournalHooksConformance
-from playbill.runtime import FaultyStore, Journal
+from playbill.runtime import Journal
 from playbill.runtime.logic._reducer import fold
 from playbill.runtime.model._entry import FORMAT_VERSION, Draft, Entry, encode_entry
 from playbill.runtime.model._errors import (
@@ -38,6 +38,7 @@ from playbill.runtime.model._errors import (
 from playbill.runtime.model._messages import Heartbeat, NoteWritten, RunCreated, UsageReported
 from playbill.runtime.model._state import decode_state, encode_state, state_digest
 from playbill.runtime.model._values import ControlRequest, Usage
+from playbill.testing import FaultyStore
 
 T0 = 1_767_225_600_000_000
 

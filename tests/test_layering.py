@@ -36,13 +36,14 @@ RUNTIME_ORDER: list[tuple[str, ...]] = [
 
 TOP_LEVEL_ORDER: list[tuple[str, ...]] = [
     ("runtime",),
-    ("_guard", "_inputs", "_lazy", "_problems", "_process", "_redact"),
+    ("_guard", "_inputs", "_lazy", "_problems", "_process", "_redact", "_version"),
     ("_strict",),  # the one strict converter: reports through _problems
     ("validators", "workspaces"),
     ("actors",),
     ("_sync", "demo", "plans"),
-    ("playbill",),  # playbill/__init__.py: the curated public API
     ("sweeps",),
+    # The three tiers of the public API: playbill/__init__.py, lowlevel, testing
+    ("playbill", "lowlevel", "testing"),
     ("cli",),
     ("__main__",),
 ]

@@ -1,6 +1,7 @@
 """Importing playbill is quick: the heavy libraries load when first used.
 
-``import playbill`` and ``import playbill.runtime`` load no HTTP client, git
+``import playbill``, the other tiers (``import playbill.lowlevel``, ``import
+playbill.testing``) and ``import playbill.runtime`` load no HTTP client, git
 library, plotting library, test framework, database driver or Ray; neither
 does ``playbill --help``, whose commands load when they run. Each check runs
 in a fresh interpreter, where nothing was imported before.
@@ -19,7 +20,12 @@ import click
 import pytest
 
 import playbill
+import playbill.lowlevel
+import playbill.testing
 from playbill.cli import cli
+
+TIERS = [playbill, playbill.lowlevel, playbill.testing]
+"""The three tiers of the public API."""
 
 HEAVY = frozenset(
     {"httpx", "git", "matplotlib", "pytest", "_pytest", "psycopg", "ray", "hypothesis"}
@@ -52,13 +58,30 @@ def test_the_probe_sees_what_is_imported() -> None:
     )
 
 
-@pytest.mark.parametrize("code", ["import playbill", "import playbill.runtime"])
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import playbill",
+        "import playbill.lowlevel",
+        "import playbill.testing",
+        "import playbill.runtime",
+    ],
+)
 def test_importing_playbill_loads_no_heavy_library(code: str) -> None:
     assert loaded_after(code) == []
 
 
 def test_reading_a_name_of_the_kernel_loads_no_heavy_library() -> None:
     assert loaded_after("import playbill; playbill.Entry; playbill.open_journal") == []
+
+
+def test_the_testing_tools_load_no_test_framework() -> None:
+    """The fault store and the invariant checker run outside pytest too."""
+    code = (
+        "import playbill.testing as t\n"
+        "t.FaultyStore; t.JournalChecker; t.VirtualClock; t.parse_faults('journal_fail=@3')"
+    )
+    assert loaded_after(code) == []
 
 
 def test_a_simulation_loads_no_http_client_or_git_library() -> None:
@@ -79,10 +102,12 @@ def test_help_loads_neither_the_commands_nor_the_kernel() -> None:
     assert "playbill.cli._app" in loaded  # the probe saw the CLI itself
 
 
-@pytest.mark.parametrize("name", playbill.__all__)
-def test_every_exported_name_resolves(name: str) -> None:
-    assert getattr(playbill, name) is not None
-    assert name in dir(playbill)
+@pytest.mark.parametrize(
+    ("tier", "name"), [(tier, name) for tier in TIERS for name in tier.__all__]
+)
+def test_every_exported_name_resolves(tier: object, name: str) -> None:
+    assert getattr(tier, name) is not None
+    assert name in dir(tier)
 
 
 def type_checking_imports(module: object) -> dict[str, str]:
@@ -98,12 +123,13 @@ def type_checking_imports(module: object) -> dict[str, str]:
     return found
 
 
-def test_type_checkers_see_every_lazy_name_where_it_is_loaded_from() -> None:
+@pytest.mark.parametrize("tier", TIERS, ids=lambda tier: tier.__name__)
+def test_type_checkers_see_every_lazy_name_where_it_is_loaded_from(tier: object) -> None:
     """mypy reads the TYPE_CHECKING imports; at run time the same names load from there."""
-    seen = type_checking_imports(playbill)
-    assert set(seen) == set(playbill.__all__) - {"__version__"}
+    seen = type_checking_imports(tier)
+    assert set(seen) == set(tier.__all__) - {"__version__"}  # type: ignore[attr-defined]
     for name, home in seen.items():
-        value = getattr(playbill, name)
+        value = getattr(tier, name)
         assert getattr(importlib.import_module(home, "playbill"), name) is value, name
 
 

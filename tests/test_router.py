@@ -7,12 +7,14 @@ import trio
 import trio.testing
 
 import factories
-from playbill.runtime import FaultyStore, Journal, MemoryJournal, MemoryStore
+from playbill import Journal, MemoryJournal
+from playbill.lowlevel import MemoryStore
 from playbill.runtime.model._entry import Draft, Entry
 from playbill.runtime.model._errors import InjectedFaultError
 from playbill.runtime.model._messages import NoteWritten
 from playbill.runtime.shell._mailbox import Mailbox
 from playbill.runtime.shell._router import Router
+from playbill.testing import FaultyStore
 
 
 def entry(seq: int, recipient: str = "*") -> Entry:

@@ -40,6 +40,8 @@ from .journal._writer import (
 
 # The reducer, the supervisor's policy and its parts (pure functions)
 from .logic._arbitration import Arbitration, Entrant, arbitrate, vote_of
+from .logic._invariant_budgets import InvariantError
+from .logic._invariants import JournalChecker, Orphan, check_effects_once, reactions
 from .logic._pipeline import PIPELINE, Pipeline, approve_and_complete, assign, vet_and_complete
 from .logic._policy import STRATEGIES, decide
 from .logic._policy_context import SUPERVISOR, PolicyContext, Strategy, validator_names
@@ -327,7 +329,9 @@ __all__ = [
     "InputError",
     "InvalidEntryError",
     "InvalidatedWork",
+    "InvariantError",
     "Journal",
+    "JournalChecker",
     "JournalClosedError",
     "JournalError",
     "JournalStore",
@@ -346,6 +350,7 @@ __all__ = [
     "NoteWritten",
     "OnCrash",
     "OnRestart",
+    "Orphan",
     "Parallel",
     "Pipeline",
     "Plan",
@@ -442,6 +447,7 @@ __all__ = [
     "approve_and_complete",
     "arbitrate",
     "assign",
+    "check_effects_once",
     "check_replay",
     "decide",
     "decode_entries",
@@ -464,6 +470,7 @@ __all__ = [
     "outcome_digest",
     "parse_faults",
     "path_in_scope",
+    "reactions",
     "render_retry_plan",
     "retry_plan",
     "scopes_overlap",

@@ -26,7 +26,7 @@ from typing import Any
 
 import msgspec
 
-from playbill import __version__
+from playbill._version import __version__
 
 from ._cells import Cell, Row, run_cells
 from ._errors import SweepError

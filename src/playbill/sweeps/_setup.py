@@ -33,7 +33,7 @@ import attrs
 import cattrs
 import msgspec
 
-import playbill
+from playbill._version import __version__
 from playbill.actors import AgentProfile, ProfileSet, default_plan, load_profiles
 from playbill.plans import load_plan
 from playbill.runtime import (
@@ -221,7 +221,7 @@ class SweepSetup:
         }
         profile_bytes = json.dumps(effective, sort_keys=True).encode()
         return Manifest(
-            playbill=playbill.__version__,
+            playbill=__version__,
             plan=self.plan_source,
             plan_sha256=hashlib.sha256(plan_bytes).hexdigest(),
             profiles=self.profile_names,

@@ -48,7 +48,10 @@ from ._errors import (
 )
 
 IDENTITY_NAME = "playbill"
+"""The author and committer name of the commits playbill makes in worktrees."""
+
 IDENTITY_EMAIL = "playbill@localhost"
+"""The author and committer email of the commits playbill makes in worktrees."""
 
 _ENV = {
     "GIT_AUTHOR_NAME": IDENTITY_NAME,

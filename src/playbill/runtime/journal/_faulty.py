@@ -61,15 +61,12 @@ class FaultyStore(JournalStore):
         self._fail_next = False
         self._fail_at.clear()
 
-    def _should_fail(self, rows: Sequence[EntryRow]) -> bool:
+    def _armed_for(self, rows: Sequence[EntryRow]) -> set[int] | None:
+        """The seqs asked for that ``rows`` hold, or None if the commit goes through."""
         if not rows:
-            return False
+            return None
         hit = {seq for seq, *_ in rows} & self._fail_at
-        if not (self._fail_next or hit):
-            return False
-        self._fail_next = False
-        self._fail_at -= hit
-        return True
+        return hit if self._fail_next or hit else None
 
     # ------------------------------------------------------------- entries
 
@@ -81,12 +78,18 @@ class FaultyStore(JournalStore):
         lease_token: str,
         snapshot: tuple[int, bytes] | None = None,
     ) -> None:
-        """See ``JournalStore.commit``; fails with ``InjectedFaultError`` when armed."""
-        if not self._should_fail(rows):
+        """See ``JournalStore.commit``; fails with ``InjectedFaultError`` when armed.
+
+        A lease or seq error raised instead leaves the failure armed.
+        """
+        hit = self._armed_for(rows)
+        if hit is None:
             self._store.commit(run_id, rows, lease_token=lease_token, snapshot=snapshot)
             return
         self._store.commit(run_id, (), lease_token=lease_token)  # only checks the lease
         check_dense(run_id, rows, self._store.last_seq(run_id) + 1)
+        self._fail_next = False
+        self._fail_at -= hit
         self._injected += 1
         raise InjectedFaultError(f"injected failure after 0 of {len(rows)} rows")
 

@@ -7,9 +7,9 @@ the supervisor followed by the supervisor's entries it caused (the journal
 writer stamps them right after it); inside a reaction the state may be half
 way (a step retried but not yet reassigned), at its end it must not be.
 
-It serves any journal of the policy: simulated runs of the real runtime
-(``test_simulation_properties``) and the pure policy world
-(``test_policy_properties``). What it checks, precisely:
+It serves any journal of the policy: real runs, simulated runs and the pure
+policy world of the property tests (``playbill.testing`` exports it, for
+users to check their own runs). What it checks, precisely:
 
 At every seq
   * seqs are dense from 1, one run, causes point backwards; folding records
@@ -19,7 +19,7 @@ At every seq
     of the plan that plays the role, that is not busy, crashed or
     unresponsive, and, for a review or a verification, that is not the
     attempt's own agent;
-  * budgets (see ``_Budgets``): no work a used-up budget covers is given
+  * budgets (see ``BudgetWatch``): no work a used-up budget covers is given
     after it ran out, only work in flight when it ran out reports usage
     against it afterwards, and attempts and retries never pass their limits;
   * an agent speaks (``step_started``, ``heartbeat``, ``usage_reported``,
@@ -58,13 +58,8 @@ from typing import Literal
 
 import attrs
 
-from playbill.runtime.logic._budgets import USAGE_RESOURCES, limit_of, used_of
-from playbill.runtime.logic._humans import live_approvals
-from playbill.runtime.logic._scheduling import HOLDS_SCOPE
-from playbill.runtime.logic._scopes import scopes_overlap
-from playbill.runtime.logic._work import Work, claimed_work, held, timer_of
-from playbill.runtime.model._entry import Entry
-from playbill.runtime.model._messages import (
+from ..model._entry import Entry
+from ..model._messages import (
     AgentFailed,
     AgentRestarted,
     ControlRequested,
@@ -75,7 +70,6 @@ from playbill.runtime.model._messages import (
     PolicyDecisionApplied,
     ResultProposed,
     ReviewGiven,
-    ReviewRequested,
     RunCancelled,
     RunCompleted,
     RunFailed,
@@ -91,38 +85,25 @@ from playbill.runtime.model._messages import (
     UsageReported,
     ValidationFailed,
     ValidationPassed,
-    VerificationRequested,
 )
-from playbill.runtime.model._state import WORK_LOST, RunState, initial_state
-from playbill.runtime.model._values import Budget, BudgetResource, Role
-
-SUPERVISOR = "supervisor"
-STARTS = (StepAssigned, ReviewRequested, VerificationRequested)
-"""Commands that give an agent a piece of work."""
+from ..model._state import RunState, initial_state
+from ..model._values import Role
+from ._humans import live_approvals
+from ._invariant_budgets import BudgetWatch, InvariantError, started_work
+from ._policy_context import SUPERVISOR
+from ._reducer import evolve
+from ._scheduling import HOLDS_SCOPE
+from ._scopes import scopes_overlap
+from ._work import Work, claimed_work, held, timer_of
 
 PEOPLES_WORD = (HumanApprovalGiven, ControlRequested, PolicyDecisionApplied)
 """Entries by which a person (not the supervisor) may ask for a retry."""
 
 RUN_ENDS = (RunCompleted, RunFailed, RunCancelled)
+"""Entries that end the run."""
 
 Resolution = Literal["given again", "step ended", "run ended", "waits on a person", "open"]
-
-
-class InvariantError(AssertionError):
-    """A journal broke an invariant; the message names the seq and what broke."""
-
-
-def started_work(msg: Message) -> Work | None:
-    """The piece of work a start command gives, if it is one."""
-    match msg:
-        case StepAssigned(step=step, attempt=n, agent=agent):
-            return Work("implement", step, n, agent)
-        case ReviewRequested(step=step, attempt=n, reviewer=agent):
-            return Work("review", step, n, agent)
-        case VerificationRequested(step=step, attempt=n, verifier=agent):
-            return Work("verify", step, n, agent)
-        case _:
-            return None
+"""What became of an orphaned piece of work (``open``: nothing yet)."""
 
 
 def _role_of(work: Work, state: RunState) -> Role:
@@ -131,153 +112,6 @@ def _role_of(work: Work, state: RunState) -> Role:
     if work.kind == "verify":
         return "verifier"
     return state.steps[work.step].spec.role
-
-
-@attrs.define
-class _Crossing:
-    """A usage budget that ran out at ``seq``, and the work in flight then."""
-
-    seq: int
-    in_flight: frozenset[tuple[str, str, int]]  # (agent, step, attempt)
-
-
-@attrs.define
-class _Budgets:
-    """Budgets are never exceeded by more than the work in flight when they ran out.
-
-    Precisely, for the run's budget and each agent's, and each usage resource
-    r (tokens, cost, wall) with limit L: let c be the first seq after which the
-    budget's usage of r is at least L (the run's usage for the run's budget,
-    the agent's for an agent's). Then
-
-    1. no work it covers is given after c (none at all for the run's budget,
-       none to that agent for an agent's);
-    2. at the end of c's reaction no agent holds work it covers (it was
-       cancelled), and for the run's budget the run has failed;
-    3. every usage reported against it after c comes from a piece of work
-       (agent, step, attempt) that was claimed or held at c: what is used
-       beyond L was used by work already in flight when it ran out.
-
-    Attempts and retries are counted when they start and never pass their
-    limits: step assignments (run and agent), step retries (run), and
-    assignments of attempts after the first (agent). Work lost to a kill or
-    a restart is charged to none of them: an attempt interrupted with
-    ``work_lost`` is uncounted, and so are the retry that gives its work
-    out again and that retry's assignment.
-    """
-
-    crossed: dict[tuple[str | None, BudgetResource], _Crossing] = attrs.Factory(dict)
-    fresh: list[tuple[str | None, BudgetResource]] = attrs.Factory(list)
-    assigned: collections.Counter[str | None] = attrs.Factory(collections.Counter)
-    retried_by: collections.Counter[str | None] = attrs.Factory(collections.Counter)
-    retries: int = 0
-    owners: dict[tuple[str, int], str] = attrs.Factory(dict)
-    lost: set[str] = attrs.Factory(set)  # steps whose latest attempt was lost
-
-    @staticmethod
-    def budgets(state: RunState) -> dict[str | None, Budget]:
-        found: dict[str | None, Budget] = {None: state.budget}
-        found.update({a: s.spec.budget for a, s in state.agents.items()})
-        return found
-
-    def covers(self, owner: str | None, agent: str) -> bool:
-        return owner is None or owner == agent
-
-    def before(self, entry: Entry, state: RunState) -> None:
-        """Checks on an entry against the budgets that ran out before it."""
-        msg = entry.msg
-        work = started_work(msg)
-        if work is not None:
-            for (owner, r), crossing in self.crossed.items():
-                if self.covers(owner, work.agent):
-                    raise InvariantError(
-                        f"seq {entry.seq}: {work} given after {owner or 'the run'}'s {r} "
-                        f"budget ran out at seq {crossing.seq}"
-                    )
-        if isinstance(msg, UsageReported):
-            for (owner, r), crossing in self.crossed.items():
-                if not self.covers(owner, msg.agent):
-                    continue
-                key = (msg.agent, msg.step, msg.attempt)
-                if msg.step is None or msg.attempt is None or key not in crossing.in_flight:
-                    raise InvariantError(
-                        f"seq {entry.seq}: {msg.agent} reported usage of {key[1:]} against "
-                        f"{owner or 'the run'}'s {r} budget, which ran out at seq "
-                        f"{crossing.seq} when that work was not in flight"
-                    )
-
-    def after(self, entry: Entry, state: RunState) -> None:
-        """Count starts, and note budgets that ran out with this entry."""
-        msg = entry.msg
-        if isinstance(msg, StepAssigned):
-            self.assigned[None] += 1
-            self.assigned[msg.agent] += 1
-            self.owners[(msg.step, msg.attempt)] = msg.agent
-            if msg.attempt > 1 and msg.step not in self.lost:
-                self.retried_by[msg.agent] += 1
-            self.lost.discard(msg.step)
-        if isinstance(msg, StepInterrupted) and msg.reason == WORK_LOST:
-            owner = self.owners.get((msg.step, msg.attempt))
-            if owner is not None and msg.step not in self.lost:
-                self.assigned[None] -= 1
-                self.assigned[owner] -= 1
-                self.lost.add(msg.step)
-        if isinstance(msg, StepRetried) and msg.step not in self.lost:
-            self.retries += 1
-        budgets = self.budgets(state)
-        for owner, budget in budgets.items():
-            if budget.attempts is not None and self.assigned[owner] > budget.attempts:
-                raise InvariantError(
-                    f"seq {entry.seq}: {self.assigned[owner]} attempts assigned "
-                    f"({owner or 'run'} budget {budget.attempts})"
-                )
-            limit = budget.retries if owner is not None else None
-            if limit is not None and self.retried_by[owner] > limit:
-                raise InvariantError(
-                    f"seq {entry.seq}: {owner} was given {self.retried_by[owner]} retries "
-                    f"(budget {limit})"
-                )
-        if state.budget.retries is not None and self.retries > state.budget.retries:
-            raise InvariantError(
-                f"seq {entry.seq}: {self.retries} retries (run budget {state.budget.retries})"
-            )
-        if not isinstance(msg, UsageReported):
-            return  # only usage moves a usage budget
-        for owner, budget in budgets.items():
-            found = state.agents.get(owner) if owner is not None else None
-            if owner is not None and found is None:
-                continue
-            usage = state.usage if found is None else found.usage
-            for r in USAGE_RESOURCES:
-                limit = limit_of(budget, r)
-                if limit is None or used_of(usage, r) < limit or (owner, r) in self.crossed:
-                    continue
-                in_flight = {(w.agent, w.step, w.attempt) for w in claimed_work(state)}
-                in_flight.update(
-                    (a, s.step, s.attempt)
-                    for a, s in state.agents.items()
-                    if s.status == "busy" and s.step is not None and s.attempt is not None
-                )
-                self.crossed[(owner, r)] = _Crossing(entry.seq, frozenset(in_flight))
-                self.fresh.append((owner, r))
-
-    def reaction_end(self, seq: int, state: RunState) -> None:
-        """Work covered by a budget that ran out in this reaction was cancelled."""
-        for owner, r in self.fresh:
-            left = [
-                w for w in claimed_work(state) if self.covers(owner, w.agent) and held(state, w)
-            ]
-            if left:
-                raise InvariantError(
-                    f"seq {seq}: {owner or 'the run'}'s {r} budget ran out at seq "
-                    f"{self.crossed[(owner, r)].seq} and {left} is still in flight"
-                )
-            if owner is None and state.status != "failed":
-                raise InvariantError(
-                    f"seq {seq}: the run's {r} budget ran out at seq "
-                    f"{self.crossed[(owner, r)].seq} and the run is {state.status}, not failed"
-                )
-        self.fresh.clear()
 
 
 @attrs.define
@@ -296,14 +130,14 @@ class JournalChecker:
 
     ``feed`` every entry in seq order, then ``finish``. Each broken invariant
     raises ``InvariantError`` naming the seq. ``orphans`` and ``counts`` say
-    what the journal held, for ``hypothesis.event``.
+    what the journal held (for statistics, like ``hypothesis.event``).
     """
 
     state: RunState = attrs.Factory(initial_state)
     entries: list[Entry] = attrs.Factory(list)
     orphans: list[Orphan] = attrs.Factory(list)
     counts: collections.Counter[str] = attrs.Factory(collections.Counter)
-    _budgets: _Budgets = attrs.Factory(_Budgets)
+    _budgets: BudgetWatch = attrs.Factory(BudgetWatch)
     _by_seq: dict[int, Entry] = attrs.Factory(dict)
     _given: dict[str, tuple[str, int]] = attrs.Factory(dict)
     _in_reaction: bool = False
@@ -315,7 +149,7 @@ class JournalChecker:
             self._reaction_end(before)
         self._check_entry(entry, before)
         self._budgets.before(entry, before)
-        after = evolve_checked(before, entry)
+        after = _evolve_checked(before, entry)
         self.state = after
         self.entries.append(entry)
         self._by_seq[entry.seq] = entry
@@ -477,10 +311,8 @@ class JournalChecker:
             self.orphans.append(Orphan(entry.seq, why, work))
 
 
-def evolve_checked(state: RunState, entry: Entry) -> RunState:
+def _evolve_checked(state: RunState, entry: Entry) -> RunState:
     """``evolve``, failing on the first anomaly it records."""
-    from playbill.runtime.logic._reducer import evolve
-
     after = evolve(state, entry)
     if after.anomaly_count != state.anomaly_count:
         raise InvariantError(f"seq {entry.seq}: folding recorded {after.anomalies[-1]!r}")
