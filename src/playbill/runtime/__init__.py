@@ -41,7 +41,8 @@ from .journal._writer import (
 # The reducer, the supervisor's policy and its parts (pure functions)
 from .logic._arbitration import Arbitration, Entrant, arbitrate, vote_of
 from .logic._invariant_budgets import InvariantError
-from .logic._invariants import JournalChecker, Orphan, check_effects_once, reactions
+from .logic._invariant_effects import check_effects_once, reactions
+from .logic._invariants import JournalChecker, Orphan
 from .logic._pipeline import PIPELINE, Pipeline, approve_and_complete, assign, vet_and_complete
 from .logic._policy import STRATEGIES, decide
 from .logic._policy_context import SUPERVISOR, PolicyContext, Strategy, validator_names

@@ -11,12 +11,17 @@ made); tests use it to see how a journal and its writer take a failed commit.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import final
+
+import attrs
 
 from ..model._entry import EntryRow
 from ..model._errors import InjectedFaultError
 from ._store import CommitFeed, JournalStore, RunInfo, SnapshotRow, StoredRow, check_dense
 
 
+@final
+@attrs.define(eq=False)
 class FaultyStore(JournalStore):
     """Any ``JournalStore``, with commits that fail when asked to.
 
@@ -30,11 +35,10 @@ class FaultyStore(JournalStore):
     written. A commit without rows never fails.
     """
 
-    def __init__(self, store: JournalStore) -> None:
-        self._store = store
-        self._fail_next = False
-        self._fail_at: set[int] = set()
-        self._injected = 0
+    _store: JournalStore
+    _fail_next: bool = attrs.field(default=False, init=False)
+    _fail_at: set[int] = attrs.field(factory=set, init=False)
+    _injected: int = attrs.field(default=0, init=False)
 
     @property
     def store(self) -> JournalStore:
