@@ -9,6 +9,9 @@ from __future__ import annotations
 # Arbitration among competing attempts (the competitive strategy)
 from ._arbitration import Arbitration, Entrant, arbitrate, vote_of
 
+# The reaction cascade: an entry and the policy's reactions, stamped and folded
+from ._cascade import Cascade, CascadePolicy, Reactor, cascade, timer_pending
+
 # Clocks and faults
 from ._clock import Clock, ClockStatistics, VirtualClock, WallClock
 
@@ -122,7 +125,6 @@ from ._policy_context import SUPERVISOR, PolicyContext, Strategy, validator_name
 
 # Store backends
 from ._postgres_schema import SchemaMigration, SchemaVersionError
-from ._reactions import Reactor
 
 # The reducer
 from ._reducer import (
@@ -294,6 +296,8 @@ __all__ = [
     "BudgetRecord",
     "BudgetResource",
     "BuildPasses",
+    "Cascade",
+    "CascadePolicy",
     "Check",
     "ChildFunction",
     "ChildSpec",
@@ -454,6 +458,7 @@ __all__ = [
     "approve_and_complete",
     "arbitrate",
     "assign",
+    "cascade",
     "check_replay",
     "decide",
     "decode_entries",
@@ -481,6 +486,7 @@ __all__ = [
     "scopes_overlap",
     "shown_status",
     "state_digest",
+    "timer_pending",
     "validator_names",
     "vet",
     "vet_and_complete",
