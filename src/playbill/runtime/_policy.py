@@ -168,7 +168,7 @@ def decide(
     if ctx.state.plan is not None and ctx.state.status in ("running", "paused"):
         settle(ctx)
         arm_wall_deadlines(ctx)  # once, with the work in hand settled (or the run over)
-    return ctx.drafts
+    return ctx.decision()
 
 
 def _react(ctx: PolicyContext, entry: Entry) -> None:
