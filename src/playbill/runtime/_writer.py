@@ -181,7 +181,9 @@ class JournalWriter:
         """Journal drafts as consecutive entries of the run, atomically.
 
         Returns only once the entries are committed, with their seqs and
-        recorded time. If the commit fails, nothing of the drafts is stored
+        recorded time. A draft the writer's hook drops (a ``timer_fired``
+        whose timer is no longer pending) is not returned; when it drops
+        every draft of a batch, nothing is committed. If the commit fails, nothing of the drafts is stored
         and the error is raised here (to every appender of that batch).
 
         Raises:
@@ -304,7 +306,8 @@ class JournalWriter:
                 prepared = hook.before_commit([entry for _, entries in done for entry in entries])
                 rows, done, everything = place(done, rows, prepared.placed)
                 snapshot, reactions = prepared.snapshot, prepared.added
-            self._store.commit(self._run_id, rows, lease_token=self._token, snapshot=snapshot)
+            if rows:
+                self._store.commit(self._run_id, rows, lease_token=self._token, snapshot=snapshot)
         except BaseException as exc:
             self._failed += 1
             for request in batch:
@@ -316,6 +319,11 @@ class JournalWriter:
                 self._needs_resync = True
             if not isinstance(exc, Exception):
                 raise
+            return
+        if not rows:  # the hook dropped every entry: nothing to commit
+            for request, entries in done:
+                request.settled = True
+                reschedule(request.task, outcome.Value(entries))
             return
         self._last_seq = rows[-1][0]
         self._last_at_us = at_us
