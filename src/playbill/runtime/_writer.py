@@ -183,8 +183,9 @@ class JournalWriter:
         Returns only once the entries are committed, with their seqs and
         recorded time. A draft the writer's hook drops (a ``timer_fired``
         whose timer is no longer pending) is not returned; when it drops
-        every draft of a batch, nothing is committed. If the commit fails, nothing of the drafts is stored
-        and the error is raised here (to every appender of that batch).
+        every draft of a batch, nothing is committed. If the commit fails,
+        nothing of the drafts is stored and the error is raised here (to
+        every appender of that batch).
 
         Raises:
             InvalidEntryError: A draft does not encode into a readable entry;
