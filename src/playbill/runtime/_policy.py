@@ -158,6 +158,8 @@ def decide(
     Returns:
         Drafts sent by ``supervisor``, caused by ``entry.seq``, in the order
         they are to be journaled. Empty for the supervisor's own entries.
+        Usually a ``Decision``: the list also carries the entries and states
+        the drafts were folded into, which ``cascade`` takes as they are.
     """
     if entry.sender == SUPERVISOR or state.status == "new" or isinstance(entry.msg, _QUIET):
         return []
