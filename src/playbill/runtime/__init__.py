@@ -1,15 +1,12 @@
 """The kernel: messages, the journal, run state and the pure reducer.
 
 Nothing here imports :mod:`playbill.actors`; the actors build on this package.
-Everything public is re-exported here. The code lives in four layers, each
-importing only those before it: ``model`` (the data), ``logic`` (pure
-functions), ``journal`` (persistence) and ``shell`` (the machinery on trio);
-their ``_``-prefixed modules are private.
+Everything public is re-exported here; the ``_``-prefixed modules are private.
 """
 
 from __future__ import annotations
 
-# The journal and its stores (persistence)
+# The journal
 from .journal._journal import Journal
 from .journal._journals import (
     MemoryJournal,
@@ -22,6 +19,8 @@ from .journal._journals import (
 from .journal._memory import (
     MemoryStore,
 )
+
+# Store backends
 from .journal._postgres_schema import SchemaMigration, SchemaVersionError
 from .journal._sqlite import (
     SqliteStore,
@@ -37,12 +36,18 @@ from .journal._writer import (
     wall_clock_us,
 )
 
-# The reducer, the supervisor's policy and its parts (pure functions)
+# Arbitration among competing attempts (the competitive strategy)
 from .logic._arbitration import Arbitration, Entrant, arbitrate, vote_of
+
+# The reaction cascade: an entry and the policy's reactions, stamped and folded
+from .logic._cascade import Cascade, CascadePolicy, Reactor, cascade, timer_pending
+
+# The supervisor's policy and its strategies
 from .logic._pipeline import PIPELINE, Pipeline, approve_and_complete, assign, vet_and_complete
 from .logic._policy import STRATEGIES, decide
 from .logic._policy_context import SUPERVISOR, PolicyContext, Strategy, validator_names
-from .logic._reactions import Reactor
+
+# The reducer
 from .logic._reducer import (
     evolve,
     fold,
@@ -60,6 +65,9 @@ from .logic._retry_plan import (
     retry_plan,
 )
 from .logic._scopes import globs_overlap, path_in_scope, scopes_overlap
+
+# Run state
+# Whether a run can move on its own
 from .logic._settle import in_flight, is_settled, shown_status, waiting_for
 from .logic._strategy_competitive import COMPETITIVE, Competitive
 from .logic._strategy_cooperative import COOPERATIVE, Cooperative
@@ -67,7 +75,7 @@ from .logic._strategy_parallel import PARALLEL, Parallel
 from .logic._strategy_review_loop import REVIEW_LOOP, ReviewLoop
 from .logic._vetting import Judge, judged, vet
 
-# Values, messages, entries, run state, errors and fault specs (the data)
+# Entries and their codec
 from .model._entry import (
     FORMAT_VERSION,
     Draft,
@@ -76,6 +84,8 @@ from .model._entry import (
     decode_entry,
     encode_entry,
 )
+
+# Errors
 from .model._errors import (
     CorruptEntryError,
     CorruptSnapshotError,
@@ -97,6 +107,8 @@ from .model._errors import (
     WriterConflictError,
 )
 from .model._faults import FAULT_NAMES, NO_FAULTS, FaultPlan, FaultSpecError, parse_faults
+
+# Messages
 from .model._messages import (
     AgentFailed,
     AgentRestarted,
@@ -177,6 +189,8 @@ from .model._state import (
     outcome_digest,
     state_digest,
 )
+
+# Values: usage, budgets, plans, validators, result envelopes
 from .model._values import (
     DEFAULT_POLICY,
     ROLES,
@@ -225,8 +239,10 @@ from .model._values import (
     VerificationPayload,
 )
 
-# Clocks, mailboxes, routing, timers and supervision (the machinery on trio)
+# Clocks and faults
 from .shell._clock import Clock, ClockStatistics, VirtualClock, WallClock
+
+# Actor mechanics
 from .shell._mailbox import DEFAULT_MAX_BATCH, Mailbox, MailboxStatistics
 from .shell._router import Router, RouterStatistics
 from .shell._supervision import (
@@ -280,6 +296,8 @@ __all__ = [
     "BudgetRecord",
     "BudgetResource",
     "BuildPasses",
+    "Cascade",
+    "CascadePolicy",
     "Check",
     "ChildFunction",
     "ChildSpec",
@@ -440,6 +458,7 @@ __all__ = [
     "approve_and_complete",
     "arbitrate",
     "assign",
+    "cascade",
     "check_replay",
     "decide",
     "decode_entries",
@@ -467,6 +486,7 @@ __all__ = [
     "scopes_overlap",
     "shown_status",
     "state_digest",
+    "timer_pending",
     "validator_names",
     "vet",
     "vet_and_complete",
