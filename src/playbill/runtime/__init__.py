@@ -1,6 +1,7 @@
 """The kernel: messages, the journal, run state and the pure reducer.
 
-Nothing here imports :mod:`playbill.actors`; the actors build on this package.
+Nothing here imports the rest of playbill; the backends, actors, the run and
+the simulation build on this package.
 Everything public is re-exported here. The code lives in four layers, each
 importing only those before it: ``model`` (the data), ``logic`` (pure
 functions), ``journal`` (persistence) and ``shell`` (the machinery on trio);
@@ -22,7 +23,12 @@ from .journal._journals import (
 from .journal._memory import (
     MemoryStore,
 )
-from .journal._postgres_schema import SchemaMigration, SchemaVersionError
+from .journal._postgres_schema import (
+    SCHEMA_VERSION,
+    SchemaMigration,
+    SchemaVersionError,
+    redact_url,
+)
 from .journal._sqlite import (
     SqliteStore,
 )
@@ -40,6 +46,7 @@ from .journal._writer import (
 # The reducer, the supervisor's policy and its parts (pure functions)
 from .logic._arbitration import Arbitration, Entrant, arbitrate, vote_of
 from .logic._pipeline import PIPELINE, Pipeline, approve_and_complete, assign, vet_and_complete
+from .logic._plan_rules import cycle_through, outside_repository, strongly_connected
 from .logic._policy import STRATEGIES, decide
 from .logic._policy_context import SUPERVISOR, PolicyContext, Strategy, validator_names
 from .logic._reactions import Reactor
@@ -253,6 +260,7 @@ __all__ = [
     "PIPELINE",
     "REVIEW_LOOP",
     "ROLES",
+    "SCHEMA_VERSION",
     "STRATEGIES",
     "SUPERVISOR",
     "TERMINAL_RUN_STATUSES",
@@ -441,6 +449,7 @@ __all__ = [
     "arbitrate",
     "assign",
     "check_replay",
+    "cycle_through",
     "decide",
     "decode_entries",
     "decode_entry",
@@ -460,13 +469,16 @@ __all__ = [
     "migrate_journal",
     "open_journal",
     "outcome_digest",
+    "outside_repository",
     "parse_faults",
     "path_in_scope",
+    "redact_url",
     "render_retry_plan",
     "retry_plan",
     "scopes_overlap",
     "shown_status",
     "state_digest",
+    "strongly_connected",
     "validator_names",
     "vet",
     "vet_and_complete",
