@@ -14,7 +14,6 @@ import pytest
 import trio
 
 from invariants import InvariantError, JournalChecker, check_effects_once
-from playbill.actors import ProfileSet, default_plan, simulate
 from playbill.runtime import (
     AgentSpec,
     Budget,
@@ -34,6 +33,7 @@ from playbill.runtime import (
     TestsPass,
     TimerSet,
 )
+from playbill.simulation import ProfileSet, default_plan, simulate
 
 PERFECT = ProfileSet(default="perfect")
 

@@ -39,7 +39,6 @@ from hypothesis import strategies as st
 from msgspec.structs import replace
 
 from invariants import InvariantError, JournalChecker, check_effects_once
-from playbill.actors import simulate
 from playbill.runtime import MemoryJournal, check_replay
 from playbill.runtime.logic._arbitration import Entrant, arbitrate, rank_key
 from playbill.runtime.logic._humans import live_approvals
@@ -48,6 +47,7 @@ from playbill.runtime.model._entry import Entry
 from playbill.runtime.model._messages import ArbitrationDecided, StepAssigned, StepCompleted
 from playbill.runtime.model._state import RunState
 from playbill.runtime.model._values import ArbitrationPolicy, Plan, PolicySettings
+from playbill.simulation import simulate
 from policy_world import Config, World
 from test_policy_properties import MAX_BATCH, configs
 from test_simulation_properties import (

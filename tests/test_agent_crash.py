@@ -16,12 +16,13 @@ import pytest
 import trio
 
 from git_helpers import FIXED, calc_project, git
-from playbill.actors import Reporter, RunSpec, WorkOrder, open_run
-from playbill.actors._backend import Capabilities
-from playbill.actors._checks import ChecksBackend
-from playbill.actors._run_wiring import describe_crash
-from playbill.actors._scripted import Edit, Scripted, ScriptedBackend
+from playbill import RunSpec, open_run
+from playbill._run_wiring import describe_crash
 from playbill.actors._workbench import Workbench
+from playbill.backends import Reporter, WorkOrder
+from playbill.backends._backend import Capabilities
+from playbill.backends._checks import ChecksBackend
+from playbill.backends._scripted import Edit, Scripted, ScriptedBackend
 from playbill.plans import parse_plan
 from playbill.runtime import (
     AgentFailed,

@@ -15,19 +15,18 @@ from pathlib import Path
 import pytest
 
 from backend_helpers import FIXTURES
-from playbill.actors import (
+from playbill import RunSpec, open_run
+from playbill.backends import (
     AgentBackend,
     AgentUnavailableError,
     CommandBackend,
-    RunSpec,
     ScriptedBackend,
     claude_code,
     codex,
-    open_run,
     require_startable,
 )
-from playbill.actors._availability import resolve_program
-from playbill.actors._tool_version import Version
+from playbill.backends._availability import resolve_program
+from playbill.backends._tool_version import Version
 from playbill.runtime import AgentSpec, MemoryJournal, Plan, StepSpec
 
 ALLOW = ("FAKE_VERSION",)

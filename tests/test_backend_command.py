@@ -19,9 +19,9 @@ from backend_helpers import (
     wait_dead,
     wait_for_file,
 )
-from playbill.actors._backend import BackendError
-from playbill.actors._command import BackendConfigError, CommandBackend
-from playbill.actors._prompt import payload_type, render_prompt, result_schema
+from playbill.backends._backend import BackendError
+from playbill.backends._command import BackendConfigError, CommandBackend
+from playbill.backends._prompt import payload_type, render_prompt, result_schema
 from playbill.runtime import (
     ROLES,
     Failure,
@@ -382,7 +382,7 @@ async def test_usage_of_a_failure_is_not_reported_twice(
 
 
 def test_output_nested_too_deep_is_no_json_object_not_a_crash() -> None:
-    from playbill.actors._agent_output import json_lines, last_json_line, last_json_object
+    from playbill.backends._agent_output import json_lines, last_json_line, last_json_object
 
     deep = '{"a": [' * 50_000
     assert last_json_object(deep) is None

@@ -14,10 +14,10 @@ import msgspec
 import pytest
 
 from backend_helpers import RecordingReporter, order
-from playbill.actors._backend import BackendError
-from playbill.actors._command import BackendConfigError
-from playbill.actors._openai import SYSTEM_PROMPT, OpenAIBackend
-from playbill.actors._prompt import render_prompt, result_schema
+from playbill.backends._backend import BackendError
+from playbill.backends._command import BackendConfigError
+from playbill.backends._openai import SYSTEM_PROMPT, OpenAIBackend
+from playbill.backends._prompt import render_prompt, result_schema
 from playbill.runtime import PlanPayload, ReviewPayload, StepSpec
 
 KEY = "sk-test-0123456789abcdef"

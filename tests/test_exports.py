@@ -10,7 +10,9 @@ import pytest
 
 import playbill
 import playbill.actors
+import playbill.backends
 import playbill.runtime
+import playbill.simulation
 import playbill.validators
 import playbill.workspaces
 
@@ -18,6 +20,8 @@ PACKAGES = [
     "playbill",
     "playbill.runtime",
     "playbill.actors",
+    "playbill.backends",
+    "playbill.simulation",
     "playbill.plans",
     "playbill.cli",
     "playbill.workspaces",
@@ -28,6 +32,8 @@ CURATED = [
     playbill,
     playbill.runtime,
     playbill.actors,
+    playbill.backends,
+    playbill.simulation,
     playbill.workspaces,
     playbill.validators,
 ]

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import attrs
 import pytest
 
-from playbill.actors import (
+from playbill.backends import (
     AiderOptions,
     ChecksBackend,
     ChecksOptions,

@@ -10,9 +10,9 @@ import trio
 import trio.testing
 
 from backend_helpers import FIXTURES, RecordingReporter, order
-from playbill.actors._backend import BackendError
-from playbill.actors._command import CommandBackend
-from playbill.actors._progress import Progress, send_heartbeats, tree_signature, watch_tree
+from playbill.backends._backend import BackendError
+from playbill.backends._command import CommandBackend
+from playbill.backends._progress import Progress, send_heartbeats, tree_signature, watch_tree
 
 FAKE = str(FIXTURES / "fake_command.py")
 LABEL = "command fake_command.py"

@@ -12,11 +12,12 @@ import pytest
 import trio
 
 from git_helpers import BUGGY, FIXED, calc_project, git
-from playbill.actors import CommandBackend, Reporter, RunSpec, WorkOrder, open_run
-from playbill.actors._backend import CapabilityError
-from playbill.actors._checks import ChecksBackend
-from playbill.actors._scripted import Edit, Scripted, ScriptedBackend
+from playbill import RunSpec, open_run
 from playbill.actors._workbench import Workbench
+from playbill.backends import CommandBackend, Reporter, WorkOrder
+from playbill.backends._backend import CapabilityError
+from playbill.backends._checks import ChecksBackend
+from playbill.backends._scripted import Edit, Scripted, ScriptedBackend
 from playbill.runtime import (
     AgentSpec,
     FileChanged,

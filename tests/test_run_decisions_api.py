@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from git_helpers import FIXED, calc_project, git
-from playbill.actors import CommandBackend, RunSpec, open_run
-from playbill.actors._checks import ChecksBackend
+from playbill import RunSpec, open_run
 from playbill.actors._workbench import Workbench
+from playbill.backends import CommandBackend
+from playbill.backends._checks import ChecksBackend
 from playbill.runtime import (
     AgentSpec,
     ControlRequest,

@@ -19,14 +19,13 @@ import msgspec
 import pytest
 import trio
 
-from playbill.actors import (
+from playbill import RunSpec, open_run
+from playbill.backends import (
     AgentBackend,
     Capabilities,
     CommandBackend,
     Reporter,
-    RunSpec,
     WorkOrder,
-    open_run,
     process_info,
 )
 from playbill.runtime import (

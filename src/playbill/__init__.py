@@ -16,19 +16,9 @@ import typing as _typing
 from ._lazy import lazy_exports as _lazy_exports
 
 if _typing.TYPE_CHECKING:
+    from ._run import Run, RunSpec, open_run
     from ._sync import SyncJournal
-    from .actors import (
-        AgentBackend,
-        BackendError,
-        Capabilities,
-        Reporter,
-        Run,
-        RunSpec,
-        SimulationResult,
-        WorkOrder,
-        open_run,
-        simulate,
-    )
+    from .backends import AgentBackend, BackendError, Capabilities, Reporter, WorkOrder
     from .runtime import (
         ControlRequest,
         Draft,
@@ -46,6 +36,7 @@ if _typing.TYPE_CHECKING:
         outcome_digest,
         state_digest,
     )
+    from .simulation import SimulationResult, simulate
 
 __version__ = "0.1.0.dev0"
 """The installed version of playbill."""
@@ -86,18 +77,9 @@ if not _typing.TYPE_CHECKING:
         globals(),
         {
             "._sync": ["SyncJournal"],
-            ".actors": [
-                "AgentBackend",
-                "BackendError",
-                "Capabilities",
-                "Reporter",
-                "Run",
-                "RunSpec",
-                "SimulationResult",
-                "WorkOrder",
-                "open_run",
-                "simulate",
-            ],
+            "._run": ["Run", "RunSpec", "open_run"],
+            ".backends": ["AgentBackend", "BackendError", "Capabilities", "Reporter", "WorkOrder"],
+            ".simulation": ["SimulationResult", "simulate"],
             ".runtime": [
                 "ControlRequest",
                 "Draft",

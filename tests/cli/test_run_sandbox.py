@@ -25,7 +25,7 @@ from test_run_stop import Setup
 
 from backend_helpers import RecordingReporter, order
 from git_helpers import FIXED, git
-from playbill.actors._command import CommandBackend
+from playbill.backends._command import CommandBackend
 from playbill.runtime import ImplementationPayload
 from process_helpers import BOUND_S, cmdline, kill_all, members, pids_in, running, wait_until
 

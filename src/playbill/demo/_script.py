@@ -27,7 +27,7 @@ import sys
 from collections.abc import Mapping
 from typing import Final
 
-from playbill.actors import AgentBackend, ChecksBackend, Edit, Scripted, ScriptedBackend
+from playbill.backends import AgentBackend, ChecksBackend, Edit, Scripted, ScriptedBackend
 from playbill.runtime import (
     AgentSpec,
     Budget,

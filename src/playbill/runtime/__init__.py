@@ -1,7 +1,11 @@
 """The kernel: messages, the journal, run state and the pure reducer.
 
-Nothing here imports :mod:`playbill.actors`; the actors build on this package.
-Everything public is re-exported here; the ``_``-prefixed modules are private.
+Nothing here imports the rest of playbill; the backends, actors, the run and
+the simulation build on this package.
+Everything public is re-exported here. The code lives in four layers, each
+importing only those before it: ``model`` (the data), ``logic`` (pure
+functions), ``journal`` (persistence) and ``shell`` (the machinery on trio);
+their ``_``-prefixed modules are private.
 """
 
 from __future__ import annotations
@@ -19,9 +23,12 @@ from .journal._journals import (
 from .journal._memory import (
     MemoryStore,
 )
-
-# Store backends
-from .journal._postgres_schema import SchemaMigration, SchemaVersionError
+from .journal._postgres_schema import (
+    SCHEMA_VERSION,
+    SchemaMigration,
+    SchemaVersionError,
+    redact_url,
+)
 from .journal._sqlite import (
     SqliteStore,
 )
@@ -44,6 +51,7 @@ from .logic._cascade import Cascade, CascadePolicy, Reactor, cascade, timer_pend
 
 # The supervisor's policy and its strategies
 from .logic._pipeline import PIPELINE, Pipeline, approve_and_complete, assign, vet_and_complete
+from .logic._plan_rules import cycle_through, outside_repository, strongly_connected
 from .logic._policy import STRATEGIES, decide
 from .logic._policy_context import SUPERVISOR, PolicyContext, Strategy, validator_names
 
@@ -269,6 +277,7 @@ __all__ = [
     "PIPELINE",
     "REVIEW_LOOP",
     "ROLES",
+    "SCHEMA_VERSION",
     "STRATEGIES",
     "SUPERVISOR",
     "TERMINAL_RUN_STATUSES",
@@ -460,6 +469,7 @@ __all__ = [
     "assign",
     "cascade",
     "check_replay",
+    "cycle_through",
     "decide",
     "decode_entries",
     "decode_entry",
@@ -479,13 +489,16 @@ __all__ = [
     "migrate_journal",
     "open_journal",
     "outcome_digest",
+    "outside_repository",
     "parse_faults",
     "path_in_scope",
+    "redact_url",
     "render_retry_plan",
     "retry_plan",
     "scopes_overlap",
     "shown_status",
     "state_digest",
+    "strongly_connected",
     "timer_pending",
     "validator_names",
     "vet",

@@ -2,7 +2,7 @@
 
 One frozen attrs class per backend: the keys of a plan's
 ``[agents.options]`` table, with their types (checked when the plan loads,
-``playbill.actors._option_types``), the backend's defaults and their
+``playbill.backends._option_types``), the backend's defaults and their
 meaning. Each class says, in two class variables, what its backend can do
 whatever the plan asks: the roles it can play (``plays``) and whether it
 changes files (``edits``); ``build`` makes the backend itself.

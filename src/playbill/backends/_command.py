@@ -140,7 +140,7 @@ class CommandBackend:
         ignore: Gitignore patterns of the files the command writes for
             itself where it works (caches, logs), ignored in its worktrees
             (``capabilities.tool_files``).
-        sandbox: ``bwrap`` to run it sandboxed (``playbill.actors._sandbox``).
+        sandbox: ``bwrap`` to run it sandboxed (``playbill.backends._sandbox``).
         sandbox_network: In the sandbox, whether it keeps the network.
         sandbox_writable: In the sandbox, further paths it may write.
     """
