@@ -185,6 +185,22 @@ def test_runtime_never_imports_actors() -> None:
     assert not offenders
 
 
+PERSISTENCE = ("playbill.runtime.journal._writer", "playbill.runtime.journal._batch")
+"""The journal writer: group commit, lease and a hook before commit, nothing more."""
+
+
+@pytest.mark.parametrize("module", PERSISTENCE)
+def test_the_writer_imports_neither_the_reducer_nor_the_policy(module: str) -> None:
+    # The run's logic reaches the writer only through its commit hook
+    # (``journal._keeper`` runs the cascade); the writer imports no logic.
+    assert not {
+        imported
+        for imported in SOURCE.imports(module)
+        if imported == "playbill.runtime.logic" or imported.startswith("playbill.runtime.logic.")
+    }
+    assert "playbill.runtime.journal._keeper" not in SOURCE.imports(module)
+
+
 def test_every_runtime_module_is_in_a_layer() -> None:
     units = {module: runtime_unit(module) for module in SOURCE.modules("playbill.runtime")}
     assert not {module for module, unit in units.items() if unit == "(no layer)"}
