@@ -45,7 +45,7 @@ from ._doctor import ENDPOINT_TIMEOUT_S, Diagnosis, Endpoint, EnvVar, diagnose, 
 from ._openai import OpenAIBackend
 from ._option_types import AtLeastOne, Count, EnvName, Prose, Seconds, SecondsOrNone, Tokens
 from ._preset_options import AiderOptions, ClaudeCodeOptions, CodexOptions
-from ._presets import aider, claude_code, codex
+from ._presets import aider, checks, claude_code, codex, command, openai
 from ._prompt import payload_type, render_prompt, result_schema
 from ._sandbox import missing_sandbox
 from ._scripted import Edit, Scripted, ScriptedBackend
@@ -95,11 +95,14 @@ __all__ = [
     "agent_env",
     "aider",
     "check_capabilities",
+    "checks",
     "claude_code",
     "codex",
+    "command",
     "diagnose",
     "diagnose_all",
     "missing_sandbox",
+    "openai",
     "payload_type",
     "placeholders_of",
     "process_info",
