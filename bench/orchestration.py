@@ -48,8 +48,9 @@ if __package__ in (None, ""):  # run as a script: import ``bench`` and ``playbil
 
 from bench import _langgraph
 from bench._report import Figure, figure, finish, interleaved, machine, skipped, topic_args
-from playbill.actors import Capabilities, RunSpec, WorkOrder, open_run
-from playbill.actors._backend import Reporter
+from playbill import RunSpec, open_run
+from playbill.backends import Capabilities, WorkOrder
+from playbill.backends._backend import Reporter
 from playbill.runtime import (
     AgentSpec,
     Entry,

@@ -48,7 +48,6 @@ if __package__ in (None, ""):  # run as a script: import ``bench`` and ``playbil
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from bench._report import Figure, figure, finish, machine, topic_args
-from playbill.actors import ProfileSet, default_plan, simulate
 from playbill.runtime import (
     AgentSpec,
     Journal,
@@ -58,6 +57,7 @@ from playbill.runtime import (
     check_replay,
     parse_faults,
 )
+from playbill.simulation import ProfileSet, default_plan, simulate
 
 TOPIC = "simulate"
 FAULTS = parse_faults("crash=0.05,hang=0.02,transient=0.1")

@@ -2,7 +2,7 @@
 
 Run with ``python -m bench.sweep`` (``--quick`` for 500 runs instead of
 10,000), or as part of ``python -m bench``. Like a research sweep, one
-process calls ``playbill.actors.simulate(seed, ...)`` for seed after seed,
+process calls ``playbill.simulation.simulate(seed, ...)`` for seed after seed,
 each run a whole simulated run (writer, policy, router, timers, supervision,
 role actors with seeded simulated backends) on a new ``MemoryJournal`` and a
 virtual clock. The plan: the 10 steps of ``default_plan()`` over 4 agents (a
@@ -36,8 +36,8 @@ if __package__ in (None, ""):  # run as a script: import ``bench`` and ``playbil
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from bench._report import Figure, figure, finish, machine, peak_rss_mb, topic_args
-from playbill.actors import default_plan, simulate
 from playbill.runtime import AgentSpec, Plan, parse_faults
+from playbill.simulation import default_plan, simulate
 
 TOPIC = "sweep"
 FAULTS = "crash=0.02,transient=0.1"

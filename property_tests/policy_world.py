@@ -1,11 +1,11 @@
 """A pure discrete-event world that plays a run's agents, people and clock around ``decide``.
 
 No trio: a virtual clock, an agenda of future events, and the journal as a
-list. Each entry is journaled as the writer does it (fold, ``decide``, the
-drafts stamped right after, breadth first); commands addressed to agents are
-then delivered, and the agents answer on the agenda: they start, send
-heartbeats and usage, and propose results (drawn from their behaviour), or
-hang (no heartbeats, nothing), or crash (``agent_failed``, and the
+list. Each entry is journaled as the writer does it (its ``cascade`` of
+``decide``: fold, decide, the drafts stamped right after, breadth first);
+commands addressed to agents are then delivered, and the agents answer on
+the agenda: they start, send heartbeats and usage, and propose results (drawn
+from their behaviour), or hang (no heartbeats, nothing), or crash (``agent_failed``, and the
 supervision tree restarts them a little later). Cancelled work stops at once.
 Timers fire in (due, seq) order when the agenda reaches their due time.
 People answer some approval requests (yes, no, or a policy decision of their
@@ -17,7 +17,6 @@ Every random draw comes from one ``random.Random`` handed in (hypothesis'
 
 from __future__ import annotations
 
-import collections
 import heapq
 import random
 from collections.abc import Callable
@@ -26,8 +25,8 @@ from typing import Literal
 import attrs
 
 import factories
+from playbill.runtime.logic._cascade import CascadePolicy, cascade
 from playbill.runtime.logic._policy import decide
-from playbill.runtime.logic._reducer import evolve
 from playbill.runtime.model._entry import Entry
 from playbill.runtime.model._messages import (
     AgentFailed,
@@ -71,6 +70,9 @@ from playbill.runtime.model._values import (
     Usage,
     VerificationPayload,
 )
+
+SUPERVISOR_POLICY = CascadePolicy(decide)
+"""The writer's: ``decide``, and a timer's firing only while it is pending."""
 
 SECOND = 1_000_000
 START_US = 1_700_000_000 * SECOND
@@ -171,29 +173,24 @@ class World:
         if self.state.is_terminal and sender != "supervisor":
             return  # the run's writer is closed: late messages are dropped
         root_seq = self.state.last_seq + 1
-        queue = collections.deque([(msg, sender, to, None)])
-        seq = self.state.last_seq
+        entry = factories.entry(
+            msg, seq=root_seq, run_id="world", at_us=self.now_us, sender=sender, recipient=to
+        )
+        result = cascade(self.state, entry, SUPERVISOR_POLICY)
+        supervisor_seqs = {e.seq for e in result.entries if e.sender == "supervisor"}
         delivered: list[Entry] = []
-        while queue:
-            m, s, r, cause = queue.popleft()
-            seq += 1
-            entry = factories.entry(
-                m, seq=seq, run_id="world", at_us=self.now_us, sender=s, recipient=r, cause=cause
-            )
-            self.state = evolve(self.state, entry)
-            self.entries.append(entry)
+        for done, after in zip(result.entries, result.states, strict=True):
+            self.state = after
+            self.entries.append(done)
             for check in self.checks:
-                check(self, entry)
-            drafts = decide(self.state, entry)
-            if drafts and s == "supervisor":
-                self.violations.append(f"decide reacted to its own entry {seq}")
-            for d in drafts:
-                queue.append((d.msg, d.sender, d.recipient, d.cause))
-            if s == "supervisor":
-                delivered.append(entry)
-        self.batches.append((root_seq, seq))
-        for entry in delivered:
-            self._deliver(entry)
+                check(self, done)
+            if done.sender == "supervisor":
+                delivered.append(done)
+        for cause in dict.fromkeys(e.cause for e in result.entries if e.cause in supervisor_seqs):
+            self.violations.append(f"decide reacted to its own entry {cause}")
+        self.batches.append((root_seq, self.state.last_seq))
+        for done in delivered:
+            self._deliver(done)
 
     # --------------------------------------------------------- delivery
 

@@ -13,7 +13,6 @@ import msgspec
 import pytest
 import trio
 
-from playbill.actors import ProfileSet, default_plan, simulate
 from playbill.runtime import (
     AgentSpec,
     Budget,
@@ -33,6 +32,7 @@ from playbill.runtime import (
     TestsPass,
     TimerSet,
 )
+from playbill.simulation import ProfileSet, default_plan, simulate
 from playbill.testing import InvariantError, JournalChecker, check_effects_once
 
 PERFECT = ProfileSet(default="perfect")

@@ -20,7 +20,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from playbill.actors import RunSpec
+from playbill import RunSpec
 from playbill.plans import (
     ID_PATTERN,
     RESERVED_ADDRESSES,

@@ -30,9 +30,9 @@ import trio
 from hypothesis import event, given, note, settings
 from hypothesis import strategies as st
 
-from playbill.actors import RunSpec, open_run
-from playbill.actors._scripted import Edit, Scripted, ScriptedBackend
+from playbill import RunSpec, open_run
 from playbill.actors._workbench import Workbench
+from playbill.backends._scripted import Edit, Scripted, ScriptedBackend
 from playbill.runtime import (
     AgentSpec,
     MemoryJournal,

@@ -8,11 +8,11 @@ import itertools
 from hypothesis import given
 from hypothesis import strategies as st
 
-from playbill.actors._backend import WorkOrder
-from playbill.actors._profiles import AgentProfile, FaultOdds, Latency, RoleOdds, Tokens
-from playbill.actors._sim_draws import draw_outcome
+from playbill.backends._backend import WorkOrder
 from playbill.runtime import ROLES, Failure, ImplementationPayload, StepSpec
 from playbill.runtime.model._faults import FaultPlan
+from playbill.simulation._profiles import AgentProfile, FaultOdds, Latency, RoleOdds, Tokens
+from playbill.simulation._sim_draws import draw_outcome
 
 probabilities = st.floats(min_value=0.0, max_value=1.0)
 sigmas = st.floats(min_value=0.0, max_value=5.0)

@@ -60,15 +60,6 @@ from hypothesis import Phase, event, given, note, settings
 from hypothesis import strategies as st
 
 import factories
-from playbill.actors import (
-    BUILTIN_PROFILES,
-    AgentProfile,
-    FaultOdds,
-    ProfileSet,
-    SimulationResult,
-    default_plan,
-    simulate,
-)
 from playbill.lowlevel import SUPERVISOR
 from playbill.runtime import (
     DEFAULT_POLICY,
@@ -107,6 +98,15 @@ from playbill.runtime import (
 )
 from playbill.runtime.logic._humans import live_approvals
 from playbill.runtime.logic._work import claimed_work, held
+from playbill.simulation import (
+    BUILTIN_PROFILES,
+    AgentProfile,
+    FaultOdds,
+    ProfileSet,
+    SimulationResult,
+    default_plan,
+    simulate,
+)
 from playbill.testing import JournalChecker, check_effects_once, reactions
 
 SETTLE_BOUND_S = 24 * 3600.0
@@ -408,7 +408,7 @@ def test_the_same_scenario_gives_the_same_bytes(scenario: Scenario) -> None:
 
 RUN_ELSEWHERE = """
 import hashlib, sys, msgspec, trio
-from playbill.actors import ProfileSet, simulate
+from playbill.simulation import ProfileSet, simulate
 from playbill.runtime import Budget, MemoryJournal, Plan, PolicySettings, encode_entry, parse_faults
 w = msgspec.json.decode(sys.stdin.buffer.read())
 journal = MemoryJournal()

@@ -17,7 +17,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from journals import plausible_journals
-from playbill.actors import simulate
 from playbill.runtime import (
     AgentSpec,
     Entry,
@@ -33,6 +32,7 @@ from playbill.runtime import (
 from playbill.runtime.logic._reducer import evolve
 from playbill.runtime.logic._step_index import STATUSES, StepIndex, index_of, scan
 from playbill.runtime.model._state import StepState, decode_state, encode_state, initial_state
+from playbill.simulation import simulate
 from strategies import entries_of, messages
 from test_simulation_properties import Scenario, examples, read, scenarios
 

@@ -38,7 +38,6 @@ from hypothesis import assume, event, given, note, settings
 from hypothesis import strategies as st
 from msgspec.structs import replace
 
-from playbill.actors import simulate
 from playbill.runtime import MemoryJournal, check_replay
 from playbill.runtime.logic._arbitration import Entrant, arbitrate, rank_key
 from playbill.runtime.logic._humans import live_approvals
@@ -47,6 +46,7 @@ from playbill.runtime.model._entry import Entry
 from playbill.runtime.model._messages import ArbitrationDecided, StepAssigned, StepCompleted
 from playbill.runtime.model._state import RunState
 from playbill.runtime.model._values import ArbitrationPolicy, Plan, PolicySettings
+from playbill.simulation import simulate
 from playbill.testing import InvariantError, JournalChecker, check_effects_once
 from policy_world import Config, World
 from test_policy_properties import MAX_BATCH, configs

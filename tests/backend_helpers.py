@@ -9,7 +9,7 @@ from typing import Any
 import attrs
 import trio
 
-from playbill.actors._backend import WorkKind, WorkOrder
+from playbill.backends._backend import WorkKind, WorkOrder
 from playbill.runtime import (
     CommandPasses,
     Failure,

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from playbill.actors._backend import BackendError, WorkKind, WorkOrder
-from playbill.actors._profiles import BUILTIN_PROFILES, AgentProfile
-from playbill.actors._simulated import SimulatedBackend, SimulatedCrash
+from playbill.backends._backend import BackendError, WorkKind, WorkOrder
 from playbill.runtime import (
     CommandPasses,
     Failure,
@@ -18,6 +16,8 @@ from playbill.runtime import (
 )
 from playbill.runtime.model._faults import FaultPlan
 from playbill.runtime.shell._clock import VirtualClock
+from playbill.simulation._profiles import BUILTIN_PROFILES, AgentProfile
+from playbill.simulation._simulated import SimulatedBackend, SimulatedCrash
 
 EPOCH_US = 1_700_000_000_000_000
 STEP = StepSpec(

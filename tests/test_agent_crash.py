@@ -16,12 +16,13 @@ import pytest
 import trio
 
 from git_helpers import FIXED, calc_project, git
-from playbill.actors import Reporter, RunSpec, WorkOrder, open_run
-from playbill.actors._backend import Capabilities
-from playbill.actors._checks import ChecksBackend
-from playbill.actors._run_wiring import describe_crash
-from playbill.actors._scripted import Edit, Scripted, ScriptedBackend
+from playbill import RunSpec, open_run
+from playbill._run_wiring import describe_crash
 from playbill.actors._workbench import Workbench
+from playbill.backends import ChecksOptions, Reporter, WorkOrder
+from playbill.backends._backend import Capabilities
+from playbill.backends._checks import ChecksBackend
+from playbill.backends._scripted import Edit, Scripted, ScriptedBackend
 from playbill.plans import parse_plan
 from playbill.runtime import (
     AgentFailed,
@@ -84,7 +85,7 @@ async def test_an_agent_crash_in_a_nursery_is_journaled_as_the_real_exception(
         ),
     )
     crashing = CrashOnce(ScriptedBackend({"fix": [Scripted(edits=(Edit("calc.py", FIXED),))]}))
-    checks = ChecksBackend()
+    checks = ChecksBackend(ChecksOptions())
     journal = MemoryJournal()
     spec = RunSpec(goal="fix calc", plan=plan, policy=PolicySettings(backoff_base_s=0.01))
     bench = Workbench(repo, "c1")
@@ -178,7 +179,7 @@ async def test_an_agent_may_crash_as_often_as_its_plan_allows(
     repo = calc_project(tmp_path / "project", {})
     plan = crashing_plan(max_restarts)
     crashing = CrashTimes(ScriptedBackend({"fix": [Scripted(edits=(Edit("calc.py", FIXED),))]}), 4)
-    checks = ChecksBackend()
+    checks = ChecksBackend(ChecksOptions())
     policy = PolicySettings(backoff_base_s=0.01, max_attempts=9)
     spec = RunSpec(goal="fix calc", plan=plan, policy=policy)
     bench = Workbench(repo, "m1")

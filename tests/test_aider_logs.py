@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from backend_helpers import FIXTURES
-from playbill.actors import _aider_logs
-from playbill.actors._aider_logs import ANALYTICS_LOG, LLM_HISTORY, read_logs, replies
+from playbill.backends import _aider_logs
+from playbill.backends._aider_logs import ANALYTICS_LOG, LLM_HISTORY, read_logs, replies
 from playbill.runtime import Usage
 
 THINKING = "thinking-content-7bbeb8e1441453ad999a0bbba8a46d4b"

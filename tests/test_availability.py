@@ -15,19 +15,18 @@ from pathlib import Path
 import pytest
 
 from backend_helpers import FIXTURES
-from playbill.actors import (
+from playbill import RunSpec, open_run
+from playbill.backends import (
     AgentBackend,
     AgentUnavailableError,
-    CommandBackend,
-    RunSpec,
     ScriptedBackend,
     claude_code,
     codex,
-    open_run,
+    command,
     require_startable,
 )
-from playbill.actors._availability import resolve_program
-from playbill.actors._tool_version import Version
+from playbill.backends._availability import resolve_program
+from playbill.backends._tool_version import Version
 from playbill.runtime import AgentSpec, MemoryJournal, Plan, StepSpec
 
 ALLOW = ("FAKE_VERSION",)
@@ -81,10 +80,10 @@ async def test_every_agent_that_cannot_start_is_named_at_once(tmp_path: Path) ->
     not_executable = tmp_path / "agent.sh"
     not_executable.write_text("#!/bin/sh\necho '{}'\n")
     backends: dict[str, AgentBackend] = {
-        "ok": CommandBackend(argv=(sys.executable, "-c", "pass")),
+        "ok": command(argv=(sys.executable, "-c", "pass")),
         "gone": codex(executable="playbill-no-such-codex"),
-        "flat": CommandBackend(argv=(str(not_executable), "{prompt_file}")),
-        "nameless": CommandBackend(argv=("playbill-no-such-agent", "--go")),
+        "flat": command(argv=(str(not_executable), "{prompt_file}")),
+        "nameless": command(argv=("playbill-no-such-agent", "--go")),
     }
     error, _ = await refused(backends)
     assert [(u.agent, u.reason) for u in error.unavailable] == [
@@ -107,8 +106,8 @@ async def test_a_supported_cli_and_in_process_backends_start(
     backends: dict[str, AgentBackend] = {
         "claude": claude_code(executable=str(FIXTURES / "fake_claude"), env_allow=ALLOW),
         "scripted": ScriptedBackend({}),
-        "shell": CommandBackend(argv=("no-such-program-but-a-shell-line --go",), shell=True),
-        "templated": CommandBackend(argv=("{worktree}/agent.sh",)),
+        "shell": command(argv=("no-such-program-but-a-shell-line --go",), shell=True),
+        "templated": command(argv=("{worktree}/agent.sh",)),
     }
     async with open_run(journal, "r1", lambda a: backends[a.id], spec=spec(*backends)):
         pass

@@ -19,9 +19,9 @@ from backend_helpers import (
     wait_dead,
     wait_for_file,
 )
-from playbill.actors._backend import BackendError
-from playbill.actors._command import BackendConfigError, CommandBackend
-from playbill.actors._prompt import payload_type, render_prompt, result_schema
+from playbill.backends import BackendConfigError, CommandBackend, command
+from playbill.backends._backend import BackendError
+from playbill.backends._prompt import payload_type, render_prompt, result_schema
 from playbill.runtime import (
     ROLES,
     Failure,
@@ -52,7 +52,7 @@ def backend(mode: str, monkeypatch: pytest.MonkeyPatch, **options: object) -> Co
     monkeypatch.setenv("FAKE_MODE", mode)
     allow = ("FAKE_MODE", "FAKE_RECORD", "FAKE_PIDS", "FAKE_SECRET_TOKEN")
     argv = options.pop("argv", (FAKE, "--step", "{step}", "--prompt", "{prompt_file}"))
-    return CommandBackend(argv=argv, env_allow=allow, **options)  # type: ignore[arg-type]
+    return command(argv=argv, env_allow=allow, **options)
 
 
 # ----------------------------------------------------------------- prompts
@@ -164,21 +164,21 @@ def test_strict_schema_still_accepts_full_payloads() -> None:
 )
 def test_bad_templates_are_refused_at_construction(argv: tuple[str, ...], shell: bool) -> None:
     with pytest.raises(BackendConfigError) as caught:
-        CommandBackend(argv=argv, shell=shell)
+        command(argv=argv, shell=shell)
     assert caught.value.option == "argv"
 
 
 def test_other_bad_options_are_refused() -> None:
     with pytest.raises(BackendConfigError):
-        CommandBackend(argv=("x",), timeout_s=0)
+        command(argv=("x",), timeout_s=0)
     with pytest.raises(BackendConfigError):
-        CommandBackend(argv=("x",), roles=())
+        command(argv=("x",), roles=())
     with pytest.raises(BackendConfigError):
-        CommandBackend(argv=("x",), result="stderr")  # type: ignore[arg-type]
+        command(argv=("x",), result="stderr")
 
 
 def test_capabilities_and_name() -> None:
-    b = CommandBackend(argv=("x",), roles=("reviewer",), edits_files=False)
+    b = command(argv=("x",), roles=("reviewer",), edits_files=False)
     assert b.name == "command"
     assert b.capabilities.roles == frozenset({"reviewer"})
     assert not b.capabilities.edits_files
@@ -186,11 +186,11 @@ def test_capabilities_and_name() -> None:
 
 
 def test_the_files_a_command_writes_for_itself_are_what_it_says() -> None:
-    b = CommandBackend(argv=("x",), ignore=[".cache/", "*.log"])
+    b = command(argv=("x",), ignore=[".cache/", "*.log"])
     assert b.capabilities.tool_files == (".cache/", "*.log")
     for bad in ("", "# comment", "a\nb"):
         with pytest.raises(BackendConfigError) as caught:
-            CommandBackend(argv=("x",), ignore=(bad,))
+            command(argv=("x",), ignore=(bad,))
         assert caught.value.option == "ignore"
 
 
@@ -296,14 +296,14 @@ async def test_malformed_output(
 
 
 async def test_missing_executable_is_backend_unavailable(tmp_path: Path) -> None:
-    b = CommandBackend(argv=(str(tmp_path / "no-such-tool"),))
+    b = command(argv=(str(tmp_path / "no-such-tool"),))
     with pytest.raises(BackendError) as caught:
         await b.run(order(), RecordingReporter())
     assert (caught.value.failure.failure_class, caught.value.failure.kind) == (
         "policy",
         "backend_unavailable",
     )
-    shell = CommandBackend(argv=("no-such-tool-playbill --x",), shell=True)
+    shell = command(argv=("no-such-tool-playbill --x",), shell=True)
     with pytest.raises(BackendError) as caught:
         await shell.run(order(), RecordingReporter())
     assert caught.value.failure.kind == "backend_unavailable"
@@ -382,7 +382,7 @@ async def test_usage_of_a_failure_is_not_reported_twice(
 
 
 def test_output_nested_too_deep_is_no_json_object_not_a_crash() -> None:
-    from playbill.actors._agent_output import json_lines, last_json_line, last_json_object
+    from playbill.backends._agent_output import json_lines, last_json_line, last_json_object
 
     deep = '{"a": [' * 50_000
     assert last_json_object(deep) is None
@@ -402,7 +402,7 @@ async def test_a_hostile_result_file_is_malformed_output_never_a_hang(
     monkeypatch: pytest.MonkeyPatch, make: str, said: str
 ) -> None:
     # a FIFO would block an ordinary open for ever; /dev/zero would never end
-    hostile = CommandBackend(
+    hostile = command(
         argv=(sys.executable, "-c", make, "{result_file}"), result="file", timeout_s=60
     )
     with pytest.raises(BackendError) as caught:

@@ -14,10 +14,11 @@ import msgspec
 import pytest
 
 from backend_helpers import RecordingReporter, order
-from playbill.actors._backend import BackendError
-from playbill.actors._command import BackendConfigError
-from playbill.actors._openai import SYSTEM_PROMPT, OpenAIBackend
-from playbill.actors._prompt import render_prompt, result_schema
+from playbill.backends import OpenAIBackend, openai
+from playbill.backends._backend import BackendError
+from playbill.backends._command import BackendConfigError
+from playbill.backends._openai import SYSTEM_PROMPT
+from playbill.backends._prompt import render_prompt, result_schema
 from playbill.runtime import PlanPayload, ReviewPayload, StepSpec
 
 KEY = "sk-test-0123456789abcdef"
@@ -130,7 +131,7 @@ def backend(server: Server, **options: Any) -> OpenAIBackend:
         "backoff_s": 0.01,
         "timeout_s": 5.0,
     }
-    return OpenAIBackend(**{**defaults, **options})
+    return openai(**{**defaults, **options})
 
 
 REVIEW = {
@@ -284,7 +285,7 @@ async def test_connection_errors_are_retried_then_transient() -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    dead = OpenAIBackend(
+    dead = openai(
         model="m",
         base_url=f"http://127.0.0.1:{port}/v1",
         api_key_env="PLAYBILL_TEST_OPENAI_KEY",
@@ -340,7 +341,7 @@ async def test_roles_and_capabilities(server: Server) -> None:
 def test_bad_options_are_refused(option: str, value: Any) -> None:
     options: dict[str, Any] = {"model": "m", option: value}
     with pytest.raises(BackendConfigError) as caught:
-        OpenAIBackend(**options)
+        openai(**options)
     assert caught.value.option == option
 
 

@@ -11,14 +11,14 @@ import msgspec
 import pytest
 
 from backend_helpers import FIXTURES, RecordingReporter, order, read_json
-from playbill.actors._agent_process import ProcessOutput, agent_env
-from playbill.actors._backend import BackendError, WorkKind
-from playbill.actors._cli_agent import CliAgentBackend, _refused
-from playbill.actors._command import BackendConfigError
-from playbill.actors._preset_claude import ClaudeCodeTool
-from playbill.actors._preset_codex import CodexTool
-from playbill.actors._presets import aider, claude_code, codex
-from playbill.actors._tool_version import Version
+from playbill.backends._agent_process import ProcessOutput, agent_env
+from playbill.backends._backend import BackendError, WorkKind
+from playbill.backends._cli_agent import CliAgentBackend, _refused
+from playbill.backends._command import BackendConfigError
+from playbill.backends._preset_claude import ClaudeCodeTool
+from playbill.backends._preset_codex import CodexTool
+from playbill.backends._presets import aider, claude_code, codex
+from playbill.backends._tool_version import Version
 from playbill.runtime import (
     Check,
     Finding,

@@ -10,8 +10,10 @@ import pytest
 
 import playbill
 import playbill.actors
+import playbill.backends
 import playbill.lowlevel
 import playbill.runtime
+import playbill.simulation
 import playbill.testing
 import playbill.validators
 import playbill.workspaces
@@ -22,6 +24,8 @@ PACKAGES = [
     "playbill.testing",
     "playbill.runtime",
     "playbill.actors",
+    "playbill.backends",
+    "playbill.simulation",
     "playbill.plans",
     "playbill.cli",
     "playbill.workspaces",
@@ -34,6 +38,8 @@ CURATED = [
     playbill.testing,
     playbill.runtime,
     playbill.actors,
+    playbill.backends,
+    playbill.simulation,
     playbill.workspaces,
     playbill.validators,
 ]

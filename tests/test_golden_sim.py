@@ -18,7 +18,6 @@ from pathlib import Path
 
 import trio
 
-from playbill.actors import simulate
 from playbill.cli._jsonl import parse_run_file
 from playbill.runtime import (
     MemoryJournal,
@@ -28,6 +27,7 @@ from playbill.runtime import (
     parse_faults,
     state_digest,
 )
+from playbill.simulation import simulate
 
 GOLDEN = Path(__file__).parent / "golden" / "sim-3.jsonl"
 SIM_DIGEST = "08a24feb01075ee26a0d7258bc478a9a5ad4cc333c5f4b7e188b894709ee31f1"

@@ -1,6 +1,6 @@
 """The layering of the code, checked on the source (see docs/design.md).
 
-* ``playbill.runtime`` never imports ``playbill.actors``.
+* ``playbill.runtime`` never imports ``playbill.actors`` (nor anything above it).
 * The layers of ``playbill.runtime`` import only downwards: ``model`` nothing
   else of playbill, ``logic`` only ``model``, ``journal`` only ``model`` and
   ``logic``, ``shell`` any of the three; only the package's ``__init__`` (the
@@ -9,6 +9,12 @@
   the order of ``TOP_LEVEL_ORDER`` (``runtime`` at the bottom, ``cli`` on top).
 * The pure layers (``model`` and ``logic``) import no clock, randomness,
   environment, trio or I/O module.
+* No module imports the private modules of another top-level package: a
+  module may import the ``_``-prefixed modules of its own top-level package
+  (at any depth: ``playbill.runtime.logic`` may import
+  ``playbill.runtime.model._values``) and playbill's top-level helper modules
+  (``playbill._redact``, ``playbill._run``...), but of ``playbill.<package>``
+  only what the package itself exports.
 
 Every import counts: relative ones, those inside functions and those under
 ``if TYPE_CHECKING:`` (an annotation that names a higher layer couples the
@@ -39,7 +45,11 @@ TOP_LEVEL_ORDER: list[tuple[str, ...]] = [
     ("_guard", "_inputs", "_lazy", "_problems", "_process", "_redact", "_version"),
     ("_strict",),  # the one strict converter: reports through _problems
     ("validators", "workspaces"),
-    ("actors",),
+    ("backends",),  # what an agent does: the backends, their options and processes
+    ("actors",),  # the role actors and the integrator, on a backend each
+    ("_run_wiring",),  # the plumbing open_run wires together
+    ("_run",),  # the library's entry point: open_run, Run, RunSpec
+    ("simulation",),  # simulate: a real run of simulated agents
     ("_sync", "demo", "plans"),
     ("sweeps",),
     # The three tiers of the public API: playbill/__init__.py, lowlevel, testing
@@ -176,6 +186,22 @@ def test_runtime_never_imports_actors() -> None:
     assert not offenders
 
 
+PERSISTENCE = ("playbill.runtime.journal._writer", "playbill.runtime.journal._batch")
+"""The journal writer: group commit, lease and a hook before commit, nothing more."""
+
+
+@pytest.mark.parametrize("module", PERSISTENCE)
+def test_the_writer_imports_neither_the_reducer_nor_the_policy(module: str) -> None:
+    # The run's logic reaches the writer only through its commit hook
+    # (``journal._keeper`` runs the cascade); the writer imports no logic.
+    assert not {
+        imported
+        for imported in SOURCE.imports(module)
+        if imported == "playbill.runtime.logic" or imported.startswith("playbill.runtime.logic.")
+    }
+    assert "playbill.runtime.journal._keeper" not in SOURCE.imports(module)
+
+
 def test_every_runtime_module_is_in_a_layer() -> None:
     units = {module: runtime_unit(module) for module in SOURCE.modules("playbill.runtime")}
     assert not {module for module, unit in units.items() if unit == "(no layer)"}
@@ -193,6 +219,28 @@ def test_every_top_level_unit_has_a_place_in_the_order() -> None:
 
 def test_the_top_level_units_import_only_downwards() -> None:
     assert not wrong_way(SOURCE, TOP_LEVEL_ORDER, top_level_unit)
+
+
+def private_reaches(tree: Tree) -> set[tuple[str, str]]:
+    """Every ``(module, imported)`` in ``tree`` where a module imports a private
+    module of another top-level package (``playbill.<package>.<...>._x``)."""
+    found = set()
+    for module in tree.modules():
+        parts = module.split(".")
+        mine = parts[1] if len(parts) > 1 else None
+        for imported in tree.imports(module):
+            theirs = imported.split(".")
+            if theirs[0] != "playbill" or len(theirs) < 3 or theirs[1] == mine:
+                continue
+            if theirs[1].startswith("_"):
+                continue  # a top-level helper module (playbill._x.y does not happen)
+            if any(part.startswith("_") for part in theirs[2:]):
+                found.add((module, imported))
+    return found
+
+
+def test_no_module_imports_another_packages_private_modules() -> None:
+    assert not private_reaches(SOURCE)
 
 
 def write_tree(root: Path, files: dict[str, str]) -> Tree:
@@ -240,6 +288,45 @@ def test_the_checker_finds_a_wrong_way_import(tmp_path: Path) -> None:
     }
     assert wrong_way(tree, TOP_LEVEL_ORDER, top_level_unit) == {
         ("playbill.validators", "playbill.actors"),
+    }
+
+
+def test_the_checker_finds_an_import_of_another_packages_private_module(tmp_path: Path) -> None:
+    """Imports of private modules: own package at any depth and top-level helpers pass.
+
+    (A check that cannot fail proves nothing.)
+    """
+    tree = write_tree(
+        tmp_path,
+        {
+            "playbill/__init__.py": "from ._run import open_run\n",
+            "playbill/_redact.py": "",
+            "playbill/_run.py": "from .actors._role import RoleActor\n",
+            "playbill/runtime/__init__.py": "from .model._values import Usage\n",
+            "playbill/runtime/model/__init__.py": "",
+            "playbill/runtime/model/_values.py": "",
+            "playbill/runtime/logic/__init__.py": "",
+            "playbill/runtime/logic/_reducer.py": (
+                "from playbill.runtime.model._values import Usage\n"
+            ),
+            "playbill/actors/__init__.py": "from ._role import RoleActor\n",
+            "playbill/actors/_role.py": (
+                "from typing import TYPE_CHECKING\n"
+                "from playbill._redact import Redactor\n"
+                "from playbill.runtime import Usage\n"
+                "if TYPE_CHECKING:\n"
+                "    from ..runtime.model._values import Usage\n"
+            ),
+            "playbill/cli/__init__.py": "",
+            "playbill/cli/_app.py": (
+                "def run() -> None:\n    from playbill.runtime.logic import _reducer\n"
+            ),
+        },
+    )
+    assert private_reaches(tree) == {
+        ("playbill._run", "playbill.actors._role"),
+        ("playbill.actors._role", "playbill.runtime.model._values"),
+        ("playbill.cli._app", "playbill.runtime.logic._reducer"),
     }
 
 

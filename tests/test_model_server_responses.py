@@ -11,7 +11,7 @@ import pytest
 
 from model_servers.core import ScriptedServer
 from model_servers.responses import ResponsesApi, Say, Turn, Usage, strict_schema_problem
-from playbill.actors._prompt import result_schema
+from playbill.backends._prompt import result_schema
 from playbill.runtime import ROLES
 
 

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 
-import attrs
 import pytest
 
-from playbill.actors import (
+from playbill.backends import (
     AiderOptions,
     ChecksBackend,
     ChecksOptions,
@@ -19,8 +17,11 @@ from playbill.actors import (
     OpenAIBackend,
     OpenAIOptions,
     aider,
+    checks,
     claude_code,
     codex,
+    command,
+    openai,
 )
 from playbill.plans import (
     BACKENDS,
@@ -31,11 +32,16 @@ from playbill.plans import (
 )
 from playbill.runtime import AgentSpec
 
-# The backends that are attrs classes hold their options as fields of their own.
-CONSTRUCTORS: dict[type, Callable[..., object]] = {
-    CommandOptions: CommandBackend,
-    OpenAIOptions: OpenAIBackend,
-    ChecksOptions: ChecksBackend,
+# The backends that hold their options whole, and the values they are given here.
+HOLDERS: dict[type, Callable[..., object]] = {
+    CommandOptions: command,
+    OpenAIOptions: openai,
+    ChecksOptions: checks,
+}
+CHANGED: dict[type, dict[str, object]] = {
+    CommandOptions: {"argv": ["agent", "{prompt_file}"], "timeout_s": 60, "ignore": [".cache/"]},
+    OpenAIOptions: {"model": "m", "timeout_s": 60, "max_retries": 0},
+    ChecksOptions: {"env": {"PYTEST_ADDOPTS": "-x"}, "heartbeat_s": 2},
 }
 FACTORIES: dict[type, Callable[..., object]] = {
     ClaudeCodeOptions: claude_code,
@@ -44,7 +50,6 @@ FACTORIES: dict[type, Callable[..., object]] = {
 }
 REQUIRED = {CommandOptions: {"argv": ("agent",)}, OpenAIOptions: {"model": "m"}}
 VERIFY_STEP = '[[steps]]\nid = "s"\ngoal = "g"\nrole = "verifier"\n'
-FROM_THE_AGENT = {"roles", "edits_files", "redactor"}  # the agent table gives these
 
 
 def problems_of(text: str) -> dict[str, str]:
@@ -57,19 +62,18 @@ def plan(*agents: str, steps: str = '[[steps]]\nid = "s"\ngoal = "g"\n') -> str:
     return '[run]\ngoal = "g"\n' + "".join(f"[[agents]]\n{a}\n" for a in agents) + steps
 
 
-@pytest.mark.parametrize("cl", list(CONSTRUCTORS))
-def test_every_option_is_a_constructor_parameter_with_its_default(cl: type) -> None:
-    params = inspect.signature(CONSTRUCTORS[cl]).parameters
-    fields = {f.name: f for f in attrs.fields(cl)}
-    assert set(fields) == set(params) - FROM_THE_AGENT - {"allowed_roles", "tool"}
-    for name, field in fields.items():
-        default = params[name].default
-        if isinstance(field.default, attrs.Factory):  # type: ignore[arg-type]
-            assert default is inspect.Parameter.empty or not default, name
-        elif field.default is attrs.NOTHING:
-            assert default is inspect.Parameter.empty, name
-        elif default is not inspect.Parameter.empty:
-            assert field.default == default, name
+@pytest.mark.parametrize("cl", list(HOLDERS))
+def test_a_backend_holds_its_options_given_whole_or_one_by_one(cl: type) -> None:
+    factory, changed = HOLDERS[cl], CHANGED[cl]
+    options = cl(**changed)
+    assert options != cl(**REQUIRED.get(cl, {}))  # not the defaults
+    built = options.build(sorted(cl.plays), cl.edits)
+    assert built.options is options  # type: ignore[attr-defined]
+    assert factory(options).options == options == factory(**changed).options  # type: ignore[attr-defined]
+    over = factory(cl(**REQUIRED.get(cl, {})), **changed)
+    assert over.options == options  # type: ignore[attr-defined]
+    with pytest.raises(TypeError):
+        factory(**REQUIRED.get(cl, {}), no_such_option=1)
 
 
 @pytest.mark.parametrize("cl", list(FACTORIES))
@@ -86,7 +90,7 @@ def test_a_preset_takes_its_options_whole_or_one_by_one(cl: type) -> None:
         factory(no_such_option=1)
 
 
-@pytest.mark.parametrize("cl", [*CONSTRUCTORS, *FACTORIES])
+@pytest.mark.parametrize("cl", [*HOLDERS, *FACTORIES])
 def test_each_backend_can_do_what_its_table_says(cl: type) -> None:
     options = cl(**REQUIRED.get(cl, {}))
     backend = options.build(sorted(cl.plays), cl.edits)
@@ -134,18 +138,18 @@ def test_options_of_every_real_backend_load() -> None:
         "oa": False,
         "v": False,
     }
-    command = factory(specs["c"])
-    assert isinstance(command, CommandBackend)
-    assert (command.result, command.timeout_s, command.env_allow) == (
+    cmd = factory(specs["c"])
+    assert isinstance(cmd, CommandBackend)
+    assert (cmd.options.result, cmd.options.timeout_s, cmd.options.env_allow) == (
         "file",
         60.0,
         ("HTTPS_PROXY",),
     )
-    checks = factory(specs["v"])
-    assert isinstance(checks, ChecksBackend) and checks.env == {"PYTEST_ADDOPTS": "-x"}
-    openai = factory(specs["oa"])
-    assert isinstance(openai, OpenAIBackend)
-    assert (openai.base_url, openai.api_key_env, openai.max_retries) == (
+    ver = factory(specs["v"])
+    assert isinstance(ver, ChecksBackend) and ver.options.env == {"PYTEST_ADDOPTS": "-x"}
+    oa = factory(specs["oa"])
+    assert isinstance(oa, OpenAIBackend)
+    assert (oa.options.base_url, oa.options.api_key_env, oa.options.max_retries) == (
         "http://127.0.0.1:11434/v1",
         "LOCAL_KEY",
         0,

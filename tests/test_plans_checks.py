@@ -5,7 +5,6 @@ from __future__ import annotations
 import attrs
 import pytest
 
-from playbill.actors import BUILTIN_PROFILES, AgentProfile, ProfileSet
 from playbill.plans import (
     AgentTable,
     CommandPassesTable,
@@ -18,6 +17,7 @@ from playbill.plans import (
     parse_plan,
 )
 from playbill.runtime import STRATEGIES
+from playbill.simulation import BUILTIN_PROFILES, AgentProfile, ProfileSet
 
 HEAD = '[run]\ngoal = "g"\n'
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 import trio
 
-from playbill.actors import simulate
 from playbill.plans import PlanError, parse_plan
 from playbill.runtime import (
     DEFAULT_POLICY,
@@ -18,6 +17,7 @@ from playbill.runtime import (
     StepCompleted,
     StepSpec,
 )
+from playbill.simulation import simulate
 
 ARBITRATIONS = ("first_passing", "best_score", "lowest_cost", "reviewer_vote")
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import attrs
 import pytest
 
-from playbill.actors import PLACEHOLDERS
+from playbill.backends import PLACEHOLDERS
 from playbill.plans import (
     BACKENDS,
     VALIDATORS,

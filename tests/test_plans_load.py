@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from playbill.actors import RunSpec
+from playbill import RunSpec
 from playbill.plans import PlanError, PlanFile, load_plan, parse_plan
 from playbill.runtime import (
     AgentSpec,

@@ -9,7 +9,6 @@ from typing import Any
 import attrs
 import pytest
 
-from playbill.actors import ProfileSet, simulate
 from playbill.plans import (
     PYTEST,
     STARTER_PLAN,
@@ -27,6 +26,7 @@ from playbill.plans import (
     plan_backends,
     starter_plan,
 )
+from playbill.simulation import ProfileSet, simulate
 
 REAL = starter_plan()
 

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from playbill.actors._profile_file import ProfileError, load_profiles, parse_profiles
-from playbill.actors._profiles import (
+from playbill.runtime import InputError, PlaybillError
+from playbill.simulation._profile_file import ProfileError, load_profiles, parse_profiles
+from playbill.simulation._profiles import (
     BUILTIN_PROFILES,
     DEFAULT_PROFILE,
     AgentProfile,
@@ -17,7 +18,6 @@ from playbill.actors._profiles import (
     RoleOdds,
     Tokens,
 )
-from playbill.runtime import InputError, PlaybillError
 
 
 def test_the_builtins_are_there_and_valid() -> None:

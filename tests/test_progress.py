@@ -10,9 +10,9 @@ import trio
 import trio.testing
 
 from backend_helpers import FIXTURES, RecordingReporter, order
-from playbill.actors._backend import BackendError
-from playbill.actors._command import CommandBackend
-from playbill.actors._progress import Progress, send_heartbeats, tree_signature, watch_tree
+from playbill.backends import CommandBackend, command
+from playbill.backends._backend import BackendError
+from playbill.backends._progress import Progress, send_heartbeats, tree_signature, watch_tree
 
 FAKE = str(FIXTURES / "fake_command.py")
 LABEL = "command fake_command.py"
@@ -26,7 +26,7 @@ def fake(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):  # type: ignore[no-un
     def make(mode: str, **options: object) -> CommandBackend:
         monkeypatch.setenv("FAKE_MODE", mode)
         allow = ("FAKE_MODE", "FAKE_RECORD", "FAKE_SECRET_TOKEN")
-        return CommandBackend(argv=(FAKE,), env_allow=allow, **options)  # type: ignore[arg-type]
+        return command(argv=(FAKE,), env_allow=allow, **options)
 
     return make
 

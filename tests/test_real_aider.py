@@ -30,10 +30,10 @@ from git_helpers import BUGGY, FIXED, calc_plan, calc_project, git
 from model_servers.chat import ChatCompletions, Scripted, Turn, search_replace
 from model_servers.core import Request, ScriptedServer
 from model_servers.trap import NetworkTrap
-from playbill.actors._backend import BackendError
-from playbill.actors._cli_agent import CliAgentBackend
-from playbill.actors._preset_aider import TOOL_FILES
-from playbill.actors._presets import aider
+from playbill.backends._backend import BackendError
+from playbill.backends._cli_agent import CliAgentBackend
+from playbill.backends._preset_aider import TOOL_FILES
+from playbill.backends._presets import aider
 from playbill.runtime import (
     ImplementationPayload,
     ReviewPayload,

@@ -28,11 +28,11 @@ from git_helpers import BUGGY, FIXED, calc_plan, calc_project, git
 from model_servers.anthropic import AnthropicApi, ApiError, Tokens, Turn, call, say, tool_results
 from model_servers.core import ScriptedServer
 from model_servers.trap import NetworkTrap
-from playbill.actors._agent_process import agent_env
-from playbill.actors._backend import BackendError
-from playbill.actors._cli_agent import CliAgentBackend
-from playbill.actors._presets import claude_code
-from playbill.actors._tool_version import Version
+from playbill.backends._agent_process import agent_env
+from playbill.backends._backend import BackendError
+from playbill.backends._cli_agent import CliAgentBackend
+from playbill.backends._presets import claude_code
+from playbill.backends._tool_version import Version
 from playbill.runtime import ImplementationPayload, ReviewPayload, StepSpec
 
 pytestmark = pytest.mark.agent_clis

@@ -36,11 +36,11 @@ from model_servers.responses import (
     strict_schema_problem,
     tool_outputs,
 )
-from playbill.actors._backend import BackendError
-from playbill.actors._cli_agent import CliAgentBackend
-from playbill.actors._preset_codex import SUPPORTED
-from playbill.actors._presets import codex
-from playbill.actors._prompt import result_schema
+from playbill.backends._backend import BackendError
+from playbill.backends._cli_agent import CliAgentBackend
+from playbill.backends._preset_codex import SUPPORTED
+from playbill.backends._presets import codex
+from playbill.backends._prompt import result_schema
 from playbill.runtime import (
     ImplementationPayload,
     ResultProposed,

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from git_helpers import FIXED, calc_project, git
-from playbill.actors import RunSpec, open_run
-from playbill.actors._scripted import Edit, Scripted, ScriptedBackend
+from playbill import RunSpec, open_run
 from playbill.actors._workbench import Workbench
+from playbill.backends._scripted import Edit, Scripted, ScriptedBackend
 from playbill.runtime import (
     AgentSpec,
     MemoryJournal,

@@ -12,11 +12,12 @@ import pytest
 import trio
 
 from git_helpers import BUGGY, FIXED, calc_project, git
-from playbill.actors import CommandBackend, Reporter, RunSpec, WorkOrder, open_run
-from playbill.actors._backend import CapabilityError
-from playbill.actors._checks import ChecksBackend
-from playbill.actors._scripted import Edit, Scripted, ScriptedBackend
+from playbill import RunSpec, open_run
 from playbill.actors._workbench import Workbench
+from playbill.backends import ChecksOptions, Reporter, WorkOrder, checks, command
+from playbill.backends._backend import CapabilityError
+from playbill.backends._checks import ChecksBackend
+from playbill.backends._scripted import Edit, Scripted, ScriptedBackend
 from playbill.runtime import (
     AgentSpec,
     FileChanged,
@@ -51,7 +52,7 @@ AGENTS = (
 
 def backends(script: Mapping[str, Sequence[Scripted]]):  # type: ignore[no-untyped-def]
     scripted = ScriptedBackend(script)
-    checks = ChecksBackend()
+    checks = ChecksBackend(ChecksOptions())
     return lambda agent: checks if agent.backend == "checks" else scripted
 
 
@@ -175,7 +176,7 @@ async def test_a_backend_that_cannot_edit_is_refused_for_an_editing_agent(repo: 
     )
     spec = RunSpec(goal="g", plan=plan)
     with pytest.raises(CapabilityError, match="cannot play executor"):
-        async with open_run(MemoryJournal(), "r2", lambda _: ChecksBackend(), spec=spec):
+        async with open_run(MemoryJournal(), "r2", lambda _: checks(), spec=spec):
             pass
 
 
@@ -235,7 +236,7 @@ async def test_verification_sees_the_committed_work_not_what_was_written_since(
         agents=AGENTS,
     )
     scripted = ScriptedBackend({"fix": [Scripted(edits=(Edit("calc.py", FIXED),))]})
-    tampering, checks = TamperingReviewer(), ChecksBackend()
+    tampering, checks = TamperingReviewer(), ChecksBackend(ChecksOptions())
 
     def backends(agent: AgentSpec) -> object:
         return {"ex": scripted, "rev": tampering, "ver": checks}[agent.id]
@@ -289,8 +290,8 @@ async def test_files_an_agent_writes_for_itself_are_never_committed(
     """A command agent leaves aider's cache, a swap file and its own cache beside a real edit."""
     script = tmp_path / "littering_agent.py"
     script.write_text(LITTERING_AGENT)
-    agent = CommandBackend(argv=(sys.executable, str(script)), ignore=(".aider*", ".tool-cache/"))
-    checks = ChecksBackend()
+    agent = command(argv=(sys.executable, str(script)), ignore=(".aider*", ".tool-cache/"))
+    checks = ChecksBackend(ChecksOptions())
     plan = Plan(
         steps=(StepSpec(id="fix", goal="fix add", scope=("calc.py",), validators=(PYTEST,)),),
         agents=(AGENTS[0], AGENTS[2]),
@@ -357,7 +358,7 @@ async def test_a_run_journaled_with_worktrees_under_git_still_resumes(
         agents=AGENTS,
     )
     scripted = ScriptedBackend({"fix": [Scripted(edits=(Edit("calc.py", FIXED),))]})
-    checks = ChecksBackend()
+    checks = ChecksBackend(ChecksOptions())
     journal = MemoryJournal()
     spec = RunSpec(goal="fix calc", plan=plan)
 

@@ -11,8 +11,8 @@ import msgspec
 import pytest
 
 from playbill._redact import Redactor, has_lone_surrogate, lone_surrogate_at
-from playbill.actors._agent_output import missing_json_line
 from playbill.actors._usage_check import usage_problem
+from playbill.backends._agent_output import missing_json_line
 from playbill.plans import PlanError, parse_plan, secret_names
 from playbill.runtime import (
     Heartbeat,

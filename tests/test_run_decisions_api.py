@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from git_helpers import FIXED, calc_project, git
-from playbill.actors import CommandBackend, RunSpec, open_run
-from playbill.actors._checks import ChecksBackend
+from playbill import RunSpec, open_run
 from playbill.actors._workbench import Workbench
+from playbill.backends import CommandBackend, checks, command
 from playbill.runtime import (
     AgentSpec,
     ControlRequest,
@@ -42,12 +42,10 @@ async def test_skipping_a_step_at_work_stops_its_agent_and_the_run_goes_on(
     state_dir = tmp_path / "agent-state"
     state_dir.mkdir()
 
-    def command(mode: str) -> CommandBackend:
-        return CommandBackend(
-            argv=(sys.executable, str(FIX_AGENT), mode, "{prompt_file}", str(state_dir))
-        )
+    def fixer(mode: str) -> CommandBackend:
+        return command(argv=(sys.executable, str(FIX_AGENT), mode, "{prompt_file}", str(state_dir)))
 
-    agents = {"hang": command("hang"), "fix": command("fix"), "checks": ChecksBackend()}
+    agents = {"hang": fixer("hang"), "fix": fixer("fix"), "checks": checks()}
     plan = Plan(
         steps=(
             StepSpec(

@@ -19,14 +19,13 @@ import msgspec
 import pytest
 import trio
 
-from playbill.actors import (
+from playbill import RunSpec, open_run
+from playbill.backends import (
     AgentBackend,
     Capabilities,
-    CommandBackend,
     Reporter,
-    RunSpec,
     WorkOrder,
-    open_run,
+    command,
     process_info,
 )
 from playbill.runtime import (
@@ -70,9 +69,9 @@ async def test_interrupt_stops_the_agents_processes_and_resume_gives_the_work_ou
     state_dir: Path,
 ) -> None:
     argv = (sys.executable, str(FIX_AGENT), "spawn-then-fix", "{prompt_file}", str(state_dir))
-    command = CommandBackend(argv=argv, heartbeat_s=0.5, kill_grace_s=1.0)
+    fixer = command(argv=argv, heartbeat_s=0.5, kill_grace_s=1.0)
     journal = MemoryJournal()
-    async with open_run(journal, "i1", lambda agent: command, spec=SPEC) as run:
+    async with open_run(journal, "i1", lambda agent: fixer, spec=SPEC) as run:
         state = await run.wait(lambda s: bool(s.processes))
         [record] = state.processes
         while len(pids_in(state_dir / "pids")) < 2:  # noqa: ASYNC110 - files send no event
@@ -93,7 +92,7 @@ async def test_interrupt_stops_the_agents_processes_and_resume_gives_the_work_ou
     [lost] = [e.msg for e in entries if isinstance(e.msg, StepInterrupted)]
     assert (lost.step, lost.attempt, lost.reason) == ("fix", 1, "work_lost")
 
-    async with open_run(journal, "i1", lambda agent: command) as run:
+    async with open_run(journal, "i1", lambda agent: fixer) as run:
         done = await run.wait()
     assert done.status == "completed", done.reason
     assert [a.status for a in done.steps["fix"].attempts] == ["interrupted", "passed"]

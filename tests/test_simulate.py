@@ -9,7 +9,6 @@ from collections import Counter
 import pytest
 import trio
 
-from playbill.actors import BUILTIN_PROFILES, ProfileSet, simulate
 from playbill.runtime import (
     AgentFailed,
     AgentRestarted,
@@ -26,6 +25,7 @@ from playbill.runtime import (
     outcome_digest,
     state_digest,
 )
+from playbill.simulation import BUILTIN_PROFILES, ProfileSet, simulate
 
 PERFECT = ProfileSet(profiles=BUILTIN_PROFILES, default="perfect")
 
@@ -66,7 +66,7 @@ def test_different_seeds_give_different_runs() -> None:
 
 SCRIPT = """
 import sys, hashlib, trio
-from playbill.actors import simulate
+from playbill.simulation import simulate
 from playbill.runtime import MemoryJournal, FaultPlan, encode_entry
 journal = MemoryJournal()
 simulate(11, journal=journal, faults=FaultPlan(crash=0.1, hang=0.05, transient=0.1))

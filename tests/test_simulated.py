@@ -9,10 +9,7 @@ import pytest
 import trio
 import trio.testing
 
-from playbill.actors._backend import AgentBackend, BackendError
-from playbill.actors._profiles import BUILTIN_PROFILES, AgentProfile, FaultOdds, Latency, RoleOdds
-from playbill.actors._sim_payloads import path_in_scope
-from playbill.actors._simulated import SimulatedBackend, SimulatedCrash
+from playbill.backends._backend import AgentBackend, BackendError
 from playbill.runtime import (
     HumanApproval,
     ImplementationPayload,
@@ -26,6 +23,15 @@ from playbill.runtime import (
 )
 from playbill.runtime.model._faults import FaultPlan
 from playbill.runtime.shell._clock import VirtualClock
+from playbill.simulation._profiles import (
+    BUILTIN_PROFILES,
+    AgentProfile,
+    FaultOdds,
+    Latency,
+    RoleOdds,
+)
+from playbill.simulation._sim_payloads import path_in_scope
+from playbill.simulation._simulated import SimulatedBackend, SimulatedCrash
 from sim_helpers import EPOCH_US, STEP, Recorder, act, assert_rate, backend, order, outcomes
 
 

@@ -12,10 +12,10 @@ import pytest
 import trio
 import trio.testing
 
-from playbill.actors._profiles import BUILTIN_PROFILES, AgentProfile
-from playbill.actors._simulated import SimulatedBackend
 from playbill.runtime import StepSpec
 from playbill.runtime.shell._clock import VirtualClock
+from playbill.simulation._profiles import BUILTIN_PROFILES, AgentProfile
+from playbill.simulation._simulated import SimulatedBackend
 from sim_helpers import EPOCH_US, Recorder, act, backend, order
 
 
@@ -65,9 +65,9 @@ def test_outcomes_do_not_depend_on_what_ran_before() -> None:
 # it runs here and in subprocesses with other hash seeds.
 SCRIPT = """
 import msgspec, trio, trio.testing
-from playbill.actors._backend import BackendError, WorkOrder
-from playbill.actors._profiles import BUILTIN_PROFILES
-from playbill.actors._simulated import SimulatedBackend, SimulatedCrash
+from playbill.backends._backend import BackendError, WorkOrder
+from playbill.simulation._profiles import BUILTIN_PROFILES
+from playbill.simulation._simulated import SimulatedBackend, SimulatedCrash
 from playbill.runtime import StepSpec, TestsPass, CommandPasses
 from playbill.runtime.shell._clock import VirtualClock
 from playbill.runtime.model._faults import parse_faults
@@ -132,9 +132,9 @@ def test_transcripts_are_identical_across_processes_and_hash_seeds() -> None:
 # the role actors do: the journal's order must be the same in every process.
 PARALLEL = """
 import msgspec, trio, trio.testing
-from playbill.actors._backend import BackendError, WorkOrder
-from playbill.actors._profiles import BUILTIN_PROFILES
-from playbill.actors._simulated import SimulatedBackend, SimulatedCrash
+from playbill.backends._backend import BackendError, WorkOrder
+from playbill.simulation._profiles import BUILTIN_PROFILES
+from playbill.simulation._simulated import SimulatedBackend, SimulatedCrash
 from playbill.runtime import StepSpec
 from playbill.runtime.shell._clock import VirtualClock
 from playbill.runtime.model._faults import parse_faults

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from playbill.actors._profiles import AgentProfile, FaultOdds, Latency, RoleOdds
 from playbill.runtime import Failure
 from playbill.runtime.model._faults import FaultPlan
+from playbill.simulation._profiles import AgentProfile, FaultOdds, Latency, RoleOdds
 from sim_helpers import assert_rate, outcomes
 
 

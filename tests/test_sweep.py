@@ -7,11 +7,11 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from playbill.actors import BUILTIN_PROFILES, default_plan
-from playbill.actors._profile_file import ProfileError
 from playbill.plans import PlanError
 from playbill.runtime import STRATEGIES, InputError, PlaybillError, StepSpec, parse_faults
 from playbill.runtime.model._state import AttemptState, RunState, StepState
+from playbill.simulation import BUILTIN_PROFILES, default_plan
+from playbill.simulation._profile_file import ProfileError
 from playbill.sweeps import (
     EXAMPLE_PROFILES,
     PROGRESS_FILE,

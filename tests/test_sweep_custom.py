@@ -10,8 +10,8 @@ import msgspec
 import pytest
 
 from custom_strategy import NeverReviews, TestsFirst
-from playbill.actors import simulate
 from playbill.runtime import STRATEGIES
+from playbill.simulation import simulate
 from playbill.sweeps import (
     MANIFEST_FILE,
     ROWS_CSV,

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from playbill.actors._preset_aider import AiderTool
-from playbill.actors._preset_claude import ClaudeCodeTool
-from playbill.actors._preset_codex import CodexTool
-from playbill.actors._tool_needs import CODEX_API, CODEX_CHATGPT, aider_provider
+from playbill.backends._preset_aider import AiderTool
+from playbill.backends._preset_claude import ClaudeCodeTool
+from playbill.backends._preset_codex import CodexTool
+from playbill.backends._tool_needs import CODEX_API, CODEX_CHATGPT, aider_provider
 
 
 def test_claude_code_key_login_and_endpoint(tmp_path: Path) -> None:

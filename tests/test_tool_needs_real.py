@@ -26,9 +26,9 @@ import trio
 
 import agent_clis
 from model_servers.core import Reply, Request, ScriptedServer
-from playbill.actors import CliAgentBackend, Diagnosis, claude_code, codex, diagnose
-from playbill.actors._agent_process import agent_env
-from playbill.actors._tool_needs import INFERENCE
+from playbill.backends import CliAgentBackend, Diagnosis, claude_code, codex, diagnose
+from playbill.backends._agent_process import agent_env
+from playbill.backends._tool_needs import INFERENCE
 
 pytestmark = pytest.mark.agent_clis
 

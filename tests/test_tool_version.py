@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from backend_helpers import FIXTURES, RecordingReporter, order
-from playbill.actors._backend import BackendError
-from playbill.actors._presets import aider, claude_code, codex
-from playbill.actors._tool_version import ToolVersionError, Version, VersionRange
+from playbill.backends._backend import BackendError
+from playbill.backends._presets import aider, claude_code, codex
+from playbill.backends._tool_version import ToolVersionError, Version, VersionRange
 
 ALLOW = ("FAKE_VERSION", "FAKE_MODE")
 

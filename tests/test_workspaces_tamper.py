@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from git_helpers import calc_project, git
-from playbill.actors._sandbox import sandboxed
+from playbill.backends._sandbox import sandboxed
 from playbill.workspaces import GitTampered, Workspaces
 from playbill.workspaces._tamper import config_keys, differences, snapshot
 

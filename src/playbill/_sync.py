@@ -13,7 +13,8 @@ from typing import Any, final
 
 import trio
 
-from .actors import BackendFactory, RunSpec, SimulationResult, open_run, simulate
+from ._run import RunSpec, open_run
+from .backends import BackendFactory
 from .runtime import (
     ControlRequest,
     Draft,
@@ -23,6 +24,7 @@ from .runtime import (
     RunState,
     open_journal,
 )
+from .simulation import SimulationResult, simulate
 
 
 @final
@@ -106,5 +108,5 @@ class SyncJournal:
         return trio.run(run)
 
     def simulate(self, seed: int, **options: Any) -> SimulationResult:
-        """Simulate a run into this journal (see ``playbill.actors.simulate``)."""
+        """Simulate a run into this journal (see ``playbill.simulation.simulate``)."""
         return simulate(seed, journal=self._journal, **options)

@@ -25,7 +25,7 @@ from test_run_stop import Setup
 
 from backend_helpers import RecordingReporter, order
 from git_helpers import FIXED, git
-from playbill.actors._command import CommandBackend
+from playbill.backends import command
 from playbill.runtime import ImplementationPayload
 from process_helpers import BOUND_S, cmdline, kill_all, members, pids_in, running, wait_until
 
@@ -190,7 +190,7 @@ async def test_sandbox_network_decides_whether_the_agent_reaches_the_network(
         port = listener.getsockname()[1]
         script = tmp_path / "reach.py"
         script.write_text(REACH, encoding="utf-8")
-        agent = CommandBackend(
+        agent = command(
             argv=(sys.executable, str(script), str(port)),
             sandbox="bwrap",
             sandbox_network=network,

@@ -20,10 +20,10 @@ from pathlib import Path
 
 import trio
 
-from playbill.actors import simulate
 from playbill.cli._demo import demo_run
 from playbill.cli._jsonl import encode_run_file
 from playbill.runtime import MemoryJournal, fold, parse_faults, state_digest
+from playbill.simulation import simulate
 
 HERE = Path(__file__).resolve().parent
 

@@ -22,6 +22,7 @@ import attrs
 import trio
 
 from playbill._redact import lone_surrogate_at
+from playbill.backends import AgentBackend, BackendError, WorkKind, WorkOrder
 from playbill.runtime import (
     AgentRestarted,
     AgentSpec,
@@ -49,7 +50,6 @@ from playbill.runtime import (
 )
 from playbill.workspaces import GitTampered, ScopeViolation, WorkspaceError, Worktree
 
-from ._backend import AgentBackend, BackendError, WorkKind, WorkOrder
 from ._usage_check import bad_usage, usage_problem
 from ._workbench import Workbench
 

@@ -36,6 +36,7 @@ import trio
 from msgspec.structs import replace
 
 from playbill._redact import Redactor
+from playbill.backends import BackendError
 from playbill.runtime import (
     Evidence,
     Failure,
@@ -57,8 +58,6 @@ from playbill.workspaces import (
     make_view,
     remove_view,
 )
-
-from ._backend import BackendError
 
 REPO_LABEL: Final = "repo"
 """The run label that names the repository a real run works on."""

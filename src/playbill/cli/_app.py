@@ -29,7 +29,7 @@ from rich.console import Console
 from ._escape import printable
 
 if TYPE_CHECKING:
-    from playbill.runtime.model._errors import PlaybillError
+    from playbill.runtime import PlaybillError
 
 DEFAULT_JOURNAL = Path(".playbill") / "journal.db"
 """Where the journal is when neither ``--journal`` nor ``PLAYBILL_JOURNAL`` says."""
@@ -85,7 +85,7 @@ class Settings:
                 if str(self.journal) == ":memory:"
                 else str(self.journal.absolute())
             )
-        from playbill.runtime.journal._postgres_schema import redact_url
+        from playbill.runtime import redact_url
 
         return redact_url(self.journal)
 
@@ -110,8 +110,7 @@ def describe(error: PlaybillError, journal: Path | str) -> str:
 
     A database URL's password never shows, wherever the error quotes the URL.
     """
-    from playbill.runtime.journal._journals import is_journal_url
-    from playbill.runtime.journal._postgres_schema import redact_url
+    from playbill.runtime import is_journal_url, redact_url
 
     line = _describe(error, journal)
     if isinstance(journal, str) and is_journal_url(journal):
@@ -123,12 +122,7 @@ def describe(error: PlaybillError, journal: Path | str) -> str:
 
 
 def _describe(error: PlaybillError, journal: Path | str) -> str:
-    from playbill.runtime.model._errors import (
-        InputError,
-        JournalError,
-        NotAJournalError,
-        UnknownRunError,
-    )
+    from playbill.runtime import InputError, JournalError, NotAJournalError, UnknownRunError
 
     if isinstance(error, InputError | NotAJournalError):
         return str(error)
@@ -218,7 +212,7 @@ class PlaybillGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         """Run the command; report a ``PlaybillError`` in one line (or re-raise with --debug)."""
-        from playbill.runtime.model._errors import PlaybillError
+        from playbill.runtime import PlaybillError
 
         try:
             try:
@@ -303,7 +297,7 @@ def journal_target(ctx: click.Context, param: click.Parameter, value: object) ->
     """``--journal``: a ``Path`` for a file, or a database URL as it is (a ``Path`` mangles it)."""
     if isinstance(value, Path):
         return value
-    from playbill.runtime.journal._journals import is_journal_url
+    from playbill.runtime import is_journal_url
 
     text = str(value)
     if is_journal_url(text):

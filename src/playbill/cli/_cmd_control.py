@@ -25,9 +25,9 @@ from pathlib import Path
 import click
 
 from playbill._redact import Redactor
-from playbill.actors import AgentBackend, ProfileSet, Workbench, load_profiles
-from playbill.actors._run_wiring import end_leftovers
-from playbill.actors._workbench import BASE_LABEL, REPO_LABEL, WORKTREES_LABEL
+from playbill._run_wiring import end_leftovers
+from playbill.actors import BASE_LABEL, REPO_LABEL, WORKTREES_LABEL, Workbench
+from playbill.backends import AgentBackend
 from playbill.demo import demo_backends
 from playbill.plans import load_plan, plan_backends, secret_names
 from playbill.runtime import (
@@ -43,6 +43,7 @@ from playbill.runtime import (
     decide,
     parse_faults,
 )
+from playbill.simulation import ProfileSet, load_profiles
 
 from ._app import Settings, make_console, pass_settings, run_async, say
 from ._cmd_run import (

@@ -6,9 +6,7 @@ import shlex
 
 import click
 
-from playbill.runtime import Journal
-from playbill.runtime.model._errors import WriterConflictError
-from playbill.runtime.model._state import RunState
+from playbill.runtime import Journal, RunState, WriterConflictError
 
 from ._app import Settings, make_console, playbill_command, run_async, say
 from ._demo import DemoRun, demo_run, next_demo_run_id

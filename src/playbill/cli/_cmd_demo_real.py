@@ -21,7 +21,7 @@ from typing import Final
 from rich.console import Console
 from rich.live import Live
 
-from playbill.actors import Run
+from playbill._run import Run
 from playbill.demo import (
     DemoResult,
     create_demo_repository,

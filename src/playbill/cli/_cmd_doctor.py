@@ -3,7 +3,7 @@
 For each agent of the plan (or, given none, the three coding-agent CLIs
 with their defaults): its program and release, the environment variables
 it needs (by name: values are never printed), its credential and whether
-its endpoint answers (see ``playbill.actors._doctor``). A table, or with
+its endpoint answers (see ``playbill.backends._doctor``). A table, or with
 ``--json`` one JSON object; then one line per problem on stderr. Exit
 status 0 when every agent is ready, 1 when one is not, 2 for bad input (a
 missing or invalid plan), as everywhere. It never touches the journal.
@@ -20,7 +20,7 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
-from playbill.actors import (
+from playbill.backends import (
     ENDPOINT_TIMEOUT_S,
     AgentBackend,
     Diagnosis,

@@ -6,8 +6,7 @@ from collections.abc import Callable, Sequence
 
 import click
 
-from playbill.runtime import Journal
-from playbill.runtime.model._entry import Entry, encode_entry
+from playbill.runtime import Entry, Journal, encode_entry
 
 from ._app import Settings, pass_settings, run_async
 from ._format import event_line

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import click
 
-from playbill.runtime import is_journal_url, migrate_journal
-from playbill.runtime.journal._postgres_schema import SCHEMA_VERSION
+from playbill.runtime import SCHEMA_VERSION, is_journal_url, migrate_journal
 
 from ._app import Settings, make_console, pass_settings, run_async, say
 from ._load import make_journal_dir, opened_journal

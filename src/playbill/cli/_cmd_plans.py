@@ -12,9 +12,7 @@ from pathlib import Path
 
 import click
 
-from playbill.actors import ProfileSet, load_profiles
-from playbill.actors._agent_process import agent_env
-from playbill.actors._sandbox import missing_sandbox
+from playbill.backends import agent_env, missing_sandbox
 from playbill.plans import (
     STARTER_PLAN,
     PlanFile,
@@ -24,6 +22,7 @@ from playbill.plans import (
     starter_plan,
 )
 from playbill.runtime import ROLES, Budget
+from playbill.simulation import ProfileSet, load_profiles
 
 from ._app import CommandFailed, make_console, say
 

@@ -31,14 +31,9 @@ import trio
 from rich.live import Live
 
 from playbill._redact import Redactor
-from playbill.actors import (
-    REPO_LABEL,
-    BackendFactory,
-    RunSpec,
-    Workbench,
-    open_run,
-    require_startable,
-)
+from playbill._run import RunSpec, open_run
+from playbill.actors import REPO_LABEL, Workbench
+from playbill.backends import BackendFactory, require_startable
 from playbill.plans import load_plan, plan_backends, secret_names
 from playbill.runtime import (
     AgentSpec,

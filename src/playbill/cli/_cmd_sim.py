@@ -27,17 +27,17 @@ import click
 import trio
 from rich.live import Live
 
-from playbill.actors import (
+from playbill._run import RunSpec
+from playbill.plans import load_plan
+from playbill.runtime import Entry, FaultPlan, InputError, open_journal, parse_faults
+from playbill.simulation import (
     BUILTIN_PROFILES,
     ProfileSet,
-    RunSpec,
     SimulationResult,
     load_profiles,
     simulate,
 )
-from playbill.actors import default_run_id as sim_run_id
-from playbill.plans import load_plan
-from playbill.runtime import Entry, FaultPlan, InputError, open_journal, parse_faults
+from playbill.simulation import default_run_id as sim_run_id
 
 from ._app import Settings, make_console, pass_settings, playbill_command, run_async, say
 from ._cmd_demo import show_scripted_demo

@@ -19,9 +19,7 @@ import click
 import trio
 
 from playbill._inputs import MAX_RUN_FILE_BYTES, InputRefused, read_input
-from playbill.runtime import is_journal_url
-from playbill.runtime.model._entry import Entry
-from playbill.runtime.model._errors import InputError, RunExistsError
+from playbill.runtime import Entry, InputError, RunExistsError, is_journal_url
 
 from ._app import Settings, make_console, pass_settings, run_async, say
 from ._jsonl import encode_run_file, parse_run_file

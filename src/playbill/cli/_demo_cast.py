@@ -6,15 +6,7 @@ on the demo's plan.
 
 from __future__ import annotations
 
-from playbill.runtime.model._values import (
-    AgentSpec,
-    Budget,
-    CommandPasses,
-    Criterion,
-    Plan,
-    StepSpec,
-    TestsPass,
-)
+from playbill.runtime import AgentSpec, Budget, CommandPasses, Criterion, Plan, StepSpec, TestsPass
 
 GOAL = "Add CSV export to the ledger tool: `ledger export --csv FILE`, with tests"
 """What the demo run is for."""

@@ -2,11 +2,12 @@
 
 ``DemoScript`` journals the facts of a story (what the user, the agents, the
 integrator and the clock say) at the times the story gives, and after each
-fact it journals the supervisor's reactions exactly as a run's writer does:
-the policy (``decide``) is called on the state folded up to the fact, and
-its commands follow the fact at the same time, each folded and reacted to in
-turn, breadth first. So every supervisor entry of a scripted journal is what
-the policy decides, and ``replay --check`` finds no divergence in it.
+fact it journals the supervisor's reactions exactly as a run's writer does,
+with the same ``cascade``: the policy (``decide``) is called on the state
+folded up to the fact, and its commands follow the fact at the same time,
+each folded and reacted to in turn, breadth first. So every supervisor
+entry of a scripted journal is what the policy decides, and
+``replay --check`` finds no divergence in it.
 
 The story only says what the others do; its helpers are the common moves of
 the protocol (start an attempt, report usage, propose a result, review,
@@ -18,17 +19,14 @@ given), so a story that drifts from the policy fails loudly when it is built.
 
 from __future__ import annotations
 
-import collections
-from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 import attrs
-import msgspec
 
 from playbill.runtime import (
+    CascadePolicy,
     Check,
     Draft,
-    Entry,
     Evidence,
     Finding,
     Heartbeat,
@@ -52,8 +50,8 @@ from playbill.runtime import (
     VerificationRequested,
     WorkspaceCreated,
     WorkspaceMerged,
+    cascade,
     decide,
-    evolve,
     initial_state,
 )
 
@@ -89,14 +87,14 @@ class DemoScript:
         drafts: Every draft so far, in journal order (the n-th gets seq n).
         times_us: The time of each draft.
         state: The run's state after the last draft.
-        policy: The supervisor's policy (``decide``).
+        policy: The supervisor's policy, run as the writer runs it (``cascade``).
     """
 
     now_us: int
     drafts: list[Draft] = attrs.Factory(list)
     times_us: list[int] = attrs.Factory(list)
     state: RunState = attrs.Factory(initial_state)
-    policy: Callable[[RunState, Entry], Sequence[Draft]] = decide
+    policy: CascadePolicy = attrs.Factory(lambda: CascadePolicy(decide))
 
     def send(self, msg: Message, sender: str, *, after_s: float = 0.0, to: str = SUPERVISOR) -> int:
         """Journal a fact ``after_s`` seconds after the last entry, then the reactions to it.
@@ -105,22 +103,20 @@ class DemoScript:
             The fact's seq.
         """
         self.now_us += round(after_s * SECOND)
-        first = len(self.drafts) + 1
-        pending = collections.deque([Draft(msg=msg, sender=sender, recipient=to)])
-        while pending:
-            draft = pending.popleft()
-            seq = len(self.drafts) + 1
-            entry = draft.stamp(SCRIPT_RUN_ID, seq, self.now_us)
-            self.drafts.append(draft)
-            self.times_us.append(self.now_us)
-            self.state = evolve(self.state, entry)
-            pending.extend(
-                command
-                if command.cause is not None
-                else msgspec.structs.replace(command, cause=seq)
-                for command in self.policy(self.state, entry)
+        seq = self.state.last_seq + 1
+        draft = Draft(msg=msg, sender=sender, recipient=to)
+        done = cascade(self.state, draft.stamp(SCRIPT_RUN_ID, seq, self.now_us), self.policy)
+        if not done.entries:
+            raise ScriptError(f"the policy refused {type(msg).__name__} at seq {seq}")
+        for entry in done.entries:
+            self.drafts.append(
+                Draft(
+                    msg=entry.msg, sender=entry.sender, recipient=entry.recipient, cause=entry.cause
+                )
             )
-        return first
+            self.times_us.append(entry.at_us)
+        self.state = done.state
+        return seq
 
     # ------------------------------------------------------------- attempts
 

@@ -15,24 +15,26 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import msgspec
 
-from playbill.runtime.model._entry import Entry
-from playbill.runtime.model._messages import MessageBase, ResultProposed, message_tag
-from playbill.runtime.model._values import (
+from playbill.runtime import (
     Budget,
     ControlRequest,
+    Entry,
     Failure,
     ImplementationPayload,
+    MessageBase,
     Plan,
     PlanPayload,
     PolicySettings,
     ProcessInfo,
     ResultEnvelope,
+    ResultProposed,
     ReviewPayload,
     RolePayload,
     Score,
     StepSpec,
     Usage,
     VerificationPayload,
+    message_tag,
 )
 
 from ._escape import printable

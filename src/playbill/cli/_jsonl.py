@@ -15,9 +15,14 @@ from __future__ import annotations
 import msgspec
 
 from playbill._inputs import MAX_DEPTH
-from playbill.runtime.model._entry import FORMAT_VERSION, Entry, decode_entry, encode_entry
-from playbill.runtime.model._errors import InputError
-from playbill.runtime.model._messages import message_types
+from playbill.runtime import (
+    FORMAT_VERSION,
+    Entry,
+    InputError,
+    decode_entry,
+    encode_entry,
+    message_types,
+)
 
 from ._load import run_id_problem
 

@@ -14,16 +14,18 @@ from pathlib import Path
 import trio
 
 from playbill.plans import ID_PATTERN
-from playbill.runtime import Journal, is_journal_url, open_journal
-from playbill.runtime.model._entry import Entry
-from playbill.runtime.model._errors import (
+from playbill.runtime import (
     CorruptSnapshotError,
+    Entry,
     InputError,
+    Journal,
     NotAJournalError,
+    RunState,
     StoreError,
     UnknownRunError,
+    is_journal_url,
+    open_journal,
 )
-from playbill.runtime.model._state import RunState
 
 RUN_ID_RULE = "1 to 64 letters, digits, '.', '_' or '-', not starting with '.', '_' or '-'"
 """What a run id may be, as every command that takes a new one says it."""

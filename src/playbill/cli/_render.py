@@ -16,8 +16,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from playbill.runtime.logic._settle import shown_status, waiting_for
-from playbill.runtime.model._state import RunState, state_digest
+from playbill.runtime import RunState, shown_status, state_digest, waiting_for
 
 from ._escape import SafeTable, printable
 from ._format import (

@@ -27,7 +27,7 @@ from typing import NoReturn, TypeVar
 import trio
 
 from playbill._process import kill_groups
-from playbill.actors import Run
+from playbill._run import Run
 
 from ._app import Interrupted, stopped_status
 

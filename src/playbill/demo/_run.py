@@ -20,7 +20,9 @@ from typing import Final, final
 import attrs
 import trio
 
-from playbill.actors import AgentBackend, Run, RunSpec, Workbench, open_run
+from playbill._run import Run, RunSpec, open_run
+from playbill.actors import Workbench
+from playbill.backends import AgentBackend
 from playbill.runtime import (
     AgentSpec,
     Entry,

@@ -27,7 +27,7 @@ import sys
 from collections.abc import Mapping
 from typing import Final
 
-from playbill.actors import AgentBackend, ChecksBackend, Edit, Scripted, ScriptedBackend
+from playbill.backends import AgentBackend, Edit, Scripted, ScriptedBackend, checks
 from playbill.runtime import (
     AgentSpec,
     Budget,
@@ -293,5 +293,5 @@ def demo_backends() -> Mapping[str, AgentBackend]:
         "reviewer": ScriptedBackend(reviewer_script(), roles=frozenset({"reviewer"})),
         # the project's tests need no pytest plugin: loading every one
         # installed beside playbill would cost seconds per test run
-        "verifier": ChecksBackend(env={"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}),
+        "verifier": checks(env={"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}),
     }

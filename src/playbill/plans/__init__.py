@@ -7,7 +7,7 @@ cattrs) and checks it, reporting every problem at once in a ``PlanError``;
 docs/plans.md (the backends in docs/backends.md); ``STARTER_PLAN`` is what
 ``playbill init`` writes (a simulated team), ``starter_plan`` a real team.
 An agent's ``[agents.options]`` table is loaded into the options class its
-backend declares (``playbill.actors.ClaudeCodeOptions``...; ``BACKENDS``).
+backend declares (``playbill.backends.ClaudeCodeOptions``...; ``BACKENDS``).
 """
 
 from __future__ import annotations

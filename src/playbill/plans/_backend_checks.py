@@ -15,8 +15,7 @@ Building them is ``playbill.plans._build``'s.
 from __future__ import annotations
 
 from playbill._problems import Problem
-from playbill.actors import PLACEHOLDERS, BackendConfigError, CommandOptions
-from playbill.actors._command import placeholders_of
+from playbill.backends import PLACEHOLDERS, BackendConfigError, CommandOptions, placeholders_of
 
 from ._model import AgentTable, SimulatedOptions
 

@@ -1,7 +1,7 @@
 """The ``[agents.options]`` tables a plan may hold: one class per backend.
 
 The real backends' options are declared by the backends themselves
-(``playbill.actors``: ``CommandOptions``, ``ClaudeCodeOptions``...), with
+(``playbill.backends``: ``CommandOptions``, ``ClaudeCodeOptions``...), with
 their types, defaults and meaning; a plan's table is loaded into them as it
 is. The ``simulated`` backend's table is the plan's own. Each class says, in
 two class variables, what its backend can do whatever the plan asks: the
@@ -14,7 +14,7 @@ from typing import ClassVar, final
 
 import attrs
 
-from playbill.actors import (
+from playbill.backends import (
     AiderOptions,
     ChecksOptions,
     ClaudeCodeOptions,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from playbill._problems import Problem
-from playbill.actors import AgentBackend, BackendConfigError, BackendFactory
+from playbill.backends import AgentBackend, BackendConfigError, BackendFactory
 from playbill.runtime import AgentSpec
 
 from ._load import PlanError

@@ -22,8 +22,8 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 
 from playbill._problems import Problem
-from playbill.actors import ProfileSet
 from playbill.runtime import ROLES, STRATEGIES
+from playbill.simulation import ProfileSet
 
 from ._backend_checks import check_backend
 from ._graph import dependency_cycles

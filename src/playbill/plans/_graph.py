@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from playbill._problems import Problem
-from playbill.runtime.logic._plan_rules import cycle_through, strongly_connected
+from playbill.runtime import cycle_through, strongly_connected
 
 from ._model import StepTable
 

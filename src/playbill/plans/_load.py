@@ -25,7 +25,7 @@ import attrs
 from playbill._inputs import MAX_DEPTH, MAX_PLAN_BYTES, InputRefused, read_input, too_deep
 from playbill._problems import Problem, ProblemsError
 from playbill._strict import describe, metadata, unknown_key
-from playbill.actors import ProfileSet
+from playbill.simulation import ProfileSet
 
 from ._checks import check_parts
 from ._convert import structure

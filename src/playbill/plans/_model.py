@@ -24,7 +24,7 @@ from typing import Annotated, Literal, TypeAlias, final
 
 import attrs
 
-from playbill.actors import ProfileSet, RunSpec
+from playbill._run import RunSpec
 from playbill.runtime import (
     DEFAULT_POLICY,
     AgentSpec,
@@ -34,6 +34,7 @@ from playbill.runtime import (
     StepSpec,
     Validator,
 )
+from playbill.simulation import ProfileSet
 
 from ._backends import REAL_BACKENDS, RealOptions
 from ._backends import SimulatedOptions as SimulatedOptions

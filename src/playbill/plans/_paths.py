@@ -11,7 +11,7 @@ from __future__ import annotations
 import posixpath
 import re
 
-from playbill.runtime.logic._plan_rules import outside_repository as _outside_repository
+from playbill.runtime import outside_repository as _outside_repository
 
 
 def outside_repository(path: str, *, glob: bool) -> str | None:

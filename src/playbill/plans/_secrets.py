@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from playbill.actors import CodexOptions, OpenAIOptions
+from playbill.backends import CodexOptions, OpenAIOptions
 
 from ._model import PlanFile, SimulatedOptions
 

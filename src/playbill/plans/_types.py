@@ -4,7 +4,7 @@
 ``Literal``) are metadata on the model's field types (``playbill._strict``);
 the loader (``playbill.plans._convert``) reads them and says what was
 expected when a value does not fit. The types the backends' options use
-too (``Prose``, ``Seconds``...) are those of ``playbill.actors._option_types``.
+too (``Prose``, ``Seconds``...) are those of ``playbill.backends._option_types``.
 """
 
 # No ``from __future__ import annotations``: the metadata must stay readable.
@@ -12,15 +12,7 @@ too (``Prose``, ``Seconds``...) are those of ``playbill.actors._option_types``.
 from typing import Annotated
 
 from playbill._strict import Choice, Range, Text
-from playbill.actors._option_types import (
-    AtLeastOne,
-    Count,
-    EnvName,
-    Prose,
-    Seconds,
-    SecondsOrNone,
-    Tokens,
-)
+from playbill.backends import AtLeastOne, Count, EnvName, Prose, Seconds, SecondsOrNone, Tokens
 from playbill.runtime import ArbitrationPolicy, Role, StepExhaustedAction
 
 __all__ = [

@@ -1,6 +1,7 @@
 """The kernel: messages, the journal, run state and the pure reducer.
 
-Nothing here imports :mod:`playbill.actors`; the actors build on this package.
+Nothing here imports the rest of playbill; the backends, actors, the run and
+the simulation build on this package.
 Everything public is re-exported here. The code lives in four layers, each
 importing only those before it: ``model`` (the data), ``logic`` (pure
 functions), ``journal`` (persistence) and ``shell`` (the machinery on trio);
@@ -9,7 +10,7 @@ their ``_``-prefixed modules are private.
 
 from __future__ import annotations
 
-# The journal and its stores (persistence)
+# The journal
 from .journal._faulty import FaultyStore
 from .journal._journal import Journal
 from .journal._journals import (
@@ -23,7 +24,12 @@ from .journal._journals import (
 from .journal._memory import (
     MemoryStore,
 )
-from .journal._postgres_schema import SchemaMigration, SchemaVersionError
+from .journal._postgres_schema import (
+    SCHEMA_VERSION,
+    SchemaMigration,
+    SchemaVersionError,
+    redact_url,
+)
 from .journal._sqlite import (
     SqliteStore,
 )
@@ -38,15 +44,24 @@ from .journal._writer import (
     wall_clock_us,
 )
 
-# The reducer, the supervisor's policy and its parts (pure functions)
+# Arbitration among competing attempts (the competitive strategy)
 from .logic._arbitration import Arbitration, Entrant, arbitrate, vote_of
+
+# The reaction cascade: an entry and the policy's reactions, stamped and folded
+from .logic._cascade import Cascade, CascadePolicy, Reactor, cascade, timer_pending
+
+# The invariants a run's journal keeps (checked by playbill.testing's JournalChecker)
 from .logic._invariant_budgets import InvariantError
 from .logic._invariant_effects import check_effects_once, reactions
 from .logic._invariants import JournalChecker, Orphan
+
+# The supervisor's policy and its strategies
 from .logic._pipeline import PIPELINE, Pipeline, approve_and_complete, assign, vet_and_complete
+from .logic._plan_rules import cycle_through, outside_repository, strongly_connected
 from .logic._policy import STRATEGIES, decide
 from .logic._policy_context import SUPERVISOR, PolicyContext, Strategy, validator_names
-from .logic._reactions import Reactor
+
+# The reducer
 from .logic._reducer import (
     evolve,
     fold,
@@ -64,6 +79,9 @@ from .logic._retry_plan import (
     retry_plan,
 )
 from .logic._scopes import globs_overlap, path_in_scope, scopes_overlap
+
+# Run state
+# Whether a run can move on its own
 from .logic._settle import in_flight, is_settled, shown_status, waiting_for
 from .logic._strategy_competitive import COMPETITIVE, Competitive
 from .logic._strategy_cooperative import COOPERATIVE, Cooperative
@@ -71,7 +89,7 @@ from .logic._strategy_parallel import PARALLEL, Parallel
 from .logic._strategy_review_loop import REVIEW_LOOP, ReviewLoop
 from .logic._vetting import Judge, judged, vet
 
-# Values, messages, entries, run state, errors and fault specs (the data)
+# Entries and their codec
 from .model._entry import (
     FORMAT_VERSION,
     Draft,
@@ -80,6 +98,8 @@ from .model._entry import (
     decode_entry,
     encode_entry,
 )
+
+# Errors
 from .model._errors import (
     CorruptEntryError,
     CorruptSnapshotError,
@@ -101,6 +121,8 @@ from .model._errors import (
     WriterConflictError,
 )
 from .model._faults import FAULT_NAMES, NO_FAULTS, FaultPlan, FaultSpecError, parse_faults
+
+# Messages
 from .model._messages import (
     AgentFailed,
     AgentRestarted,
@@ -181,6 +203,8 @@ from .model._state import (
     outcome_digest,
     state_digest,
 )
+
+# Values: usage, budgets, plans, validators, result envelopes
 from .model._values import (
     DEFAULT_POLICY,
     ROLES,
@@ -229,8 +253,10 @@ from .model._values import (
     VerificationPayload,
 )
 
-# Clocks, mailboxes, routing, timers and supervision (the machinery on trio)
+# Clocks and faults
 from .shell._clock import Clock, ClockStatistics, VirtualClock, WallClock
+
+# Actor mechanics
 from .shell._mailbox import DEFAULT_MAX_BATCH, Mailbox, MailboxStatistics
 from .shell._router import Router, RouterStatistics
 from .shell._supervision import (
@@ -257,6 +283,7 @@ __all__ = [
     "PIPELINE",
     "REVIEW_LOOP",
     "ROLES",
+    "SCHEMA_VERSION",
     "STRATEGIES",
     "SUPERVISOR",
     "TERMINAL_RUN_STATUSES",
@@ -284,6 +311,8 @@ __all__ = [
     "BudgetRecord",
     "BudgetResource",
     "BuildPasses",
+    "Cascade",
+    "CascadePolicy",
     "Check",
     "ChildFunction",
     "ChildSpec",
@@ -448,8 +477,10 @@ __all__ = [
     "approve_and_complete",
     "arbitrate",
     "assign",
+    "cascade",
     "check_effects_once",
     "check_replay",
+    "cycle_through",
     "decide",
     "decode_entries",
     "decode_entry",
@@ -469,14 +500,18 @@ __all__ = [
     "migrate_journal",
     "open_journal",
     "outcome_digest",
+    "outside_repository",
     "parse_faults",
     "path_in_scope",
     "reactions",
+    "redact_url",
     "render_retry_plan",
     "retry_plan",
     "scopes_overlap",
     "shown_status",
     "state_digest",
+    "strongly_connected",
+    "timer_pending",
     "validator_names",
     "vet",
     "vet_and_complete",

@@ -6,7 +6,7 @@ resumes), and writes sorted rows, a summary with seeded bootstrap intervals,
 plots and a report. ``compare`` says which differences between two sweeps
 are significant. See docs/sweeps.md; ``playbill sweep`` is the command.
 
-Builds on :mod:`playbill.actors` (``simulate``) and :mod:`playbill.plans`.
+Builds on :mod:`playbill.simulation` (``simulate``) and :mod:`playbill.plans`.
 """
 
 from __future__ import annotations

@@ -24,8 +24,8 @@ from typing import final
 import attrs
 import msgspec
 
-from playbill.actors import simulate
 from playbill.runtime import RunState
+from playbill.simulation import simulate
 
 from ._setup import SweepSetup
 

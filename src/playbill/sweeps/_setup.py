@@ -34,7 +34,6 @@ import cattrs
 import msgspec
 
 from playbill._version import __version__
-from playbill.actors import AgentProfile, ProfileSet, default_plan, load_profiles
 from playbill.plans import load_plan
 from playbill.runtime import (
     DEFAULT_POLICY,
@@ -47,6 +46,7 @@ from playbill.runtime import (
     PolicySettings,
     Strategy,
 )
+from playbill.simulation import AgentProfile, ProfileSet, default_plan, load_profiles
 
 EXAMPLE_PROFILES = ("default", "reliable")
 """The profiles swept without a profile file: two of the built-ins."""
@@ -262,7 +262,7 @@ def load_setup(
 
     Args:
         plan: A plan file (``playbill.toml``); the built-in example plan
-            (``playbill.actors.default_plan``) when None.
+            (``playbill.simulation.default_plan``) when None.
         profiles: A profile file; the built-in profiles, sweeping
             ``EXAMPLE_PROFILES``, when None.
         faults: The faults injected into every run.

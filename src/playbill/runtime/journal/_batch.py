@@ -1,22 +1,22 @@
-"""One batch of the writer: stamping, encoding, decoding back, folding.
+"""One batch of the writer: stamping, encoding, decoding back, the hook.
 
 The flusher takes every pending append at once; these functions turn them
 into the rows of one transaction. An append that cannot be stored (a value
 that does not encode, or does not decode back) fails alone, at once: the
-others go on without it.
+others go on without it. A ``BatchHook`` (the run's state and policy, wired
+in by whoever opens the writer) may then rearrange the batch before the
+commit: drop entries, add entries after them, pick a snapshot.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import final
+from typing import Protocol, final
 
 import attrs
 import outcome
 import trio
 
-from ..logic._reactions import Reactor, react
-from ..logic._reducer import evolve
 from ..model._entry import (
     Draft,
     Entry,
@@ -27,7 +27,7 @@ from ..model._entry import (
     encode_entry,
 )
 from ..model._errors import InvalidEntryError
-from ..model._state import RunState, encode_state
+from ..model._state import RunState
 
 Done = list[tuple["Append", list[Entry]]]
 """The appends of a batch that will be committed, each with its entries."""
@@ -47,6 +47,46 @@ class Append:
         """Wake the appender with an error; it is no longer part of the batch."""
         self.settled = True
         trio.lowlevel.reschedule(self.task, outcome.Error(error))
+
+
+@final
+@attrs.frozen
+class Prepared:
+    """What a ``BatchHook`` makes of a batch: what the writer commits."""
+
+    placed: list[list[Entry]]
+    """For each entry of the batch, in order, what is committed in its place:
+    the entry itself (at the seq it now has) and the entries added after it,
+    in seq order; empty when the entry is dropped."""
+    snapshot: tuple[int, bytes] | None = None
+    """A snapshot to store with the batch: (seq, encoded state)."""
+    added: int = 0
+    """How many entries the hook added."""
+
+
+class BatchHook(Protocol):
+    """Called by the writer on each batch, inside the flush, before the commit.
+
+    The hook is transactional: ``before_commit`` prepares, and only once the
+    batch is stored does the writer call ``committed``.
+    """
+
+    @property
+    def state(self) -> RunState:
+        """The run's state folded up to the writer's last committed entry."""
+        ...
+
+    def before_commit(self, entries: Sequence[Entry]) -> Prepared:
+        """What to commit for the batch's entries (stamped from the next seq).
+
+        The entries and seqs it returns must follow on densely; an exception
+        fails the batch.
+        """
+        ...
+
+    def committed(self) -> None:
+        """The batch last prepared is stored."""
+        ...
 
 
 def stamp(
@@ -118,50 +158,35 @@ def _decode_back(run_id: str, rows: list[EntryRow], done: Done) -> list[Entry] |
     return None
 
 
-def fold_batch(
-    state: RunState | None, done: Done, snapshot_every: int | None
-) -> tuple[RunState | None, tuple[int, bytes] | None]:
-    """The state after the batch, and the snapshot to store with it, if any."""
-    if state is None or snapshot_every is None:
-        return state, None
-    snap: tuple[int, RunState] | None = None
-    for _, entries in done:
-        for entry in entries:
-            state = evolve(state, entry)
-            if entry.seq % snapshot_every == 0:
-                snap = (entry.seq, state)
-    if snap is None:
-        return state, None
-    return state, (snap[0], encode_state(snap[1]))
+def place(
+    done: Done, rows: list[EntryRow], placed: Sequence[Sequence[Entry]]
+) -> tuple[list[EntryRow], Done, list[Entry]]:
+    """The batch as a hook rearranged it (see ``BatchHook.before_commit``).
 
-
-def react_batch(
-    run_id: str,
-    state: RunState,
-    done: Done,
-    rows: list[EntryRow],
-    *,
-    at_us: int,
-    reactor: Reactor,
-    snapshot_every: int | None,
-    max_reactions: int,
-) -> tuple[list[EntryRow], Done, list[Entry], RunState, tuple[int, bytes] | None, int]:
-    """The batch with the reactor's reactions stamped in (see ``_reactions``).
-
-    Returns the rows, the appends with their final entries, every entry in
-    seq order, the state after the batch, the snapshot and the number of
-    reactions.
+    ``placed`` has, for each entry of ``done`` in order, what is committed in
+    its place: the entry itself (possibly at another seq) followed by the
+    entries the hook added after it; or nothing, when it is dropped. Returns
+    the rows, each append with its own entries and every entry, in seq order.
     """
-    reacted = react(
-        run_id,
-        state,
-        done,
-        rows,
-        at_us=at_us,
-        reactor=reactor,
-        snapshot_every=snapshot_every,
-        max_reactions=max_reactions,
-    )
-    snap = reacted.snapshot
-    snapshot = None if snap is None else (snap[0], encode_state(snap[1]))
-    return reacted.rows, reacted.done, reacted.entries, reacted.state, snapshot, reacted.reactions
+    out_rows: list[EntryRow] = []
+    out_done: Done = []
+    everything: list[Entry] = []
+    index = 0
+    for request, entries in done:
+        mine: list[Entry] = []
+        for entry in entries:
+            row = rows[index]
+            in_its_place = placed[index]
+            index += 1
+            if not in_its_place:
+                continue
+            mine.append(in_its_place[0])
+            for added in in_its_place:
+                if added is entry:
+                    out_rows.append(row)
+                else:
+                    data = encode_entry(added)
+                    out_rows.append((added.seq, added.at_us, data, checksum(data)))
+                everything.append(added)
+        out_done.append((request, mine))
+    return out_rows, out_done, everything

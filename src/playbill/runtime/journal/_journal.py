@@ -16,7 +16,7 @@ import attrs
 import msgspec
 import trio
 
-from ..logic._reactions import Reactor
+from ..logic._cascade import CascadePolicy, Reactor
 from ..logic._reducer import fold
 from ..model._entry import Entry, EntryRow, checksum, decode_entries, encode_entry
 from ..model._errors import (
@@ -31,6 +31,7 @@ from ..model._errors import (
 from ..model._messages import Message
 from ..model._state import RunState, decode_state, initial_state
 from ..model._values import ControlRequest
+from ._keeper import StateKeeper
 from ._store import CommitFeed, JournalStore, RunInfo, decode_rows, default_holder
 from ._writer import JournalWriter, wall_clock_us
 
@@ -139,9 +140,11 @@ class Journal:
                 to and including it; the drafts it returns are stamped right
                 after it, in the same batch and transaction (a draft without a
                 ``cause`` gets the entry's seq), and are folded and reacted to
-                in turn. A reactor that raises (or returns an invalid draft)
-                fails the batch and breaks the writer (``ReactorError``). Like
-                ``snapshot_every``, it makes the writer keep the state.
+                in turn (``cascade``; a ``timer_fired`` whose timer is no
+                longer pending is dropped, see ``timer_pending``). A reactor
+                that raises (or returns an invalid draft) fails the batch and
+                breaks the writer (``ReactorError``). Like ``snapshot_every``,
+                it makes the writer keep the state.
             max_reactions: A batch whose reactions exceed this fails with
                 ``ReactionLimitError`` (a runaway cascade).
             on_entries: Called after each commit with every entry of the batch
@@ -174,8 +177,14 @@ class Journal:
         try:
             last_seq = self._store.last_seq(run_id)
             last_at_us = self._read(run_id, last_seq, last_seq + 1)[0].at_us if last_seq else 0
-            keeps_state = snapshot_every is not None or reactor is not None
-            state = self._folded(run_id, last_seq) if keeps_state else None
+            keeper = None
+            if snapshot_every is not None or reactor is not None:
+                keeper = StateKeeper(
+                    self._folded(run_id, last_seq),
+                    policy=None if reactor is None else CascadePolicy(reactor),
+                    snapshot_every=snapshot_every,
+                    max_reactions=max_reactions,
+                )
             writer = JournalWriter(
                 store=self._store,
                 run_id=run_id,
@@ -188,10 +197,7 @@ class Journal:
                 last_at_us=last_at_us,
                 on_commit=self._wake_followers,
                 max_pending=max_pending,
-                snapshot_every=snapshot_every,
-                state=state,
-                reactor=reactor,
-                max_reactions=max_reactions,
+                hook=keeper,
                 on_entries=on_entries,
                 wait_for_room=wait_for_room,
                 scrub=scrub,

@@ -11,10 +11,13 @@ A cancelled appender whose request has not been taken yet is dropped: its
 drafts are never journaled. Once taken, the request completes (the commit is
 inline) and the appender gets its entries.
 
-Hooks, all optional: a reactor (see ``_reactions``) adds its reactions to the
-batch before the commit; after the commit, ``on_entries`` gets every entry of
-the batch in seq order (the router's feed); before taking a batch, the flusher
-awaits ``wait_for_room`` (the router's backpressure).
+Hooks, all optional: before the commit, a ``BatchHook`` (see ``_batch``;
+``Journal.writer`` wires in the run's state and policy, ``_keeper``) may drop
+entries of the batch, add entries after them and pick a snapshot; after the
+commit, ``on_entries`` gets every entry of the batch in seq order (the
+router's feed); before taking a batch, the flusher awaits ``wait_for_room``
+(the router's backpressure). The writer itself folds nothing and decides
+nothing: it stamps, encodes, commits and holds the lease.
 """
 
 from __future__ import annotations
@@ -29,7 +32,6 @@ import msgspec
 import outcome
 import trio
 
-from ..logic._reactions import Reactor
 from ..model._entry import Entry
 from ..model._errors import (
     JournalClosedError,
@@ -40,7 +42,7 @@ from ..model._errors import (
     StoreError,
 )
 from ..model._state import RunState
-from ._batch import Append, fold_batch, react_batch, stamp
+from ._batch import Append, BatchHook, place, stamp
 from ._store import JournalStore
 
 if TYPE_CHECKING:
@@ -92,7 +94,8 @@ class WriterStatistics:
     """Snapshots stored along with a batch (``snapshot_every``)."""
 
     reactions_committed: int
-    """Entries added by the reactor, committed (included in ``entries_committed``)."""
+    """Entries added by the hook (the reactor's), committed (included in
+    ``entries_committed``)."""
 
 
 @final
@@ -116,10 +119,7 @@ class JournalWriter:
     _last_at_us: int
     _on_commit: Callable[[str], None]
     _max_pending: int = 1024
-    _snapshot_every: int | None = None
-    _state: RunState | None = None
-    _reactor: Reactor | None = None
-    _max_reactions: int = 10_000
+    _hook: BatchHook | None = None
     _on_entries: Callable[[Sequence[Entry]], None] | None = None
     _wait_for_room: Callable[[], Awaitable[None]] | None = None
     _scrub: Callable[[Message], Message] | None = None
@@ -160,7 +160,7 @@ class JournalWriter:
 
         None unless the writer was opened with ``snapshot_every`` or a ``reactor``.
         """
-        return self._state
+        return None if self._hook is None else self._hook.state
 
     def statistics(self) -> WriterStatistics:
         """What this writer has done so far."""
@@ -181,8 +181,11 @@ class JournalWriter:
         """Journal drafts as consecutive entries of the run, atomically.
 
         Returns only once the entries are committed, with their seqs and
-        recorded time. If the commit fails, nothing of the drafts is stored
-        and the error is raised here (to every appender of that batch).
+        recorded time. A draft the writer's hook drops (a ``timer_fired``
+        whose timer is no longer pending) is not returned; when it drops
+        every draft of a batch, nothing is committed. If the commit fails,
+        nothing of the drafts is stored and the error is raised here (to
+        every appender of that batch).
 
         Raises:
             InvalidEntryError: A draft does not encode into a readable entry;
@@ -297,22 +300,15 @@ class JournalWriter:
             if not rows:
                 return
             everything: list[Entry] | None = None
+            snapshot: tuple[int, bytes] | None = None
             reactions = 0
-            if self._reactor is None:
-                state, snapshot = fold_batch(self._state, done, self._snapshot_every)
-            else:
-                assert self._state is not None  # loaded by Journal.writer
-                rows, done, everything, state, snapshot, reactions = react_batch(
-                    self._run_id,
-                    self._state,
-                    done,
-                    rows,
-                    at_us=at_us,
-                    reactor=self._reactor,
-                    snapshot_every=self._snapshot_every,
-                    max_reactions=self._max_reactions,
-                )
-            self._store.commit(self._run_id, rows, lease_token=self._token, snapshot=snapshot)
+            hook = self._hook
+            if hook is not None:
+                prepared = hook.before_commit([entry for _, entries in done for entry in entries])
+                rows, done, everything = place(done, rows, prepared.placed)
+                snapshot, reactions = prepared.snapshot, prepared.added
+            if rows:
+                self._store.commit(self._run_id, rows, lease_token=self._token, snapshot=snapshot)
         except BaseException as exc:
             self._failed += 1
             for request in batch:
@@ -325,9 +321,15 @@ class JournalWriter:
             if not isinstance(exc, Exception):
                 raise
             return
+        if not rows:  # the hook dropped every entry: nothing to commit
+            for request, entries in done:
+                request.settled = True
+                reschedule(request.task, outcome.Value(entries))
+            return
         self._last_seq = rows[-1][0]
         self._last_at_us = at_us
-        self._state = state
+        if hook is not None:
+            hook.committed()
         self._batches += 1
         self._entries += len(rows)
         self._appends += len(done)

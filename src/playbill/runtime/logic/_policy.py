@@ -158,6 +158,8 @@ def decide(
     Returns:
         Drafts sent by ``supervisor``, caused by ``entry.seq``, in the order
         they are to be journaled. Empty for the supervisor's own entries.
+        Usually a ``Decision``: the list also carries the entries and states
+        the drafts were folded into, which ``cascade`` takes as they are.
     """
     if entry.sender == SUPERVISOR or state.status == "new" or isinstance(entry.msg, _QUIET):
         return []
@@ -168,7 +170,7 @@ def decide(
     if ctx.state.plan is not None and ctx.state.status in ("running", "paused"):
         settle(ctx)
         arm_wall_deadlines(ctx)  # once, with the work in hand settled (or the run over)
-    return ctx.drafts
+    return ctx.decision()
 
 
 def _react(ctx: PolicyContext, entry: Entry) -> None:

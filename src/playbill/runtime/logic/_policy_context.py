@@ -2,9 +2,12 @@
 
 ``decide`` never mutates anything it was given. It works on a scratch copy of
 the state: every command it issues is folded into that copy at once (with
-``evolve``, exactly as the journal will fold it), so the next rule it applies
-sees the effect of the previous one. That is how one call can assign two
-steps to two different agents without giving both to the same one.
+``evolve``, exactly as the journal will fold it: stamped right after the
+entry and decoded back from its bytes), so the next rule it applies sees the
+effect of the previous one. That is how one call can assign two steps to two
+different agents without giving both to the same one. ``decide`` returns
+those entries and states with its drafts (a ``Decision``), so the cascade
+that journals the commands does not fold them a second time.
 
 This module also names things: the supervisor's address, the ids of the
 timers and approval requests the policy creates (ids are built, never parsed),
@@ -17,10 +20,11 @@ import math
 from collections.abc import Mapping
 from typing import Protocol, final
 
-from ..model._entry import FORMAT_VERSION, Draft, Entry
+from ..model._entry import FORMAT_VERSION, Draft, Entry, canonical
 from ..model._messages import Message
 from ..model._state import RunState
 from ..model._values import PolicySettings, ResultEnvelope, Validator
+from ._cascade import Decision
 from ._reducer import evolve
 
 SUPERVISOR = "supervisor"
@@ -72,7 +76,7 @@ class PolicyContext:
         strategies: The strategies by name.
     """
 
-    __slots__ = ("cause", "drafts", "now_us", "state", "strategies")
+    __slots__ = ("_entries", "_states", "cause", "drafts", "now_us", "state", "strategies")
 
     def __init__(self, state: RunState, entry: Entry, strategies: Mapping[str, Strategy]) -> None:
         self.state = state
@@ -80,6 +84,8 @@ class PolicyContext:
         self.cause = entry.seq
         self.drafts: list[Draft] = []
         self.strategies = strategies
+        self._entries: list[Entry] | None = []  # None once a draft does not decode back
+        self._states: list[RunState] = []
 
     @property
     def settings(self) -> PolicySettings:
@@ -94,7 +100,7 @@ class PolicyContext:
     def emit(self, msg: Message, to: str = "*") -> None:
         """Issue a draft and fold it into the scratch state."""
         self.drafts.append(Draft(msg=msg, sender=SUPERVISOR, recipient=to, cause=self.cause))
-        entry = Entry(
+        entry: Entry = Entry(
             v=FORMAT_VERSION,
             run_id=self.state.run_id,
             seq=self.state.last_seq + 1,
@@ -104,7 +110,29 @@ class PolicyContext:
             cause=self.cause,
             msg=msg,
         )
+        entries = self._entries
+        if entries is not None:
+            try:
+                entry = canonical([entry])[0]
+            except Exception:  # the cascade stamps the drafts itself, and says why
+                self._entries = entries = None
         self.state = evolve(self.state, entry)
+        if entries is not None:
+            entries.append(entry)
+            self._states.append(self.state)
+
+    def decision(self) -> list[Draft]:
+        """The drafts so far, as a ``Decision`` when they all decode back.
+
+        Only ``emit`` may add drafts and change the state; if anything else
+        did, the plain drafts are returned (and the cascade folds them).
+        """
+        entries = self._entries
+        if entries is None or len(entries) != len(self.drafts):
+            return self.drafts
+        if self._states and self._states[-1] is not self.state:
+            return self.drafts
+        return Decision(self.drafts, entries, self._states)
 
     def strategy_for(self, step: str) -> Strategy | None:
         """The strategy that runs a step (its own, else the run's), if known."""

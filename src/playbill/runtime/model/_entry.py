@@ -97,6 +97,19 @@ def encode_value(value: object) -> bytes:
     return _encoder.encode(value)
 
 
+def canonical(entries: Sequence[Entry]) -> list[Entry]:
+    """Entries as a reader gets them back from their canonical bytes.
+
+    A value built in Python may differ from its decoded form (an int in a
+    float field); whatever a run folds must be what a replay folds.
+
+    Raises:
+        msgspec.EncodeError, msgspec.ValidationError, TypeError: An entry does
+            not encode, or does not decode back.
+    """
+    return decode_entries([_encoder.encode(entry) for entry in entries])
+
+
 def decode_entry(data: bytes) -> Entry:
     """Decode one entry, strictly, into the closed union.
 

@@ -335,12 +335,12 @@ def _credential(needs: ToolNeeds, tool_env: Mapping[str, str], problems: list[st
 
 
 def _command(agent: str, backend: CommandBackend, base: Path | None) -> Diagnosis:
-    tool_env = agent_env(backend.env_allow)
+    tool_env = agent_env(backend.options.env_allow)
     program = command_program(backend)
     problems: list[str] = []
     notes: list[str] = []
     path = None
-    no_sandbox = missing_sandbox(backend.sandbox, tool_env.get("PATH"))
+    no_sandbox = missing_sandbox(backend.options.sandbox, tool_env.get("PATH"))
     if no_sandbox is not None:
         problems.append(no_sandbox)
     if program is None:
@@ -351,9 +351,9 @@ def _command(agent: str, backend: CommandBackend, base: Path | None) -> Diagnosi
             problems.append(where.detail)
         elif where.path is not None:
             path = str(where.path)
-        if backend.shell:
+        if backend.options.shell:
             notes.append("a shell line: the programs it runs are not checked")
-    unset = [n for n in backend.env_allow if not os.environ.get(n)]
+    unset = [n for n in backend.options.env_allow if not os.environ.get(n)]
     if unset:
         notes.append(f"env_allow names that are not set: {', '.join(unset)}")
     return Diagnosis(
@@ -362,7 +362,7 @@ def _command(agent: str, backend: CommandBackend, base: Path | None) -> Diagnosi
         ready=not problems,
         executable=program,
         path=path,
-        env=_env_vars(backend.env_allow, tool_env),
+        env=_env_vars(backend.options.env_allow, tool_env),
         problems=tuple(problems),
         notes=tuple(notes),
     )
@@ -370,11 +370,11 @@ def _command(agent: str, backend: CommandBackend, base: Path | None) -> Diagnosi
 
 async def _openai(agent: str, backend: OpenAIBackend, timeout_s: float) -> Diagnosis:
     problems: list[str] = []
-    name = backend.api_key_env
+    name = backend.options.api_key_env
     credential = name if os.environ.get(name) else None
     if credential is None:
         problems.append(f"no credential: set {name} (its api_key_env)")
-    endpoint = await check_endpoint(backend.base_url, "base_url", timeout_s=timeout_s)
+    endpoint = await check_endpoint(backend.options.base_url, "base_url", timeout_s=timeout_s)
     if not endpoint.answers:
         problems.append(f"endpoint {endpoint.url} (base_url) does not answer: {endpoint.error}")
     return Diagnosis(

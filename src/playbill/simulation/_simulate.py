@@ -26,6 +26,8 @@ from typing import Literal, final
 import attrs
 import trio
 
+from playbill._run import RunSpec, open_run
+from playbill.backends import AgentBackend
 from playbill.runtime import (
     DEFAULT_POLICY,
     NO_FAULTS,
@@ -50,9 +52,7 @@ from playbill.runtime import (
     is_settled,
 )
 
-from ._backend import AgentBackend
 from ._profiles import ProfileSet
-from ._run import RunSpec, open_run
 from ._simulated import SimulatedBackend
 
 EPOCH_US = 1_767_225_600_000_000

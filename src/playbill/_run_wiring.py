@@ -37,7 +37,7 @@ from playbill.runtime import (
     Supervisor,
 )
 
-from ._role import RoleActor
+from .actors import RoleActor
 
 
 async def supervise(

@@ -161,7 +161,7 @@ class CliAgentBackend:
         ignore: Gitignore patterns of further files it writes for itself,
             ignored in its worktrees besides the tool's own
             (``capabilities.tool_files``).
-        sandbox: ``bwrap`` to run it sandboxed (``playbill.actors._sandbox``).
+        sandbox: ``bwrap`` to run it sandboxed (``playbill.backends._sandbox``).
         sandbox_network: In the sandbox, whether it keeps the network.
         sandbox_writable: In the sandbox, further paths it may write.
     """

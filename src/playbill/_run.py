@@ -33,7 +33,6 @@ from playbill.runtime import (
     DEFAULT_POLICY,
     UNLIMITED,
     AgentRestarted,
-    AgentSpec,
     Budget,
     ChildSpec,
     Clock,
@@ -60,11 +59,6 @@ from playbill.runtime import (
     is_settled,
 )
 
-from ._availability import require_startable
-from ._backend import AgentBackend, check_capabilities
-from ._integrator import ADDRESS as INTEGRATOR
-from ._integrator import IntegratorActor
-from ._role import RoleActor
 from ._run_wiring import (
     actor_child,
     durable,
@@ -74,10 +68,9 @@ from ._run_wiring import (
     supervise,
     take_requests,
 )
-from ._workbench import Workbench
-
-BackendFactory = Callable[[AgentSpec], AgentBackend]
-"""Makes the backend of each agent of the plan."""
+from .actors import INTEGRATOR_ADDRESS as INTEGRATOR
+from .actors import IntegratorActor, RoleActor, Workbench
+from .backends import BackendFactory, check_capabilities, require_startable
 
 MAILBOX_CAPACITY = 1024
 """Entries an actor's mailbox holds before the router waits for it."""

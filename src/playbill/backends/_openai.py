@@ -44,6 +44,8 @@ from ._prompt import payload_tag, payload_type, render_prompt, result_schema
 if TYPE_CHECKING:
     import httpx
 
+    from ._backend_options import OpenAIOptions
+
 SYSTEM_PROMPT = (
     "You are one agent of a team of coding agents coordinated by playbill, playing the"
     " role named in the prompt. You cannot run commands or change files: answer from the"
@@ -85,59 +87,47 @@ def retry_after_s(response: httpx.Response) -> float | None:
 
 
 @final
-@attrs.frozen(kw_only=True)
+@attrs.frozen
 class OpenAIBackend:
     """Asks an OpenAI-compatible chat completions API (see the module documentation).
 
+    ``openai(...)`` makes one from its options given one by one.
+
     Attributes:
-        model: The model to ask.
-        base_url: The API's base URL (``.../v1``).
-        api_key_env: Name of the environment variable holding the API key.
+        options: Its options (``OpenAIOptions``): the model, the API's URL
+            and key, the timeout, retries and prices.
         roles: The roles it plays.
-        temperature: Sampling temperature, when given.
-        max_tokens: Completion tokens at most, when given.
-        timeout_s: Seconds a request may take in all.
-        max_retries: Retries after a 429, a 5xx or a connection error.
-        backoff_s: Wait before the first retry; doubled for each further one.
-        max_backoff_s: The longest wait between requests.
-        price_in_per_mtok: US dollars per million prompt tokens.
-        price_out_per_mtok: US dollars per million completion tokens.
+
+    Raises:
+        BackendConfigError: An option cannot work (no model, a base URL
+            that is not HTTP, a timeout that is not positive...).
     """
 
-    model: str
-    base_url: str = "https://api.openai.com/v1"
-    api_key_env: str = "OPENAI_API_KEY"
+    options: OpenAIOptions
     roles: frozenset[Role] = attrs.field(
-        default=frozenset({"planner", "reviewer"}), converter=role_set
+        default=frozenset({"planner", "reviewer"}), converter=role_set, kw_only=True
     )
-    temperature: float | None = None
-    max_tokens: int | None = None
-    timeout_s: float = 120.0
-    max_retries: int = 3
-    backoff_s: float = 1.0
-    max_backoff_s: float = 60.0
-    price_in_per_mtok: float = 0.0
-    price_out_per_mtok: float = 0.0
 
     def __attrs_post_init__(self) -> None:
         def bad(option: str, detail: str) -> BackendConfigError:
             return BackendConfigError("openai", option, detail)
 
-        if not self.model:
+        o = self.options
+        if not o.model:
             raise bad("model", "must be given")
-        if not self.base_url.startswith(("http://", "https://")):
+        if not o.base_url.startswith(("http://", "https://")):
             raise bad("base_url", "must be an http:// or https:// URL")
-        if not self.api_key_env:
+        if not o.api_key_env:
             raise bad("api_key_env", "must name an environment variable")
         if not self.roles or not self.roles <= set(ROLES):
             raise bad("roles", f"must be among {', '.join(ROLES)}")
-        if not self.timeout_s > 0:
+        if not o.timeout_s > 0:
             raise bad("timeout_s", "must be positive")
-        if self.max_retries < 0:
+        if o.max_retries < 0:
             raise bad("max_retries", "must not be negative")
-        if self.backoff_s < 0 or self.max_backoff_s < 0:
+        if o.backoff_s < 0 or o.max_backoff_s < 0:
             raise bad("backoff_s", "must not be negative")
-        if self.max_tokens is not None and self.max_tokens <= 0:
+        if o.max_tokens is not None and o.max_tokens <= 0:
             raise bad("max_tokens", "must be positive")
 
     @property
@@ -156,7 +146,7 @@ class OpenAIBackend:
         """The JSON body of the request for ``order``."""
         tag = payload_tag(payload_type(order.role, order.kind))
         body: dict[str, Any] = {
-            "model": self.model,
+            "model": self.options.model,
             "messages": [
                 {"role": "system", "content": SYSTEM_PROMPT},
                 {"role": "user", "content": render_prompt(order)},
@@ -170,10 +160,10 @@ class OpenAIBackend:
                 },
             },
         }
-        if self.temperature is not None:
-            body["temperature"] = self.temperature
-        if self.max_tokens is not None:
-            body["max_tokens"] = self.max_tokens
+        if self.options.temperature is not None:
+            body["temperature"] = self.options.temperature
+        if self.options.max_tokens is not None:
+            body["max_tokens"] = self.options.max_tokens
         return body
 
     async def run(self, order: WorkOrder, report: Reporter) -> ResultEnvelope:
@@ -193,18 +183,19 @@ class OpenAIBackend:
         """
         if order.role not in self.roles:
             raise unsupported_role(self.name, order)
-        key = os.environ.get(self.api_key_env, "")
+        o = self.options
+        key = os.environ.get(o.api_key_env, "")
         if not key:
             raise fail(
                 "policy",
                 "backend_unavailable",
-                f"openai: the environment variable {self.api_key_env} holds no API key",
+                f"openai: the environment variable {o.api_key_env} holds no API key",
             )
         import httpx  # loads with the first request, not with playbill
 
-        redactor = _redactor(self.api_key_env, key)
+        redactor = _redactor(o.api_key_env, key)
         started = trio.current_time()
-        async with httpx.AsyncClient(timeout=httpx.Timeout(self.timeout_s)) as client:
+        async with httpx.AsyncClient(timeout=httpx.Timeout(o.timeout_s)) as client:
             response = await self._post(
                 client,
                 self.request_body(order),
@@ -229,8 +220,8 @@ class OpenAIBackend:
             tokens_in=tokens.prompt_tokens,
             tokens_out=tokens.completion_tokens,
             cost_usd=(
-                tokens.prompt_tokens * self.price_in_per_mtok
-                + tokens.completion_tokens * self.price_out_per_mtok
+                tokens.prompt_tokens * o.price_in_per_mtok
+                + tokens.completion_tokens * o.price_out_per_mtok
             )
             / 1_000_000,
             wall_s=trio.current_time() - started,
@@ -258,7 +249,8 @@ class OpenAIBackend:
     ) -> httpx.Response:
         import httpx
 
-        url = self.base_url.rstrip("/") + "/chat/completions"
+        o = self.options
+        url = o.base_url.rstrip("/") + "/chat/completions"
         retries = 0
         progress = "openai: asking the model"
 
@@ -268,18 +260,18 @@ class OpenAIBackend:
         while True:
             await report.heartbeat(progress)
             try:
-                with trio.fail_after(self.timeout_s):
+                with trio.fail_after(o.timeout_s):
                     response = await client.post(url, json=body, headers=headers)
             except (trio.TooSlowError, httpx.TimeoutException):
                 raise fail(
                     "transient",
                     "timeout",
-                    f"openai: no answer from {url} within {self.timeout_s:g} s",
+                    f"openai: no answer from {url} within {o.timeout_s:g} s",
                     usage=spent(),
                     redactor=redactor,
                 ) from None
             except httpx.TransportError as exc:
-                if retries < self.max_retries:
+                if retries < o.max_retries:
                     delay = self._backoff(retries, None)
                     progress = f"openai: {type(exc).__name__}, retry {retries + 1} in {delay:g} s"
                     retries += 1
@@ -297,7 +289,7 @@ class OpenAIBackend:
             # the server answered: evidence of progress, as the request was
             await report.heartbeat(f"openai: HTTP {status} received")
             if status == 429 or status >= 500:
-                if retries < self.max_retries:
+                if retries < o.max_retries:
                     delay = self._backoff(retries, retry_after_s(response))
                     progress = f"openai: HTTP {status}, retry {retries + 1} in {delay:g} s"
                     retries += 1
@@ -323,8 +315,9 @@ class OpenAIBackend:
             return response
 
     def _backoff(self, retries: int, retry_after: float | None) -> float:
-        delay = retry_after if retry_after is not None else self.backoff_s * 2**retries
-        return min(delay, self.max_backoff_s)
+        o = self.options
+        delay = retry_after if retry_after is not None else o.backoff_s * 2**retries
+        return min(delay, o.max_backoff_s)
 
 
 def _content(completion: _Completion, redactor: Redactor) -> Any:

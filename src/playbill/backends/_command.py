@@ -39,7 +39,7 @@ from __future__ import annotations
 import shlex
 import string
 from pathlib import Path
-from typing import Any, Literal, final
+from typing import TYPE_CHECKING, Any, final
 
 import attrs
 import msgspec
@@ -66,10 +66,12 @@ from ._backend import (
     WorkOrder,
     check_ignore,
     role_set,
-    string_tuple,
 )
 from ._prompt import render_prompt, schema_text
 from ._sandbox import SANDBOXES, wrap
+
+if TYPE_CHECKING:
+    from ._backend_options import CommandOptions
 
 PLACEHOLDERS: frozenset[str] = frozenset(
     {
@@ -112,60 +114,36 @@ def placeholders_of(template: str) -> set[str]:
 
 
 @final
-@attrs.frozen(kw_only=True)
+@attrs.frozen
 class CommandBackend:
     """Runs a command per piece of work and reads its JSON result.
 
     See the module documentation for the placeholders, the environment and
-    the result's shape.
+    the result's shape; ``command(...)`` makes one from its options given
+    one by one.
 
     Attributes:
-        argv: The command line template, one argument per item; with
-            ``shell`` exactly one item, a shell command (placeholders are
-            then substituted shell-quoted).
-        shell: Run ``argv[0]`` through ``/bin/sh -c``.
-        env_allow: Names of environment variables passed through on top of
-            ``BASE_ENV``.
-        timeout_s: Seconds before the command is killed (a ``transient``
-            ``timeout`` failure).
-        result: Where the result is read: ``stdout`` or ``file``.
+        options: Its options (``CommandOptions``): the command line, where
+            the result is read, its timeouts, its sandbox...
         roles: The roles it can play.
         edits_files: Whether it changes files.
-        reports_usage: Whether its results carry tokens and cost.
-        heartbeat_s: The least time between two heartbeats, which it sends
-            when it shows progress (new lines of output, changes in its
-            worktree), and between two scans of its worktree.
-        kill_grace_s: Seconds its process has to exit after ``SIGTERM``
-            before its process group is killed.
-        ignore: Gitignore patterns of the files the command writes for
-            itself where it works (caches, logs), ignored in its worktrees
-            (``capabilities.tool_files``).
-        sandbox: ``bwrap`` to run it sandboxed (``playbill.actors._sandbox``).
-        sandbox_network: In the sandbox, whether it keeps the network.
-        sandbox_writable: In the sandbox, further paths it may write.
+
+    Raises:
+        BackendConfigError: An option cannot work (no command line, an
+            unknown placeholder, a timeout that is not positive...).
     """
 
-    argv: tuple[str, ...] = attrs.field(converter=string_tuple)
-    shell: bool = False
-    env_allow: tuple[str, ...] = attrs.field(default=(), converter=string_tuple)
-    timeout_s: float = 1800.0
-    result: Literal["stdout", "file"] = "stdout"
-    roles: frozenset[Role] = attrs.field(default=frozenset(ROLES), converter=role_set)
-    edits_files: bool = True
-    reports_usage: bool = False
-    heartbeat_s: float = 5.0
-    kill_grace_s: float = 1.0
-    ignore: tuple[str, ...] = attrs.field(default=(), converter=string_tuple)
-    sandbox: str = "none"
-    sandbox_network: bool = True
-    sandbox_writable: tuple[str, ...] = attrs.field(default=(), converter=string_tuple)
+    options: CommandOptions
+    roles: frozenset[Role] = attrs.field(default=frozenset(ROLES), converter=role_set, kw_only=True)
+    edits_files: bool = attrs.field(default=True, kw_only=True)
 
     def __attrs_post_init__(self) -> None:
-        if not self.argv or not all(isinstance(a, str) for a in self.argv):
+        o = self.options
+        if not o.argv or not all(isinstance(a, str) for a in o.argv):
             raise BackendConfigError("command", "argv", "must be a non-empty list of strings")
-        if self.shell and len(self.argv) != 1:
+        if o.shell and len(o.argv) != 1:
             raise BackendConfigError("command", "argv", "with shell, give exactly one string")
-        for arg in self.argv:
+        for arg in o.argv:
             try:
                 unknown = placeholders_of(arg) - PLACEHOLDERS
             except ValueError as exc:
@@ -177,17 +155,17 @@ class CommandBackend:
                     f"{arg!r}: unknown placeholder {', '.join(sorted(unknown))}"
                     f" (known: {', '.join(sorted(PLACEHOLDERS))})",
                 )
-        if self.result not in ("stdout", "file"):
+        if o.result not in ("stdout", "file"):
             raise BackendConfigError("command", "result", "must be 'stdout' or 'file'")
         if not self.roles or not self.roles <= set(ROLES):
             raise BackendConfigError("command", "roles", f"must be among {', '.join(ROLES)}")
         for option in ("timeout_s", "heartbeat_s"):
-            if not getattr(self, option) > 0:
+            if not getattr(o, option) > 0:
                 raise BackendConfigError("command", option, "must be positive")
-        if self.kill_grace_s < 0:
+        if o.kill_grace_s < 0:
             raise BackendConfigError("command", "kill_grace_s", "must not be negative")
-        check_ignore("command", self.ignore)
-        if self.sandbox not in SANDBOXES:
+        check_ignore("command", o.ignore)
+        if o.sandbox not in SANDBOXES:
             raise BackendConfigError("command", "sandbox", f"must be one of {', '.join(SANDBOXES)}")
 
     @property
@@ -201,20 +179,21 @@ class CommandBackend:
         return Capabilities(
             roles=self.roles,
             edits_files=self.edits_files,
-            reports_usage=self.reports_usage,
+            reports_usage=self.options.reports_usage,
             structured_output=True,
-            tool_files=self.ignore,
+            tool_files=self.options.ignore,
         )
 
     def command_line(self, values: dict[str, str]) -> list[str]:
         """The command line with ``values`` substituted (quoted under ``shell``)."""
-        if self.shell:
+        if self.options.shell:
             quoted = {k: shlex.quote(v) for k, v in values.items()}
-            return ["/bin/sh", "-c", self.argv[0].format_map(quoted)]
-        return [arg.format_map(values) for arg in self.argv]
+            return ["/bin/sh", "-c", self.options.argv[0].format_map(quoted)]
+        return [arg.format_map(values) for arg in self.options.argv]
 
     def _label(self) -> str:
-        words = self.argv[0].split() if self.shell else [self.argv[0]]
+        argv, shell = self.options.argv, self.options.shell
+        words = argv[0].split() if shell else [argv[0]]
         return f"command {Path(words[0]).name}" if words else "command"
 
     async def run(self, order: WorkOrder, report: Reporter) -> ResultEnvelope:
@@ -234,6 +213,7 @@ class CommandBackend:
         """
         if order.role not in self.roles:
             raise unsupported_role(self.name, order)
+        o = self.options
         redactor = Redactor.from_environ()
         label = self._label()
         with Scratch() as scratch:
@@ -257,21 +237,21 @@ class CommandBackend:
                 "step": order.step.id,
                 "attempt": str(order.attempt),
             }
-            env = agent_env(self.env_allow, {f"PLAYBILL_{k.upper()}": v for k, v in values.items()})
-            argv = wrap(self.command_line(values), self, cwd=cwd, scratch=scratch.io.parent)
+            env = agent_env(o.env_allow, {f"PLAYBILL_{k.upper()}": v for k, v in values.items()})
+            argv = wrap(self.command_line(values), o, cwd=cwd, scratch=scratch.io.parent)
             out = await run_agent_process(
                 argv,
                 cwd=cwd,
                 env=env,
-                timeout_s=self.timeout_s,
-                heartbeat_s=self.heartbeat_s,
+                timeout_s=o.timeout_s,
+                heartbeat_s=o.heartbeat_s,
                 report=report,
                 label=label,
                 redactor=redactor,
-                kill_grace_s=self.kill_grace_s,
+                kill_grace_s=o.kill_grace_s,
             )
             spent = Usage(wall_s=out.wall_s)
-            if self.shell and out.returncode == _NOT_FOUND:
+            if o.shell and out.returncode == _NOT_FOUND:
                 raise fail(
                     "policy",
                     "backend_unavailable",
@@ -290,7 +270,7 @@ class CommandBackend:
                     redactor=redactor,
                 )
             value: dict[str, Any] | None
-            if self.result == "file":
+            if o.result == "file":
                 value = await _read_result_file(trio.Path(result_file), label, spent, redactor)
             else:
                 value = last_json_line(out.text())

@@ -11,8 +11,7 @@ is not taken for a hung agent, and reports the wall time its checks took.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import ClassVar, final
+from typing import TYPE_CHECKING, ClassVar, final
 
 import attrs
 import trio
@@ -34,25 +33,25 @@ from playbill.validators import ValidationContext, command_env, run_validator
 
 from ._backend import BackendError, Capabilities, Reporter, WorkOrder
 
+if TYPE_CHECKING:
+    from ._backend_options import ChecksOptions
+
 
 @final
 @attrs.frozen
 class ChecksBackend:
     """Runs the step's validators in the attempt's worktree (see the module).
 
+    ``checks(...)`` makes one from its options given one by one.
+
     Attributes:
-        env_allow: Environment variables, beyond the basic ones, that the
-            validators' commands may see.
-        env: Variables to set for the validators' commands (over the
-            allowed ones).
-        heartbeat_s: Seconds between heartbeats while validators run.
+        options: Its options (``ChecksOptions``): the environment of the
+            validators' commands, how often it sends a heartbeat.
         redactor: Keeps secret values out of the output it reports.
     """
 
-    env_allow: tuple[str, ...] = ()
-    env: Mapping[str, str] = attrs.field(factory=dict)
-    heartbeat_s: float = 10.0
-    redactor: Redactor = attrs.field(factory=Redactor.from_environ)
+    options: ChecksOptions
+    redactor: Redactor = attrs.field(factory=Redactor.from_environ, kw_only=True)
 
     name: ClassVar[str] = "checks"
 
@@ -80,7 +79,7 @@ class ChecksBackend:
             worktree=order.workspace,
             changed_files=changed,
             redactor=self.redactor,
-            env={**command_env(self.env_allow), **self.env},
+            env={**command_env(self.options.env_allow), **self.options.env},
             on_start=report.process_started,
         )
         checks: list[Check] = []
@@ -120,5 +119,5 @@ class ChecksBackend:
 
     async def _beat(self, report: Reporter) -> None:
         while True:
-            await trio.sleep(self.heartbeat_s)
+            await trio.sleep(self.options.heartbeat_s)
             await report.heartbeat("validators running")

@@ -66,7 +66,7 @@ ProviderId = Annotated[
 """The id of a Codex model provider (a key of its ``model_providers``)."""
 
 Sandbox = Annotated[Literal["none", "bwrap"], Choice("sandbox")]
-"""How an agent's process is sandboxed (``playbill.actors._sandbox``)."""
+"""How an agent's process is sandboxed (``playbill.backends._sandbox``)."""
 
 Silence = tuple[str, float, str]
 """How long an agent may show no progress while it works: ``(option, seconds, why)``."""

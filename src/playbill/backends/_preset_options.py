@@ -3,7 +3,7 @@
 Each backend's options are one frozen attrs class (``ClaudeCodeOptions``,
 ``CodexOptions``, ``AiderOptions``), declared once: the keys of a plan's
 ``[agents.options]`` table, with their types (checked when the plan loads,
-``playbill.actors._option_types``), defaults and meaning. ``build`` makes
+``playbill.backends._option_types``), defaults and meaning. ``build`` makes
 the ``CliAgentBackend`` (the factories of ``_presets`` call it). Only
 ``BASE_ENV``, the tool's usual credential and endpoint variables
 (``*_ENV``) and the names in ``env_allow`` reach the tool.

@@ -11,6 +11,7 @@ import hashlib
 import random
 from typing import Literal
 
+from playbill.backends import WorkOrder
 from playbill.runtime import (
     ArtifactExists,
     Blocker,
@@ -30,8 +31,6 @@ from playbill.runtime import (
     Validator,
     VerificationPayload,
 )
-
-from ._backend import WorkOrder
 
 _CLASS_FILL = "abcxyz019_"
 """Characters tried for a negated character class (``[!...]``)."""

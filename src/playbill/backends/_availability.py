@@ -149,9 +149,9 @@ def command_program(backend: CommandBackend) -> str | None:
 
     ``/bin/sh`` for a shell line; ``argv[0]`` unless it holds a placeholder.
     """
-    if backend.shell:
+    if backend.options.shell:
         return "/bin/sh"
-    first = backend.argv[0]
+    first = backend.options.argv[0]
     if any(field is not None for _, field, _, _ in string.Formatter().parse(first)):
         return None
     return first.replace("{{", "{").replace("}}", "}")
@@ -170,14 +170,17 @@ async def unavailable(
         timeout_s: Seconds a coding-agent CLI has to answer ``--version``.
     """
     match backend:
-        case CliAgentBackend() | CommandBackend():
-            env_path = agent_env(backend.env_allow).get("PATH")
-            no_sandbox = missing_sandbox(backend.sandbox, env_path)
-            if no_sandbox is not None:
-                wanted = sandbox_program(backend.sandbox) or backend.sandbox
-                return Unavailable(agent, backend.name, wanted, "no_sandbox", no_sandbox)
+        case CliAgentBackend():
+            env_allow, sandbox = backend.env_allow, backend.sandbox
+        case CommandBackend():
+            env_allow, sandbox = backend.options.env_allow, backend.options.sandbox
         case _:
             return None  # in-process: nothing to start
+    env_path = agent_env(env_allow).get("PATH")
+    no_sandbox = missing_sandbox(sandbox, env_path)
+    if no_sandbox is not None:
+        wanted = sandbox_program(sandbox) or sandbox
+        return Unavailable(agent, backend.name, wanted, "no_sandbox", no_sandbox)
     if isinstance(backend, CliAgentBackend):
         program = backend.tool.executable
     else:

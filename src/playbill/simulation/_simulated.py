@@ -20,6 +20,7 @@ from typing import assert_never, final
 import attrs
 import trio
 
+from playbill.backends import BackendError, Capabilities, Reporter, WorkOrder, role_set
 from playbill.runtime import (
     NO_FAULTS,
     ROLES,
@@ -31,7 +32,6 @@ from playbill.runtime import (
     Usage,
 )
 
-from ._backend import BackendError, Capabilities, Reporter, WorkOrder, role_set
 from ._profiles import AgentProfile
 from ._sim_draws import SimulatedOutcome, draw_outcome
 

@@ -23,6 +23,7 @@ from typing import Literal, final
 
 import attrs
 
+from playbill.backends import WorkOrder
 from playbill.runtime import (
     Blocker,
     Evidence,
@@ -34,7 +35,6 @@ from playbill.runtime import (
     Usage,
 )
 
-from ._backend import WorkOrder
 from ._profiles import AgentProfile, Pricing, Tokens
 from ._sim_payloads import implementation, plan, review, stable_rng, verification
 

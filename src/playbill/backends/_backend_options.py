@@ -2,10 +2,11 @@
 
 One frozen attrs class per backend: the keys of a plan's
 ``[agents.options]`` table, with their types (checked when the plan loads,
-``playbill.actors._option_types``), the backend's defaults and their
+``playbill.backends._option_types``), the backend's defaults and their
 meaning. Each class says, in two class variables, what its backend can do
 whatever the plan asks: the roles it can play (``plays``) and whether it
-changes files (``edits``); ``build`` makes the backend itself.
+changes files (``edits``); ``build`` makes the backend itself, which
+holds the options whole (the factories of ``_presets`` call it).
 """
 
 # No ``from __future__ import annotations``: the plan loader reads the
@@ -39,9 +40,6 @@ from ._option_types import (
     Tokens,
     Url,
 )
-
-_CMD = CommandBackend(argv=("true",))
-_AI = OpenAIBackend(model="-")
 
 
 @final
@@ -81,11 +79,11 @@ class CommandOptions:
     argv: tuple[str, ...] = attrs.field(converter=string_tuple)
     shell: bool = False
     env_allow: tuple[EnvName, ...] = attrs.field(default=(), converter=string_tuple)
-    timeout_s: Seconds = attrs.field(default=_CMD.timeout_s, converter=float)
+    timeout_s: Seconds = attrs.field(default=1800.0, converter=float)
     result: Annotated[Literal["stdout", "file"], Choice("result source")] = "stdout"
     reports_usage: bool = False
-    heartbeat_s: Seconds = attrs.field(default=_CMD.heartbeat_s, converter=float)
-    kill_grace_s: SecondsOrNone = attrs.field(default=_CMD.kill_grace_s, converter=float)
+    heartbeat_s: Seconds = attrs.field(default=5.0, converter=float)
+    kill_grace_s: SecondsOrNone = attrs.field(default=1.0, converter=float)
     ignore: tuple[IgnorePattern, ...] = attrs.field(default=(), converter=string_tuple)
     sandbox: Sandbox = "none"
     sandbox_network: bool = True
@@ -97,8 +95,7 @@ class CommandOptions:
 
     def build(self, roles: Iterable[Role], edits_files: bool) -> CommandBackend:
         """The ``CommandBackend`` (raises ``BackendConfigError`` for options that cannot work)."""
-        options = attrs.asdict(self, recurse=False)
-        return CommandBackend(roles=frozenset(roles), edits_files=edits_files, **options)
+        return CommandBackend(self, roles=roles, edits_files=edits_files)
 
 
 @final
@@ -128,16 +125,16 @@ class OpenAIOptions:
     plays: ClassVar[frozenset[Role]] = frozenset({"planner", "executor", "reviewer"})
     edits: ClassVar[bool] = False
     model: Prose
-    base_url: Url = _AI.base_url
-    api_key_env: EnvName = _AI.api_key_env
+    base_url: Url = "https://api.openai.com/v1"
+    api_key_env: EnvName = "OPENAI_API_KEY"
     temperature: Temperature | None = attrs.field(
         default=None, converter=attrs.converters.optional(float)
     )
     max_tokens: Tokens | None = None
-    timeout_s: Seconds = attrs.field(default=_AI.timeout_s, converter=float)
-    max_retries: Count = _AI.max_retries
-    backoff_s: SecondsOrNone = attrs.field(default=_AI.backoff_s, converter=float)
-    max_backoff_s: SecondsOrNone = attrs.field(default=_AI.max_backoff_s, converter=float)
+    timeout_s: Seconds = attrs.field(default=120.0, converter=float)
+    max_retries: Count = 3
+    backoff_s: SecondsOrNone = attrs.field(default=1.0, converter=float)
+    max_backoff_s: SecondsOrNone = attrs.field(default=60.0, converter=float)
     price_in_per_mtok: Price = attrs.field(default=0.0, converter=float)
     price_out_per_mtok: Price = attrs.field(default=0.0, converter=float)
 
@@ -150,7 +147,7 @@ class OpenAIOptions:
 
     def build(self, roles: Iterable[Role], edits_files: bool) -> OpenAIBackend:
         """The ``OpenAIBackend`` (it changes no files, whatever ``edits_files`` says)."""
-        return OpenAIBackend(roles=frozenset(roles), **attrs.asdict(self, recurse=False))
+        return OpenAIBackend(self, roles=roles)
 
 
 @final
@@ -180,6 +177,4 @@ class ChecksOptions:
 
     def build(self, roles: Iterable[Role], edits_files: bool) -> ChecksBackend:
         """The ``ChecksBackend`` (a verifier that changes no files, whatever the arguments)."""
-        return ChecksBackend(
-            env_allow=self.env_allow, env=dict(self.env), heartbeat_s=self.heartbeat_s
-        )
+        return ChecksBackend(self)

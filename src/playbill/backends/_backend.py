@@ -12,7 +12,7 @@ typed ``Failure``; anything else it raises is a crash of the agent.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Literal, Protocol, final
 
 import attrs
@@ -216,3 +216,7 @@ class BackendConfigError(PlaybillError):
         self.backend = backend
         self.option = option
         self.detail = detail
+
+
+BackendFactory = Callable[[AgentSpec], AgentBackend]
+"""Makes the backend of each agent of the plan."""
