@@ -5,6 +5,7 @@ from __future__ import annotations
 import attrs
 import pytest
 
+from playbill.lowlevel import outside_repository
 from playbill.plans import (
     AgentTable,
     CommandPassesTable,
@@ -13,7 +14,6 @@ from playbill.plans import (
     RunTable,
     StepTable,
     check_plan,
-    outside_repository,
     parse_plan,
 )
 from playbill.runtime import STRATEGIES

@@ -69,13 +69,6 @@ INTERNAL = frozenset(
                 "run_demo",
             )
         ),
-        # Same name as another object a tier exports, so it cannot join one:
-        # the options type of a token count (the tiers have the simulation's
-        # token distribution ``Tokens``; options classes import this one
-        # from playbill.backends until it is renamed), and the plan's copy of
-        # the rule ``playbill.lowlevel.outside_repository``, which it wraps.
-        "playbill.backends.Tokens",
-        "playbill.plans.outside_repository",
     }
 )
 """Names in a module's ``__all__``, qualified, that no tier exports on purpose (see each group)."""

@@ -43,7 +43,7 @@ from ._cli_agent import CliAgentBackend, CliTool, ToolAnswer
 from ._command import PLACEHOLDERS, CommandBackend, placeholders_of
 from ._doctor import ENDPOINT_TIMEOUT_S, Diagnosis, Endpoint, EnvVar, diagnose, diagnose_all
 from ._openai import OpenAIBackend
-from ._option_types import AtLeastOne, Count, EnvName, Prose, Seconds, SecondsOrNone, Tokens
+from ._option_types import AtLeastOne, Count, EnvName, Prose, Seconds, SecondsOrNone, TokenCount
 from ._preset_options import AiderOptions, ClaudeCodeOptions, CodexOptions
 from ._presets import aider, checks, claude_code, codex, command, openai
 from ._prompt import payload_type, render_prompt, result_schema
@@ -85,7 +85,7 @@ __all__ = [
     "ScriptedBackend",
     "Seconds",
     "SecondsOrNone",
-    "Tokens",
+    "TokenCount",
     "ToolAnswer",
     "ToolNeeds",
     "Unavailable",

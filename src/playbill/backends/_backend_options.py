@@ -37,7 +37,7 @@ from ._option_types import (
     SecondsOrNone,
     Silence,
     Temperature,
-    Tokens,
+    TokenCount,
     Url,
 )
 
@@ -130,7 +130,7 @@ class OpenAIOptions:
     temperature: Temperature | None = attrs.field(
         default=None, converter=attrs.converters.optional(float)
     )
-    max_tokens: Tokens | None = None
+    max_tokens: TokenCount | None = None
     timeout_s: Seconds = attrs.field(default=120.0, converter=float)
     max_retries: Count = 3
     backoff_s: SecondsOrNone = attrs.field(default=1.0, converter=float)

@@ -17,7 +17,7 @@ from playbill.workspaces import IGNORE_PATTERN
 Prose = Annotated[str, Text("a non-empty string")]
 """Text for people and agents: a goal, a description, a program, a model."""
 
-Tokens = Annotated[int, Range(1, 1e15, "a whole number of tokens, at least 1", integer=True)]
+TokenCount = Annotated[int, Range(1, 1e15, "a whole number of tokens, at least 1", integer=True)]
 """A number of tokens."""
 
 Seconds = Annotated[float, Range(0, 1e9, "a number of seconds above 0", low_open=True)]

@@ -29,7 +29,6 @@ from ._model import (
     SimulatedOptions,
     StepTable,
 )
-from ._paths import outside_repository
 from ._secrets import secret_names
 from ._starter import PYTEST, guess_test_command, starter_plan
 from ._starter_sim import STARTER_PLAN
@@ -76,7 +75,6 @@ __all__ = [
     "load_fragment",
     "load_plan",
     "make_backend",
-    "outside_repository",
     "parse_fragment",
     "parse_plan",
     "parse_validator",

@@ -14,7 +14,7 @@ import attrs
 
 from playbill.runtime import Budget
 
-from ._types import AtLeastOne, Count, Dollars, Seconds, Tokens
+from ._types import AtLeastOne, Count, Dollars, Seconds, TokenCount
 
 
 def optional_float(value: float | None) -> float | None:
@@ -35,7 +35,7 @@ class BudgetTable:
         retries: Retries scheduled (0: none).
     """
 
-    tokens: Tokens | None = None
+    tokens: TokenCount | None = None
     cost_usd: Dollars | None = None
     wall_s: Seconds | None = None
     attempts: AtLeastOne | None = None
@@ -65,7 +65,7 @@ class StepBudgetTable:
         wall_s: Seconds of agent work (enforced while the work runs).
     """
 
-    tokens: Tokens | None = None
+    tokens: TokenCount | None = None
     cost_usd: Dollars | None = None
     wall_s: Seconds | None = None
 

@@ -22,13 +22,13 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 
 from playbill._problems import Problem
-from playbill.runtime import ROLES, STRATEGIES
+from playbill.runtime import ROLES, STRATEGIES, outside_repository
 from playbill.simulation import ProfileSet
 
 from ._backend_checks import check_backend
 from ._graph import dependency_cycles
 from ._model import AgentTable, CriterionTable, PlanFile, RunTable, SimulatedOptions, StepTable
-from ._paths import outside_repository, worktrees_problem
+from ._paths import worktrees_problem
 from ._problems import did_you_mean
 from ._validators import (
     ArtifactExistsTable,

@@ -1,29 +1,17 @@
 """Where a plan's paths may lead: inside the repository, or (worktrees) out of it.
 
 A plan names paths relative to the repository (scopes, working
-directories, files a validator checks); ``outside_repository`` says why
-one could reach outside it. The attempts' worktrees are the other way
-round: ``worktrees_problem`` says why a directory cannot hold them.
+directories, files a validator checks); the runtime's
+``outside_repository`` says why one could reach outside it (the policy
+checks a planner's proposal with the same rule). The attempts' worktrees
+are the other way round: ``worktrees_problem`` says why a directory cannot
+hold them.
 """
 
 from __future__ import annotations
 
 import posixpath
 import re
-
-from playbill.runtime import outside_repository as _outside_repository
-
-
-def outside_repository(path: str, *, glob: bool) -> str | None:
-    """Why ``path`` may reach outside the repository, or ``None`` when it cannot.
-
-    Paths of a plan are relative to the repository, written with ``/``.
-    Absolute paths, drive letters, ``~``, backslashes and ``..`` segments are
-    refused whatever the platform, and so is the repository's ``.git``
-    directory; ``glob=False`` (a working directory) also refuses wildcards.
-    The policy checks a planner's proposal with the same rule.
-    """
-    return _outside_repository(path, glob=glob)
 
 
 def worktrees_problem(path: str) -> str | None:

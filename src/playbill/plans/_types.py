@@ -12,7 +12,7 @@ too (``Prose``, ``Seconds``...) are those of ``playbill.backends._option_types``
 from typing import Annotated
 
 from playbill._strict import Choice, Range, Text
-from playbill.backends import AtLeastOne, Count, EnvName, Prose, Seconds, SecondsOrNone, Tokens
+from playbill.backends import AtLeastOne, Count, EnvName, Prose, Seconds, SecondsOrNone, TokenCount
 from playbill.runtime import ArbitrationPolicy, Role, StepExhaustedAction
 
 __all__ = [
@@ -33,7 +33,7 @@ __all__ = [
     "SecondsOrNone",
     "StepExhausted",
     "Text",
-    "Tokens",
+    "TokenCount",
 ]
 
 
