@@ -349,7 +349,7 @@ async def test_claude_gets_its_environment_and_no_auto_update(
     monkeypatch.setenv("DISABLE_AUTOUPDATER", "0")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-for-claude")
     backend = claude_code(executable=fake("claude"), env_allow=ALLOW)
-    env = agent_env(backend.env_allow, backend.env)
+    env = agent_env(backend.passed_env, backend.env)
     assert env["IS_SANDBOX"] == "1"  # the user's word that this is a sandbox, passed on
     assert env["DISABLE_AUTOUPDATER"] == "1"  # set whatever the environment says
     assert "AWS_SECRET_ACCESS_KEY" not in env

@@ -32,21 +32,30 @@ from playbill.plans import (
 )
 from playbill.runtime import AgentSpec
 
-# The backends that hold their options whole, and the values they are given here.
-HOLDERS: dict[type, Callable[..., object]] = {
+# Each backend's factory (every backend holds its options whole), and the values it is given here.
+CLI_FACTORIES: dict[type, Callable[..., object]] = {
+    ClaudeCodeOptions: claude_code,
+    CodexOptions: codex,
+    AiderOptions: aider,
+}
+FACTORIES: dict[type, Callable[..., object]] = {
     CommandOptions: command,
     OpenAIOptions: openai,
     ChecksOptions: checks,
+    **CLI_FACTORIES,
+}
+CLI_CHANGED: dict[str, object] = {
+    "timeout_s": 60,
+    "heartbeat_s": 2,
+    "ignore": [".cache/"],
+    "model": "m",
+    "sandbox": "bwrap",
 }
 CHANGED: dict[type, dict[str, object]] = {
     CommandOptions: {"argv": ["agent", "{prompt_file}"], "timeout_s": 60, "ignore": [".cache/"]},
     OpenAIOptions: {"model": "m", "timeout_s": 60, "max_retries": 0},
     ChecksOptions: {"env": {"PYTEST_ADDOPTS": "-x"}, "heartbeat_s": 2},
-}
-FACTORIES: dict[type, Callable[..., object]] = {
-    ClaudeCodeOptions: claude_code,
-    CodexOptions: codex,
-    AiderOptions: aider,
+    **dict.fromkeys(CLI_FACTORIES, CLI_CHANGED),
 }
 REQUIRED = {CommandOptions: {"argv": ("agent",)}, OpenAIOptions: {"model": "m"}}
 VERIFY_STEP = '[[steps]]\nid = "s"\ngoal = "g"\nrole = "verifier"\n'
@@ -62,9 +71,9 @@ def plan(*agents: str, steps: str = '[[steps]]\nid = "s"\ngoal = "g"\n') -> str:
     return '[run]\ngoal = "g"\n' + "".join(f"[[agents]]\n{a}\n" for a in agents) + steps
 
 
-@pytest.mark.parametrize("cl", list(HOLDERS))
+@pytest.mark.parametrize("cl", list(FACTORIES))
 def test_a_backend_holds_its_options_given_whole_or_one_by_one(cl: type) -> None:
-    factory, changed = HOLDERS[cl], CHANGED[cl]
+    factory, changed = FACTORIES[cl], CHANGED[cl]
     options = cl(**changed)
     assert options != cl(**REQUIRED.get(cl, {}))  # not the defaults
     built = options.build(sorted(cl.plays), cl.edits)
@@ -76,21 +85,20 @@ def test_a_backend_holds_its_options_given_whole_or_one_by_one(cl: type) -> None
         factory(**REQUIRED.get(cl, {}), no_such_option=1)
 
 
-@pytest.mark.parametrize("cl", list(FACTORIES))
+@pytest.mark.parametrize("cl", list(CLI_FACTORIES))
 def test_a_preset_takes_its_options_whole_or_one_by_one(cl: type) -> None:
-    factory = FACTORIES[cl]
-    changed = {"timeout_s": 60, "heartbeat_s": 2, "ignore": [".cache/"], "model": "m"}
-    whole = factory(cl(**changed))
-    by_field = factory(**changed)
-    over = factory(cl(model="other"), **changed)
+    factory = CLI_FACTORIES[cl]
+    whole = factory(cl(**CLI_CHANGED))
+    by_field = factory(**CLI_CHANGED)
+    over = factory(cl(model="other"), **CLI_CHANGED)
     assert whole == by_field == over
-    assert whole.timeout_s == 60.0 and isinstance(whole.timeout_s, float)  # type: ignore[attr-defined]
-    assert whole.ignore == (".cache/",)  # type: ignore[attr-defined]
-    with pytest.raises(TypeError):
-        factory(no_such_option=1)
+    options = whole.options  # type: ignore[attr-defined]
+    assert options.timeout_s == 60.0 and isinstance(options.timeout_s, float)
+    assert options.ignore == (".cache/",)
+    assert ".cache/" in whole.capabilities.tool_files  # type: ignore[attr-defined]
 
 
-@pytest.mark.parametrize("cl", [*HOLDERS, *FACTORIES])
+@pytest.mark.parametrize("cl", list(FACTORIES))
 def test_each_backend_can_do_what_its_table_says(cl: type) -> None:
     options = cl(**REQUIRED.get(cl, {}))
     backend = options.build(sorted(cl.plays), cl.edits)

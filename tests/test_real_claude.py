@@ -184,7 +184,7 @@ async def test_the_command_line_asks_for_events_as_it_works(
             capture_stdout=True,
             capture_stderr=True,
             check=False,
-            env=agent_env(claude_code_backend.env_allow, claude_code_backend.env),
+            env=agent_env(claude_code_backend.passed_env, claude_code_backend.env),
         )
     assert done.returncode == 0, done.stderr
     events = [json.loads(line) for line in done.stdout.decode().splitlines()]

@@ -207,7 +207,7 @@ def test_claude_code_credentials(
     assert found.endpoint is not None and found.endpoint.url == server.url
 
     argv = [str(executable), "-p", "hi", "--output-format", "json"]
-    request, printed = first_request(argv, agent_env(backend.env_allow, QUIET), tmp_path, server)
+    request, printed = first_request(argv, agent_env(backend.passed_env, QUIET), tmp_path, server)
     if has_credential:
         assert request is not None, printed
         assert request.path.startswith("/v1/messages")
@@ -274,7 +274,7 @@ def test_codex_credentials_and_endpoint(
     work = tmp_path / "work"
     work.mkdir()
     argv = [str(executable), "exec", "--json", "--skip-git-repo-check", "--sandbox", "read-only"]
-    request, printed = first_request([*argv, "hi"], agent_env(backend.env_allow), work, server)
+    request, printed = first_request([*argv, "hi"], agent_env(backend.passed_env), work, server)
     assert request is not None, printed
     # it called the endpoint the doctor named, with a credential exactly when one was found
     assert request.path.startswith(found.endpoint.url.removeprefix(server.url) + "/responses")

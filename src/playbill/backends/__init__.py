@@ -39,7 +39,7 @@ from ._backend import (
 )
 from ._backend_options import ChecksOptions, CommandOptions, OpenAIOptions
 from ._checks import ChecksBackend
-from ._cli_agent import CliAgentBackend, CliTool, ToolAnswer
+from ._cli_agent import CliAgentBackend, CliOptions, CliTool, ToolAnswer
 from ._command import PLACEHOLDERS, CommandBackend, placeholders_of
 from ._doctor import ENDPOINT_TIMEOUT_S, Diagnosis, Endpoint, EnvVar, diagnose, diagnose_all
 from ._openai import OpenAIBackend
@@ -67,6 +67,7 @@ __all__ = [
     "ChecksOptions",
     "ClaudeCodeOptions",
     "CliAgentBackend",
+    "CliOptions",
     "CliTool",
     "CodexOptions",
     "CommandBackend",

@@ -171,7 +171,7 @@ async def unavailable(
     """
     match backend:
         case CliAgentBackend():
-            env_allow, sandbox = backend.env_allow, backend.sandbox
+            env_allow, sandbox = backend.passed_env, backend.options.sandbox
         case CommandBackend():
             env_allow, sandbox = backend.options.env_allow, backend.options.sandbox
         case _:

@@ -38,7 +38,7 @@ from ._backend import (
     string_tuple,
 )
 from ._prompt import payload_type, render_prompt
-from ._sandbox import SANDBOXES, wrap
+from ._sandbox import SANDBOXES, Sandboxable, wrap
 from ._tool_needs import ToolNeeds
 from ._tool_version import ToolVersionError, Version, VersionRange
 
@@ -131,6 +131,38 @@ class CliTool(Protocol):
         """
 
 
+class CliOptions(Sandboxable, Protocol):
+    """The options every coding-agent CLI's backend has (``ClaudeCodeOptions``...).
+
+    Each preset's options class declares them (with its own), in the order
+    its plans list them; ``CliAgentBackend`` reads them from it.
+    """
+
+    @property
+    def env_allow(self) -> tuple[str, ...]:
+        """Environment variables passed through besides ``BASE_ENV`` and the tool's own."""
+
+    @property
+    def timeout_s(self) -> float:
+        """Seconds before the tool is killed."""
+
+    @property
+    def heartbeat_s(self) -> float:
+        """The least time between two heartbeats, and between two scans of its worktree."""
+
+    @property
+    def kill_grace_s(self) -> float:
+        """Seconds it has to exit after ``SIGTERM``."""
+
+    @property
+    def allow_untested_version(self) -> bool:
+        """Run a release outside ``CliTool.supported`` instead of refusing it."""
+
+    @property
+    def ignore(self) -> tuple[str, ...]:
+        """Gitignore patterns of further files it writes for itself."""
+
+
 @final
 @attrs.frozen(kw_only=True)
 class CliAgentBackend:
@@ -139,64 +171,53 @@ class CliAgentBackend:
     Made by the preset factories (``claude_code``, ``codex``, ``aider``).
 
     Attributes:
+        options: The preset's options (``ClaudeCodeOptions``...): the ones
+            every CLI has (``CliOptions``: its timeouts, its sandbox...)
+            are read from them; the tool holds the others.
         tool: The CLI.
         roles: The roles it can play.
         allowed_roles: The roles the tool can play at all (``roles`` must be
             among them).
         edits_files: Whether it changes files.
-        env_allow: Environment variables passed through on top of
-            ``BASE_ENV`` (the tool's credentials, for one).
+        tool_env: Environment variables the tool gets besides ``BASE_ENV``
+            and ``options.env_allow``: its credentials, endpoint and
+            settings.
         secret_env: Names of variables whose values are secrets whatever
             their names look like (a key's variable the user named): they
             are redacted like ``*_KEY`` ones.
         env: Variables set for the tool whatever the environment holds
             (switches that keep it off the network, say).
-        timeout_s: Seconds before the tool is killed.
-        heartbeat_s: The least time between two heartbeats, which it sends
-            when it shows progress (new lines of output, changes in its
-            worktree), and between two scans of its worktree.
-        kill_grace_s: Seconds it has to exit after ``SIGTERM``.
-        allow_untested_version: Run a release outside ``tool.supported``
-            instead of refusing it.
-        ignore: Gitignore patterns of further files it writes for itself,
-            ignored in its worktrees besides the tool's own
-            (``capabilities.tool_files``).
-        sandbox: ``bwrap`` to run it sandboxed (``playbill.backends._sandbox``).
-        sandbox_network: In the sandbox, whether it keeps the network.
-        sandbox_writable: In the sandbox, further paths it may write.
     """
 
+    options: CliOptions
     tool: CliTool
     roles: frozenset[Role] = attrs.field(converter=role_set)
     allowed_roles: frozenset[Role] = attrs.field(converter=role_set)
     edits_files: bool = True
-    env_allow: tuple[str, ...] = attrs.field(default=(), converter=string_tuple)
+    tool_env: tuple[str, ...] = attrs.field(default=(), converter=string_tuple)
     secret_env: tuple[str, ...] = attrs.field(default=(), converter=string_tuple)
     env: Mapping[str, str] = attrs.field(factory=dict)
-    timeout_s: float = 1800.0
-    heartbeat_s: float = 5.0
-    kill_grace_s: float = 2.0
-    allow_untested_version: bool = False
     _probed: dict[str, Version] = attrs.field(init=False, factory=dict, eq=False, repr=False)
-    ignore: tuple[str, ...] = attrs.field(default=(), converter=string_tuple)
-    sandbox: str = "none"
-    sandbox_network: bool = True
-    sandbox_writable: tuple[str, ...] = attrs.field(default=(), converter=string_tuple)
 
     def __attrs_post_init__(self) -> None:
-        name = self.tool.name
+        name, o = self.tool.name, self.options
         if not self.roles or not self.roles <= self.allowed_roles:
             raise BackendConfigError(
                 name, "roles", f"must be among {', '.join(sorted(self.allowed_roles))}"
             )
-        check_ignore(name, self.ignore)
-        if self.sandbox not in SANDBOXES:
+        check_ignore(name, o.ignore)
+        if o.sandbox not in SANDBOXES:
             raise BackendConfigError(name, "sandbox", f"must be one of {', '.join(SANDBOXES)}")
         for option in ("timeout_s", "heartbeat_s"):
-            if not getattr(self, option) > 0:
+            if not getattr(o, option) > 0:
                 raise BackendConfigError(name, option, "must be positive")
-        if self.kill_grace_s < 0:
+        if o.kill_grace_s < 0:
             raise BackendConfigError(name, "kill_grace_s", "must not be negative")
+
+    @property
+    def passed_env(self) -> tuple[str, ...]:
+        """The variables passed through on top of ``BASE_ENV``: ``tool_env``, ``env_allow``."""
+        return (*self.tool_env, *self.options.env_allow)
 
     @property
     def name(self) -> str:
@@ -211,7 +232,7 @@ class CliAgentBackend:
             edits_files=self.edits_files,
             reports_usage=True,
             structured_output=False,
-            tool_files=(*self.tool.tool_files, *self.ignore),
+            tool_files=(*self.tool.tool_files, *self.options.ignore),
         )
 
     async def probe(self) -> Version:
@@ -236,7 +257,7 @@ class CliAgentBackend:
                 capture_stderr=True,
                 check=False,
                 stdin=b"",
-                env=agent_env(self.env_allow, self.env),
+                env=agent_env(self.passed_env, self.env),
                 start_new_session=True,
             )
         except FileNotFoundError:
@@ -261,7 +282,7 @@ class CliAgentBackend:
                 tool.supported,
                 f"`--version` printed no release number (exit status {done.returncode})",
             )
-        if version not in tool.supported and not self.allow_untested_version:
+        if version not in tool.supported and not self.options.allow_untested_version:
             raise ToolVersionError(
                 tool.name,
                 tool.executable,
@@ -306,20 +327,20 @@ class CliAgentBackend:
             cwd = order.workspace if order.workspace is not None else str(scratch.work)
             argv = wrap(
                 self.tool.command_line(order, prompt, scratch.io, version),
-                self,
+                self.options,
                 cwd=cwd,
                 scratch=scratch.io.parent,
             )
             out = await run_agent_process(
                 argv,
                 cwd=cwd,
-                env=agent_env(self.env_allow, self.env),
-                timeout_s=self.timeout_s,
-                heartbeat_s=self.heartbeat_s,
+                env=agent_env(self.passed_env, self.env),
+                timeout_s=self.options.timeout_s,
+                heartbeat_s=self.options.heartbeat_s,
                 report=report,
                 label=self.name,
                 redactor=redactor,
-                kill_grace_s=self.kill_grace_s,
+                kill_grace_s=self.options.kill_grace_s,
             )
             # the tool's logs in the scratch directory are read before it goes
             try:

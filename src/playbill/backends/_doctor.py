@@ -259,12 +259,12 @@ async def _cli(
     probe_timeout_s: float,
 ) -> Diagnosis:
     tool = backend.tool
-    tool_env = agent_env(backend.env_allow)
+    tool_env = agent_env(backend.passed_env)
     problems: list[str] = []
     notes: list[str] = []
     where = resolve_program(tool.executable, path_env=tool_env.get("PATH"), base=base)
     version: Version | None = None
-    no_sandbox = missing_sandbox(backend.sandbox, tool_env.get("PATH"))
+    no_sandbox = missing_sandbox(backend.options.sandbox, tool_env.get("PATH"))
     if no_sandbox is not None:
         problems.append(no_sandbox)
     if where.reason is not None:

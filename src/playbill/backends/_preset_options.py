@@ -4,9 +4,9 @@ Each backend's options are one frozen attrs class (``ClaudeCodeOptions``,
 ``CodexOptions``, ``AiderOptions``), declared once: the keys of a plan's
 ``[agents.options]`` table, with their types (checked when the plan loads,
 ``playbill.backends._option_types``), defaults and meaning. ``build`` makes
-the ``CliAgentBackend`` (the factories of ``_presets`` call it). Only
-``BASE_ENV``, the tool's usual credential and endpoint variables
-(``*_ENV``) and the names in ``env_allow`` reach the tool.
+the ``CliAgentBackend``, which holds the options whole (the factories of
+``_presets`` call it). Only ``BASE_ENV``, the tool's usual credential and
+endpoint variables (``*_ENV``) and the names in ``env_allow`` reach the tool.
 """
 
 # No ``from __future__ import annotations``: the plan loader reads the
@@ -161,7 +161,7 @@ class ClaudeCodeOptions:
             max_turns=self.max_turns,
             extra_args=self.extra_args,
         )
-        return _backend(self, tool, roles, (*CLAUDE_ENV, *self.env_allow), env=CLAUDE_SETTINGS)
+        return _backend(self, tool, roles, CLAUDE_ENV, env=CLAUDE_SETTINGS)
 
 
 @final
@@ -258,7 +258,7 @@ class CodexOptions:
             price_out_per_mtok=self.price_out_per_mtok,
         )
         key = (self.env_key,) if self.env_key is not None else ()
-        return _backend(self, tool, roles, (*CODEX_ENV, *key, *self.env_allow), secret_env=key)
+        return _backend(self, tool, roles, (*CODEX_ENV, *key), secret_env=key)
 
 
 @final
@@ -336,33 +336,25 @@ class AiderOptions:
             stream=self.stream,
             extra_args=self.extra_args,
         )
-        return _backend(self, tool, roles, (*AIDER_ENV, *self.env_allow), env=dict(AIDER_FIXED_ENV))
+        return _backend(self, tool, roles, AIDER_ENV, env=dict(AIDER_FIXED_ENV))
 
 
 def _backend(
     options: ClaudeCodeOptions | CodexOptions | AiderOptions,
     tool: CliTool,
     roles: Iterable[Role],
-    env_allow: tuple[str, ...],
+    tool_env: tuple[str, ...],
     *,
     env: Mapping[str, str] | None = None,
     secret_env: tuple[str, ...] = (),
 ) -> CliAgentBackend:
-    """The ``CliAgentBackend`` running ``tool``, with the options every CLI has."""
+    """The ``CliAgentBackend`` running ``tool`` with ``options``; ``tool_env`` is the tool's own."""
     return CliAgentBackend(
+        options=options,
         tool=tool,
         roles=frozenset(roles),
         allowed_roles=options.plays,
-        edits_files=True,
-        env_allow=env_allow,
+        tool_env=tool_env,
         secret_env=secret_env,
         env={} if env is None else env,
-        timeout_s=options.timeout_s,
-        heartbeat_s=options.heartbeat_s,
-        kill_grace_s=options.kill_grace_s,
-        allow_untested_version=options.allow_untested_version,
-        sandbox=options.sandbox,
-        sandbox_network=options.sandbox_network,
-        sandbox_writable=options.sandbox_writable,
-        ignore=options.ignore,
     )

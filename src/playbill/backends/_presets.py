@@ -2,12 +2,11 @@
 
 Each factory takes the backend's options (``ClaudeCodeOptions``...,
 ``CommandOptions``...), whole or one by one, and builds the backend from
-them. The coding-agent CLIs' (Claude Code, Codex, Aider) return a
-``CliAgentBackend`` that builds the tool's command line and reads its
-documented non-interactive output (see ``_preset_claude``,
-``_preset_codex`` and ``_preset_aider`` for the formats relied on);
-``command``, ``openai`` and ``checks`` return the backend that holds the
-options.
+them; every backend holds its options. The coding-agent CLIs' (Claude
+Code, Codex, Aider) return a ``CliAgentBackend`` that builds the tool's
+command line and reads its documented non-interactive output (see
+``_preset_claude``, ``_preset_codex`` and ``_preset_aider`` for the formats
+relied on).
 """
 
 from __future__ import annotations
