@@ -44,6 +44,7 @@ if _typing.TYPE_CHECKING:
     from playbill.backends import (
         AtLeastOne,
         CliAgentBackend,
+        CliOptions,
         CliTool,
         Count,
         EnvName,
@@ -271,6 +272,7 @@ __all__ = [
     "ChildSpec",
     "Chunk",
     "CliAgentBackend",
+    "CliOptions",
     "CliTool",
     "Clock",
     "ClockStatistics",
@@ -426,6 +428,7 @@ if not _typing.TYPE_CHECKING:
             "playbill.backends": [
                 "AtLeastOne",
                 "CliAgentBackend",
+                "CliOptions",
                 "CliTool",
                 "Count",
                 "EnvName",
