@@ -153,3 +153,35 @@ def test_the_help_shows_each_command_by_its_own_summary(name: str) -> None:
         assert click.Command(name, help=summary).get_short_help_str(limit) == (
             command.get_short_help_str(limit)
         )
+
+
+def test_a_package_finds_its_names_in_its_type_checking_imports() -> None:
+    from playbill._lazy import type_checking_imports
+
+    source = (
+        "import typing as _typing\n"
+        "from .eager import now\n"
+        "if _typing.TYPE_CHECKING:\n"
+        "    from ._run import Run, open_run\n"
+        "    from .backends import claude_code as preset\n"
+        "if TYPE_CHECKING:\n"
+        "    from playbill.runtime import Entry\n"
+    )
+    assert type_checking_imports(source) == {
+        "Run": ("._run", "Run"),
+        "open_run": ("._run", "open_run"),
+        "preset": (".backends", "claude_code"),
+        "Entry": ("playbill.runtime", "Entry"),
+    }
+
+
+def test_a_tier_names_exactly_what_it_imports_for_type_checkers() -> None:
+    import playbill.lowlevel
+    import playbill.testing
+    from playbill._lazy import type_checking_imports
+
+    for tier in (playbill, playbill.lowlevel, playbill.testing):
+        source = tier.__loader__.get_source(tier.__name__)
+        assert source is not None
+        eager = {"__version__"}  # imported at once: it is a string
+        assert set(type_checking_imports(source)) == set(tier.__all__) - eager, tier.__name__

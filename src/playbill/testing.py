@@ -59,23 +59,4 @@ __all__ = [
 ]
 
 if not _typing.TYPE_CHECKING:
-    __getattr__, __dir__ = _lazy_exports(
-        globals(),
-        {
-            "playbill.runtime": [
-                "FAULT_NAMES",
-                "FaultPlan",
-                "FaultSpecError",
-                "FaultyStore",
-                "InjectedFaultError",
-                "InvariantError",
-                "JournalChecker",
-                "NO_FAULTS",
-                "Orphan",
-                "VirtualClock",
-                "check_effects_once",
-                "parse_faults",
-                "reactions",
-            ],
-        },
-    )
+    __getattr__, __dir__ = _lazy_exports(globals())
