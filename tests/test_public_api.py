@@ -30,6 +30,7 @@ from types import ModuleType
 import pytest
 
 import playbill
+import playbill.demo
 import playbill.lowlevel
 import playbill.testing
 
@@ -46,29 +47,10 @@ INTERNAL = frozenset(
         # ``python -m playbill``), not by importing them.
         "playbill.cli.cli",
         "playbill.cli.main",
-        # What ``playbill demo`` runs: the bundled project, its scripted cast
-        # and script. A program that wants a run uses the first tier.
-        *(
-            f"playbill.demo.{name}"
-            for name in (
-                "AGENTS",
-                "BRANCH",
-                "CHANGELOG_STEP",
-                "GOAL",
-                "PLAN_STEP",
-                "WORK_STEPS",
-                "DemoRepositoryError",
-                "DemoResult",
-                "PytestMissing",
-                "create_demo_repository",
-                "demo_backends",
-                "demo_plan",
-                "project_files",
-                "proposed_steps",
-                "require_pytest",
-                "run_demo",
-            )
-        ),
+        # The whole of ``playbill.demo``: what ``playbill demo`` runs (the
+        # bundled project, its scripted cast and script). A program that
+        # wants a run uses the first tier.
+        *(f"playbill.demo.{name}" for name in playbill.demo.__all__),
     }
 )
 """Names in a module's ``__all__``, qualified, that no tier exports on purpose (see each group)."""
