@@ -782,3 +782,11 @@ def test_a_codex_edit_that_could_not_be_written_is_a_typed_failure() -> None:
     # the model tried again, and the second write went through: no failure
     again = CodexTool().parse(_codex_events(("/w/calc.py", "failed"), ("/w/calc.py", "completed")))
     assert again is not None and again.error is None and again.text == "Done."
+
+
+@pytest.mark.parametrize("item", ['"a message"', "[1, 2]", "null", "7"])
+def test_a_codex_item_that_is_no_object_is_ignored(item: str) -> None:
+    # what the agent's process prints is untrusted: an odd event is no crash
+    lines = [f'{{"type": "item.completed", "item": {item}}}', '{"type": "turn.completed"}']
+    answer = CodexTool().parse(ProcessOutput(0, "\n".join(lines).encode(), b"", 1.0))
+    assert answer is not None and answer.error is None and answer.text == ""

@@ -235,7 +235,9 @@ class CodexTool:
                 case "error":
                     stray = _message(event) or "error"
                 case "item.completed":
-                    item = event.get("item") or {}
+                    item = event.get("item")
+                    if not isinstance(item, dict):
+                        continue
                     if item.get("type") == "agent_message" and isinstance(item.get("text"), str):
                         message = item["text"]
                     _file_changes(item, edits)
