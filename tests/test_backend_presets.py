@@ -790,3 +790,24 @@ def test_a_codex_item_that_is_no_object_is_ignored(item: str) -> None:
     lines = [f'{{"type": "item.completed", "item": {item}}}', '{"type": "turn.completed"}']
     answer = CodexTool().parse(ProcessOutput(0, "\n".join(lines).encode(), b"", 1.0))
     assert answer is not None and answer.error is None and answer.text == ""
+
+
+async def test_codex_key_quoted_in_a_failure_is_redacted(
+    monkeypatch: pytest.MonkeyPatch, record: Path
+) -> None:
+    # the env_key's value echoed where a figure belongs: the failure quotes it
+    monkeypatch.setenv("FAKE_MODE", "usage")
+    monkeypatch.setenv("FAKE_USAGE", '{"input_tokens": "llm-access-value-0123456789"}')
+    monkeypatch.setenv("LLM_ACCESS", "llm-access-value-0123456789")
+    backend = codex(
+        executable=fake("codex"),
+        env_allow=(*ALLOW, "FAKE_USAGE"),
+        base_url="http://127.0.0.1:8080/v1",
+        env_key="LLM_ACCESS",
+    )
+    with pytest.raises(BackendError) as caught:
+        await backend.run(order(), RecordingReporter())
+    failure = caught.value.failure
+    assert (failure.failure_class, failure.kind) == ("agent", "bad_usage")
+    assert "llm-access-value-0123456789" not in failure.detail
+    assert "[redacted:LLM_ACCESS]" in failure.detail

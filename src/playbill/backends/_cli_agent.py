@@ -347,8 +347,9 @@ class CliAgentBackend:
                 answer = await trio.to_thread.run_sync(
                     self.tool.parse, attrs.evolve(out, scratch=scratch.io)
                 )
-            except BackendError as bad:
-                raise BackendError(bad.failure, Usage(wall_s=out.wall_s)) from None
+            except BackendError as bad:  # its detail may quote the output: redacted again
+                failure = redactor.redact_value(bad.failure)
+                raise BackendError(failure, Usage(wall_s=out.wall_s)) from None
         usage = msgspec.structs.replace(
             answer.usage if answer is not None else Usage(), wall_s=out.wall_s
         )
@@ -391,7 +392,7 @@ class CliAgentBackend:
         try:
             payload = self._payload(order, answer.text, redactor)
         except BackendError as bad:
-            raise BackendError(bad.failure, usage) from None
+            raise BackendError(redactor.redact_value(bad.failure), usage) from None
         await report.usage(usage)
         return redactor.redact_value(envelope(order, payload, usage, exit_code=out.returncode))
 
