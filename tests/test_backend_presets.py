@@ -15,8 +15,10 @@ from playbill.backends._agent_process import ProcessOutput, agent_env
 from playbill.backends._backend import BackendError, WorkKind
 from playbill.backends._cli_agent import CliAgentBackend, _refused
 from playbill.backends._command import BackendConfigError
+from playbill.backends._preset_aider import AiderTool
 from playbill.backends._preset_claude import ClaudeCodeTool
 from playbill.backends._preset_codex import CodexTool
+from playbill.backends._preset_options import AiderOptions
 from playbill.backends._presets import aider, claude_code, codex
 from playbill.backends._tool_version import Version
 from playbill.runtime import (
@@ -811,3 +813,17 @@ async def test_codex_key_quoted_in_a_failure_is_redacted(
     assert (failure.failure_class, failure.kind) == ("agent", "bad_usage")
     assert "llm-access-value-0123456789" not in failure.detail
     assert "[redacted:LLM_ACCESS]" in failure.detail
+
+
+def test_a_cli_backend_takes_the_roles_its_options_can_play() -> None:
+    # the options say what the tool can play: nothing repeats it
+    options = AiderOptions()
+    backend = CliAgentBackend(options=options, tool=AiderTool(), roles=("reviewer",))
+    assert backend.capabilities.roles == frozenset({"reviewer"})
+    assert backend.capabilities.edits_files
+    with pytest.raises(BackendConfigError) as caught:
+        CliAgentBackend(options=options, tool=AiderTool(), roles=("planner",))
+    assert (caught.value.option, caught.value.detail) == (
+        "roles",
+        "must be among executor, reviewer",
+    )

@@ -139,6 +139,14 @@ class CliOptions(Sandboxable, Protocol):
     """
 
     @property
+    def plays(self) -> frozenset[Role]:
+        """The roles the tool can play at all."""
+
+    @property
+    def edits(self) -> bool:
+        """Whether it changes files."""
+
+    @property
     def env_allow(self) -> tuple[str, ...]:
         """Environment variables passed through besides ``BASE_ENV`` and the tool's own."""
 
@@ -175,10 +183,7 @@ class CliAgentBackend:
             every CLI has (``CliOptions``: its timeouts, its sandbox...)
             are read from them; the tool holds the others.
         tool: The CLI.
-        roles: The roles it can play.
-        allowed_roles: The roles the tool can play at all (``roles`` must be
-            among them).
-        edits_files: Whether it changes files.
+        roles: The roles it can play (among ``options.plays``).
         tool_env: Environment variables the tool gets besides ``BASE_ENV``
             and ``options.env_allow``: its credentials, endpoint and
             settings.
@@ -192,8 +197,6 @@ class CliAgentBackend:
     options: CliOptions
     tool: CliTool
     roles: frozenset[Role] = attrs.field(converter=role_set)
-    allowed_roles: frozenset[Role] = attrs.field(converter=role_set)
-    edits_files: bool = True
     tool_env: tuple[str, ...] = attrs.field(default=(), converter=string_tuple)
     secret_env: tuple[str, ...] = attrs.field(default=(), converter=string_tuple)
     env: Mapping[str, str] = attrs.field(factory=dict)
@@ -201,10 +204,8 @@ class CliAgentBackend:
 
     def __attrs_post_init__(self) -> None:
         name, o = self.tool.name, self.options
-        if not self.roles or not self.roles <= self.allowed_roles:
-            raise BackendConfigError(
-                name, "roles", f"must be among {', '.join(sorted(self.allowed_roles))}"
-            )
+        if not self.roles or not self.roles <= o.plays:
+            raise BackendConfigError(name, "roles", f"must be among {', '.join(sorted(o.plays))}")
         check_ignore(name, o.ignore)
         if o.sandbox not in SANDBOXES:
             raise BackendConfigError(name, "sandbox", f"must be one of {', '.join(SANDBOXES)}")
@@ -229,7 +230,7 @@ class CliAgentBackend:
         """Its roles; it reports usage; its results are parsed from prose; its tool's files."""
         return Capabilities(
             roles=self.roles,
-            edits_files=self.edits_files,
+            edits_files=self.options.edits,
             reports_usage=True,
             structured_output=False,
             tool_files=(*self.tool.tool_files, *self.options.ignore),

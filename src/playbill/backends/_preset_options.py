@@ -353,7 +353,6 @@ def _backend(
         options=options,
         tool=tool,
         roles=frozenset(roles),
-        allowed_roles=options.plays,
         tool_env=tool_env,
         secret_env=secret_env,
         env={} if env is None else env,
