@@ -13,7 +13,7 @@ endpoint variables (``*_ENV``) and the names in ``env_allow`` reach the tool.
 # ``Annotated`` metadata of each option's type, which must not be a string.
 
 from collections.abc import Iterable, Mapping
-from typing import ClassVar, final
+from typing import Any, ClassVar, final
 
 import attrs
 
@@ -90,22 +90,22 @@ AIDER_ROLES: frozenset[Role] = frozenset({"executor", "reviewer"})
 or plan to a schema reliably."""
 
 
-@final
+def _shared_last(cls: type, fields: "list[attrs.Attribute[Any]]") -> "list[attrs.Attribute[Any]]":
+    """A preset's own options first, then the ones every CLI has: the order its plans list them."""
+    shared = attrs.fields_dict(_CliAgentOptions)
+    return [*(f for f in fields if f.name not in shared), *(f for f in fields if f.name in shared)]
+
+
 @attrs.frozen(kw_only=True)
-class ClaudeCodeOptions:
-    """The options of a ``claude_code`` agent (``claude -p``): its ``[agents.options]``.
+class _CliAgentOptions:
+    """The options every coding-agent CLI's agent has (``CliOptions``), after its own.
+
+    Each preset's options class (``ClaudeCodeOptions``...) declares and
+    documents its own options, which come before these (``_shared_last``).
 
     Attributes:
-        executable: The program to run.
-        model: Its ``--model``; the tool's default when ``None``.
-        permission_mode: Its ``--permission-mode`` for work that edits files
-            (``acceptEdits``, ``auto``, ``bypassPermissions``, ``dontAsk``,
-            ``default``, ``manual``; ``plan`` never edits).
-        max_turns: Its ``--max-turns``, when given.
-        extra_args: Further arguments, after the others (not ``-p`` or
-            ``--output-format``: playbill reads its stream-json output).
         env_allow: Environment variables passed through besides the basic
-            ones and Claude Code's own (``ANTHROPIC_API_KEY``...).
+            ones and the tool's own (its credentials, endpoint and settings).
         timeout_s: Seconds before it is killed.
         heartbeat_s: The least time between two heartbeats, which it sends
             when it shows progress (new lines of output, changes in its
@@ -114,9 +114,8 @@ class ClaudeCodeOptions:
         allow_untested_version: Run a release of the tool outside the
             range its preset was tested with, instead of refusing it.
         ignore: Gitignore patterns of further files it writes for itself
-            where it works, never committed (besides
-            ``.claude/settings.local.json``, ``CLAUDE.local.md`` and editors'
-            swap files).
+            where it works, never committed (besides the tool's own and
+            editors' swap files).
         sandbox: ``bwrap`` to run it in a bubblewrap sandbox: only its
             worktree, its scratch directory and a private ``/tmp`` are
             writable (see docs/security-git.md); ``none`` by default.
@@ -125,14 +124,7 @@ class ClaudeCodeOptions:
             (``~`` expanded; missing ones are skipped).
     """
 
-    backend: ClassVar[str] = "claude_code"
-    plays: ClassVar[frozenset[Role]] = frozenset(ROLES)
     edits: ClassVar[bool] = True
-    executable: Prose = "claude"
-    model: Prose | None = None
-    permission_mode: Prose = "acceptEdits"
-    max_turns: AtLeastOne | None = None
-    extra_args: tuple[str, ...] = attrs.field(default=(), converter=string_tuple)
     env_allow: tuple[EnvName, ...] = attrs.field(default=(), converter=string_tuple)
     timeout_s: Seconds = attrs.field(default=1800.0, converter=float)
     heartbeat_s: Seconds = attrs.field(default=5.0, converter=float)
@@ -146,6 +138,36 @@ class ClaudeCodeOptions:
     def silences(self) -> tuple[Silence, ...]:
         """How long it may show no progress while it works (``heartbeat_s``)."""
         return (("heartbeat_s", self.heartbeat_s, BEATS),)
+
+
+@final
+@attrs.frozen(kw_only=True, field_transformer=_shared_last)
+class ClaudeCodeOptions(_CliAgentOptions):
+    """The options of a ``claude_code`` agent (``claude -p``): its ``[agents.options]``.
+
+    Its own, then the ones every CLI has (``env_allow``, ``timeout_s``,
+    ``sandbox``...). Besides ``env_allow``, it gets ``CLAUDE_ENV``
+    (``ANTHROPIC_API_KEY``...); besides ``ignore``,
+    ``.claude/settings.local.json`` and ``CLAUDE.local.md`` are never committed.
+
+    Attributes:
+        executable: The program to run.
+        model: Its ``--model``; the tool's default when ``None``.
+        permission_mode: Its ``--permission-mode`` for work that edits files
+            (``acceptEdits``, ``auto``, ``bypassPermissions``, ``dontAsk``,
+            ``default``, ``manual``; ``plan`` never edits).
+        max_turns: Its ``--max-turns``, when given.
+        extra_args: Further arguments, after the others (not ``-p`` or
+            ``--output-format``: playbill reads its stream-json output).
+    """
+
+    backend: ClassVar[str] = "claude_code"
+    plays: ClassVar[frozenset[Role]] = frozenset(ROLES)
+    executable: Prose = "claude"
+    model: Prose | None = None
+    permission_mode: Prose = "acceptEdits"
+    max_turns: AtLeastOne | None = None
+    extra_args: tuple[str, ...] = attrs.field(default=(), converter=string_tuple)
 
     def build(self, roles: Iterable[Role] = ROLES, edits_files: bool = True) -> CliAgentBackend:
         """The backend, playing ``roles`` (it always edits files).
@@ -165,9 +187,13 @@ class ClaudeCodeOptions:
 
 
 @final
-@attrs.frozen(kw_only=True)
-class CodexOptions:
+@attrs.frozen(kw_only=True, field_transformer=_shared_last)
+class CodexOptions(_CliAgentOptions):
     """The options of a ``codex`` agent (``codex exec --json``): its ``[agents.options]``.
+
+    Its own, then the ones every CLI has (``env_allow``, ``timeout_s``,
+    ``sandbox``...). Besides ``env_allow``, it gets ``CODEX_ENV``
+    (``OPENAI_API_KEY``...) and ``env_key``.
 
     Attributes:
         executable: The program to run.
@@ -189,28 +215,10 @@ class CodexOptions:
             tokens; ``price_in_per_mtok`` when not given.
         price_out_per_mtok: US dollars per million output tokens.
         extra_args: Further arguments, before the prompt.
-        env_allow: Environment variables passed through besides the basic
-            ones and Codex's own (``OPENAI_API_KEY``...).
-        timeout_s: Seconds before it is killed.
-        heartbeat_s: The least time between two heartbeats, which it sends
-            when it shows progress (new lines of output, changes in its
-            worktree), and between two scans of its worktree.
-        kill_grace_s: Seconds it has to exit after ``SIGTERM``.
-        allow_untested_version: Run a release of the tool outside the
-            range its preset was tested with, instead of refusing it.
-        ignore: Gitignore patterns of further files it writes for itself
-            where it works, never committed (besides editors' swap files).
-        sandbox: ``bwrap`` to run it in a bubblewrap sandbox: only its
-            worktree, its scratch directory and a private ``/tmp`` are
-            writable (see docs/security-git.md); ``none`` by default.
-        sandbox_network: In the sandbox, whether it keeps the network.
-        sandbox_writable: In the sandbox, further paths it may write
-            (``~`` expanded; missing ones are skipped).
     """
 
     backend: ClassVar[str] = "codex"
     plays: ClassVar[frozenset[Role]] = frozenset(ROLES)
-    edits: ClassVar[bool] = True
     executable: Prose = "codex"
     model: Prose | None = None
     provider: ProviderId | None = None
@@ -224,19 +232,6 @@ class CodexOptions:
     )
     price_out_per_mtok: Price = attrs.field(default=0.0, converter=float)
     extra_args: tuple[str, ...] = attrs.field(default=(), converter=string_tuple)
-    env_allow: tuple[EnvName, ...] = attrs.field(default=(), converter=string_tuple)
-    timeout_s: Seconds = attrs.field(default=1800.0, converter=float)
-    heartbeat_s: Seconds = attrs.field(default=5.0, converter=float)
-    kill_grace_s: SecondsOrNone = attrs.field(default=2.0, converter=float)
-    allow_untested_version: bool = False
-    ignore: tuple[IgnorePattern, ...] = attrs.field(default=(), converter=string_tuple)
-    sandbox: Sandbox = "none"
-    sandbox_network: bool = True
-    sandbox_writable: tuple[str, ...] = attrs.field(default=(), converter=string_tuple)
-
-    def silences(self) -> tuple[Silence, ...]:
-        """How long it may show no progress while it works (``heartbeat_s``)."""
-        return (("heartbeat_s", self.heartbeat_s, BEATS),)
 
     def build(self, roles: Iterable[Role] = ROLES, edits_files: bool = True) -> CliAgentBackend:
         """The backend, playing ``roles`` (it always edits files).
@@ -262,12 +257,15 @@ class CodexOptions:
 
 
 @final
-@attrs.frozen(kw_only=True)
-class AiderOptions:
+@attrs.frozen(kw_only=True, field_transformer=_shared_last)
+class AiderOptions(_CliAgentOptions):
     """The options of an ``aider`` agent (``aider --message-file``): its ``[agents.options]``.
 
     Aider edits, or reviews in ``--chat-mode ask``; it cannot plan or verify.
-    Its tokens and cost come from its own usage reports.
+    Its tokens and cost come from its own usage reports. Its own options,
+    then the ones every CLI has (``env_allow``, ``timeout_s``, ``sandbox``...).
+    Besides ``env_allow``, it gets ``AIDER_ENV`` (``OPENAI_API_KEY``,
+    ``ANTHROPIC_API_KEY``...); besides ``ignore``, ``.aider*`` is never committed.
 
     Attributes:
         executable: The program to run.
@@ -278,47 +276,15 @@ class AiderOptions:
             tokens as aider counts them) or not (the provider's counts).
         extra_args: Further arguments (none that sets the prompt, the model,
             the edit format, streaming, aider's logs or committing).
-        env_allow: Environment variables passed through besides the basic
-            ones and aider's own (``OPENAI_API_KEY``, ``ANTHROPIC_API_KEY``...).
-        timeout_s: Seconds before it is killed.
-        heartbeat_s: The least time between two heartbeats, which it sends
-            when it shows progress (new lines of output, changes in its
-            worktree), and between two scans of its worktree.
-        kill_grace_s: Seconds it has to exit after ``SIGTERM``.
-        allow_untested_version: Run a release of the tool outside the
-            range its preset was tested with, instead of refusing it.
-        ignore: Gitignore patterns of further files it writes for itself
-            where it works, never committed (besides ``.aider*`` and editors'
-            swap files).
-        sandbox: ``bwrap`` to run it in a bubblewrap sandbox: only its
-            worktree, its scratch directory and a private ``/tmp`` are
-            writable (see docs/security-git.md); ``none`` by default.
-        sandbox_network: In the sandbox, whether it keeps the network.
-        sandbox_writable: In the sandbox, further paths it may write
-            (``~`` expanded; missing ones are skipped).
     """
 
     backend: ClassVar[str] = "aider"
     plays: ClassVar[frozenset[Role]] = AIDER_ROLES
-    edits: ClassVar[bool] = True
     executable: Prose = "aider"
     model: Prose | None = None
     edit_format: Prose | None = None
     stream: bool = True
     extra_args: tuple[str, ...] = attrs.field(default=(), converter=string_tuple)
-    env_allow: tuple[EnvName, ...] = attrs.field(default=(), converter=string_tuple)
-    timeout_s: Seconds = attrs.field(default=1800.0, converter=float)
-    heartbeat_s: Seconds = attrs.field(default=5.0, converter=float)
-    kill_grace_s: SecondsOrNone = attrs.field(default=2.0, converter=float)
-    allow_untested_version: bool = False
-    ignore: tuple[IgnorePattern, ...] = attrs.field(default=(), converter=string_tuple)
-    sandbox: Sandbox = "none"
-    sandbox_network: bool = True
-    sandbox_writable: tuple[str, ...] = attrs.field(default=(), converter=string_tuple)
-
-    def silences(self) -> tuple[Silence, ...]:
-        """How long it may show no progress while it works (``heartbeat_s``)."""
-        return (("heartbeat_s", self.heartbeat_s, BEATS),)
 
     def build(
         self, roles: Iterable[Role] = ("executor",), edits_files: bool = True
