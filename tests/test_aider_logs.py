@@ -113,7 +113,8 @@ def test_no_logs_mean_aider_never_started(tmp_path: Path) -> None:
 
 
 def test_lines_that_are_no_json_object_are_skipped(tmp_path: Path) -> None:
-    events = ['{"event": "message_send", "properties": {"prompt_tok', "[1, 2]", STARTING, sent()]
+    cut, nested = '{"event": "message_send", "properties": {"prompt_tok', "[" * 100_000
+    events = [cut, "[1, 2]", nested, STARTING, sent()]
     logs = read_logs(scratch_with(tmp_path, events=events))
     assert (logs.calls, logs.bad_usage, logs.usage.tokens_in) == (1, None, 100)
 

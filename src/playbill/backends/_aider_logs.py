@@ -162,12 +162,12 @@ def _calls(log: str) -> AiderLogs:
 
 
 def _events(log: str) -> list[dict[str, Any]]:
-    """The log's events; a line that is no JSON object (one cut short, say) is none."""
+    """The log's events; a line that is no JSON object (cut short, nested too deep) is none."""
     found = []
     for line in log.splitlines():
         try:
             value = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):
             continue
         if isinstance(value, dict):
             found.append(value)
