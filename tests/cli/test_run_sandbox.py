@@ -25,6 +25,7 @@ from test_run_stop import Setup
 
 from backend_helpers import RecordingReporter, order
 from git_helpers import FIXED, git
+from needs import required
 from playbill.backends import command
 from playbill.runtime import ImplementationPayload
 from process_helpers import BOUND_S, cmdline, kill_all, members, pids_in, running, wait_until
@@ -36,9 +37,10 @@ BWRAP_DIR = os.environ.get("PLAYBILL_BWRAP_DIR", "")
 there: a system bwrap breaks Codex's own sandbox); the tests then fail without it."""
 
 needs_bwrap = pytest.mark.skipif(
-    shutil.which("bwrap") is None and not BWRAP_DIR,
+    shutil.which("bwrap") is None and not BWRAP_DIR and not required(),
     reason="bubblewrap is not installed (.ci/run installs it, and requires it)",
 )
+"""Skips where bubblewrap is missing, except under CI (``needs.required()``): it fails there."""
 
 
 @pytest.fixture(autouse=True)
