@@ -392,6 +392,7 @@ def test_playbill_run_with_a_codex_executor_fixes_the_bug_end_to_end(
     assert [(m.step, m.status) for m in merged] == [("fix", "applied")]
 
     files = [p for p in tmp_path.iterdir() if p.name.startswith("journal.db")]
+    assert journal in files
     for path in files:
         assert KEY.encode() not in path.read_bytes(), path
     print(
