@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,6 +20,7 @@ HERE = Path(__file__).resolve().parent
 if str(HERE.parent / "tests") not in sys.path:
     sys.path.insert(0, str(HERE.parent / "tests"))
 
+from isolation import worktrees_in_tmp  # noqa: E402, F401 (the fixture, registered here)
 from needs import mark_heavy  # noqa: E402 (importable once tests/ is on the path)
 
 settings.register_profile(
@@ -59,16 +59,3 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "filterwarnings", "ignore:Generating overly large repr:hypothesis.errors.HypothesisWarning"
     )
-
-
-@pytest.fixture(scope="session", autouse=True)
-def worktrees_in_tmp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """Keep the worktrees of real runs out of the user's data directory.
-
-    Runs make their worktrees under ``$XDG_DATA_HOME/playbill/worktrees``; the
-    session gets a data directory of its own.
-    """
-    data = tmp_path_factory.mktemp("data")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("XDG_DATA_HOME", str(data))
-        yield data

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 import sys
 import tempfile
 import urllib.parse
@@ -35,6 +34,7 @@ from click.testing import CliRunner
 from hypothesis import event, given, note, settings
 from hypothesis import strategies as st
 
+from git_helpers import git
 from playbill.cli import cli
 
 ECHO = Path(__file__).resolve().parent / "agents" / "echo_agent.py"
@@ -132,11 +132,6 @@ def scripts(draw: st.DrawFn) -> tuple[str, str, dict[str, Any]]:
     executor["exit"] = draw(st.sampled_from([0, 0, 0, 1]))
     review = {"kind": "review", "verdict": "pass", "findings": findings}
     return name, secret, {"executor": executor, "reviewer": {"result": {"payload": review}}}
-
-
-def git(repo: Path, *args: str) -> str:
-    done = subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True)
-    return done.stdout
 
 
 def make_repo(root: Path) -> Path:

@@ -88,12 +88,9 @@ class JournalMachine(RuleBasedStateMachine):
             async with journal.writer(run_id) as w:
                 seq = store.last_seq(run_id) + 1 + min(index, len(batch) - 1)
                 store.fail_commit_at(seq)  # the commit of the batch's entry at that seq
-                try:
+                with pytest.raises(InjectedFaultError):
                     await w.append(batch)
-                except InjectedFaultError:
-                    pass
-                else:  # pragma: no cover
-                    raise AssertionError("the injected fault did not fire")
+                assert store.injected == 1
                 return await w.append(then)  # the writer goes on, densely
 
         self._expect(run_id, [trio.run(main)])

@@ -22,7 +22,7 @@ import subprocess
 import sys
 import tomllib
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 if TYPE_CHECKING:
     import pytest
@@ -149,8 +149,6 @@ def bare_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *also: str) -> Pa
 
 def executable(name: str) -> Path:
     """The pinned CLI ``name``; skips the test when it is not installed (fails under CI)."""
-    import pytest
-
     pin = pins()[name]
     if not installed(name) and name not in _tried and os.environ.get(NO_INSTALL_ENV) != "1":
         try:
@@ -164,6 +162,13 @@ def executable(name: str) -> Path:
         f"{name} {pin['version']} is not installed{_tried.get(name, '')}: "
         "run `python tests/agent_clis.py install`"
     )
+    missing(why)
+
+
+def missing(why: str) -> NoReturn:
+    """Skip the test for want of ``why``; fail it under CI (or ``REQUIRE_ENV=1``)."""
+    import pytest
+
     if os.environ.get("CI") or os.environ.get(REQUIRE_ENV) == "1":
         pytest.fail(why)
     pytest.skip(why)

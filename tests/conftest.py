@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from isolation import worktrees_in_tmp  # noqa: F401 (the fixture, registered here)
 from needs import mark_heavy
 
 if TYPE_CHECKING:
@@ -31,17 +32,3 @@ def pg_server() -> Iterator[PgServer]:
 
     yield require_server()
     stop_shared_server()
-
-
-@pytest.fixture(scope="session", autouse=True)
-def worktrees_in_tmp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """Keep the worktrees of real runs out of the user's data directory.
-
-    Runs make their worktrees under ``$XDG_DATA_HOME/playbill/worktrees``, one
-    directory per repository; the session (and every process it starts) gets
-    a data directory of its own.
-    """
-    data = tmp_path_factory.mktemp("data")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("XDG_DATA_HOME", str(data))
-        yield data

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 import pytest
 import trio
 
+import factories
 from playbill.runtime import (
-    FORMAT_VERSION,
     AgentSpec,
     BudgetExhausted,
     CascadePolicy,
@@ -38,16 +38,7 @@ AT = 1_700_000_000_000_000
 
 
 def entry(seq: int, msg: Message, sender: str = "t", cause: int | None = None) -> Entry:
-    return Entry(
-        v=FORMAT_VERSION,
-        run_id="run",
-        seq=seq,
-        at_us=AT + seq,
-        sender=sender,
-        recipient="*",
-        cause=cause,
-        msg=msg,
-    )
+    return factories.entry(msg, seq=seq, run_id="run", at_us=AT + seq, sender=sender, cause=cause)
 
 
 def note(text: str, sender: str = "reactor") -> Draft:
@@ -178,7 +169,13 @@ def test_the_supervisor_commands_are_folded_once_and_as_a_replay_folds_them() ->
 
     folded_once = cascade(state, attach, CascadePolicy(decide))
     folded_here = cascade(state, attach, CascadePolicy(plain))
-    assert folded_once.reactions >= 2  # both steps assigned, among other commands
+    assert [(type(e.msg).__name__, e.recipient, e.cause) for e in folded_once.entries[1:]] == [
+        ("StepAssigned", "x1", 2),
+        ("TimerSet", "supervisor", 2),
+        ("StepAssigned", "x2", 2),
+        ("TimerSet", "supervisor", 2),
+    ]
+    assert folded_once.reactions == 4
     assert folded_once.entries == folded_here.entries
     assert folded_once.states == folded_here.states
     assert folded_once.state == fold(folded_once.entries, state)

@@ -43,7 +43,10 @@ def test_demo_folds_to_a_completed_run_with_zero_anomalies() -> None:
     assert state.anomaly_count == 0, state.anomalies
     assert state.status == "completed"
     assert state.steps_done() == len(state.steps) == 4
-    assert all(c.met for c in state.criteria.values())
+    assert {c.id: c.met for c in state.criteria.values()} == {
+        "suite-green": True,
+        "csv-roundtrip": True,
+    }
     assert not state.timers
     assert all(agent.status == "idle" for agent in state.agents.values())
     assert {a.spec.roles for a in state.agents.values()} == {
@@ -103,7 +106,9 @@ def test_a_story_that_drifts_from_the_policy_fails_when_it_is_built() -> None:
 
 
 def test_demo_causes_point_backwards() -> None:
-    for seq, draft in enumerate(demo_drafts(), 1):
+    drafts = demo_drafts()
+    assert any(draft.cause is not None for draft in drafts)  # the check below is not vacuous
+    for seq, draft in enumerate(drafts, 1):
         assert draft.cause is None or 0 < draft.cause < seq
 
 

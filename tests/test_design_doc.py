@@ -87,9 +87,11 @@ def test_every_package_and_top_level_module_is_on_the_page() -> None:
 
 def test_the_page_names_what_it_draws() -> None:
     """The parse sees the layout (a check that cannot fail proves nothing)."""
-    named = dotted_names(DESIGN.read_text(encoding="utf-8"))
+    text = DESIGN.read_text(encoding="utf-8")
+    named = dotted_names(text)
     assert {"playbill.runtime.shell", "playbill.backends", "playbill._run"} <= named
     assert "playbill.runtime.model._values" in named
+    assert {"tests/test_layering.py", "tests/test_public_api.py"} <= paths(text)
 
 
 @pytest.mark.parametrize(

@@ -42,8 +42,9 @@ def test_it_passes_everything_through_until_told(inner: MemoryStore) -> None:
     store.commit("run", rows(1, 3), lease_token=token, snapshot=(3, b"state"))
     assert stored(inner) == [1, 2, 3]
     assert store.last_seq("run") == 3
-    assert store.load_snapshot("run", 3) == inner.load_snapshot("run", 3)
-    assert store.list_runs() == inner.list_runs()
+    snapshot = store.load_snapshot("run", 3)
+    assert snapshot is not None and snapshot[:2] == (3, b"state")
+    assert [info.run_id for info in store.list_runs()] == ["run"]
     assert store.injected == 0
     assert store.store is inner
 

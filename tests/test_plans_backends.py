@@ -81,7 +81,7 @@ def test_a_backend_holds_its_options_given_whole_or_one_by_one(cl: type) -> None
     assert factory(options).options == options == factory(**changed).options  # type: ignore[attr-defined]
     over = factory(cl(**REQUIRED.get(cl, {})), **changed)
     assert over.options == options  # type: ignore[attr-defined]
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="unexpected keyword argument 'no_such_option'"):
         factory(**REQUIRED.get(cl, {}), no_such_option=1)
 
 

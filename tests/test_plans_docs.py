@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import inspect
 import re
+import types
 import typing
+from collections.abc import Mapping
 from pathlib import Path
 
 import attrs
@@ -148,17 +150,32 @@ def shown(value: object) -> str:
     return "{}" if value == {} else repr(value)
 
 
-TYPE_WORDS = {bool: ("boolean",), int: ("integer",), float: ("float",), tuple: ("array",)}
+TYPE_WORDS: dict[object, tuple[str, ...]] = {
+    bool: ("boolean",),
+    int: ("integer",),
+    float: ("float",),
+    tuple: ("array",),
+    Mapping: ("table",),
+    str: ("string", "URL", "name"),
+    typing.Literal: ("string",),
+}
+"""The words the reference may give an option's type in, by the type's base."""
+
+
+def base_type(hint: object) -> object:
+    """The type an option holds, without ``Annotated``, ``None`` or parameters."""
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        [hint] = [arg for arg in typing.get_args(hint) if arg is not type(None)]
+    return typing.get_origin(hint) or hint
 
 
 @pytest.mark.parametrize("backend", sorted(BACKENDS))
 def test_the_types_and_defaults_in_the_reference_are_the_options(backend: str) -> None:
+    hints = typing.get_type_hints(BACKENDS[backend])  # Annotated stripped
     for field in attrs.fields(BACKENDS[backend]):
         kind, default, _ = OPTION_TABLES[backend][field.name]
-        base = typing.get_origin(field.type) or field.type
-        base = typing.get_origin(base) or base  # Annotated[tuple[...], ...]
-        if base in TYPE_WORDS:
-            assert kind.startswith(TYPE_WORDS[base]), (backend, field.name, kind)
+        words = TYPE_WORDS[base_type(hints[field.name])]
+        assert kind.startswith(words), (backend, field.name, kind)
         value = field.default
         if isinstance(value, attrs.Factory):  # type: ignore[arg-type]
             value = value.factory()  # type: ignore[attr-defined]

@@ -348,7 +348,9 @@ def test_a_playbill_run_with_claude_code_fixes_the_bug_and_journals_its_usage(
     messages = [e["msg"] for e in entries]
 
     # the key the model echoed is nowhere in the journal's bytes, whatever the outcome
-    for path in tmp_path.glob("journal.db*"):
+    files = sorted(tmp_path.glob("journal.db*"))
+    assert journal in files
+    for path in files:
         assert API_KEY.encode() not in path.read_bytes(), path
 
     [created] = [m for m in messages if m["type"] == "workspace_created"]

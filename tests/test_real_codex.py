@@ -392,6 +392,7 @@ def test_playbill_run_with_a_codex_executor_fixes_the_bug_end_to_end(
     assert [(m.step, m.status) for m in merged] == [("fix", "applied")]
 
     files = [p for p in tmp_path.iterdir() if p.name.startswith("journal.db")]
+    assert journal in files
     for path in files:
         assert KEY.encode() not in path.read_bytes(), path
     print(
@@ -408,7 +409,7 @@ async def test_an_edit_its_sandbox_could_not_write_fails_as_edit_failed(
     # and its sandbox then cannot run; Codex still ends its turn saying it is done
     bwrap_dir = os.environ.get("PLAYBILL_BWRAP_DIR", "")
     if not bwrap_dir:
-        pytest.skip("needs Debian's bubblewrap unpacked off PATH (PLAYBILL_BWRAP_DIR), as CI has")
+        agent_clis.missing("needs Debian's bubblewrap unpacked off PATH (PLAYBILL_BWRAP_DIR)")
     monkeypatch.setenv("PATH", f"{bwrap_dir}{os.pathsep}{os.environ['PATH']}")
     with ScriptedServer(ResponsesApi(fix_script())) as server:
         agent = backend(codex_bin, server)

@@ -144,7 +144,6 @@ def test_the_report_ties_the_outputs_together(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_plots_are_pngs_linked_from_the_report(tmp_path: Path) -> None:
-    pytest.importorskip("matplotlib")
     rows = _rows("pipeline", "default", 3, 10, 0.5) + _rows("pipeline", "flaky", 0, 5, 0.4)
     out = _sweep_dir(tmp_path / "s", rows)
     outputs = write_outputs(out, rows, load_setup().manifest())

@@ -8,7 +8,7 @@ import trio
 from click.testing import CliRunner, Result
 
 from playbill.cli import cli
-from playbill.runtime import SqliteJournal
+from playbill.runtime import RunState, SqliteJournal
 from playbill.runtime.journal._store import RunInfo
 from playbill.runtime.model._entry import Entry
 
@@ -40,6 +40,16 @@ def list_runs(path: Path) -> list[RunInfo]:
             return await journal.list_runs()
 
     return trio.run(runs)
+
+
+def run_state(path: Path, run_id: str) -> RunState:
+    """A run's state, folded from a journal file (from sync tests)."""
+
+    async def read() -> RunState:
+        with SqliteJournal(path, create=False) as journal:
+            return await journal.state_at(run_id)
+
+    return trio.run(read)
 
 
 def assert_one_line_error(result: Result, *fragments: str) -> str:

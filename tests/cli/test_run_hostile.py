@@ -15,12 +15,11 @@ import urllib.parse
 from pathlib import Path
 
 import pytest
-import trio
-from cli_helpers import invoke
+from cli_helpers import invoke, run_state
 from click.testing import CliRunner, Result
 
 from git_helpers import calc_project, git
-from playbill.runtime import Failure, RunState, SqliteJournal
+from playbill.runtime import Failure
 
 HOSTILE = Path(__file__).resolve().parents[1] / "fixtures" / "agents" / "hostile_agent.py"
 
@@ -78,16 +77,8 @@ def run(runner: CliRunner, journal: Path, project: Path, text: str, run_id: str)
     )
 
 
-def state_of(journal: Path, run_id: str) -> RunState:
-    async def read() -> RunState:
-        with SqliteJournal(journal, create=False) as opened:
-            return await opened.state_at(run_id)
-
-    return trio.run(read)
-
-
 def only_failure(journal: Path, run_id: str) -> Failure:
-    [attempt] = state_of(journal, run_id).steps["fix"].attempts
+    [attempt] = run_state(journal, run_id).steps["fix"].attempts
     assert attempt.failure is not None, attempt
     return attempt.failure
 
@@ -177,6 +168,6 @@ def test_hostile_output_is_a_typed_failure_not_a_crash(
     failure = only_failure(journal_path, "h1")
     assert (failure.failure_class, failure.kind) == ("agent", kind), failure.detail
     assert said in failure.detail
-    state = state_of(journal_path, "h1")
+    state = run_state(journal_path, "h1")
     assert state.usage.tokens_in >= 0 and state.usage.cost_usd >= 0
     assert git(project, "branch", "--list", "playbill/h1/integration") == ""

@@ -12,13 +12,11 @@ import sys
 from pathlib import Path
 
 import pytest
-import trio
-from cli_helpers import assert_one_line_error, invoke, list_runs
+from cli_helpers import assert_one_line_error, invoke, list_runs, run_state
 from click.testing import CliRunner, Result
 
 from git_helpers import BUGGY, FIXED, calc_project, git
 from playbill.actors import Workbench
-from playbill.runtime import RunState, SqliteJournal
 
 ENV_ALLOW = ("PYTEST_DISABLE_PLUGIN_AUTOLOAD",)
 """What the verifier's pytest may see: without this venv's plugins it starts at once."""
@@ -69,14 +67,6 @@ def plan_text(
         f"timeout_s = {timeout_s}\n",
     ]
     return "\n".join(parts)
-
-
-def run_state(journal: Path, run_id: str) -> RunState:
-    async def read() -> RunState:
-        with SqliteJournal(journal, create=False) as opened:
-            return await opened.state_at(run_id)
-
-    return trio.run(read)
 
 
 @pytest.fixture

@@ -13,12 +13,11 @@ import sys
 from pathlib import Path
 
 import pytest
-import trio
-from cli_helpers import invoke
+from cli_helpers import invoke, run_state
 from click.testing import CliRunner, Result
 
 from git_helpers import BUGGY, FIXED, calc_project, git
-from playbill.runtime import ImplementationPayload, RunState, SqliteJournal
+from playbill.runtime import ImplementationPayload
 
 pytestmark = pytest.mark.slow
 
@@ -82,14 +81,6 @@ def run_plan(runner: CliRunner, journal: Path, project: Path, text: str, run_id:
     plan = journal.parent / f"{run_id}.toml"
     plan.write_text(text, encoding="utf-8")
     return invoke(runner, journal, "run", str(plan), "--repo", str(project), "--run-id", run_id)
-
-
-def run_state(journal: Path, run_id: str) -> RunState:
-    async def read() -> RunState:
-        with SqliteJournal(journal, create=False) as opened:
-            return await opened.state_at(run_id)
-
-    return trio.run(read)
 
 
 def integrated(project: Path, run_id: str, path: str) -> str:

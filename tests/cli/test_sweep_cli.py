@@ -21,6 +21,7 @@ from playbill.sweeps import (
     ROWS_JSONL,
     SUMMARY_CSV,
 )
+from process_helpers import running, wait_until
 
 
 def descendants(pid: int) -> list[int]:
@@ -37,14 +38,6 @@ def descendants(pid: int) -> list[int]:
             found.append(child)
             todo.append(child)
     return found
-
-
-def running(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 def sweep(runner: CliRunner, tmp_path: Path, *args: str):  # type: ignore[no-untyped-def]
@@ -176,11 +169,8 @@ def test_a_killed_sweep_resumes_to_the_rows_of_a_whole_one(
         process.wait()
     assert process.returncode == -signal.SIGKILL
     assert helpers
-    for _ in range(1000):  # the workers see their sweep die and end (at most 20 s)
-        if not any(running(pid) for pid in helpers):
-            break
-        time.sleep(0.02)
-    assert not [pid for pid in helpers if running(pid)], "workers outlived their sweep"
+    # the workers see their sweep die and end
+    wait_until(lambda: not any(running(pid) for pid in helpers), "workers outlived their sweep")
     resumed = sweep(runner, tmp_path, *args[1:], "--out", str(out), "--workers", "1")
     assert resumed.exit_code == 0, resumed.output
     reused = int(resumed.output.split(" reused")[0].rsplit(", ", 1)[1])
