@@ -42,7 +42,7 @@ RUNTIME_ORDER: list[tuple[str, ...]] = [
 
 TOP_LEVEL_ORDER: list[tuple[str, ...]] = [
     ("runtime",),
-    ("_guard", "_inputs", "_lazy", "_problems", "_process", "_redact", "_version"),
+    ("_extras", "_guard", "_inputs", "_lazy", "_problems", "_process", "_redact", "_version"),
     ("_strict",),  # the one strict converter: reports through _problems
     ("validators", "workspaces"),
     ("backends",),  # what an agent does: the backends, their options and processes
