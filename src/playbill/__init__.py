@@ -333,6 +333,13 @@ if _typing.TYPE_CHECKING:
         summarise,
         write_outputs,
     )
+    from .tracing import (
+        RunTracer,
+        SpanEvent,
+        SpanRecord,
+        TracingExportError,
+        build_spans,
+    )
 
 __all__ = [
     "BACKENDS",
@@ -508,6 +515,7 @@ __all__ = [
     "RunState",
     "RunStatus",
     "RunTable",
+    "RunTracer",
     "SchemaMigration",
     "SchemaVersionError",
     "Score",
@@ -518,6 +526,8 @@ __all__ = [
     "SimulatedBackend",
     "SimulatedOptions",
     "SimulationResult",
+    "SpanEvent",
+    "SpanRecord",
     "SqliteJournal",
     "Stage",
     "StepAssigned",
@@ -551,6 +561,7 @@ __all__ = [
     "TimerSet",
     "TimerState",
     "Tokens",
+    "TracingExportError",
     "Unavailable",
     "UnavailableReason",
     "UnknownRunError",
@@ -573,6 +584,7 @@ __all__ = [
     "WriterConflictError",
     "__version__",
     "aider",
+    "build_spans",
     "check_plan",
     "checks",
     "claude_code",

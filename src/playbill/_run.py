@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import final
+from typing import TYPE_CHECKING, final
 
 import attrs
 import trio
@@ -71,6 +71,10 @@ from ._run_wiring import (
 from .actors import INTEGRATOR_ADDRESS as INTEGRATOR
 from .actors import IntegratorActor, RoleActor, Workbench
 from .backends import BackendFactory, check_capabilities, require_startable
+from .tracing import RunTracer
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import SpanProcessor
 
 MAILBOX_CAPACITY = 1024
 """Entries an actor's mailbox holds before the router waits for it."""
@@ -224,6 +228,7 @@ async def open_run(
     observe: Callable[[Sequence[Entry]], None] | None = None,
     resumed_by: str | None = None,
     workbench: Workbench | None = None,
+    trace: SpanProcessor | None = None,
 ) -> AsyncIterator[Run]:
     """Run a run for the duration of the block: start it (``spec``) or resume it.
 
@@ -255,6 +260,10 @@ async def open_run(
             removed when the run ends (their branches stay).
         resumed_by: Who resumes the run, for its ``run_resumed`` entry; the
             writer's lease holder (``host:pid:token``) by default.
+        trace: An OpenTelemetry span processor (the ``otel`` extra) to hand
+            the run's spans to as they end (see docs/tracing.md); a resumed
+            run's spans continue the trace its earlier processes began. The
+            caller flushes or shuts it down.
 
     Raises:
         ValueError: ``spec`` for a run that already has entries, or no
@@ -270,11 +279,14 @@ async def open_run(
     the_clock: Clock = clock if clock is not None else WallClock()
     router = Router()
     run_box: Run | None = None
+    tracer = RunTracer(trace) if trace is not None else None
 
     def on_entries(entries: Sequence[Entry]) -> None:
         router.feed(entries)
         if run_box is not None:
             run_box._observe(entries)
+        if tracer is not None:
+            tracer.observe(entries)
         if observe is not None:
             observe(entries)
 
@@ -293,6 +305,8 @@ async def open_run(
     ) as writer:
         state = writer.state
         assert state is not None
+        if tracer is not None:  # what earlier processes began: parents and start times
+            tracer.catch_up(await journal.read(run_id, 1, writer.last_seq + 1))
         if spec is None and writer.last_seq == 0:
             raise ValueError(f"run {run_id!r} does not exist; give a RunSpec to start it")
         if spec is not None and writer.last_seq > 0:
