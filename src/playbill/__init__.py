@@ -33,10 +33,14 @@ read.
 
 from __future__ import annotations
 
+import logging as _logging
 import typing as _typing
 
 from ._lazy import lazy_exports as _lazy_exports
 from ._version import __version__ as __version__
+
+# The library logs and configures nothing: an application (or ``playbill -v``) does.
+_logging.getLogger(__name__).addHandler(_logging.NullHandler())
 
 if _typing.TYPE_CHECKING:
     from ._run import (

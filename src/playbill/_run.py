@@ -22,6 +22,7 @@ the run is journaled paused, its work lost, for a later resume.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, final
@@ -75,6 +76,8 @@ from .tracing import RunTracer
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import SpanProcessor
+
+logger = logging.getLogger(__name__)
 
 MAILBOX_CAPACITY = 1024
 """Entries an actor's mailbox holds before the router waits for it."""
@@ -374,7 +377,7 @@ async def open_run(
                 max_restarts=max_restarts,
                 period_s=restart_period_s,
                 on_crash=journal_crash(writer, append, clean),
-                on_restart=journal_restart(append),
+                on_restart=journal_restart(append, run_id),
             )
             # The agents run in a scope of their own: ``Run.interrupt`` stops
             # them (and their processes) while the journal writer goes on.
@@ -400,6 +403,14 @@ async def open_run(
                 )
 
             if spec is not None:
+                logger.info(
+                    "run %s starts: %d steps, %d agents, strategy %s",
+                    run_id,
+                    len(spec.plan.steps),
+                    len(agents),
+                    spec.strategy,
+                    extra={"run_id": run_id},
+                )
                 await writer.append(
                     [
                         Draft(
@@ -422,6 +433,13 @@ async def open_run(
             elif not state.is_terminal:
                 # Every agent of this process is new: the policy interrupts the
                 # work the dead process's agents held, and gives it out again.
+                logger.info(
+                    "run %s resumes at seq %d (%s)",
+                    run_id,
+                    writer.last_seq,
+                    state.status,
+                    extra={"run_id": run_id},
+                )
                 resumed = RunResumed(
                     by=resumed_by or writer.holder,
                     reason="resumed from the journal",
@@ -441,6 +459,14 @@ async def open_run(
                 yield run
             finally:
                 nursery.cancel_scope.cancel()
+                ended = writer.state
+                logger.info(
+                    "run %s leaves this process %s at seq %d",
+                    run_id,
+                    ended.status if ended is not None else "unknown",
+                    writer.last_seq,
+                    extra={"run_id": run_id},
+                )
         # Every task has ended (no git call is still running in a thread):
         # an ended run's worktrees can go.
         if workbench is not None and writer.state is not None and writer.state.is_terminal:
