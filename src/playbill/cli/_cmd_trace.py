@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import click
@@ -10,6 +11,7 @@ from playbill.tracing import (
     SpanBuilder,
     SpanRecord,
     TraceFormat,
+    TracingExportError,
     export_spans,
     otlp_endpoint,
     spans_jsonl,
@@ -82,7 +84,16 @@ def trace(
             "opentelemetry.exporter.otlp.proto.http.trace_exporter", "otel", "--otlp"
         )
         endpoint = otlp_endpoint(otlp_url)
-        export_spans(spans, exporter_module.OTLPSpanExporter(endpoint, timeout=OTLP_TIMEOUT_S))
+        exporter = exporter_module.OTLPSpanExporter(endpoint, timeout=OTLP_TIMEOUT_S)
+        # The exporter logs each retry: shown with -v, else not (the error says it all).
+        quiet = logging.NullHandler()
+        logging.getLogger("opentelemetry").addHandler(quiet)
+        try:
+            export_spans(spans, exporter)
+        except TracingExportError as error:
+            raise CommandFailed(f"{endpoint}: {error} (-v shows why)") from error
+        finally:
+            logging.getLogger("opentelemetry").removeHandler(quiet)
         say(make_console(), f"sent {len(spans)} spans of run {run_id} to {endpoint}")
         return
     text = spans_otlp_json(spans) if fmt == "otlp" else spans_jsonl(spans)

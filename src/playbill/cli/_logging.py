@@ -23,6 +23,9 @@ from playbill._redact import Redactor
 LOGGER = "playbill"
 """The logger whose records the CLI shows (every module logger of playbill is under it)."""
 
+OTEL_LOGGER = "opentelemetry"
+"""OpenTelemetry's logger: its exporter says there why it could not send spans."""
+
 _STANDARD = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
 """A log record's own attributes: anything else on a record is an extra field."""
 
@@ -118,9 +121,11 @@ def start_logging(
     old_level = logger.level
     logger.addHandler(handler)
     logger.setLevel(level)
+    logging.getLogger(OTEL_LOGGER).addHandler(handler)
 
     def stop() -> None:
         logger.removeHandler(handler)
         logger.setLevel(old_level)
+        logging.getLogger(OTEL_LOGGER).removeHandler(handler)
 
     return stop
