@@ -218,3 +218,11 @@ def test_otlp_json_is_one_export_request_with_hex_ids_and_typed_values(
     assert values["playbill.attempt"] == {"intValue": "1"}
     assert "stringValue" in values["playbill.agent"]
     assert "doubleValue" in values["playbill.cost_usd"]
+
+
+def test_an_otlp_url_without_a_path_gets_the_traces_path() -> None:
+    from playbill.tracing import otlp_endpoint
+
+    assert otlp_endpoint("http://collector:4318") == "http://collector:4318/v1/traces"
+    assert otlp_endpoint("http://collector:4318/") == "http://collector:4318/v1/traces"
+    assert otlp_endpoint("https://x.example/otlp/v1/traces") == "https://x.example/otlp/v1/traces"

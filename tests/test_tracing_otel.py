@@ -180,3 +180,44 @@ def test_an_export_that_fails_is_an_error_and_the_exporter_is_shut_down() -> Non
     with pytest.raises(TracingExportError, match="could not send the 20 spans"):
         export_spans(build_spans(demo_run().entries("demo-0001")), exporter)
     assert exporter.shut
+
+
+@pytest.mark.parametrize("seed", [1, 2, 7, 11])
+def test_faulty_runs_give_well_formed_traces_live_and_afterwards(seed: int) -> None:
+    journal = MemoryJournal()
+    exporter = InMemorySpanExporter()
+    faults = FaultPlan(crash=0.15, hang=0.05, transient=0.1)
+    result = simulate(seed, journal=journal, faults=faults, trace=SimpleSpanProcessor(exporter))
+    entries = trio.run(journal.read, result.run_id)
+    records = build_spans(entries)
+    live = exporter.get_finished_spans()
+    if result.outcome in ("completed", "failed", "cancelled"):
+        assert shapes(live) == shapes(sdk_spans(records))
+    else:  # still open at the end: only ``playbill trace`` ends (and sends) those
+        assert shapes(live) <= shapes(sdk_spans(records))
+    by_id = {record.span_id: record for record in records}
+    assert [record.name for record in records].count("run") == 1
+    for record in records:
+        assert record.start_us <= record.end_us
+        if record.name != "run":
+            assert record.parent_id in by_id, record
+            parent = by_id[record.parent_id]
+            assert parent.start_us <= record.start_us and record.end_us <= parent.end_us
+        if record.status == "error":
+            assert record.status_message
+
+
+@pytest.mark.parametrize("at", [0.01, 0.2, 0.5, 0.8, 0.99])
+def test_a_run_killed_anywhere_is_one_trace_live_and_afterwards(at: float) -> None:
+    full = simulate(6, profiles=PERFECT)
+    journal = MemoryJournal()
+    exporter = InMemorySpanExporter()
+    processor = SimpleSpanProcessor(exporter)
+    kill = max(1, int(full.entries * at))
+    simulate(6, profiles=PERFECT, journal=journal, faults=FaultPlan(kill=kill), trace=processor)
+    resumed = simulate(6, profiles=PERFECT, journal=journal, resume=True, trace=processor)
+    assert resumed.outcome == "completed"
+    entries = trio.run(journal.read, resumed.run_id)
+    live = exporter.get_finished_spans()
+    assert shapes(live) == shapes(sdk_spans(build_spans(entries)))
+    assert len(live) == len({shape(span)[2] for span in live})  # no span sent twice
