@@ -226,3 +226,25 @@ def test_an_otlp_url_without_a_path_gets_the_traces_path() -> None:
     assert otlp_endpoint("http://collector:4318") == "http://collector:4318/v1/traces"
     assert otlp_endpoint("http://collector:4318/") == "http://collector:4318/v1/traces"
     assert otlp_endpoint("https://x.example/otlp/v1/traces") == "https://x.example/otlp/v1/traces"
+
+
+def test_a_journal_cut_anywhere_gives_a_well_formed_trace(entries: list[Entry]) -> None:
+    whole = {span.span_id: span for span in build_spans(entries)}
+    for cut in range(1, len(entries) + 1):
+        spans = build_spans(entries[:cut])
+        for span in spans:
+            # Ended before the cut: as in the whole journal; open at the cut: unfinished.
+            # (A verification whose result is in ends with the checks it has so far.)
+            assert (
+                span == whole[span.span_id]
+                or span.attributes.get("playbill.unfinished")
+                or span.name == "verification"
+            ), (cut, span)
+        by_id = {span.span_id: span for span in spans}
+        assert len(by_id) == len(spans), cut
+        assert [span.name for span in spans].count("run") == 1, cut
+        for span in spans:
+            assert span.parent_id is None or span.parent_id in by_id, (cut, span)
+            if span.attributes.get("playbill.unfinished"):
+                assert span.end_us == entries[cut - 1].at_us
+                assert span.status == "unset"
