@@ -248,3 +248,21 @@ def test_a_journal_cut_anywhere_gives_a_well_formed_trace(entries: list[Entry]) 
             if span.attributes.get("playbill.unfinished"):
                 assert span.end_us == entries[cut - 1].at_us
                 assert span.status == "unset"
+
+
+def test_spans_and_their_files_need_no_opentelemetry() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from playbill.cli._demo import demo_run\n"
+        "from playbill.tracing import build_spans, spans_jsonl, spans_otlp_json\n"
+        "spans = build_spans(demo_run().entries('demo-0001'))\n"
+        "assert spans_jsonl(spans) and spans_otlp_json(spans)\n"
+        "print(sorted(name for name in sys.modules if name.startswith('opentelemetry')))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip() == "[]"
