@@ -44,6 +44,7 @@ TOP_LEVEL_ORDER: list[tuple[str, ...]] = [
     ("runtime",),
     ("_extras", "_guard", "_inputs", "_lazy", "_problems", "_process", "_redact", "_version"),
     ("_strict",),  # the one strict converter: reports through _problems
+    ("tracing",),  # spans built from journal entries, and their OpenTelemetry export
     ("validators", "workspaces"),
     ("backends",),  # what an agent does: the backends, their options and processes
     ("actors",),  # the role actors and the integrator, on a backend each

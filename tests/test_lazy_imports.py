@@ -28,7 +28,17 @@ TIERS = [playbill, playbill.lowlevel, playbill.testing]
 """The three tiers of the public API."""
 
 HEAVY = frozenset(
-    {"httpx", "git", "matplotlib", "pytest", "_pytest", "psycopg", "ray", "hypothesis"}
+    {
+        "httpx",
+        "git",
+        "matplotlib",
+        "pytest",
+        "_pytest",
+        "psycopg",
+        "ray",
+        "hypothesis",
+        "opentelemetry",
+    }
 )
 """Top-level packages that nothing loads before it needs them."""
 

@@ -33,10 +33,14 @@ read.
 
 from __future__ import annotations
 
+import logging as _logging
 import typing as _typing
 
 from ._lazy import lazy_exports as _lazy_exports
 from ._version import __version__ as __version__
+
+# The library logs and configures nothing: an application (or ``playbill -v``) does.
+_logging.getLogger(__name__).addHandler(_logging.NullHandler())
 
 if _typing.TYPE_CHECKING:
     from ._run import (
@@ -333,6 +337,13 @@ if _typing.TYPE_CHECKING:
         summarise,
         write_outputs,
     )
+    from .tracing import (
+        RunTracer,
+        SpanEvent,
+        SpanRecord,
+        TracingExportError,
+        build_spans,
+    )
 
 __all__ = [
     "BACKENDS",
@@ -508,6 +519,7 @@ __all__ = [
     "RunState",
     "RunStatus",
     "RunTable",
+    "RunTracer",
     "SchemaMigration",
     "SchemaVersionError",
     "Score",
@@ -518,6 +530,8 @@ __all__ = [
     "SimulatedBackend",
     "SimulatedOptions",
     "SimulationResult",
+    "SpanEvent",
+    "SpanRecord",
     "SqliteJournal",
     "Stage",
     "StepAssigned",
@@ -551,6 +565,7 @@ __all__ = [
     "TimerSet",
     "TimerState",
     "Tokens",
+    "TracingExportError",
     "Unavailable",
     "UnavailableReason",
     "UnknownRunError",
@@ -573,6 +588,7 @@ __all__ = [
     "WriterConflictError",
     "__version__",
     "aider",
+    "build_spans",
     "check_plan",
     "checks",
     "claude_code",

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import math
 import os
 import signal
@@ -49,6 +50,8 @@ import attrs
 import trio
 
 from playbill.runtime import ProcessEnd, ProcessInfo
+
+logger = logging.getLogger(__name__)
 
 BASE_ENV: tuple[str, ...] = (
     "PATH",
@@ -239,6 +242,8 @@ async def open_guarded_process(
         forget_group(process.pid)
         number = int(failure)
         raise OSError(number, os.strerror(number), argv[0])
+    # The program's name only: its arguments may carry a prompt or a token.
+    logger.debug("process %d started: %s", process.pid, Path(argv[0]).name)
     return process
 
 

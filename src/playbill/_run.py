@@ -22,9 +22,10 @@ the run is journaled paused, its work lost, for a later resume.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import final
+from typing import TYPE_CHECKING, final
 
 import attrs
 import trio
@@ -71,6 +72,12 @@ from ._run_wiring import (
 from .actors import INTEGRATOR_ADDRESS as INTEGRATOR
 from .actors import IntegratorActor, RoleActor, Workbench
 from .backends import BackendFactory, check_capabilities, require_startable
+from .tracing import RunTracer
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import SpanProcessor
+
+logger = logging.getLogger(__name__)
 
 MAILBOX_CAPACITY = 1024
 """Entries an actor's mailbox holds before the router waits for it."""
@@ -224,6 +231,7 @@ async def open_run(
     observe: Callable[[Sequence[Entry]], None] | None = None,
     resumed_by: str | None = None,
     workbench: Workbench | None = None,
+    trace: SpanProcessor | None = None,
 ) -> AsyncIterator[Run]:
     """Run a run for the duration of the block: start it (``spec``) or resume it.
 
@@ -255,6 +263,10 @@ async def open_run(
             removed when the run ends (their branches stay).
         resumed_by: Who resumes the run, for its ``run_resumed`` entry; the
             writer's lease holder (``host:pid:token``) by default.
+        trace: An OpenTelemetry span processor (the ``otel`` extra) to hand
+            the run's spans to as they end (see docs/tracing.md); a resumed
+            run's spans continue the trace its earlier processes began. The
+            caller flushes or shuts it down.
 
     Raises:
         ValueError: ``spec`` for a run that already has entries, or no
@@ -270,11 +282,14 @@ async def open_run(
     the_clock: Clock = clock if clock is not None else WallClock()
     router = Router()
     run_box: Run | None = None
+    tracer = RunTracer(trace) if trace is not None else None
 
     def on_entries(entries: Sequence[Entry]) -> None:
         router.feed(entries)
         if run_box is not None:
             run_box._observe(entries)
+        if tracer is not None:
+            tracer.observe(entries)
         if observe is not None:
             observe(entries)
 
@@ -293,6 +308,8 @@ async def open_run(
     ) as writer:
         state = writer.state
         assert state is not None
+        if tracer is not None:  # what earlier processes began: parents and start times
+            tracer.catch_up(await journal.read(run_id, 1, writer.last_seq + 1))
         if spec is None and writer.last_seq == 0:
             raise ValueError(f"run {run_id!r} does not exist; give a RunSpec to start it")
         if spec is not None and writer.last_seq > 0:
@@ -360,7 +377,7 @@ async def open_run(
                 max_restarts=max_restarts,
                 period_s=restart_period_s,
                 on_crash=journal_crash(writer, append, clean),
-                on_restart=journal_restart(append),
+                on_restart=journal_restart(append, run_id),
             )
             # The agents run in a scope of their own: ``Run.interrupt`` stops
             # them (and their processes) while the journal writer goes on.
@@ -386,6 +403,14 @@ async def open_run(
                 )
 
             if spec is not None:
+                logger.info(
+                    "run %s starts: %d steps, %d agents, strategy %s",
+                    run_id,
+                    len(spec.plan.steps),
+                    len(agents),
+                    spec.strategy,
+                    extra={"run_id": run_id},
+                )
                 await writer.append(
                     [
                         Draft(
@@ -408,6 +433,13 @@ async def open_run(
             elif not state.is_terminal:
                 # Every agent of this process is new: the policy interrupts the
                 # work the dead process's agents held, and gives it out again.
+                logger.info(
+                    "run %s resumes at seq %d (%s)",
+                    run_id,
+                    writer.last_seq,
+                    state.status,
+                    extra={"run_id": run_id},
+                )
                 resumed = RunResumed(
                     by=resumed_by or writer.holder,
                     reason="resumed from the journal",
@@ -427,6 +459,14 @@ async def open_run(
                 yield run
             finally:
                 nursery.cancel_scope.cancel()
+                ended = writer.state
+                logger.info(
+                    "run %s leaves this process %s at seq %d",
+                    run_id,
+                    ended.status if ended is not None else "unknown",
+                    writer.last_seq,
+                    extra={"run_id": run_id},
+                )
         # Every task has ended (no git call is still running in a thread):
         # an ended run's worktrees can go.
         if workbench is not None and writer.state is not None and writer.state.is_terminal:

@@ -8,6 +8,7 @@ runner's work left running.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Awaitable, Callable, Sequence
 
@@ -38,6 +39,8 @@ from playbill.runtime import (
 )
 
 from .actors import RoleActor
+
+logger = logging.getLogger(__name__)
 
 
 async def supervise(
@@ -109,6 +112,12 @@ def journal_crash(writer: JournalWriter, append: Appender, clean: Callable[[str]
         state = writer.state
         busy = state.agents.get(agent) if state is not None else None
         detail = clean(describe_crash(error))[:DETAIL_LIMIT]
+        logger.warning(
+            "agent %s crashed: %s",
+            agent,
+            detail,
+            extra={"run_id": writer.run_id, "agent": agent},
+        )
         failure = Failure(failure_class="agent", kind="crash", detail=detail)
         msg = AgentFailed(
             agent=agent,
@@ -145,10 +154,16 @@ def describe_crash(error: BaseException) -> str:
     return text
 
 
-def journal_restart(append: Appender) -> OnRestart:
+def journal_restart(append: Appender, run_id: str = "") -> OnRestart:
     """The supervision tree's restart hook: an ``agent_restarted``."""
 
     async def on_restart(agent: str, restarts: int) -> None:
+        logger.info(
+            "agent %s restarted (restart %d)",
+            agent,
+            restarts,
+            extra={"run_id": run_id, "agent": agent},
+        )
         msg = AgentRestarted(agent=agent, restarts=restarts)
         await append([Draft(msg=msg, sender="agents", recipient="supervisor")])
 
@@ -168,6 +183,13 @@ async def take_requests(
     last = state.last_request_id if state is not None else 0
     while True:
         for request_id, request in await journal.requests_after(run_id, last):
+            logger.info(
+                "control request %d taken: %s by %s",
+                request_id,
+                request.action,
+                request.by or "?",
+                extra={"run_id": run_id, "request_id": request_id},
+            )
             msg = ControlRequested(request_id=request_id, request=request)
             await append([Draft(msg=msg, sender="control", recipient="supervisor")])
             last = request_id
@@ -191,7 +213,15 @@ async def end_leftovers(
     found: list[ProcessEnd] = ["unchecked"] * len(state.processes)
 
     async def end(index: int) -> None:
-        found[index] = await end_leftover(state.processes[index].process, grace_s)
+        process = state.processes[index].process
+        found[index] = await end_leftover(process, grace_s)
+        logger.info(
+            "leftover process %d of agent %s: %s",
+            process.pid,
+            state.processes[index].agent,
+            found[index],
+            extra={"run_id": state.run_id, "pid": process.pid},
+        )
 
     async with trio.open_nursery() as nursery:
         for index in range(len(state.processes)):

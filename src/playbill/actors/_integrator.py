@@ -11,6 +11,7 @@ death is found, not applied twice.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Final, final
 
@@ -22,6 +23,8 @@ from playbill.workspaces import MergeItem, WorkspaceError
 
 from ._role import Inbox, Outbox, StateQuery
 from ._workbench import Workbench
+
+logger = logging.getLogger(__name__)
 
 ADDRESS: Final = "integrator"
 """Where merge requests are addressed (the policy's ``INTEGRATOR``)."""
@@ -73,6 +76,15 @@ class IntegratorActor:
             # rather than the run ending in a traceback
             detail = self._workbench.redactor.redact(f"{type(broken).__name__}: {broken}")
             item = MergeItem(step=step, attempt=attempt, status="blocked", detail=detail[:2000])
+        logger.info(
+            "merge of %s#%d into %s: %s%s",
+            step,
+            attempt,
+            self._workbench.integration_branch,
+            item.status,
+            f" at {item.commit}" if item.commit else "",
+            extra={"run_id": state.run_id, "step": step, "attempt": attempt},
+        )
         msg = item.to_message(into=self._workbench.integration_branch)
         await self._outbox([Draft(msg=msg, sender=ADDRESS, recipient="supervisor")])
         self._merged += 1

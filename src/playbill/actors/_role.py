@@ -14,6 +14,7 @@ the actor, and the supervision tree journals it and restarts the actor.
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Protocol, TypeVar, cast, final
@@ -52,6 +53,8 @@ from playbill.workspaces import GitTampered, ScopeViolation, WorkspaceError, Wor
 
 from ._usage_check import bad_usage, usage_problem
 from ._workbench import Workbench
+
+logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 """Whatever an agent produced that is redacted before it is journaled."""
@@ -151,6 +154,7 @@ class RoleActor:
             Exception: The backend crashed (not a ``BackendError``): the
                 supervision tree journals it and restarts the actor.
         """
+        logger.debug("agent %s starts", self._agent.id, extra={"run_id": self._run_id})
         async with trio.open_nursery() as nursery:
             while True:
                 try:
@@ -219,6 +223,14 @@ class RoleActor:
             attempt=attempt,
             feedback=feedback,
             subject=subject,
+        )
+        logger.info(
+            "agent %s takes %s of %s#%d",
+            self._agent.id,
+            kind,
+            step_id,
+            attempt,
+            extra={"run_id": self._run_id, "step": step_id, "attempt": attempt},
         )
         scope = trio.CancelScope()
         self._work[(step_id, attempt)] = scope
@@ -363,6 +375,15 @@ class RoleActor:
                 )
             )
         failure = self._clean(failed.failure)
+        logger.warning(
+            "agent %s failed %s#%d: %s/%s",
+            order.agent,
+            order.step.id,
+            order.attempt,
+            failure.failure_class,
+            failure.kind,
+            extra={"run_id": self._run_id, "step": order.step.id, "attempt": order.attempt},
+        )
         drafts.append(StepFailed(step=order.step.id, attempt=order.attempt, failure=failure))
         await self._outbox(
             [Draft(msg=m, sender=self._agent.id, recipient="supervisor") for m in drafts]

@@ -15,6 +15,7 @@ changes in its working directory — at most one every ``heartbeat_s`` (see
 
 from __future__ import annotations
 
+import logging
 import signal
 import subprocess
 import tempfile
@@ -39,6 +40,8 @@ from playbill.runtime import Usage
 from ._agent_output import fail
 from ._backend import Reporter
 from ._progress import Progress, send_heartbeats, watch_tree
+
+logger = logging.getLogger(__name__)
 
 MAX_OUTPUT_BYTES = 8 * 1024 * 1024
 """Bytes of each output stream kept (the last ones)."""
@@ -206,6 +209,14 @@ async def run_agent_process(
                 if stream is not None:
                     await stream.aclose()
     wall_s = trio.current_time() - started
+    logger.info(
+        "%s (pid %d) %s after %.1f s",
+        label,
+        process.pid,
+        "timed out" if timed_out else f"exited with status {process.returncode}",
+        wall_s,
+        extra={"pid": process.pid},
+    )
     if timed_out:
         captured = (bytes(out.data) + b"\n" + bytes(err.data)).decode("utf-8", errors="replace")
         raise fail(

@@ -327,9 +327,20 @@ pass_settings = click.make_pass_decorator(Settings)
     help="The journal: a SQLite file, or a PostgreSQL URL (postgresql://user@host/db).",
 )
 @click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
+@click.option(
+    "-v",
+    "--verbose",
+    count=True,
+    help="Log what happens on stderr: -v for INFO, -vv for DEBUG too.",
+)
+@click.option(
+    "--log-json",
+    is_flag=True,
+    help="Log one JSON object per line on stderr (time, level, logger, message, run_id...).",
+)
 @click.version_option(package_name="playbill", prog_name="playbill")
 @click.pass_context
-def cli(ctx: click.Context, journal: Path | str, debug: bool) -> None:
+def cli(ctx: click.Context, journal: Path | str, debug: bool, verbose: int, log_json: bool) -> None:
     """Run, simulate, steer and inspect playbill runs, and check plan files.
 
     \b
@@ -346,3 +357,8 @@ def cli(ctx: click.Context, journal: Path | str, debug: bool) -> None:
       143  `run`, `resume`, `demo`: stopped by SIGTERM, as for SIGINT
     """  # noqa: D301 (click's \b, the backspace character, keeps the lines as they are)
     ctx.obj = Settings(journal=journal, debug=debug)
+    from ._logging import start_logging
+
+    stop = start_logging(verbose, log_json)
+    if stop is not None:
+        ctx.call_on_close(stop)

@@ -104,6 +104,11 @@ _COMMANDS = {
         "import_",
         "Store a run from a JSON Lines file (as written by `playbill export`).",
     ),
+    "trace": LazyCommand(
+        "._cmd_trace",
+        "trace",
+        "Write a run's trace, built from its journal, to a file or an OTLP collector.",
+    ),
     "migrate": LazyCommand(
         "._cmd_migrate",
         "migrate",

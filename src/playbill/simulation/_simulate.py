@@ -21,7 +21,7 @@ import contextlib
 import os
 import signal
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Literal, final
+from typing import TYPE_CHECKING, Literal, final
 
 import attrs
 import trio
@@ -51,6 +51,9 @@ from playbill.runtime import (
     decide,
     is_settled,
 )
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import SpanProcessor
 
 from ._profiles import ProfileSet
 from ._simulated import SimulatedBackend
@@ -172,6 +175,7 @@ def simulate(
     speed: float | None = None,
     observe: Callable[[Sequence[Entry]], None] | None = None,
     kill_process: bool = False,
+    trace: SpanProcessor | None = None,
 ) -> SimulationResult:
     """Run one simulated run to its end (or to its kill) and return what it came to.
 
@@ -203,6 +207,8 @@ def simulate(
         kill_process: Make ``faults.kill`` a real ``SIGKILL`` of this process
             (for testing recovery across processes) instead of stopping the
             run in-process.
+        trace: An OpenTelemetry span processor to hand the run's spans to
+            as they end (``open_run``'s ``trace``).
     """
     the_journal = journal if journal is not None else MemoryJournal()
     rid = run_id if run_id is not None else default_run_id(seed)
@@ -281,6 +287,7 @@ def simulate(
                     observe=on_entries,
                     resumed_by="simulation",
                     policy=policy_of,
+                    trace=trace,
                 ) as run:
                     if speed is not None:
                         return await run.wait(_ended)

@@ -24,6 +24,7 @@ it in. Only the last ``KEEP_BYTES`` bytes are kept in memory.
 
 from __future__ import annotations
 
+import logging
 import signal
 import subprocess
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -41,6 +42,8 @@ from playbill._process import (
     signal_group,
 )
 from playbill.runtime import ProcessInfo
+
+logger = logging.getLogger(__name__)
 
 KEEP_BYTES = 1 << 20
 """Bytes of a command's output kept in memory (the end of it)."""
@@ -154,6 +157,7 @@ async def run_command(
                 signal_group(proc.pid, signal.SIGKILL)
                 await proc.wait()
             forget_group(proc.pid)
+            logger.debug("process %d ended: status %s", proc.pid, proc.returncode)
     if deadline.cancelled_caught or proc is None or proc.returncode is None:
         return TimedOut(output=bytes(tail.data), dropped=tail.dropped)
     return Exited(returncode=proc.returncode, output=bytes(tail.data), dropped=tail.dropped)

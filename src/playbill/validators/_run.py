@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import assert_never
 
@@ -19,6 +20,8 @@ from ._commands import error, run_exit_code, run_tests
 from ._context import ValidationContext
 from ._files import check_artifact, check_file_changed
 from ._result import ValidationResult, label
+
+logger = logging.getLogger(__name__)
 
 
 async def run_validator(v: Validator, ctx: ValidationContext) -> ValidationResult:
@@ -39,6 +42,18 @@ async def run_validator(v: Validator, ctx: ValidationContext) -> ValidationResul
         The result, with its evidence and the end of any command's output.
     """
     name = ctx.redactor.redact(label(v))
+    logger.debug("validator %s runs", name)
+    result = await _run_validator(v, name, ctx)
+    logger.info(
+        "validator %s %s%s",
+        name,
+        "passed" if result.passed else "failed",
+        f" ({result.failure.kind})" if result.failure is not None else "",
+    )
+    return result
+
+
+async def _run_validator(v: Validator, name: str, ctx: ValidationContext) -> ValidationResult:
     match v:
         case CommandPasses() | BuildPasses():
             return await run_exit_code(v, name, ctx)

@@ -8,6 +8,7 @@ row that fails: it never skips and never repairs. Writes go through
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager, suppress
@@ -34,6 +35,8 @@ from ..model._values import ControlRequest
 from ._keeper import StateKeeper
 from ._store import CommitFeed, JournalStore, RunInfo, decode_rows, default_holder
 from ._writer import JournalWriter, wall_clock_us
+
+logger = logging.getLogger(__name__)
 
 _request_encoder = msgspec.json.Encoder(order="deterministic")
 _request_decoder = msgspec.json.Decoder(ControlRequest)
@@ -174,6 +177,13 @@ class Journal:
         token = self._store.acquire_lease(
             run_id, holder, now=self._lease_clock(), ttl_s=lease_ttl_s
         )
+        logger.debug(
+            "write lease of run %s taken by %s (ttl %g s)",
+            run_id,
+            holder,
+            lease_ttl_s,
+            extra={"run_id": run_id},
+        )
         try:
             last_seq = self._store.last_seq(run_id)
             last_at_us = self._read(run_id, last_seq, last_seq + 1)[0].at_us if last_seq else 0
@@ -223,6 +233,7 @@ class Journal:
                 self._writers = [w for w in self._writers if w.run_id != run_id]
                 with suppress(JournalError):
                     self._store.release_lease(run_id, token)
+                    logger.debug("write lease of run %s released", run_id, extra={"run_id": run_id})
 
     def _wake_followers(self, run_id: str) -> None:
         lot = self._lots.get(run_id)

@@ -23,6 +23,7 @@ nothing: it stamps, encodes, commits and holds the lease.
 from __future__ import annotations
 
 import collections
+import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, final
@@ -44,6 +45,8 @@ from ..model._errors import (
 from ..model._state import RunState
 from ._batch import Append, BatchHook, place, stamp
 from ._store import JournalStore
+
+logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from ..model._entry import Draft
@@ -265,9 +268,20 @@ class JournalWriter:
                     self._run_id, self._token, now=self._lease_clock(), ttl_s=self._lease_ttl_s
                 )
             except LeaseLostError as exc:
+                logger.error(
+                    "write lease of run %s lost: %s",
+                    self._run_id,
+                    exc,
+                    extra={"run_id": self._run_id},
+                )
                 self._broken = exc
-            except StoreError:
-                pass  # transient; the next renewal or commit tries again
+            except StoreError as exc:  # transient; the next renewal or commit tries again
+                logger.warning(
+                    "write lease of run %s not renewed: %s",
+                    self._run_id,
+                    exc,
+                    extra={"run_id": self._run_id},
+                )
 
     def _close(self) -> None:
         """Refuse new appends, commit what is queued, wake everyone waiting."""
