@@ -161,6 +161,7 @@ if _typing.TYPE_CHECKING:
         validator_name,
     )
     from playbill.sweeps import (
+        COMPARISONS_CSV,
         LEVEL,
         MANIFEST_FILE,
         MAX_VIRTUAL_S,
@@ -171,6 +172,7 @@ if _typing.TYPE_CHECKING:
         ROW_FIELDS,
         ROWS_CSV,
         ROWS_JSONL,
+        ROWS_PARQUET,
         SUMMARY_CSV,
         check_strategies,
         run_cell,
@@ -231,6 +233,7 @@ if _typing.TYPE_CHECKING:
 
 __all__ = [
     "BASE_LABEL",
+    "COMPARISONS_CSV",
     "COMPETITIVE",
     "COOPERATIVE",
     "DEFAULT_MAX_BATCH",
@@ -257,6 +260,7 @@ __all__ = [
     "REVIEW_LOOP",
     "ROWS_CSV",
     "ROWS_JSONL",
+    "ROWS_PARQUET",
     "ROW_FIELDS",
     "SCHEMA_VERSION",
     "STRATEGIES",
