@@ -144,7 +144,10 @@ def test_strategies_of_a_sweep_are_compared_paired_by_seed(tmp_path: Path) -> No
     table = (out / COMPARISONS_CSV).read_text().splitlines()
     assert table[0].startswith("profile,baseline,strategy,metric,test,paired,pairs")
     assert table[1].startswith("default,parallel,pipeline,success_rate,McNemar exact,True,40")
-    assert "## Strategies compared" in (out / REPORT_MD).read_text()
+    report = (out / REPORT_MD).read_text()
+    assert "## Strategies compared" in report
+    assert "95 % CI: BCa bootstrap, 10,000 resamples, paired." in report
+    assert "| default | parallel | pipeline | success_rate | McNemar exact | 40 |" in report
 
 
 def test_compare_tests_unpaired_when_the_sweeps_share_no_seed(tmp_path: Path) -> None:

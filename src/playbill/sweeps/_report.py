@@ -252,7 +252,9 @@ def _comparisons_section(comparisons: Sequence[Difference]) -> list[str]:
         "## Strategies compared",
         "",
         f"B - A, paired by seed; {found} of {len(comparisons)} differences significant "
-        f"(Holm-adjusted p < {ALPHA}).",
+        f"(Holm-adjusted p < {ALPHA}). 95 % CI: "
+        + "; ".join(sorted({d.interval for d in comparisons if d.interval}) or ["none"])
+        + ".",
         "",
         "| profile | A | B | metric | test | pairs | B - A | 95 % CI | p | p (Holm) | "
         "significant |",
