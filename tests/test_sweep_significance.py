@@ -23,6 +23,7 @@ from playbill.sweeps._stats import (
     bca,
     estimate,
     newcombe,
+    newcombe_paired,
     rate_estimate,
     wilson,
     z_value,
@@ -67,6 +68,29 @@ def test_newcombe_difference_of_independent_rates() -> None:
     # Newcombe (1998), table II, example (a): 56/70 against 48/80, 0.0524 to 0.3339
     low, high = newcombe(48, 80, 56, 70)
     assert (low, high) == (pytest.approx(0.0524, abs=1e-4), pytest.approx(0.3339, abs=1e-4))
+
+
+def test_newcombe_difference_of_paired_rates() -> None:
+    # Fagerland, Lydersen and Laake, "Statistical analysis of contingency tables"
+    # (2017), chapter 8: 59 pairs both, 6 only A, 16 only B, 80 neither;
+    # A - B = -0.0621 (-0.1186 to -0.0046), so B - A = 0.0621 (0.0046 to 0.1186)
+    low, high = newcombe_paired(59, 6, 16, 80)
+    assert (low, high) == (pytest.approx(0.0046, abs=1e-4), pytest.approx(0.1186, abs=1e-4))
+    low, high = newcombe_paired(10, 0, 0, 10)  # no discordant pair
+    assert low < 0.0 < high
+
+
+@given(
+    counts=st.tuples(*[st.integers(0, 40)] * 4).filter(lambda c: sum(c) > 0),
+    level=st.sampled_from([0.9, 0.95, 0.99]),
+)
+def test_a_paired_newcombe_interval_holds_its_difference(
+    counts: tuple[int, int, int, int], level: float
+) -> None:
+    both, only_a, only_b, neither = counts
+    low, high = newcombe_paired(both, only_a, only_b, neither, level)
+    difference = (only_b - only_a) / sum(counts)
+    assert -1.0 <= low <= difference + 1e-12 and difference - 1e-12 <= high <= 1.0
 
 
 def test_a_rate_estimate_names_wilson_and_holds_at_the_edges() -> None:

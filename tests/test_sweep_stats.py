@@ -146,7 +146,9 @@ def test_strategies_of_a_sweep_are_compared_paired_by_seed(tmp_path: Path) -> No
     assert table[1].startswith("default,parallel,pipeline,success_rate,McNemar exact,True,40")
     report = (out / REPORT_MD).read_text()
     assert "## Strategies compared" in report
-    assert "95 % CI: BCa bootstrap, 10,000 resamples, paired." in report
+    assert (
+        "95 % CI: BCa bootstrap, 10,000 resamples, paired; Newcombe hybrid score, paired." in report
+    )
     assert "| default | parallel | pipeline | success_rate | McNemar exact | 40 |" in report
 
 

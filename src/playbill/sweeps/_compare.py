@@ -44,7 +44,16 @@ from ._significance import (
     mcnemar_exact,
     wilcoxon_signed_rank,
 )
-from ._stats import BCA, NEWCOMBE, Estimate, bca, label_seed, newcombe
+from ._stats import (
+    BCA,
+    NEWCOMBE,
+    NEWCOMBE_PAIRED,
+    Estimate,
+    bca,
+    label_seed,
+    newcombe,
+    newcombe_paired,
+)
 from ._summary import RATES, ROW_METRICS, group
 
 
@@ -258,15 +267,17 @@ def _paired(xs: list[float], ys: list[float], metric: str, seed: int) -> _Found:
     if not xs:
         return _Found(_plain(xs), _plain(ys))
     deltas = [y - x for x, y in zip(xs, ys, strict=True)]
-    if metric in RATES:
-        only_a = sum(1 for x, y in zip(xs, ys, strict=True) if x and not y)
-        only_b = sum(1 for x, y in zip(xs, ys, strict=True) if y and not x)
-        test, p = MCNEMAR, mcnemar_exact(only_a, only_b)
-    else:
-        test, p = WILCOXON, wilcoxon_signed_rank(deltas)
-    low, high = bca((deltas,), seed=seed)
     mean = math.fsum(deltas) / len(deltas)
-    return _Found(_plain(xs), _plain(ys), test, p, mean, low, high, f"{BCA}, paired")
+    if metric in RATES:
+        pairs = list(zip(map(bool, xs), map(bool, ys), strict=True))
+        both, neither = pairs.count((True, True)), pairs.count((False, False))
+        only_a, only_b = pairs.count((True, False)), pairs.count((False, True))
+        low, high = newcombe_paired(both, only_a, only_b, neither)
+        p = mcnemar_exact(only_a, only_b)
+        return _Found(_plain(xs), _plain(ys), MCNEMAR, p, mean, low, high, NEWCOMBE_PAIRED)
+    low, high = bca((deltas,), seed=seed)
+    p = wilcoxon_signed_rank(deltas)
+    return _Found(_plain(xs), _plain(ys), WILCOXON, p, mean, low, high, f"{BCA}, paired")
 
 
 def _unpaired(xs: list[float], ys: list[float], metric: str, seed: int) -> _Found:

@@ -234,8 +234,9 @@ def render_report(
         f"- Makespan, cost, tokens: {BCA} of the mean, seeded from the strategy, "
         "profile and metric: the same rows always give the same report.",
         "- Strategies compared: paired by seed; rates by McNemar's exact test, the others "
-        "by the Wilcoxon signed-rank test; intervals of the paired difference by "
-        f"{BCA}; p-values adjusted by Holm's method over all {len(comparisons)} "
+        "by the Wilcoxon signed-rank test; intervals of the paired difference: Newcombe's "
+        f"hybrid score for rates, {BCA} for the others; "
+        f"p-values adjusted by Holm's method over all {len(comparisons)} "
         f"comparisons, significant when the adjusted p < {ALPHA}.",
         "- `playbill sweep --compare A B` compares two sweeps the same way.",
         "",

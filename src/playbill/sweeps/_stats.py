@@ -8,9 +8,11 @@
   accelerated (BCa) bootstrap interval of the mean, ``RESAMPLES`` resamples,
   by ``scipy.stats.bootstrap``: it corrects the percentile interval's bias
   and skew, which cost and token counts have.
-* A **difference** of rates between independent groups gets Newcombe's
-  hybrid score interval (built from the two Wilson intervals); every other
-  difference (paired differences, differences of means) a BCa interval.
+* A **difference** of rates gets Newcombe's hybrid score interval, built
+  from the two Wilson intervals: for independent groups (Newcombe 1998a,
+  method 10), or for runs paired by seed, with the correlation of the pairs
+  (Newcombe 1998b, method 10). A difference of means gets a BCa interval
+  (of the mean paired difference, or of two independent samples).
 
 Each bootstrap is seeded from a label (``label_seed``: the strategy, profile
 and metric), so the same values always give the same interval, in any
@@ -46,6 +48,9 @@ BCA = f"BCa bootstrap, {RESAMPLES:,} resamples"
 
 NEWCOMBE = "Newcombe hybrid score"
 """The method of the interval of a difference of two independent rates."""
+
+NEWCOMBE_PAIRED = "Newcombe hybrid score, paired"
+"""The method of the interval of a difference of two rates paired by seed."""
 
 _BATCH_VALUES = 2_000_000  # resampled values held in memory at once by the bootstrap
 
@@ -113,6 +118,40 @@ def newcombe(
     return (
         difference - math.hypot(rate_b - low_b, high_a - rate_a),
         difference + math.hypot(high_b - rate_b, rate_a - low_a),
+    )
+
+
+def newcombe_paired(
+    both: int, only_a: int, only_b: int, neither: int, level: float = LEVEL
+) -> tuple[float, float]:
+    """Newcombe's hybrid score interval of the difference of paired rates ``b - a``.
+
+    Newcombe (1998b), method 10: the Wilson intervals of both rates, combined
+    with the (continuity-corrected) correlation of the pairs.
+
+    Args:
+        both: Pairs where both sides succeeded.
+        only_a: Pairs where only side A succeeded.
+        only_b: Pairs where only side B succeeded.
+        neither: Pairs where neither did.
+        level: The confidence level.
+    """
+    n = both + only_a + only_b + neither
+    rate_a, rate_b = (both + only_a) / n, (both + only_b) / n
+    low_a, high_a = wilson(both + only_a, n, level)
+    low_b, high_b = wilson(both + only_b, n, level)
+    margins = (both + only_a) * (only_b + neither) * (both + only_b) * (only_a + neither)
+    cross = both * neither - only_a * only_b
+    corrected = cross - n / 2 if cross > n / 2 else min(cross, 0)
+    phi = corrected / math.sqrt(margins) if margins else 0.0
+
+    def spread(x: float, y: float) -> float:
+        return math.sqrt(max(0.0, x * x - 2.0 * phi * x * y + y * y))
+
+    difference = rate_b - rate_a
+    return (
+        difference - spread(rate_b - low_b, high_a - rate_a),
+        difference + spread(high_b - rate_b, rate_a - low_a),
     )
 
 
