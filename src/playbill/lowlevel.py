@@ -161,6 +161,7 @@ if _typing.TYPE_CHECKING:
         validator_name,
     )
     from playbill.sweeps import (
+        COMPARISONS_CSV,
         LEVEL,
         MANIFEST_FILE,
         MAX_VIRTUAL_S,
@@ -171,6 +172,7 @@ if _typing.TYPE_CHECKING:
         ROW_FIELDS,
         ROWS_CSV,
         ROWS_JSONL,
+        ROWS_PARQUET,
         SUMMARY_CSV,
         check_strategies,
         run_cell,
@@ -247,6 +249,7 @@ if _typing.TYPE_CHECKING:
 
 __all__ = [
     "BASE_LABEL",
+    "COMPARISONS_CSV",
     "COMPETITIVE",
     "COOPERATIVE",
     "DEFAULT_MAX_BATCH",
@@ -274,6 +277,7 @@ __all__ = [
     "REVIEW_LOOP",
     "ROWS_CSV",
     "ROWS_JSONL",
+    "ROWS_PARQUET",
     "ROW_FIELDS",
     "SCHEMA_VERSION",
     "SERVICE_NAME",

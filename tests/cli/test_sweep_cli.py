@@ -112,6 +112,20 @@ def test_an_out_of_another_sweep_is_refused(runner: CliRunner, tmp_path: Path) -
     )
 
 
+def test_without_scipy_a_sweep_stops_before_running_in_one_line(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("playbill.cli._cmd_sweep.available", lambda module: module != "scipy")
+    out = tmp_path / "s"
+    result = sweep(runner, tmp_path, "--strategies", "pipeline", "--seeds", "0", "--out", str(out))
+    assert result.exit_code == 2, result.output
+    assert result.output == (
+        "playbill: error: sweep statistics need scipy, which is not installed: "
+        "pip install 'playbill[sweeps]'\n"
+    )
+    assert not out.exists()
+
+
 def test_missing_options_are_usage_errors(runner: CliRunner, tmp_path: Path) -> None:
     result = sweep(runner, tmp_path, "--strategies", "pipeline")
     assert result.exit_code == 2
@@ -128,9 +142,10 @@ def test_compare_prints_the_significant_differences(runner: CliRunner, tmp_path:
     assert result.exit_code == 0, result.output
     assert "The sweeps differ in: faults" in result.output
     assert "success_rate" in result.output and "cost_usd" in result.output
-    assert "differences significant at 95 %" in result.output
+    assert "McNemar" in result.output and " 3p " in result.output
+    assert "differences significant (Holm-adjusted p < 0.05)" in result.output
     same = sweep(runner, tmp_path, "--compare", a, a)
-    assert "0 of 8 differences significant at 95 %" in same.output
+    assert "0 of 8 differences significant (Holm-adjusted p < 0.05)" in same.output
     mixed = sweep(runner, tmp_path, "--compare", a, b, "--seeds", "0")
     assert mixed.exit_code == 2 and "--compare takes no other sweep option" in mixed.output
 

@@ -2,15 +2,15 @@
 
 ``sweep --strategies ... --seeds ... --out DIR`` runs a sweep (see
 ``playbill.sweeps`` and docs/sweeps.md) with a progress bar on stderr, then
-prints the summary table. ``sweep --compare A B`` prints which differences
-between two finished sweeps are significant. Errors (bad seeds, an unknown
+prints the summary table and how many differences between its strategies
+are significant. ``sweep --compare A B`` prints which differences between
+two finished sweeps are significant (paired by seed, Holm-adjusted). Errors (bad seeds, an unknown
 strategy, an unreadable plan or profile file, an output directory that holds
 another sweep) are one line and exit status 2.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from pathlib import Path
 
@@ -19,6 +19,7 @@ from rich import box
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from playbill._extras import MissingExtraError, available
 from playbill.runtime import FaultPlan, parse_faults
 from playbill.sweeps import (
     Comparison,
@@ -89,7 +90,9 @@ def _default_workers() -> int:
     help="Run the cells as Ray tasks: on a new local Ray instance of --workers CPUs, "
     "or on the cluster at ADDRESS (auto, host:port, ray://host:port). Same rows.",
 )
-@click.option("--no-plots", is_flag=True, help="Skip the PNG plots (they need matplotlib).")
+@click.option(
+    "--no-plots", is_flag=True, help="Skip the plots (PNG and SVG; they need matplotlib)."
+)
 @click.option(
     "--compare",
     "compared",
@@ -114,18 +117,21 @@ def sweep(
 
     Every run is deterministic, so a sweep is reproducible, and resumable:
     rerun an interrupted sweep's command and it skips the runs it finished.
-    DIR gets rows.csv and rows.jsonl (a row per run), summary.csv (per
-    strategy and profile: means, medians and 95 % bootstrap intervals of
-    success rate, makespan, cost and tokens), PNG plots and report.md.
+    DIR gets rows.csv and rows.jsonl (a row per run; rows.parquet too where
+    pyarrow is installed), summary.csv (per strategy and profile: means,
+    medians and 95 % intervals of success rate (Wilson), makespan, cost and
+    tokens (BCa bootstrap)), comparisons.csv (every two strategies compared,
+    paired by seed, Holm-adjusted p-values), plots (PNG and SVG) and report.md.
 
     With --compare DIR_A DIR_B, print which differences between two sweeps
-    are significant at 95 % (the bootstrap interval of the difference
-    excludes 0).
+    are significant: tested paired on the seeds both ran (unpaired when they
+    share none), p-values adjusted by Holm's method.
     """
     if compared:
         given = [strategies, seeds, out, plan_file, profiles_file, faults or None, ray_address]
         if any(value is not None for value in given):
             raise click.UsageError("--compare takes no other sweep option")
+        _need_scipy()
         _print_comparison(compare(*compared), *compared)
         return
     missing = [
@@ -140,15 +146,28 @@ def sweep(
     seed_list = parse_seeds(seeds)
     fault_plan = parse_faults(faults) if faults else FaultPlan()
     plots = not no_plots
-    if plots and importlib.util.find_spec("matplotlib") is None:
-        raise PlotsUnavailableError()  # before hours of runs, not after
+    _need_scipy()  # before hours of runs, not after
+    if plots and not available("matplotlib"):
+        raise PlotsUnavailableError()
     setup = load_setup(plan_file, profiles_file, faults=fault_plan)
     result = _run_with_progress(setup, out, names, seed_list, workers, ray_address or False)
     outputs = write_outputs(out, result.rows, result.manifest, plots=plots)
     console = make_console()
     console.print(_summary_table(outputs.summaries))
+    if outputs.comparisons:
+        found = sum(1 for d in outputs.comparisons if d.significant)
+        say(
+            console,
+            f"{found} of {len(outputs.comparisons)} differences between strategies significant "
+            "(paired by seed, Holm-adjusted p < 0.05): see the report",
+        )
     say(console, f"{result.ran:,} runs simulated, {result.reused:,} reused from {out}")
     say(console, f"Report: {out / 'report.md'}")
+
+
+def _need_scipy() -> None:
+    if not available("scipy"):
+        raise MissingExtraError("scipy", "sweeps", "sweep statistics")
 
 
 def _run_with_progress(
@@ -210,7 +229,8 @@ def _interval(found: Estimate, scale: float, spec: str) -> str:
 
 def _summary_table(summaries: tuple[Summary, ...]) -> Table:
     table = Table(
-        title="means [95 % bootstrap interval]; makespan of completed runs",
+        title="means [95 % CI: success rate Wilson, others BCa bootstrap]; "
+        "makespan of completed runs",
         title_justify="left",
         box=box.SIMPLE_HEAD,
         pad_edge=False,
@@ -242,12 +262,18 @@ def _summary_table(summaries: tuple[Summary, ...]) -> Table:
     return table
 
 
-_FORMATS = {
-    "success_rate": (0.01, "+.1f", " pp"),
-    "makespan_s": (60.0, "+.2f", " min"),
-    "cost_usd": (1.0, "+.4f", " USD"),
-    "tokens": (1.0, "+,.0f", ""),
+_SHORT_TESTS = {
+    "McNemar exact": "McNemar",
+    "Wilcoxon signed-rank": "Wilcoxon",
+    "Fisher exact": "Fisher",
+    "Mann-Whitney U": "Mann-Whitney",
 }
+
+
+def _p(p: float | None) -> str:
+    if p is None:
+        return "-"
+    return "<0.0001" if p < 0.0001 else f"{p:.4f}"
 
 
 def _print_comparison(comparison: Comparison, a: Path, b: Path) -> None:
@@ -257,32 +283,46 @@ def _print_comparison(comparison: Comparison, a: Path, b: Path) -> None:
     if comparison.setup_differences:
         say(console, f"The sweeps differ in: {', '.join(comparison.setup_differences)}")
     table = Table(
-        title="B - A, with a 95 % bootstrap interval of the difference",
+        title="B - A with a 95 % interval; n: pairs by seed (p), else runs of A + B; "
+        "Holm p: adjusted over every row, * below 0.05",
         title_justify="left",
         box=box.SIMPLE_HEAD,
         pad_edge=False,
         show_edge=False,
     )
-    for name in ("strategy", "profile", "metric", "difference", "95 % interval", "verdict"):
-        table.add_column(name)
+    for name in ("metric", "test", "n", "B - A", "95 % CI", "p", "Holm p"):
+        table.add_column(name, justify="right" if name in ("n", "p", "Holm p") else "left")
+    cell = ("", "")
     for d in comparison.differences:
-        scale, spec, unit = _FORMATS[d.metric]
-        if d.difference is None or d.low is None or d.high is None:
-            table.add_row(d.strategy, d.profile, d.metric, "-", "-", "no values on one side")
+        if (d.strategy, d.profile) != cell:
+            cell = (d.strategy, d.profile)
+            table.add_section()
+            table.add_row(f"[bold]{d.strategy} / {d.profile}[/bold]")
+        if d.p is None:
+            table.add_row(d.metric, "no values on one side")
             continue
-        verdict = "significant at 95 %" if d.significant else "not significant"
+        shown, interval = d.formatted()
+        count = f"{d.pairs:,}p" if d.paired else f"{d.a.n:,}+{d.b.n:,}"
         table.add_row(
-            d.strategy,
-            d.profile,
             d.metric,
-            format(d.difference / scale, spec) + unit,
-            f"[{format(d.low / scale, spec)}, {format(d.high / scale, spec)}]",
-            verdict,
+            _SHORT_TESTS.get(d.test, d.test),
+            count,
+            shown,
+            interval,
+            _p(d.p),
+            _p(d.p_holm) + (" *" if d.significant else "  "),
             style="bold" if d.significant else None,
         )
     console.print(table)
+    unshared = max((d.unshared for d in comparison.differences if d.paired), default=0)
+    if unshared:
+        say(console, f"paired tests leave out up to {unshared:,} runs of seeds only one sweep ran")
     for label, pairs in (("only in A", comparison.only_a), ("only in B", comparison.only_b)):
         if pairs:
             say(console, f"{label}: " + ", ".join(f"{s}/{p}" for s, p in pairs))
     found = len(comparison.significant)
-    say(console, f"{found} of {len(comparison.differences)} differences significant at 95 %")
+    say(
+        console,
+        f"{found} of {len(comparison.differences)} differences significant "
+        "(Holm-adjusted p < 0.05)",
+    )

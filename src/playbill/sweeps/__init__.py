@@ -2,9 +2,11 @@
 
 A sweep simulates one run per cell ``(seed, strategy, profile)`` in worker
 processes, appends each row as it finishes (so an interrupted sweep
-resumes), and writes sorted rows, a summary with seeded bootstrap intervals,
-plots and a report. ``compare`` says which differences between two sweeps
-are significant. See docs/sweeps.md; ``playbill sweep`` is the command.
+resumes), and writes sorted rows, a summary with confidence intervals
+(Wilson for rates, seeded BCa bootstrap otherwise), its strategies compared
+paired by seed (Holm-adjusted), plots and a report. ``compare`` says which
+differences between two sweeps are significant; ``load_sweep`` reads a
+sweep's rows into pandas. See docs/sweeps.md; ``playbill sweep`` is the command.
 
 Builds on :mod:`playbill.simulation` (``simulate``) and :mod:`playbill.plans`.
 """
@@ -12,7 +14,7 @@ Builds on :mod:`playbill.simulation` (``simulate``) and :mod:`playbill.plans`.
 from __future__ import annotations
 
 from ._cells import ROW_FIELDS, Cell, Row, run_cell
-from ._compare import Comparison, Difference, compare
+from ._compare import Comparison, Difference, compare, compare_strategies
 from ._errors import (
     PlotsUnavailableError,
     SeedsError,
@@ -20,12 +22,14 @@ from ._errors import (
     SweepError,
     SweepFileError,
     SweepMismatchError,
+    SweepWorkersError,
     UnknownStrategyError,
 )
+from ._frames import load_sweep
 from ._plots import PLOTS
 from ._ray import RayClusterError, RayUnavailableError
-from ._report import REPORT_MD, Outputs, write_outputs
-from ._rows import PROGRESS_FILE, ROWS_CSV, ROWS_JSONL, read_rows
+from ._report import COMPARISONS_CSV, REPORT_MD, Outputs, write_outputs
+from ._rows import PROGRESS_FILE, ROWS_CSV, ROWS_JSONL, ROWS_PARQUET, read_rows
 from ._runner import MANIFEST_FILE, SweepResult, check_strategies, run_sweep
 from ._seeds import format_seeds, parse_seeds
 from ._setup import EXAMPLE_PROFILES, MAX_VIRTUAL_S, CellProfiles, Manifest, SweepSetup, load_setup
@@ -33,6 +37,7 @@ from ._stats import LEVEL, RESAMPLES, Estimate
 from ._summary import METRICS, SUMMARY_CSV, Summary, summarise
 
 __all__ = [
+    "COMPARISONS_CSV",
     "EXAMPLE_PROFILES",
     "LEVEL",
     "MANIFEST_FILE",
@@ -44,6 +49,7 @@ __all__ = [
     "RESAMPLES",
     "ROWS_CSV",
     "ROWS_JSONL",
+    "ROWS_PARQUET",
     "ROW_FIELDS",
     "SUMMARY_CSV",
     "Cell",
@@ -65,11 +71,14 @@ __all__ = [
     "SweepMismatchError",
     "SweepResult",
     "SweepSetup",
+    "SweepWorkersError",
     "UnknownStrategyError",
     "check_strategies",
     "compare",
+    "compare_strategies",
     "format_seeds",
     "load_setup",
+    "load_sweep",
     "parse_seeds",
     "read_rows",
     "run_cell",

@@ -91,3 +91,23 @@ class PlotsUnavailableError(SweepError):
             "plots need matplotlib, which is not installed: pip install matplotlib "
             "(or pass --no-plots)"
         )
+
+
+class SweepWorkersError(SweepError):
+    """Worker processes cannot run a strategy: its class is defined in ``__main__``.
+
+    A script's or a notebook's own module is not importable by the workers;
+    define the class in a module (or sweep with one worker).
+
+    Attributes:
+        strategy: The strategy's name.
+        qualname: Its class's qualified name.
+    """
+
+    def __init__(self, strategy: str, qualname: str) -> None:
+        super().__init__(
+            f"strategy {strategy!r} is of class __main__.{qualname}, which worker processes "
+            "cannot import: define it in a module, or sweep with workers=1"
+        )
+        self.strategy = strategy
+        self.qualname = qualname

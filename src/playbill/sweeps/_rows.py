@@ -9,7 +9,9 @@ A bad line anywhere else is corruption, and an error.
 
 ``rows.jsonl`` and ``rows.csv`` are written at the end, sorted by cell
 (seed, strategy, profile) whatever the completion order, each replaced
-atomically.
+atomically; so is ``rows.parquet`` where pyarrow is installed (the
+``dataframe`` extra); where it is not, a ``rows.parquet`` left by an earlier
+sweep is removed, so that it never holds other rows than the others.
 """
 
 from __future__ import annotations
@@ -17,14 +19,17 @@ from __future__ import annotations
 import contextlib
 import csv
 import fcntl
+import importlib
 import io
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import IO, final
+from typing import IO, Any, final
 
 import attrs
 import msgspec
+
+from playbill._extras import available
 
 from ._cells import ROW_FIELDS, Cell, Row
 from ._errors import SweepBusyError, SweepFileError
@@ -37,6 +42,9 @@ ROWS_JSONL = "rows.jsonl"
 
 ROWS_CSV = "rows.csv"
 """The rows, sorted by cell, as CSV (columns ``ROW_FIELDS``)."""
+
+ROWS_PARQUET = "rows.parquet"
+"""The rows, sorted by cell, as Parquet: written only where pyarrow is installed."""
 
 _LOCK_FILE = ".lock"
 _ENCODER = msgspec.json.Encoder()
@@ -145,7 +153,42 @@ def write_rows(out: Path, rows: Iterable[Row]) -> list[Row]:
     for row in ordered:
         writer.writerow(_cell_text(getattr(row, name)) for name in ROW_FIELDS)
     replace_file(out / ROWS_CSV, text.getvalue().encode())
+    if available("pyarrow"):
+        replace_file(out / ROWS_PARQUET, parquet(ordered))
+    else:
+        (out / ROWS_PARQUET).unlink(missing_ok=True)
     return ordered
+
+
+def parquet(rows: Sequence[Row]) -> bytes:
+    """The rows as a Parquet file (columns ``ROW_FIELDS``, typed; needs pyarrow).
+
+    The same rows give the same bytes (with the same version of pyarrow).
+    """
+    pa: Any = importlib.import_module("pyarrow")
+    pq: Any = importlib.import_module("pyarrow.parquet")
+    schema = pa.schema([(name, _ARROW_TYPES[name](pa)) for name in ROW_FIELDS])
+    table = pa.table({name: [getattr(row, name) for row in rows] for name in ROW_FIELDS}, schema)
+    buffer = pa.BufferOutputStream()
+    pq.write_table(table, buffer, compression="zstd")
+    return bytes(buffer.getvalue().to_pybytes())
+
+
+_ARROW_TYPES: dict[str, Any] = {
+    "seed": lambda pa: pa.int64(),
+    "strategy": lambda pa: pa.string(),
+    "profile": lambda pa: pa.string(),
+    "outcome": lambda pa: pa.string(),
+    "makespan_s": lambda pa: pa.float64(),
+    "tokens": lambda pa: pa.int64(),
+    "cost_usd": lambda pa: pa.float64(),
+    "attempts": lambda pa: pa.int64(),
+    "retries": lambda pa: pa.int64(),
+    "reassignments": lambda pa: pa.int64(),
+    "budget_stops": lambda pa: pa.int64(),
+    "arbitration_margin": lambda pa: pa.float64(),
+    "error": lambda pa: pa.string(),
+}
 
 
 def read_rows(out: Path) -> list[Row]:

@@ -8,19 +8,35 @@ platform has them, else ``spawn``; in this process for one worker), and
 finally writes the rows sorted by cell. Every cell is deterministic, so the
 rows do not depend on the number of workers, nor on how often the sweep was
 interrupted and resumed.
+
+The worker processes never run the caller's main module. ``multiprocessing``
+normally imports it again in every ``spawn`` or ``forkserver`` child (as
+``__mp_main__``), so that objects of classes defined there unpickle; a
+script that calls ``run_sweep`` at its top level, without an ``if __name__
+== "__main__":`` guard, would then start the sweep again in each worker,
+which finds the directory locked (``SweepBusyError``) and dies
+(``BrokenProcessPool``); a script read from stdin fails likewise (its path,
+``<stdin>``, is no file). The workers need nothing of the main module: their
+entry points are here and the setup's strategies come from importable modules
+(checked: one defined in ``__main__`` is refused with ``SweepWorkersError``).
+So while a worker process starts, ``sys.modules["__main__"]`` is a bare
+stand-in module, and ``multiprocessing`` has no main module to import in it.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.context
 import os
 import select
 import signal
+import sys
 import threading
 import time
-from collections.abc import Callable, Collection, Sequence
+import types
+from collections.abc import Callable, Collection, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import final
 
@@ -30,7 +46,7 @@ import msgspec
 from playbill.runtime import STRATEGIES
 
 from ._cells import Cell, Row, run_cells
-from ._errors import SweepFileError, SweepMismatchError, UnknownStrategyError
+from ._errors import SweepFileError, SweepMismatchError, SweepWorkersError, UnknownStrategyError
 from ._ray import LOCAL, Simulate, ray_simulator
 from ._rows import PROGRESS_FILE, ProgressLog, locked, replace_file, write_rows
 from ._setup import Manifest, SweepSetup
@@ -123,10 +139,14 @@ def run_sweep(
         SweepMismatchError: ``out`` holds a different sweep.
         SweepBusyError: Another sweep is writing ``out``.
         SweepFileError: A file of ``out`` cannot be read or written, or is corrupt.
+        SweepWorkersError: ``workers`` > 1, but a strategy's class is defined in
+            ``__main__`` (a script or a notebook), which worker processes cannot import.
         RayUnavailableError: ``ray`` is asked for, but Ray is not installed.
         RayClusterError: Ray cannot be reached, or failed to run the cells.
     """
     names = check_strategies(strategies, setup.strategies)
+    if workers > 1 and not ray:
+        _check_importable(setup, names)
     directory = Path(out)
     try:
         directory.mkdir(parents=True, exist_ok=True)
@@ -244,13 +264,55 @@ def _simulate(
     pool.shutdown(wait=True)
 
 
+def _check_importable(setup: SweepSetup, names: Sequence[str]) -> None:
+    """Refuse a strategy whose class worker processes cannot import (defined in ``__main__``)."""
+    for name in names:
+        kind = type(setup.strategies[name])
+        if kind.__module__ == "__main__":
+            raise SweepWorkersError(name, kind.__qualname__)
+
+
+class _ForkServerProcess(multiprocessing.context.ForkServerProcess):
+    def start(self) -> None:
+        with _main_hidden():
+            super().start()
+
+
+class _SpawnProcess(multiprocessing.context.SpawnProcess):
+    def start(self) -> None:
+        with _main_hidden():
+            super().start()
+
+
+class _ForkServerContext(multiprocessing.context.ForkServerContext):
+    Process = _ForkServerProcess
+
+
+class _SpawnContext(multiprocessing.context.SpawnContext):
+    Process = _SpawnProcess
+
+
+_main_lock = threading.Lock()
+
+
+@contextmanager
+def _main_hidden() -> Iterator[None]:
+    """While a worker process starts: a bare ``__main__``, so that the child imports none."""
+    with _main_lock:
+        main = sys.modules["__main__"]
+        sys.modules["__main__"] = types.ModuleType("__main__")
+        try:
+            yield
+        finally:
+            sys.modules["__main__"] = main
+
+
 def _context() -> multiprocessing.context.BaseContext:
-    methods = multiprocessing.get_all_start_methods()
-    if "forkserver" in methods:
-        context = multiprocessing.get_context("forkserver")
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context: multiprocessing.context.BaseContext = _ForkServerContext()
         context.set_forkserver_preload(["playbill.sweeps._cells"])
         return context
-    return multiprocessing.get_context("spawn")
+    return _SpawnContext()
 
 
 _worker_setup: SweepSetup | None = None

@@ -7,7 +7,8 @@ The metrics:
   success takes; a failure's time is when it gave up, another quantity);
 * ``cost_usd`` and ``tokens``: over every run (failures cost too).
 
-Intervals are seeded percentile bootstraps of the mean (``_stats``).
+A rate's interval is Wilson's score interval; the others' are seeded BCa
+bootstrap intervals of the mean (``_stats``).
 """
 
 from __future__ import annotations
@@ -22,16 +23,29 @@ import msgspec
 
 from ._cells import Row
 from ._rows import replace_file
-from ._stats import Estimate, estimate, label_seed
+from ._stats import Estimate, estimate, label_seed, rate_estimate
 
 SUMMARY_CSV = "summary.csv"
 """The summary table of a sweep directory."""
 
+ROW_METRICS: dict[str, Callable[[Row], float | None]] = {
+    "success_rate": lambda row: 1.0 if row.succeeded else 0.0,
+    "makespan_s": lambda row: row.makespan_s if row.succeeded else None,
+    "cost_usd": lambda row: row.cost_usd,
+    "tokens": lambda row: float(row.tokens),
+}
+"""Each metric's value of one row; ``None`` where the row does not count (a failure's makespan)."""
+
+RATES = frozenset({"success_rate"})
+"""The metrics that are rates (each value 1 or 0): Wilson intervals, exact tests."""
+
+
+def _values(metric: Callable[[Row], float | None]) -> Callable[[Sequence[Row]], list[float]]:
+    return lambda rows: [value for value in map(metric, rows) if value is not None]
+
+
 METRICS: dict[str, Callable[[Sequence[Row]], list[float]]] = {
-    "success_rate": lambda rows: [1.0 if row.succeeded else 0.0 for row in rows],
-    "makespan_s": lambda rows: [row.makespan_s for row in rows if row.succeeded],
-    "cost_usd": lambda rows: [row.cost_usd for row in rows],
-    "tokens": lambda rows: [float(row.tokens) for row in rows],
+    name: _values(metric) for name, metric in ROW_METRICS.items()
 }
 """Each metric's values over a group of rows (see the module documentation)."""
 
@@ -82,7 +96,9 @@ def summarise(rows: Iterable[Row]) -> list[Summary]:
         for row in members:
             outcomes[row.outcome] = outcomes.get(row.outcome, 0) + 1
         estimates = {
-            name: estimate(values(members), seed=label_seed(strategy, profile, name))
+            name: rate_estimate(values(members))
+            if name in RATES
+            else estimate(values(members), seed=label_seed(strategy, profile, name))
             for name, values in METRICS.items()
         }
         summaries.append(
@@ -98,17 +114,17 @@ def summarise(rows: Iterable[Row]) -> list[Summary]:
 
 
 def write_summary(out: Path, summaries: Sequence[Summary]) -> None:
-    """Write ``summary.csv``: one line per strategy and profile, four columns per metric."""
+    """Write ``summary.csv``: one line per strategy and profile, six columns per metric."""
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
     header = ["strategy", "profile", "runs"]
     for name in METRICS:
-        header += [f"{name}_{part}" for part in ("n", "mean", "median", "low", "high")]
+        header += [f"{name}_{part}" for part in ("n", "mean", "median", "low", "high", "interval")]
     writer.writerow(header)
     for summary in summaries:
         line: list[object] = [summary.strategy, summary.profile, summary.runs]
         for name in METRICS:
             found = summary.metric(name)
-            line += [found.n, found.mean, found.median, found.low, found.high]
+            line += [found.n, found.mean, found.median, found.low, found.high, found.method]
         writer.writerow("" if value is None else value for value in line)
     replace_file(out / SUMMARY_CSV, text.getvalue().encode())
