@@ -39,10 +39,27 @@ from ._lazy import lazy_exports as _lazy_exports
 from ._version import __version__ as __version__
 
 if _typing.TYPE_CHECKING:
+    from ._function_agent import (
+        FunctionAgent,
+        ThreadReporter,
+        agent,
+    )
+    from ._handle import (
+        RunHandle,
+        RunOptions,
+        resume,
+        start,
+    )
     from ._run import (
         Run,
         RunSpec,
         open_run,
+    )
+    from ._run_errors import (
+        RunCancelledError,
+        RunFailedError,
+        RunNeedsAttentionError,
+        RunSettledError,
     )
     from ._sync import (
         SyncJournal,
@@ -426,6 +443,7 @@ __all__ = [
     "FileChanged",
     "FileChangedTable",
     "Finding",
+    "FunctionAgent",
     "Gap",
     "HandoffRecord",
     "HandoffRecorded",
@@ -497,13 +515,19 @@ __all__ = [
     "Row",
     "Run",
     "RunCancelled",
+    "RunCancelledError",
     "RunCompleted",
     "RunCreated",
     "RunExistsError",
     "RunFailed",
+    "RunFailedError",
+    "RunHandle",
     "RunInfo",
+    "RunNeedsAttentionError",
+    "RunOptions",
     "RunPaused",
     "RunResumed",
+    "RunSettledError",
     "RunSpec",
     "RunState",
     "RunStatus",
@@ -545,6 +569,7 @@ __all__ = [
     "SyncJournal",
     "TestsPass",
     "TestsPassTable",
+    "ThreadReporter",
     "TimerCancelled",
     "TimerFired",
     "TimerPurpose",
@@ -572,6 +597,7 @@ __all__ = [
     "WorkspaceRecord",
     "WriterConflictError",
     "__version__",
+    "agent",
     "aider",
     "check_plan",
     "checks",
@@ -607,10 +633,12 @@ __all__ = [
     "plan_backends",
     "read_rows",
     "render_retry_plan",
+    "resume",
     "retry_plan",
     "run_sweep",
     "shown_status",
     "simulate",
+    "start",
     "starter_plan",
     "state_digest",
     "summarise",
