@@ -291,13 +291,12 @@ async def test_resume_refuses_an_unknown_run() -> None:
 
 def test_the_sync_journal_finishes_an_approval_in_one_call(tmp_path: Path) -> None:
     """A queued approval is taken before ``run`` settles: one call, one resume."""
-    backends = {"coder": coder}
-    plan, factory = playbill._function_agent.resolve_agents(APPROVED, backends)
+    plan = Plan(steps=APPROVED.steps, agents=(coder.spec,))
     spec = playbill.RunSpec(goal="g", plan=plan)
     with SyncJournal(tmp_path / "j.db") as journal:
-        assert journal.run("r", factory, spec=spec).pending_approvals()
+        assert journal.run("r", lambda agent: coder, spec=spec).pending_approvals()
         journal.request("r", ControlRequest(action="approve", step="build"))
-        assert journal.run("r", factory).status == "completed"
+        assert journal.run("r", lambda agent: coder).status == "completed"
         entries = journal.read("r")
     assert kinds(entries).count("RunResumed") == 1
     assert kinds(entries).count("ControlRequested") == 1

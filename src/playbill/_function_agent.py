@@ -106,7 +106,7 @@ class FunctionAgent:
         self._edits_files = edits_files
         self._is_async = inspect.iscoroutinefunction(function)
         self._takes_order, self._report_as = _parameters(function)
-        functools.update_wrapper(self, function)
+        functools.update_wrapper(self, function, updated=())
 
     @property
     def id(self) -> str:
