@@ -52,7 +52,7 @@ TOP_LEVEL_ORDER: list[tuple[str, ...]] = [
     ("simulation",),  # simulate: a real run of simulated agents
     ("_function_agent", "_run_errors"),  # agents made of functions; what a run handle raises
     ("_handle",),  # start and resume: the run handle over open_run
-    ("_sync", "demo", "plans"),
+    ("_sync", "_sync_run", "demo", "plans"),
     ("sweeps",),
     # The three tiers of the public API: playbill/__init__.py, lowlevel, testing
     ("playbill", "lowlevel", "testing"),

@@ -64,6 +64,11 @@ if _typing.TYPE_CHECKING:
     from ._sync import (
         SyncJournal,
     )
+    from ._sync_run import (
+        SyncRun,
+        resume_sync,
+        start_sync,
+    )
     from .backends import (
         ENDPOINT_TIMEOUT_S,
         PLACEHOLDERS,
@@ -567,6 +572,7 @@ __all__ = [
     "SweepResult",
     "SweepSetup",
     "SyncJournal",
+    "SyncRun",
     "TestsPass",
     "TestsPassTable",
     "ThreadReporter",
@@ -634,11 +640,13 @@ __all__ = [
     "read_rows",
     "render_retry_plan",
     "resume",
+    "resume_sync",
     "retry_plan",
     "run_sweep",
     "shown_status",
     "simulate",
     "start",
+    "start_sync",
     "starter_plan",
     "state_digest",
     "summarise",

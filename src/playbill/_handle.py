@@ -11,7 +11,7 @@ It is ``open_run`` underneath, which stays the low level.
 from __future__ import annotations
 
 import datetime
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import TypedDict, Unpack, final
@@ -115,7 +115,7 @@ class RunHandle:
         if self._last is None:
             self._last = self._run.state
 
-    async def events(self, since: int = 0) -> AsyncIterator[Entry]:
+    async def events(self, since: int = 0) -> AsyncGenerator[Entry, None]:
         """The run's entries with ``seq > since``, in order, as they are journaled.
 
         From the first entry by default. It ends once every entry of a
