@@ -56,6 +56,7 @@ TOP_LEVEL_ORDER: list[tuple[str, ...]] = [
     ("sweeps",),
     # The three tiers of the public API: playbill/__init__.py, lowlevel, testing
     ("playbill", "lowlevel", "testing"),
+    ("asyncio",),  # the run handle for asyncio programs (trio as a guest of their loop)
     ("cli",),
     ("__main__",),
 ]
