@@ -17,6 +17,7 @@ import pytest
 
 import playbill
 import playbill.asyncio
+from needs import need
 from playbill import (
     ControlRequested,
     Entry,
@@ -181,7 +182,7 @@ def test_resume_under_asyncio(tmp_path: Path) -> None:
 
 
 def test_a_run_inside_a_starlette_route() -> None:
-    pytest.importorskip("starlette")
+    need("starlette")
     import httpx
     from starlette.applications import Starlette
     from starlette.requests import Request
