@@ -206,3 +206,14 @@ def test_a_run_inside_a_starlette_route() -> None:
     response = asyncio.run(call())
     assert response.status_code == 200
     assert response.json() == {"status": "completed", "last": "HumanApprovalRequested"}
+
+
+def test_breaking_out_of_the_events_under_asyncio() -> None:
+    async def main() -> RunState:
+        async with playbill.asyncio.start(APPROVED, [coder]) as run:
+            async for entry in run.events():
+                if entry.seq == 2:
+                    break
+            return await run.settled()
+
+    assert asyncio.run(main()).pending_approvals()

@@ -186,7 +186,17 @@ class _Guest:
         token, nursery = self._token, self._nursery
         if token is None or nursery is None or self._done.done():
             raise RuntimeError("the run's trio program has ended: its block was left")
-        token.run_sync_soon(nursery.start_soon, self._relay, future, function, args)
+
+        def spawn() -> None:
+            try:
+                nursery.start_soon(self._relay, future, function, args)
+            except RuntimeError as closed:  # the trio program is ending
+                self._settle(future, None, closed)
+
+        try:
+            token.run_sync_soon(spawn)
+        except trio.RunFinishedError:
+            raise RuntimeError("the run's trio program has ended") from None
         return await future
 
     async def _relay(
