@@ -370,3 +370,18 @@ async def test_follow_until_ended_ends_with_the_run() -> None:
         # A run that has ended: its entries from a seq on, then the end.
         tail = [e.seq async for e in journal.follow("r", 4, until_ended=True)]
         assert tail == list(range(4, final.last_seq + 1))
+
+
+async def test_a_request_another_process_queued_is_taken_before_the_run_settles() -> None:
+    async with playbill.start(APPROVED, [coder], control_poll_s=HOUR) as run:
+        seen = [entry async for entry in run.events()]
+        assert isinstance(seen[-1].msg, HumanApprovalRequested)
+        # As `playbill approve` does, from elsewhere: straight into the queue.
+        await run.journal.post_request(run.run_id, ControlRequest(action="approve", step="build"))
+        assert (await run.result()).status == "completed"  # not RunNeedsAttentionError
+
+
+async def test_the_low_level_wait_refuses_a_method_left_uncalled() -> None:
+    async with playbill.start(APPROVED, [coder]) as run:
+        with pytest.raises(TypeError, match="call it"):
+            await run.run.wait(lambda s: s.pending_approvals)  # type: ignore[arg-type,return-value]

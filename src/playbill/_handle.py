@@ -19,7 +19,7 @@ from typing import TypedDict, Unpack, final
 import trio
 
 from ._function_agent import Agents, resolve_agents
-from ._run import Run, RunSpec, open_run
+from ._run import Run, RunSpec, holds, open_run
 from ._run_errors import RunSettledError, settled_error
 from .actors import Workbench
 from .runtime import (
@@ -257,21 +257,6 @@ class RunHandle:
 def newer_than(seq: int) -> Callable[[RunState], bool]:
     """Whether a state is past entry ``seq`` (a new entry was committed)."""
     return lambda state: state.last_seq > seq
-
-
-def holds(predicate: Callable[[RunState], object], state: RunState) -> bool:
-    """Whether ``predicate(state)`` is true; a callable answer is a mistake, refused.
-
-    Raises:
-        TypeError: It returned a callable (``s.pending_approvals`` uncalled).
-    """
-    value = predicate(state)
-    if callable(value):
-        raise TypeError(
-            f"the predicate returned {value!r}, which is always true: call it "
-            "(lambda s: bool(s.pending_approvals()))"
-        )
-    return bool(value)
 
 
 @asynccontextmanager

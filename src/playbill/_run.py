@@ -203,13 +203,16 @@ class Run:
     async def wait(self, until: Callable[[RunState], bool] | None = None) -> RunState:
         """Wait until ``until(state)`` holds; by default until the run is settled.
 
+        ``until`` returning a callable (``lambda s: s.pending_approvals``, a
+        method not called, always true) raises ``TypeError``.
+
         Settled: ended (completed, failed, cancelled), or waiting for a person
         with nothing else in flight (see ``is_settled``), and no control
         request queued (see ``settled``): a paused run asked to resume is
         not settled until it has taken the request.
         """
         if until is not None:
-            while not until(self.state):
+            while not holds(until, self.state):
                 await self._changed.wait()  # every waiter wakes on the next commit
             return self.state
         while True:
@@ -254,6 +257,21 @@ class Run:
     def _observe(self, entries: Sequence[Entry]) -> None:
         changed, self._changed = self._changed, trio.Event()
         changed.set()
+
+
+def holds(predicate: Callable[[RunState], object], state: RunState) -> bool:
+    """Whether ``predicate(state)`` is true; a callable answer is a mistake, refused.
+
+    Raises:
+        TypeError: It returned a callable (``s.pending_approvals`` uncalled).
+    """
+    value = predicate(state)
+    if callable(value):
+        raise TypeError(
+            f"the predicate returned {value!r}, which is always true: call it "
+            "(lambda s: bool(s.pending_approvals()))"
+        )
+    return bool(value)
 
 
 @asynccontextmanager
