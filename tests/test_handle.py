@@ -87,8 +87,7 @@ async def test_a_run_on_no_journal_is_an_in_memory_sqlite_one() -> None:
 
 
 async def test_a_path_makes_a_sqlite_file_that_outlives_the_run(tmp_path: Path) -> None:
-    path = tmp_path / "runs" / "journal.db"
-    path.parent.mkdir()
+    path = tmp_path / "runs" / "journal.db"  # its directory is made too
     async with playbill.start(TWO, [coder], journal=path, run_id="two") as run:
         await run.result()
     with SqliteJournal(path) as journal:
@@ -385,3 +384,26 @@ async def test_the_low_level_wait_refuses_a_method_left_uncalled() -> None:
     async with playbill.start(APPROVED, [coder]) as run:
         with pytest.raises(TypeError, match="call it"):
             await run.run.wait(lambda s: s.pending_approvals)  # type: ignore[arg-type,return-value]
+
+
+async def test_a_step_out_of_attempts_waits_for_a_decision_that_the_handle_gives() -> None:
+    tries: list[int] = []
+
+    @playbill.agent(name="coder")
+    def stubborn(order: WorkOrder) -> str:
+        tries.append(order.attempt)
+        if len(tries) == 1:
+            raise RuntimeError("not yet")
+        return "done"
+
+    plan = Plan(
+        steps=(StepSpec(id="build", goal="Build", max_attempts=1, on_exhausted="escalate"),)
+    )
+    async with playbill.start(plan, [stubborn], control_poll_s=HOUR) as run:
+        with pytest.raises(playbill.RunNeedsAttentionError) as waiting:
+            await run.result()
+        [request] = waiting.value.waiting_for
+        assert request.startswith("escalate:build") and request.endswith("(step build)")
+        await run.approve("build", reason="try once more")
+        assert (await run.result()).status == "completed"
+    assert len(tries) == 2
