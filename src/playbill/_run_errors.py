@@ -84,5 +84,5 @@ def settled_error(state: RunState) -> RunSettledError:
     if state.status == "cancelled":
         return RunCancelledError(state)
     if state.status == "completed":
-        return RunSettledError(state, "completed first")
+        return RunSettledError(state, "completed before the awaited state came about")
     return RunNeedsAttentionError(state)
