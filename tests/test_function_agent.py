@@ -321,3 +321,20 @@ async def test_a_blocked_plain_function_is_abandoned_when_the_run_is_cancelled()
                 await run.result()
     finally:
         release.set()
+
+
+async def test_the_reporter_is_found_by_its_annotation_too() -> None:
+    @playbill.agent
+    async def coder(progress: playbill.Reporter, order: WorkOrder) -> str:
+        await progress.heartbeat(order.step.id)
+        return "done"
+
+    @playbill.agent(name="other")
+    def plain(order: WorkOrder, progress: ThreadReporter) -> str:
+        progress.heartbeat("plain")
+        return "done"
+
+    _, entries = await journal_of(ONE, [coder])
+    assert [m.progress for m in messages(entries, Heartbeat)] == ["build"]
+    _, entries = await journal_of(ONE, [plain])
+    assert [m.progress for m in messages(entries, Heartbeat)] == ["plain"]

@@ -190,8 +190,8 @@ def _parameters(function: Callable[..., Any]) -> tuple[bool, int | None]:
     ]
     report_at = None
     for index, param in enumerate(params):
-        annotation = param.annotation
-        named = getattr(annotation, "__name__", annotation)
+        annotation = param.annotation  # a string under ``from __future__ import annotations``
+        named = str(getattr(annotation, "__name__", annotation)).rsplit(".", 1)[-1]
         if param.name in ("report", "reporter") or named in ("Reporter", "ThreadReporter"):
             report_at = index
             break
