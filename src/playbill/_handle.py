@@ -76,7 +76,7 @@ class RunHandle:
     ``playbill approve`` are, and return once the run took them.
 
     Leaving the block stops the run where it is: its state stays in the
-    journal, and ``playbill.resume`` (or ``playbill resume``) goes on.
+    journal, and ``playbill.resume`` goes on with it.
     ``state`` keeps the last state; ``events`` still reads the journal while
     it is open.
     """
