@@ -41,7 +41,9 @@ class SyncRun:
     The same handle as ``RunHandle`` (see it for what *settled* means), each
     method blocking until its answer: ``for entry in run.events()``,
     ``run.result()``, ``run.approve("build")``. The run itself goes on in a
-    thread of its own between calls, until the ``with`` block is left.
+    thread of its own between calls, until the ``with`` block is left. Its
+    journal belongs to that thread: read it with ``events``, or afterwards
+    with a ``SyncJournal`` of the same file.
     """
 
     def __init__(self, handle: RunHandle, token: trio.lowlevel.TrioToken) -> None:
