@@ -51,10 +51,13 @@ TOP_LEVEL_ORDER: list[tuple[str, ...]] = [
     ("_run_wiring",),  # the plumbing open_run wires together
     ("_run",),  # the library's entry point: open_run, Run, RunSpec
     ("simulation",),  # simulate: a real run of simulated agents
-    ("_sync", "demo", "plans"),
+    ("_function_agent", "_run_errors"),  # agents made of functions; what a run handle raises
+    ("_handle",),  # start and resume: the run handle over open_run
+    ("_sync", "_sync_run", "demo", "plans"),
     ("sweeps",),
     # The three tiers of the public API: playbill/__init__.py, lowlevel, testing
     ("playbill", "lowlevel", "testing"),
+    ("asyncio",),  # the run handle for asyncio programs (trio as a guest of their loop)
     ("cli",),
     ("__main__",),
 ]

@@ -51,6 +51,12 @@ INTERNAL = frozenset(
         # bundled project, its scripted cast and script). A program that
         # wants a run uses the first tier.
         *(f"playbill.demo.{name}" for name in playbill.demo.__all__),
+        # ``playbill.asyncio``: the first tier's ``start`` and ``resume`` (and
+        # the handle they yield) for asyncio programs, under the same names in
+        # a module of their own, as ``playbill.asyncio.start``.
+        "playbill.asyncio.AsyncioRun",
+        "playbill.asyncio.resume",
+        "playbill.asyncio.start",
     }
 )
 """Names in a module's ``__all__``, qualified, that no tier exports on purpose (see each group)."""

@@ -43,13 +43,35 @@ from ._version import __version__ as __version__
 _logging.getLogger(__name__).addHandler(_logging.NullHandler())
 
 if _typing.TYPE_CHECKING:
+    from ._function_agent import (
+        FunctionAgent,
+        ThreadReporter,
+        agent,
+    )
+    from ._handle import (
+        RunHandle,
+        RunOptions,
+        resume,
+        start,
+    )
     from ._run import (
         Run,
         RunSpec,
         open_run,
     )
+    from ._run_errors import (
+        RunCancelledError,
+        RunFailedError,
+        RunNeedsAttentionError,
+        RunSettledError,
+    )
     from ._sync import (
         SyncJournal,
+    )
+    from ._sync_run import (
+        SyncRun,
+        resume_sync,
+        start_sync,
     )
     from .backends import (
         ENDPOINT_TIMEOUT_S,
@@ -440,6 +462,7 @@ __all__ = [
     "FileChanged",
     "FileChangedTable",
     "Finding",
+    "FunctionAgent",
     "Gap",
     "HandoffRecord",
     "HandoffRecorded",
@@ -511,13 +534,19 @@ __all__ = [
     "Row",
     "Run",
     "RunCancelled",
+    "RunCancelledError",
     "RunCompleted",
     "RunCreated",
     "RunExistsError",
     "RunFailed",
+    "RunFailedError",
+    "RunHandle",
     "RunInfo",
+    "RunNeedsAttentionError",
+    "RunOptions",
     "RunPaused",
     "RunResumed",
+    "RunSettledError",
     "RunSpec",
     "RunState",
     "RunStatus",
@@ -561,8 +590,10 @@ __all__ = [
     "SweepSetup",
     "SweepWorkersError",
     "SyncJournal",
+    "SyncRun",
     "TestsPass",
     "TestsPassTable",
+    "ThreadReporter",
     "TimerCancelled",
     "TimerFired",
     "TimerPurpose",
@@ -591,6 +622,7 @@ __all__ = [
     "WorkspaceRecord",
     "WriterConflictError",
     "__version__",
+    "agent",
     "aider",
     "build_spans",
     "check_plan",
@@ -629,10 +661,14 @@ __all__ = [
     "plan_backends",
     "read_rows",
     "render_retry_plan",
+    "resume",
+    "resume_sync",
     "retry_plan",
     "run_sweep",
     "shown_status",
     "simulate",
+    "start",
+    "start_sync",
     "starter_plan",
     "state_digest",
     "summarise",

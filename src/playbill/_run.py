@@ -61,6 +61,7 @@ from playbill.runtime import (
 )
 
 from ._run_wiring import (
+    Doorbell,
     actor_child,
     durable,
     end_leftovers,
@@ -119,6 +120,7 @@ class Run:
     _run_id: str
     _journal: Journal
     _writer: JournalWriter
+    _doorbell: Doorbell | None = None
     _changed: trio.Event = attrs.field(factory=trio.Event, init=False)
     _stop_agents: Callable[[], Awaitable[None]] | None = attrs.field(default=None, init=False)
     _interrupted: bool = attrs.field(default=False, init=False)
@@ -147,13 +149,14 @@ class Run:
     async def request(self, request: ControlRequest) -> int:
         """Queue a control request for the run, as ``playbill pause`` and friends do.
 
-        The run's control loop takes it within ``control_poll_s`` (journaled
-        as ``control_requested``) and the policy carries it out, or refuses
-        it with a note. Besides pause, resume, cancel, approve and reject, a
-        person decides about a step: ``skip``, ``change_agent`` (with
-        ``agent``), ``change_validator`` (with ``validator``) and
-        ``decompose`` (with ``new_steps``); each closes the escalation it
-        answers and the run goes on. A run opened with
+        The run's control loop takes it at once (journaled as
+        ``control_requested``, exactly as a request queued by another process
+        within ``control_poll_s``) and the policy carries it out, or refuses
+        it with a note; ``control`` waits for that. Besides pause, resume,
+        cancel, approve and reject, a person decides about a step: ``skip``,
+        ``change_agent`` (with ``agent``), ``change_validator`` (with
+        ``validator``) and ``decompose`` (with ``new_steps``); each closes the
+        escalation it answers and the run goes on. A run opened with
         ``control_poll_s=None`` takes it only when it is resumed.
 
         Args:
@@ -162,18 +165,69 @@ class Run:
         Returns:
             The request's id in the journal's queue.
         """
-        return await self._journal.post_request(self._run_id, request)
+        request_id = await self._journal.post_request(self._run_id, request)
+        if self._doorbell is not None:
+            self._doorbell.ring()
+        return request_id
+
+    async def control(self, request: ControlRequest) -> RunState:
+        """Queue a control request (see ``request``) and wait until the run took it.
+
+        Returns:
+            The state right after its ``control_requested`` and what the
+            policy did about it (``run_paused``, ``human_approval_given``, a
+            note refusing it...) were committed.
+
+        Raises:
+            ValueError: The run was opened with ``control_poll_s=None``: it
+                takes no request while it runs.
+        """
+        if self._doorbell is None:
+            raise ValueError(f"run {self._run_id!r} takes no control request while it runs")
+        request_id = await self.request(request)
+        return await self.wait(lambda state: state.last_request_id >= request_id)
+
+    async def settled(self) -> bool:
+        """Whether the run is settled now, and no control request waits to be taken.
+
+        Settled: ended (completed, failed, cancelled), or waiting for a person
+        (an approval, a pause) with nothing in flight (see ``is_settled``).
+        A request queued in the journal (by this program or another process)
+        that the run has not taken yet may move it: the run takes it at once,
+        and this says False.
+        """
+        state = self.state
+        if not is_settled(state):
+            return False
+        if self._doorbell is None:
+            return True
+        queued = await self._journal.requests_after(self._run_id, state.last_request_id)
+        if queued:
+            self._doorbell.ring()
+            return False
+        return self.state.last_seq == state.last_seq
 
     async def wait(self, until: Callable[[RunState], bool] | None = None) -> RunState:
         """Wait until ``until(state)`` holds; by default until the run is settled.
 
+        ``until`` returning a callable (``lambda s: s.pending_approvals``, a
+        method not called, always true) raises ``TypeError``.
+
         Settled: ended (completed, failed, cancelled), or waiting for a person
-        with nothing else in flight (see ``is_settled``).
+        with nothing else in flight (see ``is_settled``), and no control
+        request queued (see ``settled``): a paused run asked to resume is
+        not settled until it has taken the request.
         """
-        done = until if until is not None else is_settled
-        while not done(self.state):
-            await self._changed.wait()  # every waiter wakes on the next commit
-        return self.state
+        if until is not None:
+            while not holds(until, self.state):
+                await self._changed.wait()  # every waiter wakes on the next commit
+            return self.state
+        while True:
+            seen = self.state.last_seq
+            if await self.settled():
+                return self.state
+            if self.state.last_seq == seen:
+                await self._changed.wait()
 
     async def interrupt(self, reason: str) -> RunState:
         """Stop every agent now, and journal the run paused with their work lost.
@@ -210,6 +264,21 @@ class Run:
     def _observe(self, entries: Sequence[Entry]) -> None:
         changed, self._changed = self._changed, trio.Event()
         changed.set()
+
+
+def holds(predicate: Callable[[RunState], object], state: RunState) -> bool:
+    """Whether ``predicate(state)`` is true; a callable answer is a mistake, refused.
+
+    Raises:
+        TypeError: It returned a callable (``s.pending_approvals`` uncalled).
+    """
+    value = predicate(state)
+    if callable(value):
+        raise TypeError(
+            f"the predicate returned {value!r}, which is always true: call it "
+            "(lambda s: bool(s.pending_approvals()))"
+        )
+    return bool(value)
 
 
 @asynccontextmanager
@@ -332,7 +401,8 @@ async def open_run(
             await end_leftovers(state, durable(writer, the_clock))
         async with trio.open_nursery() as nursery:
             append = durable(writer, the_clock)
-            run_box = Run(run_id, journal, writer)
+            doorbell = Doorbell() if control_poll_s is not None else None
+            run_box = Run(run_id, journal, writer, doorbell)
             await nursery.start(router.run)
 
             timers = TimerService(the_clock, append)
@@ -399,7 +469,14 @@ async def open_run(
             run_box._stop_agents = stop_agents
             if control_poll_s is not None:
                 nursery.start_soon(
-                    take_requests, journal, writer, append, run_id, control_poll_s, the_clock
+                    take_requests,
+                    journal,
+                    writer,
+                    append,
+                    run_id,
+                    control_poll_s,
+                    the_clock,
+                    doorbell,
                 )
 
             if spec is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Awaitable, Callable, Sequence
+from typing import final
 
 import trio
 
@@ -170,6 +171,39 @@ def journal_restart(append: Appender, run_id: str = "") -> OnRestart:
     return on_restart
 
 
+@final
+class Doorbell:
+    """Wakes the control loop before its next poll: a request was just queued.
+
+    A program that queues a request through its own ``Run`` rings it, so the
+    request is taken at once rather than within ``control_poll_s``; it is
+    still read from the journal's queue and journaled as any other.
+    """
+
+    def __init__(self) -> None:
+        self._rung = False
+        self._nap: trio.CancelScope | None = None
+
+    def ring(self) -> None:
+        """Have the control loop read the queue now (or right after its current read)."""
+        self._rung = True
+        if self._nap is not None:
+            self._nap.cancel()
+
+    async def sleep(self, clock: Clock, until_us: int) -> None:
+        """Sleep on ``clock`` until ``until_us``, or until the bell rings."""
+        if not self._rung:
+            with trio.CancelScope() as nap:
+                self._nap = nap
+                try:
+                    await clock.sleep_until_us(until_us)
+                finally:
+                    self._nap = None
+        else:
+            await trio.lowlevel.checkpoint()
+        self._rung = False
+
+
 async def take_requests(
     journal: Journal,
     writer: JournalWriter,
@@ -177,10 +211,15 @@ async def take_requests(
     run_id: str,
     every_s: float,
     clock: Clock,
+    doorbell: Doorbell | None = None,
 ) -> None:
-    """Journal the control requests other processes queue for this run, each once."""
+    """Journal the control requests other processes queue for this run, each once.
+
+    The queue is read every ``every_s``, and at once when ``doorbell`` rings.
+    """
     state = writer.state
     last = state.last_request_id if state is not None else 0
+    bell = doorbell if doorbell is not None else Doorbell()
     while True:
         for request_id, request in await journal.requests_after(run_id, last):
             logger.info(
@@ -193,7 +232,7 @@ async def take_requests(
             msg = ControlRequested(request_id=request_id, request=request)
             await append([Draft(msg=msg, sender="control", recipient="supervisor")])
             last = request_id
-        await clock.sleep_until_us(clock.now_us() + math.ceil(every_s * 1_000_000))
+        await bell.sleep(clock, clock.now_us() + math.ceil(every_s * 1_000_000))
 
 
 LEFTOVER_GRACE_S = 2.0

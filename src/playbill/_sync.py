@@ -1,8 +1,9 @@
 """A synchronous facade over the journal and runs, for scripts and notebooks.
 
 Each call runs its own ``trio.run``; nothing is left running between calls.
-Programs that are already async (trio) use ``Journal`` and ``open_run``
-directly.
+To follow a run and steer it while it runs, ``playbill.start_sync`` keeps
+one trio run going for a ``with`` block. Programs that are already async
+(trio) use ``Journal`` and ``playbill.start`` (or ``open_run``) directly.
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ from ..model._errors import (
     SeqConflictError,
     StoreError,
 )
-from ..model._messages import Message
+from ..model._messages import Message, RunCancelled, RunCompleted, RunFailed
 from ..model._state import RunState, decode_state, initial_state
 from ..model._values import ControlRequest
 from ._keeper import StateKeeper
@@ -37,6 +37,8 @@ from ._store import CommitFeed, JournalStore, RunInfo, decode_rows, default_hold
 from ._writer import JournalWriter, wall_clock_us
 
 logger = logging.getLogger(__name__)
+_RUN_ENDS = (RunCompleted, RunFailed, RunCancelled)
+"""The messages that end a run (``follow(until_ended=True)`` stops after one)."""
 
 _request_encoder = msgspec.json.Encoder(order="deterministic")
 _request_decoder = msgspec.json.Decoder(ControlRequest)
@@ -361,9 +363,19 @@ class Journal:
         return self._store.list_runs()
 
     async def follow(
-        self, run_id: str, from_seq: int = 1, *, poll_interval_s: float = 0.2
+        self,
+        run_id: str,
+        from_seq: int = 1,
+        *,
+        poll_interval_s: float = 0.2,
+        until_ended: bool = False,
     ) -> AsyncGenerator[Entry, None]:
         """Yield the run's entries in seq order from ``from_seq``, forever.
+
+        With ``until_ended``, it ends once it gave the entry that ends the run
+        (``run_completed``, ``run_failed``, ``run_cancelled``) and those
+        committed with it; for a run that had ended already, once it gave
+        the run's last entry.
 
         New entries arrive at once from a writer of this journal. From one in
         another process they arrive at once too when the store announces
@@ -384,12 +396,20 @@ class Journal:
         feed = self._store.subscribe(run_id)  # before reading: no commit after it is missed
         try:
             next_seq = from_seq
-            while True:
+            last = None
+            if until_ended:
+                state = await self.state_at(run_id)
+                last = state.last_seq if state.is_terminal else None
+            while last is None or next_seq <= last:
                 self._check_open()
                 entries = self._read(run_id, next_seq, next_seq + _READ_CHUNK)
                 if entries:
                     for entry in entries:
+                        if last is not None and entry.seq > last:
+                            return
                         yield entry
+                        if until_ended and last is None and isinstance(entry.msg, _RUN_ENDS):
+                            last = self._store.last_seq(run_id)  # its batch, not what follows
                     next_seq = entries[-1].seq + 1
                     await trio.lowlevel.checkpoint()
                     continue
