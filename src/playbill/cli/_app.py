@@ -14,6 +14,7 @@ function needs them.
 from __future__ import annotations
 
 import importlib
+import os
 import shlex
 import shutil
 import signal
@@ -260,9 +261,21 @@ def _sole_exception(group: BaseExceptionGroup[BaseException]) -> BaseException |
     return inner
 
 
+PIPE_WIDTH = 100_000
+"""The width output is laid out to when it goes to a file or a pipe: in effect, no limit."""
+
+
 def make_console(*, stderr: bool = False) -> Console:
-    """A console for command output; colours only on a terminal, no guessing highlights."""
-    return Console(stderr=stderr, highlight=False)
+    """A console for command output; colours only on a terminal, no guessing highlights.
+
+    On a terminal, tables fit its width. Output to a file or a pipe is never
+    cut nor wrapped to fit 80 columns (rich's default there): tables are as
+    wide as their widest cell, unless ``COLUMNS`` asks for a width.
+    """
+    console = Console(stderr=stderr, highlight=False)
+    if console.is_terminal or os.environ.get("COLUMNS", "").strip():
+        return console
+    return Console(stderr=stderr, highlight=False, width=PIPE_WIDTH)
 
 
 def say(console: Console, line: str) -> None:
