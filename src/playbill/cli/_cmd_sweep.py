@@ -13,8 +13,10 @@ from __future__ import annotations
 import importlib.util
 import os
 from pathlib import Path
+from typing import final
 
 import click
+import msgspec
 from rich import box
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
@@ -22,6 +24,7 @@ from rich.table import Table
 from playbill.runtime import FaultPlan, parse_faults
 from playbill.sweeps import (
     Comparison,
+    Difference,
     Estimate,
     PlotsUnavailableError,
     Summary,
@@ -98,6 +101,9 @@ def _default_workers() -> int:
     metavar="DIR_A DIR_B",
     help="Compare two finished sweeps instead of running one.",
 )
+@click.option(
+    "--json", "as_json", is_flag=True, help="With --compare: print the comparison as JSON."
+)
 def sweep(
     strategies: str | None,
     seeds: str | None,
@@ -109,6 +115,7 @@ def sweep(
     ray_address: str | None,
     no_plots: bool,
     compared: tuple[Path, Path] | None,
+    as_json: bool,
 ) -> None:
     """Simulate a run per seed, strategy and profile; summarise, plot and report.
 
@@ -120,14 +127,19 @@ def sweep(
 
     With --compare DIR_A DIR_B, print which differences between two sweeps
     are significant at 95 % (the bootstrap interval of the difference
-    excludes 0).
+    excludes 0); with --json, as one object (its keys are in docs/cli.md).
     """
     if compared:
         given = [strategies, seeds, out, plan_file, profiles_file, faults or None, ray_address]
         if any(value is not None for value in given):
             raise click.UsageError("--compare takes no other sweep option")
+        if as_json:
+            click.echo(msgspec.json.encode(comparison_doc(compare(*compared), *compared)))
+            return
         _print_comparison(compare(*compared), *compared)
         return
+    if as_json:
+        raise click.UsageError("--json goes with --compare (a sweep writes rows.jsonl)")
     missing = [
         name
         for name, value in (("--strategies", strategies), ("--seeds", seeds), ("--out", out))
@@ -248,6 +260,44 @@ _FORMATS = {
     "cost_usd": (1.0, "+.4f", " USD"),
     "tokens": (1.0, "+,.0f", ""),
 }
+
+
+@final
+class ComparisonDoc(msgspec.Struct, frozen=True, kw_only=True):
+    """``sweep --compare A B --json``: the comparison of two sweeps.
+
+    Attributes:
+        a: Sweep A's directory, as given.
+        b: Sweep B's directory.
+        setup_differences: What differs between their setups.
+        differences: One per shared strategy, profile and metric: its
+            estimates in A and B (n, mean, median, low, high), B - A, the
+            95 % interval of that difference, and whether it excludes 0.
+        only_a: ``[strategy, profile]`` pairs only A ran.
+        only_b: Pairs only B ran.
+        significant: How many differences are significant at 95 %.
+    """
+
+    a: str
+    b: str
+    setup_differences: tuple[str, ...]
+    differences: tuple[Difference, ...]
+    only_a: tuple[tuple[str, str], ...]
+    only_b: tuple[tuple[str, str], ...]
+    significant: int
+
+
+def comparison_doc(comparison: Comparison, a: Path, b: Path) -> ComparisonDoc:
+    """The document ``sweep --compare --json`` prints."""
+    return ComparisonDoc(
+        a=str(a),
+        b=str(b),
+        setup_differences=comparison.setup_differences,
+        differences=comparison.differences,
+        only_a=comparison.only_a,
+        only_b=comparison.only_b,
+        significant=len(comparison.significant),
+    )
 
 
 def _print_comparison(comparison: Comparison, a: Path, b: Path) -> None:
