@@ -30,6 +30,8 @@ from rich.console import Console
 from ._escape import printable
 
 if TYPE_CHECKING:
+    from click.shell_completion import CompletionItem
+
     from playbill.runtime import PlaybillError
 
 DEFAULT_JOURNAL = Path(".playbill") / "journal.db"
@@ -210,6 +212,24 @@ class PlaybillGroup(click.Group):
             }
         )
         click.Group.format_commands(listing, ctx, formatter)
+
+    def shell_complete(self, ctx: click.Context, incomplete: str) -> list[CompletionItem]:
+        """Complete a command's name (from its summary: nothing is imported) or an option."""
+        from click.shell_completion import CompletionItem
+
+        items = [
+            CompletionItem(name, help=self._summary(name))
+            for name in self.list_commands(ctx)
+            if name.startswith(incomplete)
+        ]
+        items.extend(click.Command.shell_complete(self, ctx, incomplete))
+        return items
+
+    def _summary(self, name: str) -> str:
+        loaded = self.commands.get(name)
+        if loaded is not None:
+            return loaded.get_short_help_str()
+        return self.lazy_commands[name].summary
 
     def invoke(self, ctx: click.Context) -> Any:
         """Run the command; report a ``PlaybillError`` in one line (or re-raise with --debug)."""

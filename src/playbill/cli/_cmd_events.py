@@ -162,6 +162,9 @@ async def _events(
     "types",
     multiple=True,
     callback=_message_type,
+    shell_complete=lambda ctx, param, incomplete: [
+        name for name in message_types() if name.startswith(incomplete)
+    ],
     metavar="TYPE",
     help="Only entries of this message type (step_failed...); repeat for more types.",
 )
