@@ -70,7 +70,7 @@ def test_show_run_is_status_plus_every_failure_in_full(
         "  csv-writer #1 (executor-a): validation/changes_requested: "
         f"review: [major] ledger/export.py:14: {FINDING}"
     )
-    assert "playbill show demo-0001 STEP" in rest[3]
+    assert rest[3].endswith(f"playbill --journal {demo_journal} show demo-0001 STEP")
 
 
 def test_show_step_shows_each_attempt_its_review_and_its_tests(

@@ -11,6 +11,7 @@ terminal.
 from __future__ import annotations
 
 import re
+import shlex
 
 import click
 import msgspec
@@ -99,7 +100,7 @@ def show(settings: Settings, run_id: str, target: str | None, as_json: bool) -> 
     if as_json:
         click.echo(msgspec.json.encode(doc))
     elif isinstance(doc, RunShow):
-        _print_run(state, doc)
+        _print_run(settings, state, doc)
     else:
         _print_step(doc)
 
@@ -120,7 +121,7 @@ def _warn(message: str) -> None:
     say(make_console(stderr=True), f"playbill: warning: {message}")
 
 
-def _print_run(state: RunState, doc: RunShow) -> None:
+def _print_run(settings: Settings, state: RunState, doc: RunShow) -> None:
     console = make_console()
     print_state(console, state)
     say(console, "")
@@ -131,7 +132,8 @@ def _print_run(state: RunState, doc: RunShow) -> None:
     for failed in doc.failures:
         head = f"  {failed.step} #{failed.attempt} ({failed.agent}): "
         _block(console, head, _in_full(failed.failure), " " * 4)
-    say(console, f"Each attempt in full: {playbill_command()} show {state.run_id} STEP")
+    journal = "" if settings.is_default_journal else f" --journal {shlex.quote(settings.where)}"
+    say(console, f"Each attempt in full: {playbill_command()}{journal} show {state.run_id} STEP")
 
 
 def _print_step(doc: StepShow) -> None:
