@@ -28,6 +28,8 @@ GROUPS = {
         "playbill runs --json",
         "playbill events demo-0001",
         "playbill events demo-0001 --json --since 147",
+        "playbill events demo-0001 --type review_given --step csv-writer",
+        "playbill show demo-0001 csv-writer#1",
         "playbill replay demo-0001 --until 37",
         "playbill export demo-0001 -o demo-0001.jsonl",
         "playbill --journal other.db import demo-0001.jsonl",

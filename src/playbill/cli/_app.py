@@ -14,6 +14,7 @@ function needs them.
 from __future__ import annotations
 
 import importlib
+import os
 import shlex
 import shutil
 import signal
@@ -29,6 +30,8 @@ from rich.console import Console
 from ._escape import printable
 
 if TYPE_CHECKING:
+    from click.shell_completion import CompletionItem
+
     from playbill.runtime import PlaybillError
 
 DEFAULT_JOURNAL = Path(".playbill") / "journal.db"
@@ -210,6 +213,24 @@ class PlaybillGroup(click.Group):
         )
         click.Group.format_commands(listing, ctx, formatter)
 
+    def shell_complete(self, ctx: click.Context, incomplete: str) -> list[CompletionItem]:
+        """Complete a command's name (from its summary: nothing is imported) or an option."""
+        from click.shell_completion import CompletionItem
+
+        items = [
+            CompletionItem(name, help=self._summary(name))
+            for name in self.list_commands(ctx)
+            if name.startswith(incomplete)
+        ]
+        items.extend(click.Command.shell_complete(self, ctx, incomplete))
+        return items
+
+    def _summary(self, name: str) -> str:
+        loaded = self.commands.get(name)
+        if loaded is not None:
+            return loaded.get_short_help_str()
+        return self.lazy_commands[name].summary
+
     def invoke(self, ctx: click.Context) -> Any:
         """Run the command; report a ``PlaybillError`` in one line (or re-raise with --debug)."""
         from playbill.runtime import PlaybillError
@@ -260,9 +281,21 @@ def _sole_exception(group: BaseExceptionGroup[BaseException]) -> BaseException |
     return inner
 
 
+PIPE_WIDTH = 100_000
+"""The width output is laid out to when it goes to a file or a pipe: in effect, no limit."""
+
+
 def make_console(*, stderr: bool = False) -> Console:
-    """A console for command output; colours only on a terminal, no guessing highlights."""
-    return Console(stderr=stderr, highlight=False)
+    """A console for command output; colours only on a terminal, no guessing highlights.
+
+    On a terminal, tables fit its width. Output to a file or a pipe is never
+    cut nor wrapped to fit 80 columns (rich's default there): tables are as
+    wide as their widest cell, unless ``COLUMNS`` asks for a width.
+    """
+    console = Console(stderr=stderr, highlight=False)
+    if console.is_terminal or os.environ.get("COLUMNS", "").strip():
+        return console
+    return Console(stderr=stderr, highlight=False, width=PIPE_WIDTH)
 
 
 def say(console: Console, line: str) -> None:

@@ -7,6 +7,8 @@ They open the journal with ``create=False``: reading never creates a file.
 
 from __future__ import annotations
 
+from typing import final
+
 import click
 import msgspec
 
@@ -23,6 +25,21 @@ from ._app import EXIT_MISMATCH, Settings, make_console, pass_settings, run_asyn
 from ._escape import printable
 from ._load import opened_journal, read_chunks, require_run, state_at
 from ._render import RunRow, print_state, run_row, runs_table
+from ._state_doc import StatusDoc, status_doc
+
+
+@final
+class ReplayDoc(msgspec.Struct, frozen=True, kw_only=True):
+    """``replay --json``: the rebuilt state, and whether ``--check`` found it reproduced.
+
+    Attributes:
+        state: The state, as ``status --json`` prints it.
+        replay_check: True when ``--check`` ran and the policy reproduced every
+            recorded command; None without ``--check`` (a divergence exits 3).
+    """
+
+    state: StatusDoc
+    replay_check: bool | None
 
 
 def _warn(message: str) -> None:
@@ -89,14 +106,20 @@ async def load_state(settings: Settings, run_id: str, until: int | None, full: b
 
 @click.command()
 @click.argument("run_id", metavar="RUN")
+@click.option("--json", "as_json", is_flag=True, help="Print the state as one JSON object.")
 @pass_settings
-def status(settings: Settings, run_id: str) -> None:
+def status(settings: Settings, run_id: str, as_json: bool) -> None:
     """Summarise a run's state: goal, status, budget, steps, agents and more.
 
     The state comes from the latest snapshot plus the entries after it. The
-    last line is `state-digest: <hex>`, a hash of the whole state.
+    last line is `state-digest: <hex>`, a hash of the whole state. With
+    --json, one object (its keys are in docs/cli.md), state_digest included.
+    `playbill show RUN` adds every failure's reason in full.
     """
     state = run_async(load_state, settings, run_id, None, False)
+    if as_json:
+        click.echo(msgspec.json.encode(status_doc(state)))
+        return
     print_state(make_console(), state)
 
 
@@ -113,8 +136,9 @@ def status(settings: Settings, run_id: str) -> None:
     is_flag=True,
     help="Re-run the policy over the journal; exit 3 at the first divergence.",
 )
+@click.option("--json", "as_json", is_flag=True, help="Print the state as one JSON object.")
 @pass_settings
-def replay(settings: Settings, run_id: str, until: int | None, check: bool) -> None:
+def replay(settings: Settings, run_id: str, until: int | None, check: bool, as_json: bool) -> None:
     """Rebuild a run's state from its entries alone and print it.
 
     No snapshot is used: every entry from seq 1 is verified and folded. The
@@ -125,6 +149,9 @@ def replay(settings: Settings, run_id: str, until: int | None, check: bool) -> N
     decides is compared with the commands the journal recorded: a difference
     (nondeterminism, or a policy change incompatible with this run) is printed
     with its seq and both commands, and the exit status is 3.
+
+    With --json, the state as `status --json` prints it, plus replay_check:
+    true when --check found the policy reproduces every command, else null.
     """
     if check:
         divergence = run_async(check_run, settings, run_id, until)
@@ -132,6 +159,10 @@ def replay(settings: Settings, run_id: str, until: int | None, check: bool) -> N
             click.echo(printable(divergence.describe()), err=True)
             raise SystemExit(EXIT_MISMATCH)
     state = run_async(load_state, settings, run_id, until, True)
+    if as_json:
+        doc = ReplayDoc(state=status_doc(state), replay_check=True if check else None)
+        click.echo(msgspec.json.encode(doc))
+        return
     print_state(make_console(), state)
     if check:
         say(make_console(), "replay-check: the policy reproduces every recorded command")

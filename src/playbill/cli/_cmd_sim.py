@@ -21,9 +21,10 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, final
 
 import click
+import msgspec
 import trio
 from rich.live import Live
 
@@ -46,6 +47,7 @@ from ._cmd_run import WORKTREES_OPTION
 from ._live import LiveView
 from ._load import check_run_id, make_journal_dir, opened_journal
 from ._render import print_state
+from ._state_doc import StatusDoc, status_doc
 
 DEMO_SEED = 7
 """The demo's seed: a reliable team that completes the example plan."""
@@ -111,6 +113,9 @@ SPEED = _Speed()
     show_default=True,
     help="Virtual seconds per real second; 0 runs as fast as possible (reproducible).",
 )
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the outcome and final state as one JSON object."
+)
 @pass_settings
 def sim(
     settings: Settings,
@@ -120,6 +125,7 @@ def sim(
     faults: str,
     run_id: str | None,
     speed: float,
+    as_json: bool,
 ) -> None:
     """Run one seeded simulated run into the journal and print its summary.
 
@@ -129,6 +135,8 @@ def sim(
     byte. The fault SPEC takes crash=P, hang=P, slow=P:FACTOR, transient=P,
     journal_fail=@N (the commit after entry N fails) and kill=@N (the process
     is killed after entry N; continue it with `playbill resume RUN`).
+    With --json, no live display and one object: run_id, seed, outcome,
+    entries, virtual_s and state (as `status --json` prints it).
     """
     fault_plan = parse_faults(faults) if faults else FaultPlan()
     profiles, labels = _profiles(profile_file)
@@ -142,7 +150,20 @@ def sim(
         spec = plan.to_run_spec(seed=seed, labels=labels)
     rid = check_run_id(run_id, "--run-id") if run_id is not None else sim_run_id(seed)
     run_async(_require_new, settings, rid)
-    result = _run_simulation(settings, seed, rid, profiles, fault_plan, labels, speed, spec=spec)
+    result = _run_simulation(
+        settings, seed, rid, profiles, fault_plan, labels, speed, spec=spec, show_live=not as_json
+    )
+    if as_json:
+        doc = SimDoc(
+            run_id=result.run_id,
+            seed=result.seed,
+            outcome=result.outcome,
+            entries=result.entries,
+            virtual_s=result.virtual_s,
+            state=status_doc(result.state),
+        )
+        click.echo(msgspec.json.encode(doc))
+        return
     _report(settings, result)
 
 
@@ -223,6 +244,27 @@ def demo(
     _report(settings, result)
 
 
+@final
+class SimDoc(msgspec.Struct, frozen=True, kw_only=True):
+    """``sim --json``: how the simulated run ended, and its final state.
+
+    Attributes:
+        run_id: The run.
+        seed: Its seed.
+        outcome: How it ended (``completed``, ``failed``, ``cancelled``...).
+        entries: Entries in its journal.
+        virtual_s: Virtual seconds from its first entry to its last.
+        state: Its final state, as ``status --json`` prints it.
+    """
+
+    run_id: str
+    seed: int
+    outcome: str
+    entries: int
+    virtual_s: float
+    state: StatusDoc
+
+
 async def _require_new(settings: Settings, run_id: str) -> None:
     """Refuse, in one line, a run id the journal holds already."""
     if str(settings.journal) == ":memory:":
@@ -258,8 +300,9 @@ def _run_simulation(
     *,
     resume: bool = False,
     spec: RunSpec | None = None,
+    show_live: bool = True,
 ) -> SimulationResult:
-    """Simulate into the settings' journal, live on a terminal when paced."""
+    """Simulate into the settings' journal, live on a terminal when paced (and ``show_live``)."""
     what: dict[str, Any] = {}
     if spec is not None:
         what = {
@@ -289,7 +332,7 @@ def _run_simulation(
                 shown[0] = now
                 live.update(live_view.renderable(), refresh=True)
 
-        show = paced and console.is_terminal
+        show = show_live and paced and console.is_terminal
         if show:
             live.start()
         try:

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import final
 
 import click
+import msgspec
 from rich import box
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
@@ -23,6 +25,7 @@ from playbill._extras import MissingExtraError, available
 from playbill.runtime import FaultPlan, parse_faults
 from playbill.sweeps import (
     Comparison,
+    Difference,
     Estimate,
     PlotsUnavailableError,
     Summary,
@@ -101,6 +104,9 @@ def _default_workers() -> int:
     metavar="DIR_A DIR_B",
     help="Compare two finished sweeps instead of running one.",
 )
+@click.option(
+    "--json", "as_json", is_flag=True, help="With --compare: print the comparison as JSON."
+)
 def sweep(
     strategies: str | None,
     seeds: str | None,
@@ -112,6 +118,7 @@ def sweep(
     ray_address: str | None,
     no_plots: bool,
     compared: tuple[Path, Path] | None,
+    as_json: bool,
 ) -> None:
     """Simulate a run per seed, strategy and profile; summarise, plot and report.
 
@@ -125,15 +132,21 @@ def sweep(
 
     With --compare DIR_A DIR_B, print which differences between two sweeps
     are significant: tested paired on the seeds both ran (unpaired when they
-    share none), p-values adjusted by Holm's method.
+    share none), p-values adjusted by Holm's method; with --json, as one
+    object (its keys are in docs/cli.md).
     """
     if compared:
         given = [strategies, seeds, out, plan_file, profiles_file, faults or None, ray_address]
         if any(value is not None for value in given):
             raise click.UsageError("--compare takes no other sweep option")
         _need_scipy()
+        if as_json:
+            click.echo(msgspec.json.encode(comparison_doc(compare(*compared), *compared)))
+            return
         _print_comparison(compare(*compared), *compared)
         return
+    if as_json:
+        raise click.UsageError("--json goes with --compare (a sweep writes rows.jsonl)")
     missing = [
         name
         for name, value in (("--strategies", strategies), ("--seeds", seeds), ("--out", out))
@@ -274,6 +287,45 @@ def _p(p: float | None) -> str:
     if p is None:
         return "-"
     return "<0.0001" if p < 0.0001 else f"{p:.4f}"
+
+
+@final
+class ComparisonDoc(msgspec.Struct, frozen=True, kw_only=True):
+    """``sweep --compare A B --json``: the comparison of two sweeps.
+
+    Attributes:
+        a: Sweep A's directory, as given.
+        b: Sweep B's directory.
+        setup_differences: What differs between their setups.
+        differences: One per shared strategy, profile and metric: its
+            estimates in A and B (n, mean, median, low, high), B - A and
+            its 95 % interval, the test (paired by seed or not), its raw
+            and Holm-adjusted p-values, and whether it is significant.
+        only_a: ``[strategy, profile]`` pairs only A ran.
+        only_b: Pairs only B ran.
+        significant: How many differences are significant (Holm-adjusted p < 0.05).
+    """
+
+    a: str
+    b: str
+    setup_differences: tuple[str, ...]
+    differences: tuple[Difference, ...]
+    only_a: tuple[tuple[str, str], ...]
+    only_b: tuple[tuple[str, str], ...]
+    significant: int
+
+
+def comparison_doc(comparison: Comparison, a: Path, b: Path) -> ComparisonDoc:
+    """The document ``sweep --compare --json`` prints."""
+    return ComparisonDoc(
+        a=str(a),
+        b=str(b),
+        setup_differences=comparison.setup_differences,
+        differences=comparison.differences,
+        only_a=comparison.only_a,
+        only_b=comparison.only_b,
+        significant=len(comparison.significant),
+    )
 
 
 def _print_comparison(comparison: Comparison, a: Path, b: Path) -> None:

@@ -83,6 +83,9 @@ _COMMANDS = {
         "status",
         "Summarise a run's state: goal, status, budget, steps, agents and more.",
     ),
+    "show": LazyCommand(
+        "._cmd_show", "show", "Explain a run, a step or one attempt of a step, nothing cut."
+    ),
     "events": LazyCommand(
         "._cmd_events", "events", "Print a run's entries in seq order, one per line."
     ),

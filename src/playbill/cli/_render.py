@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import TypeVar, final
+from typing import Literal, TypeVar, final, overload
 
 import msgspec
 from rich import box
@@ -16,7 +16,15 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from playbill.runtime import RunState, shown_status, state_digest, waiting_for
+from playbill.runtime import (
+    AgentState,
+    CriterionState,
+    RunState,
+    StepState,
+    shown_status,
+    state_digest,
+    waiting_for,
+)
 
 from ._escape import SafeTable, printable
 from ._format import (
@@ -241,7 +249,7 @@ def agents_table(state: RunState) -> Table:
         right=("tokens", "cost", "wall", "attempts", "restarts"),
     )
     planned = [spec.id for spec in state.plan.agents] if state.plan is not None else []
-    reports = _reports_by_agent(state)
+    reports = reports_by_agent(state)
     for agent in _in_order(state.agents, planned):
         status = _status(agent.status)
         if agent.step is not None:
@@ -261,7 +269,7 @@ def agents_table(state: RunState) -> Table:
     return table
 
 
-def _reports_by_agent(state: RunState) -> dict[str, int]:
+def reports_by_agent(state: RunState) -> dict[str, int]:
     """How many reviews and verifications each agent reported, over every attempt.
 
     An agent's ``attempts`` in the table are the pieces of work it did: the
@@ -317,6 +325,24 @@ def _print_anomalies(console: Console, state: RunState) -> None:
     console.print(Text(f"Anomalies: {state.anomaly_count}", style="bold red"))
     for anomaly in state.anomalies[-ANOMALIES_SHOWN:]:
         console.print(f"  {printable(str(anomaly))}", markup=False)
+
+
+@overload
+def in_plan_order(state: RunState, what: Literal["steps"]) -> list[StepState]: ...
+@overload
+def in_plan_order(state: RunState, what: Literal["agents"]) -> list[AgentState]: ...
+@overload
+def in_plan_order(state: RunState, what: Literal["criteria"]) -> list[CriterionState]: ...
+def in_plan_order(
+    state: RunState, what: Literal["steps", "agents", "criteria"]
+) -> list[StepState] | list[AgentState] | list[CriterionState]:
+    """A run's steps, agents or criteria in plan order, then any the plan does not list."""
+    plan = state.plan
+    if what == "steps":
+        return _in_order(state.steps, [s.id for s in plan.steps] if plan else [])
+    if what == "agents":
+        return _in_order(state.agents, [a.id for a in plan.agents] if plan else [])
+    return _in_order(state.criteria, [c.id for c in plan.criteria] if plan else [])
 
 
 def _in_order(by_id: Mapping[str, _V], planned: Sequence[str]) -> list[_V]:
