@@ -14,7 +14,9 @@ under test, found in this order:
 Any other first word is run as written: a plan that names its interpreter
 (``argv = [".venv-3.12/bin/python", "-m", "pytest"]``,
 ``["uv", "run", "pytest"]``) chooses it itself. playbill's own interpreter
-(``sys.executable``) is never chosen, so playbill needs no pytest of its own.
+(``sys.executable``) is never chosen as such (only as the first ``python3``
+on ``PATH``, in an activated virtual environment), so playbill needs no
+pytest of its own.
 """
 
 from __future__ import annotations
