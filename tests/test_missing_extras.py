@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 import playbill
-from backend_helpers import RecordingReporter, order
+from backend_helpers import FIXTURES, RecordingReporter, order
 from playbill._extras import MissingExtraError
-from playbill.backends import diagnose, openai
+from playbill.backends import claude_code, diagnose, openai
 from playbill.backends._backend import BackendError
 from playbill.demo import PytestMissing
 from playbill.sweeps import PlotsUnavailableError
@@ -127,3 +127,18 @@ def test_the_demo_names_its_extra_when_this_python_lacks_pytest() -> None:
     other = PytestMissing("/opt/py/bin/python3", "No module named 'pytest'")
     assert "/opt/py/bin/python3 -m pip install pytest" in str(other)
     assert "\n" not in str(own) + str(other)
+
+
+async def test_doctor_leaves_a_cli_agents_endpoint_unchecked_without_httpx(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setitem(sys.modules, "httpx", None)
+    monkeypatch.setenv("HOME", str(tmp_path))  # no login of the machine's user
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-unchecked-0001")
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", "http://127.0.0.1:9/unreachable")
+    backend = claude_code(executable=str(FIXTURES / "fake_claude"))
+    found = await diagnose("writer", backend, base=None)
+    assert found.endpoint is None
+    assert [n for n in found.notes if "not checked" in n and "playbill[openai]" in n]
+    assert not [p for p in found.problems if "endpoint" in p]  # not a problem of the agent
+    assert found.ready, found.problems
