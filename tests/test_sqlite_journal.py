@@ -121,7 +121,9 @@ def test_open_journal_picks_the_store(tmp_path: Path) -> None:
     journal: Journal = open_journal(tmp_path / "j.db")
     assert isinstance(journal, SqliteJournal)
     journal.close()
-    assert isinstance(open_journal(str(tmp_path / "k.db")), SqliteJournal)
+    by_name = open_journal(str(tmp_path / "k.db"))
+    assert isinstance(by_name, SqliteJournal)
+    by_name.close()
     with pytest.raises(JournalError, match="postgresql://"):
         open_journal("postgresql://localhost/playbill")
     with pytest.raises(NotAJournalError):

@@ -139,7 +139,7 @@ def test_without_ray_installed_the_error_says_what_to_install(
     code, output = sweep_cli(tmp_path, *args, "--ray")
     assert (code, output.strip()) == (
         2,
-        "playbill: error: --ray needs Ray, which is not installed: install playbill[ray]",
+        "playbill: error: --ray needs ray, which is not installed: pip install 'playbill[ray]'",
     )
 
 

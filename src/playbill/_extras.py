@@ -23,15 +23,17 @@ class MissingExtraError(PlaybillError):
         module: The module that could not be imported.
         extra: The extra of playbill that installs it.
         purpose: What needed it (``plots``, ``the web view``...).
+        hint: What else would do, appended in parentheses (``pass --no-plots``).
     """
 
-    def __init__(self, module: str, extra: str, purpose: str) -> None:
+    def __init__(self, module: str, extra: str, purpose: str, hint: str = "") -> None:
         self.module = module
         self.extra = extra
         self.purpose = purpose
+        self.hint = hint
         super().__init__(
             f"{purpose} need{'s' if not purpose.endswith('s') else ''} {module}, which is not "
-            f"installed: pip install 'playbill[{extra}]'"
+            f"installed: pip install 'playbill[{extra}]'" + (f" (or {hint})" if hint else "")
         )
 
 

@@ -27,9 +27,13 @@ def test_the_top_level_help_lists_every_exit_status(runner: CliRunner, tmp_path:
     assert listed == ["0", "1", "2", "3", "4", "130", "143"]
 
 
-def test_pytest_comes_with_playbill_so_the_docs_ask_for_no_extra_install() -> None:
+def test_the_demo_extra_brings_pytest_and_the_quickstart_installs_it() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    assert any(re.match(r"pytest\b", dep) for dep in project["dependencies"])
+    assert not any(re.match(r"pytest\b", dep) for dep in project["dependencies"])
+    assert any(re.match(r"pytest\b", dep) for dep in project["optional-dependencies"]["demo"])
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    quickstart = re.findall(r"^python3 -m venv .*$", readme, flags=re.MULTILINE)[0]
+    assert "pip install -q -e '.[demo]'" in quickstart and "playbill demo" in quickstart
     for doc in ("README.md", "docs/demo.md"):
         text = (ROOT / doc).read_text(encoding="utf-8")
         assert "pip install pytest" not in text, doc

@@ -182,7 +182,10 @@ def test_without_pytest_the_demo_stops_with_one_line_before_making_anything(
     empty.mkdir()
     journal = tmp_path / "j.db"
     result = invoke(runner, journal, "demo", "--dir", str(empty))
-    assert_one_line_error(result, str(python), "pytest", "pip install pytest", "--simulated")
+    # the interpreter is playbill's own: the demo extra brings pytest to it
+    assert_one_line_error(
+        result, str(python), "pytest", "pip install 'playbill[demo]'", "--simulated"
+    )
     assert list(empty.iterdir()) == []  # no repository was made
     assert not journal.exists()
 

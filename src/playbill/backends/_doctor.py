@@ -26,6 +26,7 @@ from urllib.parse import urlsplit, urlunsplit
 import msgspec
 import trio
 
+from playbill._extras import MissingExtraError, available
 from playbill._redact import Redactor
 
 from ._agent_process import agent_env
@@ -284,7 +285,10 @@ async def _cli(
     notes.extend(needs.notes)
     credential = _credential(needs, tool_env, problems)
     endpoint = None
-    if needs.endpoint is not None:
+    if needs.endpoint is not None and not available("httpx"):
+        unchecked = MissingExtraError("httpx", "openai", "checking an endpoint")
+        notes.append(f"endpoint {shown_url(needs.endpoint)} not checked: {unchecked}")
+    elif needs.endpoint is not None:
         endpoint = await check_endpoint(needs.endpoint, needs.endpoint_from, timeout_s=timeout_s)
         if not endpoint.answers:
             problems.append(
@@ -374,9 +378,13 @@ async def _openai(agent: str, backend: OpenAIBackend, timeout_s: float) -> Diagn
     credential = name if os.environ.get(name) else None
     if credential is None:
         problems.append(f"no credential: set {name} (its api_key_env)")
-    endpoint = await check_endpoint(backend.options.base_url, "base_url", timeout_s=timeout_s)
-    if not endpoint.answers:
-        problems.append(f"endpoint {endpoint.url} (base_url) does not answer: {endpoint.error}")
+    endpoint = None
+    if not available("httpx"):
+        problems.append(str(MissingExtraError("httpx", "openai", "the OpenAI-compatible backend")))
+    else:
+        endpoint = await check_endpoint(backend.options.base_url, "base_url", timeout_s=timeout_s)
+        if not endpoint.answers:
+            problems.append(f"endpoint {endpoint.url} (base_url) does not answer: {endpoint.error}")
     return Diagnosis(
         agent=agent,
         backend=backend.name,

@@ -34,6 +34,7 @@ import attrs
 import msgspec
 import trio
 
+from playbill._extras import MissingExtraError, require
 from playbill._redact import Redactor
 from playbill.runtime import ROLES, ResultEnvelope, Role, Usage
 
@@ -191,8 +192,10 @@ class OpenAIBackend:
                 "backend_unavailable",
                 f"openai: the environment variable {o.api_key_env} holds no API key",
             )
-        import httpx  # loads with the first request, not with playbill
-
+        try:  # loads with the first request, not with playbill
+            httpx = require("httpx", "openai", "the OpenAI-compatible backend")
+        except MissingExtraError as missing:
+            raise fail("policy", "backend_unavailable", f"openai: {missing}") from missing
         redactor = _redactor(o.api_key_env, key)
         started = trio.current_time()
         async with httpx.AsyncClient(timeout=httpx.Timeout(o.timeout_s)) as client:

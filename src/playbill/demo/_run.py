@@ -46,16 +46,23 @@ PYTEST_CHECK_TIMEOUT_S: Final = 60.0
 class PytestMissing(PlaybillError):
     """The interpreter cannot import pytest, so the demo's verifier could not run the tests.
 
+    pytest is not a dependency of playbill's core: the ``demo`` extra brings
+    it (``pip install 'playbill[demo]'``), which the message says.
+
     Attributes:
         python: The interpreter that was asked.
         detail: What it said.
     """
 
     def __init__(self, python: str, detail: str) -> None:
+        install = (
+            "pip install 'playbill[demo]'"
+            if python == sys.executable
+            else f"{python} -m pip install pytest"
+        )
         super().__init__(
             f"the demo runs the project's tests with pytest, and {python} cannot import it "
-            f"({detail}); install it with `{python} -m pip install pytest`, "
-            "or try `playbill demo --simulated`"
+            f"({detail}): {install}, or try `playbill demo --simulated`"
         )
         self.python = python
         self.detail = detail

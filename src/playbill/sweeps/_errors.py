@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from playbill._extras import MissingExtraError
 from playbill.runtime import InputError, PlaybillError
 
 
@@ -83,14 +84,11 @@ class SweepBusyError(SweepError):
         self.out = out
 
 
-class PlotsUnavailableError(SweepError):
-    """Plots were asked for, but matplotlib is not installed."""
+class PlotsUnavailableError(MissingExtraError, SweepError):
+    """Plots were asked for, but matplotlib (the ``sweeps`` extra) is not installed."""
 
     def __init__(self) -> None:
-        super().__init__(
-            "plots need matplotlib, which is not installed: pip install matplotlib "
-            "(or pass --no-plots)"
-        )
+        super().__init__("matplotlib", "sweeps", "plots", hint="pass --no-plots")
 
 
 class SweepWorkersError(SweepError):

@@ -26,6 +26,7 @@ from typing import Any
 
 import msgspec
 
+from playbill._extras import MissingExtraError
 from playbill._version import __version__
 
 from ._cells import Cell, Row, run_cells
@@ -45,11 +46,11 @@ _PROBE_TIMEOUT_S = 5.0
 _ROWS = msgspec.msgpack.Decoder(list[Row])
 
 
-class RayUnavailableError(SweepError):
-    """A sweep was asked to run on Ray, but Ray is not installed."""
+class RayUnavailableError(MissingExtraError, SweepError):
+    """A sweep was asked to run on Ray, but Ray (the ``ray`` extra) is not installed."""
 
     def __init__(self) -> None:
-        super().__init__("--ray needs Ray, which is not installed: install playbill[ray]")
+        super().__init__("ray", "ray", "--ray")
 
 
 class RayClusterError(SweepError):

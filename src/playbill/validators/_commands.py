@@ -14,6 +14,7 @@ from playbill.runtime import BuildPasses, CommandPasses, Evidence, Failure, Test
 from ._context import PathEscapeError, ValidationContext, confine
 from ._junit import JUnitCounts, JUnitReportError, is_pytest, read_junit
 from ._process import Exited, NotStarted, Outcome, TimedOut, describe_exit, run_command
+from ._python import with_project_python
 from ._result import ValidationResult, command_line, failed, passed
 
 PYTEST_NO_TESTS = 5
@@ -124,13 +125,17 @@ async def run_tests(v: TestsPass, name: str, ctx: ValidationContext) -> Validati
     and sets ``PYTHONDONTWRITEBYTECODE=1``, so the worktree stays as the
     attempt left it. The suite passes when pytest exits 0, no test failed or
     errored, and at least ``min_passed`` passed. Any other command is judged
-    by its exit status alone (0 passes), with no counts.
+    by its exit status alone (0 passes), with no counts. A command that
+    starts with a bare ``python`` runs with the project's interpreter, never
+    playbill's (see ``_python``); the evidence shows the command as the plan
+    wrote it.
     """
     if not is_pytest(v.argv):
         return await _run_untyped_tests(v, name, ctx)
     with tempfile.TemporaryDirectory(prefix="playbill-junit-") as tmp:
         report = Path(tmp) / "junit.xml"
-        argv = (*v.argv, f"--junitxml={report}", "-p", "no:cacheprovider")
+        command = with_project_python(v.argv, ctx.worktree, ctx.env)
+        argv = (*command, f"--junitxml={report}", "-p", "no:cacheprovider")
         env = {**ctx.env, "PYTHONDONTWRITEBYTECODE": "1"}
         shown = ctx.redactor.redact(command_line(v.argv))
         ran = await _run(
@@ -186,7 +191,9 @@ def _judge_counts(
 
 async def _run_untyped_tests(v: TestsPass, name: str, ctx: ValidationContext) -> ValidationResult:
     """A test command that is not pytest: its exit status is the verdict, without counts."""
-    ran = await _run(name, v.argv, cwd=v.cwd, timeout_s=v.timeout_s, ctx=ctx)
+    shown = ctx.redactor.redact(command_line(v.argv))
+    argv = with_project_python(v.argv, ctx.worktree, ctx.env)
+    ran = await _run(name, argv, cwd=v.cwd, timeout_s=v.timeout_s, ctx=ctx, shown=shown)
     if isinstance(ran, ValidationResult):
         return ran
     shown, outcome = ran
