@@ -54,6 +54,7 @@ TOP_LEVEL_ORDER: list[tuple[str, ...]] = [
     ("sweeps",),
     # The three tiers of the public API: playbill/__init__.py, lowlevel, testing
     ("playbill", "lowlevel", "testing"),
+    ("ui",),  # the web view and the run report: read the journal, render HTML
     ("cli",),
     ("__main__",),
 ]

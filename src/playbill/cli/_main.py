@@ -104,6 +104,14 @@ _COMMANDS = {
         "import_",
         "Store a run from a JSON Lines file (as written by `playbill export`).",
     ),
+    "ui": LazyCommand(
+        "._cmd_ui", "ui", "Serve a live web view of the journal's runs, until Ctrl-C."
+    ),
+    "report": LazyCommand(
+        "._cmd_ui",
+        "report",
+        "Write a run's page, history and attempts as one self-contained HTML file.",
+    ),
     "migrate": LazyCommand(
         "._cmd_migrate",
         "migrate",

@@ -1,0 +1,98 @@
+"""What the pages read: a journal, the runs' indexes, and states kept between requests."""
+
+from __future__ import annotations
+
+import secrets
+from collections import OrderedDict
+from pathlib import Path
+from typing import final
+
+import attrs
+
+from playbill.runtime import (
+    CorruptSnapshotError,
+    Entry,
+    Journal,
+    RunInfo,
+    RunState,
+    UnknownRunError,
+)
+
+from ._index import Indexes, RunIndex
+from ._links import Links, ServerLinks
+
+STATE_CACHE = 64
+"""States kept between requests (each keyed by run and seq)."""
+
+
+@final
+@attrs.define(eq=False)
+class View:
+    """The web view's access to one journal.
+
+    Attributes:
+        journal: The journal, open for the server's lifetime.
+        where: The journal as shown to people.
+        allow_control: Whether pages offer pause, resume, cancel, approve, reject.
+        sweep: A sweep directory to show, if any.
+        links: Where pages link to.
+        token: A secret of this server, sent with every control form.
+    """
+
+    journal: Journal
+    where: str
+    allow_control: bool = False
+    sweep: Path | None = None
+    links: Links = attrs.Factory(ServerLinks)
+    token: str = attrs.Factory(lambda: secrets.token_urlsafe(24))
+    _indexes: Indexes = attrs.Factory(Indexes)
+    _states: OrderedDict[tuple[str, int], RunState] = attrs.Factory(OrderedDict)
+
+    async def runs(self) -> list[RunInfo]:
+        """Every run of the journal, oldest first."""
+        return await self.journal.list_runs()
+
+    async def last_seq(self, run_id: str) -> int:
+        """The run's last seq.
+
+        Raises:
+            UnknownRunError: The journal has no entry of the run.
+        """
+        last = await self.journal.last_seq(run_id)
+        if last == 0:
+            raise UnknownRunError(run_id, self.where)
+        return last
+
+    async def state(self, run_id: str, seq: int | None = None) -> RunState:
+        """The run's state after ``seq`` (its last entry if None): snapshot plus tail, cached."""
+        if seq is None:
+            seq = await self.last_seq(run_id)
+        key = (run_id, seq)
+        found = self._states.get(key)
+        if found is not None:
+            self._states.move_to_end(key)
+            return found
+        try:
+            state = await self.journal.state_at(run_id, seq)
+        except CorruptSnapshotError:
+            state = await self.journal.state_at(run_id, seq, snapshots=False)
+        self._states[key] = state
+        while len(self._states) > STATE_CACHE:
+            self._states.popitem(last=False)
+        return state
+
+    async def index(self, run_id: str) -> RunIndex:
+        """The run's index, up to date."""
+        return await self._indexes.of(self.journal, run_id)
+
+    async def entries(self, run_id: str, seqs: list[int]) -> list[Entry]:
+        """The entries with these seqs (ascending), read in as few ranges as they make."""
+        found: list[Entry] = []
+        i = 0
+        while i < len(seqs):
+            j = i
+            while j + 1 < len(seqs) and seqs[j + 1] == seqs[j] + 1:
+                j += 1
+            found.extend(await self.journal.read(run_id, seqs[i], seqs[j] + 1))
+            i = j + 1
+        return found
