@@ -23,6 +23,7 @@ import getpass
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
+from urllib.parse import parse_qs
 
 from playbill._extras import require
 from playbill.runtime import ControlRequest, PlaybillError, UnknownRunError
@@ -257,11 +258,13 @@ def build_app(view: View) -> Any:
                 html("<h1>Refused</h1><p>The form was not sent from this page.</p>"),
                 status_code=403,
             )
-        form = await request.form()
-        action = str(form.get("action", ""))
-        step = str(form.get("step", "")) or None
-        reason = str(form.get("reason", ""))
-        if str(form.get("token", "")) != view.token or action not in CONTROL_ACTIONS:
+        form = {
+            k: v[-1] for k, v in parse_qs((await request.body()).decode(errors="replace")).items()
+        }
+        action = form.get("action", "")
+        step = form.get("step", "") or None
+        reason = form.get("reason", "")
+        if form.get("token", "") != view.token or action not in CONTROL_ACTIONS:
             return respond("forbidden", html("<h1>Refused</h1><p>Bad form.</p>"), status_code=403)
         if action in ("approve", "reject") and step is None:
             return respond("bad request", html("<h1>Which step?</h1>"), status_code=400)

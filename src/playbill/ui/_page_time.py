@@ -21,8 +21,15 @@ MAX_CHANGES = 300
 
 
 def flatten(value: object, path: str = "") -> Iterator[tuple[str, object]]:
-    """``(path, leaf)`` for every leaf of a builtins tree (dicts by key, sequences by index)."""
-    if isinstance(value, dict):
+    """``(path, leaf)`` for every leaf of a state.
+
+    Struct fields (defaults included) and dict items go by name, sequence
+    items by index.
+    """
+    if isinstance(value, msgspec.Struct):
+        for name in value.__struct_fields__:
+            yield from flatten(getattr(value, name), f"{path}.{name}" if path else name)
+    elif isinstance(value, dict):
         if not value and path:
             yield path, {}
         for key, item in value.items():
@@ -41,8 +48,8 @@ def changes(before: RunState, after: RunState) -> list[tuple[str, object, object
 
     ``updated_us`` and ``last_seq``, which every entry moves, are left out.
     """
-    old = dict(flatten(msgspec.to_builtins(before)))
-    new = dict(flatten(msgspec.to_builtins(after)))
+    old = dict(flatten(before))
+    new = dict(flatten(after))
     missing = object()
     found = []
     for path in dict.fromkeys([*old, *new]):

@@ -1,0 +1,285 @@
+"""The web view's pages, requested in-process: content, escaping, filters, control, report."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+import trio
+
+from playbill.cli._cmd_demo import write_demo
+from playbill.runtime import (
+    Draft,
+    InputError,
+    MemoryJournal,
+    NoteWritten,
+    RunState,
+    encode_entry,
+)
+from playbill.ui import is_loopback, render_report, serve_ui
+from playbill.ui._app import build_app
+from playbill.ui._html import Html, escape, html, join
+from playbill.ui._page_time import changes
+from playbill.ui._sweep import sweep_file, sweep_page
+from playbill.ui._view import View
+from ui_helpers import HOSTILE, HOSTILE_RUN, write_hostile_run
+
+DEMO = "demo-0001"
+
+
+def test_values_are_escaped_and_markup_is_kept() -> None:
+    shown = html("<p>{}</p><p>{}</p>", HOSTILE, Html("<i>ok</i>"))
+    assert "<script>" not in shown.replace("<p>", "")
+    assert "&lt;script&gt;window.__pwned = 1&lt;/script&gt;" in shown
+    assert "onerror=&quot;window.__pwned" in shown
+    assert "<i>ok</i>" in shown
+    assert escape(None) == ""
+    assert join(["<a>", Html("<b>")], "|") == "&lt;a&gt;|<b>"
+    assert isinstance(html("{x}", x="<"), Html) and html("{x}", x="<") == "&lt;"
+
+
+def test_loopback_addresses() -> None:
+    assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
+    assert is_loopback("127.3.2.1")
+    assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.4")
+    assert not is_loopback("example.com")
+
+
+async def test_another_address_is_refused_without_allow_remote(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="--allow-remote"):
+        await serve_ui(tmp_path / "j.db", where="j.db", host="0.0.0.0", port=0)
+
+
+def test_changes_between_two_states_leave_out_time_and_seq() -> None:
+    before = RunState(run_id="r", status="running", last_seq=3, updated_us=5, labels={"a": "1"})
+    after = RunState(run_id="r", status="paused", last_seq=4, updated_us=9, labels={"a": "2"})
+    assert changes(before, after) == [("status", "running", "paused"), ("labels.a", "1", "2")]
+    assert changes(before, before) == []
+
+
+@pytest.fixture
+async def journal() -> AsyncIterator[MemoryJournal]:
+    with MemoryJournal() as journal:
+        await write_demo(journal)
+        await write_hostile_run(journal)
+        yield journal
+
+
+def client(view: View) -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=build_app(view))
+    return httpx.AsyncClient(transport=transport, base_url="http://testserver")
+
+
+def assert_escaped(text: str) -> None:
+    assert "<script>window.__pwned" not in text
+    assert 'onerror="window' not in text
+    assert "&lt;script&gt;window.__pwned = 1&lt;/script&gt;" in text
+
+
+async def test_every_page_shows_hostile_text_as_text(journal: MemoryJournal) -> None:
+    async with client(View(journal, "memory")) as http:
+        for url in (
+            "/",
+            f"/runs/{HOSTILE_RUN}",
+            f"/runs/{HOSTILE_RUN}/history",
+            f"/runs/{HOSTILE_RUN}/time?seq=5",
+            f"/runs/{HOSTILE_RUN}/steps/s1/attempts/1",
+        ):
+            response = await http.get(url)
+            assert response.status_code == 200, url
+            assert_escaped(response.text)
+        attempt = (await http.get(f"/runs/{HOSTILE_RUN}/steps/s1/attempts/1")).text
+        assert "tail &lt;script&gt;" in attempt  # the validator's output tail
+        assert "No diff recorded" in attempt
+
+
+async def test_the_runs_page_lists_and_filters(journal: MemoryJournal) -> None:
+    async with client(View(journal, "memory")) as http:
+        page = (await http.get("/")).text
+        assert f'href="/runs/{DEMO}"' in page and f'href="/runs/{HOSTILE_RUN}"' in page
+        completed = (await http.get("/?status=completed")).text
+        assert f"/runs/{DEMO}" in completed and f"/runs/{HOSTILE_RUN}" not in completed
+        labelled = (await http.get("/runs-table?label=team=red")).text
+        assert f"/runs/{HOSTILE_RUN}" in labelled and f"/runs/{DEMO}" not in labelled
+        assert f"/runs/{HOSTILE_RUN}" not in (await http.get("/?label=team=blue")).text
+
+
+async def test_the_run_page_draws_a_bar_per_attempt(journal: MemoryJournal) -> None:
+    state = await journal.state_at(DEMO)
+    attempts = sum(len(step.attempts) for step in state.steps.values())
+    async with client(View(journal, "memory")) as http:
+        page = (await http.get(f"/runs/{DEMO}")).text
+    assert len(re.findall(r'<rect class="bar ', page)) == attempts
+    for step_id, step in state.steps.items():
+        assert f'class="node {step.status}"' in page
+        for attempt in step.attempts:
+            assert f'href="/runs/{DEMO}/steps/{step_id}/attempts/{attempt.number}"' in page
+    assert 'data-kind="review"' in page and 'data-kind="merge"' in page
+    assert "Pending approvals" in page and "form" not in page.split("<main>")[1].split("Budget")[0]
+
+
+async def test_history_filters_paginates_and_links_causes(journal: MemoryJournal) -> None:
+    last = await journal.last_seq(DEMO)
+    async with client(View(journal, "memory")) as http:
+        first = (await http.get(f"/runs/{DEMO}/history?page=1")).text
+        assert first.count('<tr id="e-') == 100 and 'id="e-1"' in first
+        assert 'data-stream=""' in first  # not the last page: it does not follow
+        end = (await http.get(f"/runs/{DEMO}/history")).text
+        assert f'id="e-{last}"' in end and f"/history/stream?from={last + 1}" in end
+        typed = (await http.get(f"/runs/{DEMO}/history?type=review_given")).text
+        rows = re.findall(r"<tr id=\"e-\d+\">.*?</tr>", typed)
+        assert rows and all("<td>review_given</td>" in row for row in rows)
+        entries = await journal.read(DEMO)
+        caused = next(e for e in entries if e.cause is not None)
+        around = (await http.get(f"/runs/{DEMO}/history?around={caused.cause}")).text
+        assert f'id="e-{caused.cause}"' in around
+        assert (
+            f'href="/runs/{DEMO}/history?around={caused.cause}#e-{caused.cause}"'
+            in (await http.get(f"/runs/{DEMO}/history?around={caused.seq}")).text
+        )
+        texts = (await http.get(f"/runs/{DEMO}/history?q=SLUGIFY&step=fix-slugify")).text
+        found = re.findall(r'<tr id="e-(\d+)">', texts)
+        expected = [
+            e.seq
+            for e in entries
+            if b"slugify" in encode_entry(e).lower()
+            and getattr(e.msg, "step", None) == "fix-slugify"
+        ]
+        assert [int(s) for s in found] == expected
+
+
+async def test_time_travel_shows_the_state_at_a_seq_and_its_changes(journal: MemoryJournal) -> None:
+    async with client(View(journal, "memory")) as http:
+        page = (await http.get(f"/runs/{DEMO}/time?seq=1")).text
+        assert "State after seq 1 of" in page and "<b>run_created</b>" in page
+        assert "<td>status</td><td>&quot;new&quot;</td><td>&quot;created&quot;</td>" in page
+        fragment = await http.get(f"/runs/{DEMO}/time?seq=2", headers={"X-Fragment": "1"})
+        assert fragment.text.startswith('<div id="time-state">')
+        assert "<b>plan_attached</b>" in fragment.text
+
+
+async def test_unknown_runs_and_attempts_are_404(journal: MemoryJournal) -> None:
+    async with client(View(journal, "memory")) as http:
+        assert (await http.get("/runs/nope")).status_code == 404
+        assert (await http.get(f"/runs/{DEMO}/steps/plan/attempts/9")).status_code == 404
+        assert (await http.get("/sweep")).status_code == 404
+
+
+async def test_the_history_stream_sends_new_entries_as_rows(journal: MemoryJournal) -> None:
+    # httpx's ASGI transport waits for a whole body: the app is called directly.
+    last = await journal.last_seq(HOSTILE_RUN)
+    app = build_app(View(journal, "memory"))
+    scope = {
+        "type": "http",
+        "http_version": "1.1",
+        "method": "GET",
+        "path": f"/runs/{HOSTILE_RUN}/history/stream",
+        "raw_path": b"",
+        "root_path": "",
+        "scheme": "http",
+        "query_string": f"from={last - 1}&type=note_written".encode(),
+        "headers": [(b"host", b"testserver")],
+        "server": ("testserver", 80),
+        "client": ("127.0.0.1", 1234),
+    }
+    sent: list[dict[str, object]] = []
+    body = b""
+    requests = [{"type": "http.request", "body": b"", "more_body": False}]
+
+    async def receive() -> dict[str, object]:
+        if requests:
+            return requests.pop()
+        await trio.sleep_forever()
+        raise AssertionError
+
+    with trio.fail_after(5), trio.CancelScope() as scope_:
+
+        async def send(message: dict[str, object]) -> None:
+            nonlocal body
+            sent.append(message)
+            body += message.get("body", b"")  # type: ignore[operator]
+            if b"data: " in body:
+                scope_.cancel()
+
+        await app(scope, receive, send)
+    assert sent[0]["status"] == 200
+    headers = dict(sent[0]["headers"])  # type: ignore[arg-type]
+    assert headers[b"content-type"].startswith(b"text/event-stream")
+    text = body.decode()
+    assert text.count("event: entry") == 1  # the filter keeps the note only
+    assert f'id="e-{last}"' in text
+    assert_escaped(text)
+
+
+async def test_control_is_refused_read_only_and_cross_origin(journal: MemoryJournal) -> None:
+    form = {"action": "pause", "token": "x"}
+    async with client(View(journal, "memory")) as http:
+        assert (await http.post(f"/runs/{HOSTILE_RUN}/control", data=form)).status_code == 403
+    view = View(journal, "memory", allow_control=True)
+    async with client(view) as http:
+        url = f"/runs/{HOSTILE_RUN}/control"
+        good = {"action": "pause", "token": view.token, "reason": "lunch"}
+        assert (await http.post(url, data=good)).status_code == 403  # no Origin
+        evil = {"Origin": "http://evil.example"}
+        assert (await http.post(url, data=good, headers=evil)).status_code == 403
+        same = {"Origin": "http://testserver"}
+        bad_token = {**good, "token": "guess"}
+        assert (await http.post(url, data=bad_token, headers=same)).status_code == 403
+        assert await journal.requests_after(HOSTILE_RUN, 0) == []
+        done = await http.post(url, data=good, headers=same)
+        assert done.status_code == 303 and done.headers["location"].endswith("?queued=1")
+        (request,) = await journal.requests_after(HOSTILE_RUN, 0)
+        assert (request[1].action, request[1].reason) == ("pause", "lunch")
+        reject = {"action": "reject", "step": "s1", "token": view.token}
+        assert (await http.post(url, data=reject, headers=same)).status_code == 400  # no reason
+        finished = await http.post(f"/runs/{DEMO}/control", data=good, headers=same)
+        assert finished.status_code == 409  # the demo run completed
+        page = (await http.get(f"/runs/{HOSTILE_RUN}")).text
+        assert 'data-action="pause"' in page and 'data-action="cancel"' in page
+
+
+async def test_the_report_is_one_file_with_no_external_link(journal: MemoryJournal) -> None:
+    text = await render_report(journal, DEMO, "memory")
+    assert text.startswith("<!doctype html>")
+    targets = re.findall(r'\s(?:href|src)="([^"]*)"', text)
+    assert targets and all(t.startswith("#") for t in targets), {
+        t for t in targets if not t.startswith("#")
+    }
+    assert "http://" not in text and "https://" not in text
+    state = await journal.state_at(DEMO)
+    assert len(re.findall(r'<rect class="bar ', text)) == state.attempts
+    for step_id, step in state.steps.items():
+        for attempt in step.attempts:
+            assert f'id="attempt-{step_id}-{attempt.number}"' in text
+    assert f'id="e-{state.last_seq}"' in text
+    hostile = await render_report(journal, HOSTILE_RUN, "memory")
+    assert_escaped(hostile)
+
+
+async def test_pages_stay_current_as_entries_arrive(journal: MemoryJournal) -> None:
+    view = View(journal, "memory")
+    async with client(view) as http:
+        before = (await http.get(f"/runs/{HOSTILE_RUN}/history")).text
+        async with journal.writer(HOSTILE_RUN) as writer:
+            await writer.append(
+                [Draft(msg=NoteWritten(author="me", text="fresh note"), sender="me")]
+            )
+        after = (await http.get(f"/runs/{HOSTILE_RUN}/history")).text
+    assert "fresh note" not in before and "fresh note" in after
+
+
+def test_the_sweep_page_shows_summary_plots_and_report(tmp_path: Path) -> None:
+    (tmp_path / "summary.csv").write_text("strategy,success\npipeline,<b>0.9</b>\n")
+    (tmp_path / "report.md").write_text("# Sweep <script>x</script>\n")
+    (tmp_path / "makespan.png").write_bytes(b"\x89PNG")
+    page = sweep_page(tmp_path)
+    assert "<td>pipeline</td><td>&lt;b&gt;0.9&lt;/b&gt;</td>" in page
+    assert '<img src="/sweep/files/makespan.png"' in page
+    assert "# Sweep &lt;script&gt;" in page
+    assert sweep_file(tmp_path, "makespan.png") == tmp_path / "makespan.png"
+    assert sweep_file(tmp_path, "summary.csv") is None
+    assert sweep_file(tmp_path, "../etc/passwd") is None
+    assert sweep_file(tmp_path, "success_rate.png") is None  # not drawn
