@@ -81,13 +81,20 @@ JS = r"""
     var every = parseInt(live.getAttribute("data-poll"), 10) || 2000;
     setInterval(function () {
       var node = document.querySelector("[data-poll]");
-      if (node && node.getAttribute("data-live") === "1") {
+      // Never replace a form someone is filling in.
+      var typing = node && (node.contains(document.activeElement) &&
+        document.activeElement.tagName === "INPUT" ||
+        Array.prototype.some.call(node.querySelectorAll("input:not([type=hidden])"),
+          function (input) { return input.value !== ""; }));
+      if (node && !typing && node.getAttribute("data-live") === "1") {
         replaceFrom(node.getAttribute("data-src"), node.id);
       }
     }, every);
   }
   // The history: follow new entries with server-sent events.
   var feed = document.getElementById("history-body");
+  var shown = document.getElementById("followed");
+  if (feed && shown) { shown.textContent = String(feed.rows.length); }
   if (feed && feed.getAttribute("data-stream")) {
     var source = new EventSource(feed.getAttribute("data-stream"));
     source.addEventListener("entry", function (event) {

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import final
 
 import attrs
+import msgspec
 
 from playbill.runtime import (
     CorruptSnapshotError,
@@ -76,6 +77,8 @@ class View:
             state = await self.journal.state_at(run_id, seq)
         except CorruptSnapshotError:
             state = await self.journal.state_at(run_id, seq, snapshots=False)
+        if state.run_id != run_id:  # a run with no run_created entry (yet)
+            state = msgspec.structs.replace(state, run_id=run_id)
         self._states[key] = state
         while len(self._states) > STATE_CACHE:
             self._states.popitem(last=False)
