@@ -55,6 +55,8 @@ svg .edge { stroke: #999; }
 .swatch.wait { background: var(--wait); } .swatch.run { background: var(--run); }
 .swatch.lost { background: var(--lost); }
 .diff .add { color: #17692f; } .diff .del { color: #a31515; } .diff .hunk { color: #6a3fb5; }
+table.history td:nth-child(3), table.history td:nth-child(5) { white-space: nowrap; }
+table.history code, table.history pre { word-break: break-all; }
 .pager a, .pager span { margin-right: 10px; }
 .slider { width: 100%; max-width: 900px; }
 .changed td:first-child { white-space: nowrap; }
