@@ -9,19 +9,30 @@ from pathlib import Path
 import httpx
 import pytest
 import trio
+from click.testing import CliRunner
 
+from playbill.cli import cli
 from playbill.cli._cmd_demo import write_demo
 from playbill.runtime import (
+    BudgetExhausted,
     Draft,
+    Entry,
+    HumanApprovalGiven,
+    HumanApprovalRequested,
     InputError,
     MemoryJournal,
     NoteWritten,
+    RunCreated,
+    RunPaused,
+    RunResumed,
     RunState,
+    WorkspaceMerged,
     encode_entry,
 )
 from playbill.ui import is_loopback, render_report, serve_ui
 from playbill.ui._app import build_app
 from playbill.ui._html import Html, escape, html, join
+from playbill.ui._index import RunIndex
 from playbill.ui._page_time import changes
 from playbill.ui._sweep import sweep_file, sweep_page
 from playbill.ui._view import View
@@ -283,3 +294,63 @@ def test_the_sweep_page_shows_summary_plots_and_report(tmp_path: Path) -> None:
     assert sweep_file(tmp_path, "summary.csv") is None
     assert sweep_file(tmp_path, "../etc/passwd") is None
     assert sweep_file(tmp_path, "success_rate.png") is None  # not drawn
+
+
+def test_the_index_marks_reviews_merges_budgets_waits_and_pauses() -> None:
+    entries = [
+        RunCreated(goal="g"),
+        HumanApprovalRequested(request="r1", prompt="ship it?", step="s"),
+        BudgetExhausted(resource="tokens", limit=10, used=12, action="refused", agent="a"),
+        RunPaused(reason="lunch"),
+        RunResumed(),
+        HumanApprovalGiven(request="r1", approved=True, by="me"),
+        WorkspaceMerged(step="s", attempt=1, status="conflicted", into="main"),
+    ]
+    index = RunIndex("r")
+    for seq, msg in enumerate(entries, 1):
+        index.add(
+            Entry(
+                v=1,
+                run_id="r",
+                seq=seq,
+                at_us=seq * 10,
+                sender="x",
+                recipient="*",
+                cause=None,
+                msg=msg,
+            )
+        )
+    kinds = [(m.kind, m.lane, m.at_us, m.until_us, m.good) for m in index.marks]
+    assert kinds == [
+        ("human", "run", 20, 60, True),
+        ("budget", "run", 30, None, False),
+        ("pause", "run", 40, 50, None),
+        ("merge", "integrator", 70, None, False),
+    ]
+    assert index.marks[0].label == "waits for a person: ship it? (approved by me)"
+    assert index.matching(type_="run_paused") == [4]
+    assert index.matching(step="s") == [2, 7]
+    assert index.matching() is None
+
+
+def test_the_commands_fail_in_one_line(tmp_path: Path) -> None:
+    runner = CliRunner()
+    missing = runner.invoke(cli, ["--journal", str(tmp_path / "none.db"), "ui"])
+    assert missing.exit_code == 2 and "no such file" in missing.stderr
+    assert not (tmp_path / "none.db").exists()
+    assert (
+        runner.invoke(cli, ["--journal", str(tmp_path / "j.db"), "demo", "--scripted"]).exit_code
+        == 0
+    )
+    remote = runner.invoke(cli, ["--journal", str(tmp_path / "j.db"), "ui", "--host", "0.0.0.0"])
+    assert remote.exit_code == 2 and "--allow-remote" in remote.stderr
+    unknown = runner.invoke(
+        cli, ["--journal", str(tmp_path / "j.db"), "report", "nope", "-o", str(tmp_path / "r.html")]
+    )
+    assert unknown.exit_code == 2 and "unknown run 'nope'" in unknown.stderr
+    written = runner.invoke(
+        cli, ["--journal", str(tmp_path / "j.db"), "report", DEMO, "-o", str(tmp_path / "r.html")]
+    )
+    assert written.exit_code == 0, written.output
+    assert "Wrote the report of run demo-0001" in written.stdout
+    assert (tmp_path / "r.html").read_text().startswith("<!doctype html>")

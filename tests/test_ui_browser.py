@@ -101,10 +101,33 @@ def journal(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def server(journal: Path) -> Iterator[str]:
-    """``playbill ui --allow-control`` on a free port; its base URL."""
+def sweep(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small real sweep's directory (two strategies, three seeds, plots drawn)."""
+    out = tmp_path_factory.mktemp("sweep") / "sweep"
+    done = subprocess.run(
+        [
+            *PLAYBILL,
+            *("sweep", "--strategies", "pipeline,parallel", "--seeds", "0:3"),
+            *("--workers", "1", "--out", str(out)),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    return out
+
+
+@pytest.fixture(scope="module")
+def server(journal: Path, sweep: Path) -> Iterator[str]:
+    """``playbill ui --allow-control --sweep DIR`` on a free port; its base URL."""
     process = subprocess.Popen(
-        [*PLAYBILL, "--journal", str(journal), "ui", "--port", "0", "--allow-control"],
+        [
+            *PLAYBILL,
+            *("--journal", str(journal), "ui", "--port", "0", "--allow-control"),
+            *("--sweep", str(sweep)),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -251,3 +274,14 @@ def test_the_report_opens_offline(page: Any, journal: Path, tmp_path: Path) -> N
     page.click('rect.bar[data-step="fix-slugify"][data-attempt="2"]')
     assert page.url.endswith("#attempt-fix-slugify-2")
     shot(page, "report")
+
+
+def test_the_sweep_page_shows_its_table_and_plots(page: Any, server: str) -> None:
+    page.goto(f"{server}/sweep")
+    assert page.locator("table tbody tr").count() >= 2  # a row per strategy and profile
+    images = page.locator("figure img")
+    assert images.count() == 3
+    for i in range(3):
+        assert images.nth(i).evaluate("img => img.complete && img.naturalWidth > 0")
+    assert "playbill sweep" in page.locator("pre").inner_text()  # the report
+    shot(page, "sweep")
