@@ -5,12 +5,15 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 import trio
+import trio.testing
 from click.testing import CliRunner
 
+from pg_server import PgServer, drop_schema
 from playbill.cli import cli
 from playbill.cli._cmd_demo import write_demo
 from playbill.runtime import (
@@ -22,6 +25,7 @@ from playbill.runtime import (
     InputError,
     MemoryJournal,
     NoteWritten,
+    PostgresJournal,
     RunCreated,
     RunPaused,
     RunResumed,
@@ -179,19 +183,20 @@ async def test_unknown_runs_and_attempts_are_404(journal: MemoryJournal) -> None
         assert (await http.get("/sweep")).status_code == 404
 
 
-async def test_the_history_stream_sends_new_entries_as_rows(journal: MemoryJournal) -> None:
-    # httpx's ASGI transport waits for a whole body: the app is called directly.
-    last = await journal.last_seq(HOSTILE_RUN)
-    app = build_app(View(journal, "memory"))
+async def stream(app: Any, path: str, query: str, rows: int) -> tuple[dict[str, object], str]:
+    """GET an event stream from the app until ``rows`` entries came; its start and its body.
+
+    httpx's ASGI transport waits for a whole body: the app is called directly.
+    """
     scope = {
         "type": "http",
         "http_version": "1.1",
         "method": "GET",
-        "path": f"/runs/{HOSTILE_RUN}/history/stream",
+        "path": path,
         "raw_path": b"",
         "root_path": "",
         "scheme": "http",
-        "query_string": f"from={last - 1}&type=note_written".encode(),
+        "query_string": query.encode(),
         "headers": [(b"host", b"testserver")],
         "server": ("testserver", 80),
         "client": ("127.0.0.1", 1234),
@@ -206,23 +211,63 @@ async def test_the_history_stream_sends_new_entries_as_rows(journal: MemoryJourn
         await trio.sleep_forever()
         raise AssertionError
 
-    with trio.fail_after(5), trio.CancelScope() as scope_:
+    with trio.fail_after(20), trio.CancelScope() as reading:
 
         async def send(message: dict[str, object]) -> None:
             nonlocal body
             sent.append(message)
             body += message.get("body", b"")  # type: ignore[operator]
-            if b"data: " in body:
-                scope_.cancel()
+            if body.count(b"event: entry") >= rows:
+                reading.cancel()
 
         await app(scope, receive, send)
-    assert sent[0]["status"] == 200
-    headers = dict(sent[0]["headers"])  # type: ignore[arg-type]
+    return sent[0], body.decode()
+
+
+async def test_the_history_stream_sends_new_entries_as_rows(journal: MemoryJournal) -> None:
+    last = await journal.last_seq(HOSTILE_RUN)
+    app = build_app(View(journal, "memory"))
+    path = f"/runs/{HOSTILE_RUN}/history/stream"
+    start, text = await stream(app, path, f"from={last - 1}&type=note_written", 1)
+    assert start["status"] == 200
+    headers = dict(start["headers"])  # type: ignore[call-overload]
     assert headers[b"content-type"].startswith(b"text/event-stream")
-    text = body.decode()
     assert text.count("event: entry") == 1  # the filter keeps the note only
     assert f'id="e-{last}"' in text
     assert_escaped(text)
+
+
+async def test_the_history_follows_a_postgresql_journal(pg_server: PgServer) -> None:
+    url = pg_server.new_schema()
+    try:
+        with PostgresJournal(url) as reader, PostgresJournal(url) as writer:
+            await write_hostile_run(writer)
+            app = build_app(View(reader, "postgresql"))
+            async with client(View(reader, "postgresql")) as http:
+                page = (await http.get(f"/runs/{HOSTILE_RUN}")).text
+                assert 'class="bar bad"' in page
+                assert_escaped(page)
+            last = await reader.last_seq(HOSTILE_RUN)
+            texts: list[str] = []
+
+            async def follow() -> None:
+                path = f"/runs/{HOSTILE_RUN}/history/stream"
+                texts.append((await stream(app, path, f"from={last + 1}", 2))[1])
+
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(follow)
+                await trio.testing.wait_all_tasks_blocked()
+                async with writer.writer(HOSTILE_RUN) as w:
+                    await w.append(
+                        [
+                            Draft(msg=NoteWritten(author="pg", text=f"n {i}"), sender="pg")
+                            for i in (1, 2)
+                        ]
+                    )
+            assert f'id="e-{last + 1}"' in texts[0] and f'id="e-{last + 2}"' in texts[0]
+            assert "n 2" in texts[0]
+    finally:
+        drop_schema(url)
 
 
 async def test_control_is_refused_read_only_and_cross_origin(journal: MemoryJournal) -> None:
