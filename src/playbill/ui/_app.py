@@ -26,7 +26,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from playbill._extras import require
-from playbill.runtime import ControlRequest, PlaybillError, UnknownRunError
+from playbill.runtime import ControlAction, ControlRequest, PlaybillError, UnknownRunError
 
 from ._common import page
 from ._html import Html, html
@@ -39,7 +39,13 @@ from ._page_time import slider, state_at_body
 from ._sweep import sweep_file, sweep_page
 from ._view import View
 
-CONTROL_ACTIONS = ("pause", "resume", "cancel", "approve", "reject")
+CONTROL_ACTIONS: dict[str, ControlAction] = {
+    "pause": "pause",
+    "resume": "resume",
+    "cancel": "cancel",
+    "approve": "approve",
+    "reject": "reject",
+}
 """What the control form may ask."""
 
 
@@ -53,8 +59,7 @@ def _who() -> str:
 
 def build_app(view: View) -> Any:
     """The Starlette application serving ``view``."""
-    starlette = require("starlette", "ui", "the web view")
-    del starlette
+    require("starlette", "ui", "the web view")  # one line naming the extra if missing
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
@@ -287,7 +292,7 @@ def build_app(view: View) -> Any:
             )
         request_id = await view.journal.post_request(
             run_id,
-            ControlRequest(action=action, step=step, reason=reason, by=_who()),  # type: ignore[arg-type]
+            ControlRequest(action=CONTROL_ACTIONS[action], step=step, reason=reason, by=_who()),
         )
         return RedirectResponse(f"{view.links.run(run_id)}?queued={request_id}", status_code=303)
 
