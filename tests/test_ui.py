@@ -399,3 +399,29 @@ def test_the_commands_fail_in_one_line(tmp_path: Path) -> None:
     assert written.exit_code == 0, written.output
     assert "Wrote the report of run demo-0001" in written.stdout
     assert (tmp_path / "r.html").read_text().startswith("<!doctype html>")
+
+
+async def test_a_pending_approval_can_be_approved_from_the_page() -> None:
+    with MemoryJournal() as journal:
+        async with journal.writer("waits") as writer:
+            await writer.append(
+                [
+                    Draft(msg=RunCreated(goal="g"), sender="api"),
+                    Draft(
+                        msg=HumanApprovalRequested(request="r1", prompt="<b>ship</b>?", step="s1"),
+                        sender="supervisor",
+                    ),
+                ]
+            )
+        view = View(journal, "memory", allow_control=True)
+        async with client(view) as http:
+            page = (await http.get("/runs/waits")).text
+            assert "&lt;b&gt;ship&lt;/b&gt;?" in page
+            assert 'data-action="approve"' in page and 'data-action="reject"' in page
+            form = {"action": "approve", "step": "s1", "token": view.token}
+            headers = {"Referer": "http://testserver/runs/waits"}
+            done = await http.post("/runs/waits/control", data=form, headers=headers)
+            assert done.status_code == 303
+        ((_, request),) = await journal.requests_after("waits", 0)
+        assert (request.action, request.step) == ("approve", "s1")
+        assert request.by.endswith("(web)")
