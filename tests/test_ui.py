@@ -30,6 +30,8 @@ from playbill.runtime import (
     RunPaused,
     RunResumed,
     RunState,
+    ValidationPassed,
+    VerificationRequested,
     WorkspaceMerged,
     encode_entry,
 )
@@ -350,6 +352,9 @@ def test_the_index_marks_reviews_merges_budgets_waits_and_pauses() -> None:
         RunResumed(),
         HumanApprovalGiven(request="r1", approved=True, by="me"),
         WorkspaceMerged(step="s", attempt=1, status="conflicted", into="main"),
+        VerificationRequested(step="s", attempt=1, verifier="v2"),
+        ValidationPassed(step="s", attempt=1, validator="tests_pass"),
+        ValidationPassed(step="s", attempt=2, validator="file_changed"),
     ]
     index = RunIndex("r")
     for seq, msg in enumerate(entries, 1):
@@ -371,10 +376,13 @@ def test_the_index_marks_reviews_merges_budgets_waits_and_pauses() -> None:
         ("budget", "run", 30, None, False),
         ("pause", "run", 40, 50, None),
         ("merge", "integrator", 70, None, False),
+        ("verification", "v2", 90, None, True),
+        ("verification", "validators", 100, None, True),
     ]
     assert index.marks[0].label == "waits for a person: ship it? (approved by me)"
     assert index.matching(type_="run_paused") == [4]
-    assert index.matching(step="s") == [2, 7]
+    assert index.matching(step="s", type_="workspace_merged") == [7]
+    assert index.matching(agent="v2") == [8]
     assert index.matching() is None
 
 

@@ -16,7 +16,6 @@ from typing import Literal, TypeAlias, final
 import attrs
 
 from playbill.runtime import (
-    AttemptCancelled,
     BudgetExhausted,
     Entry,
     HumanApprovalGiven,
@@ -27,11 +26,9 @@ from playbill.runtime import (
     ReviewGiven,
     RunPaused,
     RunResumed,
-    StepCompleted,
-    StepFailed,
-    StepInterrupted,
     ValidationFailed,
     ValidationPassed,
+    VerificationRequested,
     WorkspaceMerged,
     message_tag,
 )
@@ -39,9 +36,7 @@ from playbill.runtime import (
 READ_CHUNK = 4096
 """Entries read at once while indexing."""
 
-MarkKind: TypeAlias = Literal[
-    "review", "verification", "merge", "budget", "human", "pause", "attempt_end"
-]
+MarkKind: TypeAlias = Literal["review", "verification", "merge", "budget", "human", "pause"]
 """What a mark on the timeline stands for."""
 
 
@@ -52,7 +47,8 @@ class Mark:
 
     Attributes:
         kind: What happened.
-        lane: The lane it is drawn on: an agent, ``integrator`` or ``run``.
+        lane: The lane it is drawn on: an agent (a verification: the attempt's
+            verifier, else ``validators``), ``integrator`` or ``run``.
         at_us: When.
         seq: The entry that recorded it.
         label: One line for its tooltip.
@@ -120,6 +116,7 @@ class RunIndex:
     attempt_seqs: dict[tuple[str, int], list[int]] = attrs.Factory(dict)
     senders: dict[str, None] = attrs.Factory(dict)
     _open_waits: dict[str, int] = attrs.Factory(dict)
+    _verifiers: dict[tuple[str, int], str] = attrs.Factory(dict)
     _open_pause: int | None = None
 
     async def refresh(self, journal: Journal) -> None:
@@ -172,12 +169,14 @@ class RunIndex:
                         attempt=msg.attempt,
                     )
                 )
+            case VerificationRequested():
+                self._verifiers[(msg.step, msg.attempt)] = msg.verifier
             case ValidationPassed() | ValidationFailed():
                 passed = isinstance(msg, ValidationPassed)
                 self.marks.append(
                     Mark(
                         kind="verification",
-                        lane=entry.sender if entry.sender != "supervisor" else "verifier",
+                        lane=self._verifiers.get((msg.step, msg.attempt), "validators"),
                         at_us=at,
                         seq=seq,
                         label=f"{msg.validator} on {msg.step}#{msg.attempt}: "
@@ -251,10 +250,8 @@ class RunIndex:
                 if self._open_pause is not None:
                     index, self._open_pause = self._open_pause, None
                     self.marks[index] = attrs.evolve(self.marks[index], until_us=at)
-            case StepCompleted() | StepFailed() | StepInterrupted() | AttemptCancelled():
-                pass  # the bars come from the state's attempts
             case _:
-                pass
+                pass  # the bars come from the state's attempts, not from here
 
     def matching(self, *, type_: str = "", step: str = "", agent: str = "") -> list[int] | None:
         """The seqs whose type, step and agent are those given (``None``: no filter given)."""

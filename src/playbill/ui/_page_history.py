@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 from urllib.parse import urlencode
 
 import attrs
@@ -207,6 +208,4 @@ async def history_body(
 
 
 def _position(seqs: list[int], seq: int) -> int:
-    import bisect
-
     return bisect.bisect_left(seqs, seq) + 1

@@ -41,7 +41,7 @@ svg .bar { stroke: rgba(0,0,0,.25); } svg .bar-link:hover .bar { stroke: #000; s
 .ok { fill: var(--ok); } .bad { fill: var(--bad); } .wait { fill: var(--wait); }
 .run { fill: var(--run); } .lost { fill: var(--lost); }
 svg .mark { fill: #555; stroke: #fff; } svg .mark.good { fill: var(--ok); }
-svg .mark.bad { fill: var(--bad); } svg .mark.attempt_end { stroke: #333; }
+svg .mark.bad { fill: var(--bad); }
 svg .span { fill: rgba(212,160,23,.35); } svg .span.pause { fill: rgba(120,120,120,.3); }
 svg .node rect { fill: #eee; stroke: #999; }
 svg .node.completed rect, svg .node.skipped rect { fill: #d8f0e0; }

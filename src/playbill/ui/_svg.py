@@ -159,7 +159,6 @@ _SHAPES = {
     "verification": "M{x},{y0} l6,14 l-12,0 z",
     "merge": "M{xl},{y0} h10 v14 h-10 z",
     "budget": "M{x},{y0} l6,14 l-12,0 z",
-    "attempt_end": "M{x},{y0} v14",
 }
 
 
