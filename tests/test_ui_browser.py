@@ -236,6 +236,16 @@ def test_a_followed_history_grows_and_shows_markup_as_text(
     shot(page, "history")
 
 
+def test_a_live_run_page_updates_itself(page: Any, server: str, journal: Path) -> None:
+    page.goto(f"{server}/runs/{LIVE}")
+    assert page.locator("#run-live").get_attribute("data-live") == "1"
+    assert "a fresh note" not in page.locator("main").inner_text()
+    append_notes(journal, LIVE, ["a fresh note"])
+    page.wait_for_function("document.getElementById('run-live').innerText.includes('a fresh note')")
+    done = page.goto(f"{server}/runs/{DEMO}")
+    assert done.ok and page.locator("#run-live").get_attribute("data-live") == "0"
+
+
 def test_hostile_agent_output_is_text_on_every_page(page: Any, server: str) -> None:
     for path in ("", "/history", "/time?seq=6", "/steps/s1/attempts/1"):
         page.goto(f"{server}/runs/{HOSTILE_RUN}{path}")
