@@ -40,6 +40,7 @@ from playbill.ui._app import build_app
 from playbill.ui._html import Html, escape, html, join
 from playbill.ui._index import RunIndex
 from playbill.ui._page_time import changes
+from playbill.ui._serve import loopback_names
 from playbill.ui._sweep import sweep_file, sweep_page
 from playbill.ui._view import View
 from ui_helpers import HOSTILE, HOSTILE_RUN, write_hostile_run
@@ -433,3 +434,30 @@ async def test_a_pending_approval_can_be_approved_from_the_page() -> None:
         ((_, request),) = await journal.requests_after("waits", 0)
         assert (request.action, request.step) == ("approve", "s1")
         assert request.by.endswith("(web)")
+
+
+async def test_a_view_on_loopback_answers_only_loopback_host_names(journal: MemoryJournal) -> None:
+    app = build_app(View(journal, "memory", hosts=loopback_names("127.0.0.1")))
+    transport = httpx.ASGITransport(app=app)
+    for base, status in (
+        ("http://127.0.0.1:8731", 200),
+        ("http://localhost:8731", 200),
+        ("http://[::1]:8731", 200),
+        ("http://rebound.example:8731", 400),  # a name that resolves to 127.0.0.1
+    ):
+        async with httpx.AsyncClient(transport=transport, base_url=base) as http:
+            assert (await http.get("/")).status_code == status, base
+
+
+async def test_the_runs_rows_are_read_again_only_for_runs_with_new_entries(
+    journal: MemoryJournal,
+) -> None:
+    view = View(journal, "memory")
+    first = {info.run_id: await view.row(info) for info in await view.runs()}
+    again = {info.run_id: await view.row(info) for info in await view.runs()}
+    assert all(again[run] is first[run] for run in first)
+    async with journal.writer(HOSTILE_RUN) as writer:
+        await writer.append([Draft(msg=NoteWritten(author="me", text="x"), sender="me")])
+    later = {info.run_id: await view.row(info) for info in await view.runs()}
+    assert later[DEMO] is first[DEMO]
+    assert later[HOSTILE_RUN].last_seq == first[HOSTILE_RUN].last_seq + 1

@@ -61,6 +61,8 @@ def build_app(view: View) -> Any:
     """The Starlette application serving ``view``."""
     require("starlette", "ui", "the web view")  # one line naming the extra if missing
     from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+    from starlette.middleware.trustedhost import TrustedHostMiddleware
     from starlette.requests import Request
     from starlette.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
     from starlette.routing import Route
@@ -330,4 +332,7 @@ def build_app(view: View) -> Any:
         Route("/sweep", guarded(sweep)),
         Route("/sweep/files/{name}", sweep_files),
     ]
-    return Starlette(routes=routes)
+    return Starlette(
+        routes=routes,
+        middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=list(view.hosts))],
+    )

@@ -4,45 +4,43 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from playbill.runtime import RunState
-
-from ._common import cost, duration, run_duration, status, table, tokens, when
+from ._common import cost, duration, status, table, tokens, when
 from ._html import Html, html, join
-from ._view import View
+from ._view import RunRow, View
 
 STATUSES = ("created", "running", "paused", "completed", "failed", "cancelled")
 """The statuses the filter offers."""
 
 
-def label_matches(state: RunState, label: str) -> bool:
+def label_matches(row: RunRow, label: str) -> bool:
     """Whether the run has the label ``key`` or ``key=value`` (empty: every run)."""
     if not label:
         return True
     key, _, value = label.partition("=")
-    if key not in state.labels:
+    if key not in row.labels:
         return False
-    return not value or state.labels[key] == value
+    return not value or row.labels[key] == value
 
 
 async def runs_table(view: View, status_filter: str, label: str) -> Html:
     """The live part of the runs page: the table (or a line saying there is none)."""
     rows = []
     for info in await view.runs():
-        state = await view.state(info.run_id, info.last_seq)
-        if status_filter and state.status != status_filter:
+        row = await view.row(info)
+        if status_filter and row.status != status_filter:
             continue
-        if not label_matches(state, label):
+        if not label_matches(row, label):
             continue
         rows.append(
             (
-                html('<a href="{}">{}</a>', view.links.run(state.run_id), state.run_id),
-                status(state.status),
-                state.goal,
-                f"{state.steps_done()}/{len(state.steps)}",
-                cost(state.usage.cost_usd),
-                tokens(state.usage.tokens),
-                duration(run_duration(state)),
-                when(state.created_us),
+                html('<a href="{}">{}</a>', view.links.run(row.run_id), row.run_id),
+                status(row.status),
+                row.goal,
+                f"{row.steps_done}/{row.steps_total}",
+                cost(row.cost_usd),
+                tokens(row.tokens),
+                duration(row.duration_s),
+                when(row.created_us),
             )
         )
     query = urlencode({"status": status_filter, "label": label})

@@ -25,6 +25,12 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def loopback_names(host: str) -> tuple[str, ...]:
+    """The ``Host`` names of a view on loopback address ``host``: that address and localhost's."""
+    names = {"localhost", "127.0.0.1", "::1", "[::1]", host.strip("[]"), f"[{host.strip('[]')}]"}
+    return tuple(sorted(names))
+
+
 async def serve_ui(
     target: str | Path,
     *,
@@ -72,7 +78,8 @@ async def serve_ui(
     config.graceful_timeout = 1.0
     journal = open_journal(str(target), create=False, read_only=not allow_control)
     async with journal:
-        view = View(journal, where, allow_control=allow_control, sweep=sweep)
+        hosts = ("*",) if allow_remote else loopback_names(host)
+        view = View(journal, where, allow_control=allow_control, sweep=sweep, hosts=hosts)
         async with trio.open_nursery() as nursery:
             binds = await nursery.start(serve, build_app(view), config)
             if started is not None:

@@ -27,6 +27,38 @@ STATE_CACHE = 64
 
 
 @final
+@attrs.frozen
+class RunRow:
+    """What the runs page shows of a run (kept per run, until it has new entries).
+
+    Attributes:
+        run_id: The run.
+        last_seq: The last entry it was read at.
+        status: The run's status.
+        goal: Its goal.
+        labels: Its labels.
+        steps_done: Steps completed or skipped.
+        steps_total: Steps planned.
+        cost_usd: Money spent.
+        tokens: Tokens used.
+        duration_s: Seconds from its first entry to its last.
+        created_us: When it was created.
+    """
+
+    run_id: str
+    last_seq: int
+    status: str
+    goal: str
+    labels: dict[str, str]
+    steps_done: int
+    steps_total: int
+    cost_usd: float
+    tokens: int
+    duration_s: float
+    created_us: int
+
+
+@final
 @attrs.define(eq=False)
 class View:
     """The web view's access to one journal.
@@ -38,6 +70,10 @@ class View:
         sweep: A sweep directory to show, if any.
         links: Where pages link to.
         token: A secret of this server, sent with every control form.
+        hosts: The ``Host`` names requests may carry (``*``: any). A view on
+            loopback answers only its loopback names, so that a web page
+            cannot reach it through a name of its own that resolves to
+            127.0.0.1 (DNS rebinding).
     """
 
     journal: Journal
@@ -46,12 +82,35 @@ class View:
     sweep: Path | None = None
     links: Links = attrs.Factory(ServerLinks)
     token: str = attrs.Factory(lambda: secrets.token_urlsafe(24))
+    hosts: tuple[str, ...] = ("*",)
     _indexes: Indexes = attrs.Factory(Indexes)
     _states: OrderedDict[tuple[str, int], RunState] = attrs.Factory(OrderedDict)
+    _rows: dict[str, RunRow] = attrs.Factory(dict)
 
     async def runs(self) -> list[RunInfo]:
         """Every run of the journal, oldest first."""
         return await self.journal.list_runs()
+
+    async def row(self, info: RunInfo) -> RunRow:
+        """The runs page's row of a run, read again only when the run has new entries."""
+        found = self._rows.get(info.run_id)
+        if found is not None and found.last_seq == info.last_seq:
+            return found
+        state = await self.state(info.run_id, info.last_seq)
+        row = self._rows[info.run_id] = RunRow(
+            run_id=info.run_id,
+            last_seq=info.last_seq,
+            status=state.status,
+            goal=state.goal,
+            labels=state.labels,
+            steps_done=state.steps_done(),
+            steps_total=len(state.steps),
+            cost_usd=state.usage.cost_usd,
+            tokens=state.usage.tokens,
+            duration_s=max(state.updated_us - state.created_us, 0) / 1e6,
+            created_us=state.created_us,
+        )
+        return row
 
     async def last_seq(self, run_id: str) -> int:
         """The run's last seq.
