@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ import trio.testing
 from click.testing import CliRunner
 
 from pg_server import PgServer, drop_schema
+from playbill._extras import MissingExtraError
 from playbill.cli import cli
 from playbill.cli._cmd_demo import write_demo
 from playbill.runtime import (
@@ -461,3 +463,10 @@ async def test_the_runs_rows_are_read_again_only_for_runs_with_new_entries(
     later = {info.run_id: await view.row(info) for info in await view.runs()}
     assert later[DEMO] is first[DEMO]
     assert later[HOSTILE_RUN].last_seq == first[HOSTILE_RUN].last_seq + 1
+
+
+async def test_a_missing_extra_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "hypercorn", None)  # as if not installed
+    with pytest.raises(MissingExtraError, match=r"pip install 'playbill\[ui\]'"):
+        await serve_ui(tmp_path / "j.db", where="j.db", port=0)
+    assert not (tmp_path / "j.db").exists()
