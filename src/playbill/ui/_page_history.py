@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 
 import attrs
 import msgspec
+import trio
 
 from playbill.runtime import Entry, encode_entry, message_tag, message_types
 
@@ -18,6 +19,9 @@ from ._view import View
 
 PAGE = 100
 """Entries per page of the history."""
+
+SCAN_CHUNK = 8192
+"""Stored rows a text search reads at once."""
 
 SUMMARY_CHARS = 300
 """Characters of an entry's fields shown in its row (the rest folds away)."""
@@ -107,24 +111,30 @@ HEAD = Html(
 
 
 async def matching_seqs(view: View, index: RunIndex, filters: Filters) -> list[int] | None:
-    """The seqs the filters admit (``None``: every seq); a text filter reads the entries."""
+    """The seqs the filters admit (``None``: every seq).
+
+    A text filter searches the run's stored bytes (the entries' canonical
+    JSON) without decoding them; the entries shown are read and verified as
+    usual.
+    """
     seqs = index.matching(type_=filters.type_, step=filters.step, agent=filters.agent)
     if not filters.text:
         return seqs
     needle = filters.text.lower().encode()
-    found = []
+    found: list[int] = []
     start, end = 1, index.last_seq + 1
     candidates = set(seqs) if seqs is not None else None
     while start < end:
-        chunk = await view.journal.read(index.run_id, start, min(start + 4096, end))
-        if not chunk:
+        rows = view.journal.store.read_rows(index.run_id, start, min(start + SCAN_CHUNK, end))
+        if not rows:
             break
-        for entry in chunk:
-            if (candidates is None or entry.seq in candidates) and needle in encode_entry(
-                entry
-            ).lower():
-                found.append(entry.seq)
-        start = chunk[-1].seq + 1
+        found.extend(
+            seq
+            for seq, data, _ in rows
+            if (candidates is None or seq in candidates) and needle in data.lower()
+        )
+        start = rows[-1][0] + 1
+        await trio.lowlevel.checkpoint()
     return found
 
 
