@@ -40,7 +40,7 @@ from playbill.runtime import (
 from playbill.ui import is_loopback, render_report, serve_ui
 from playbill.ui._app import build_app
 from playbill.ui._html import Html, escape, html, join
-from playbill.ui._index import RunIndex
+from playbill.ui._index import Indexes, RunIndex
 from playbill.ui._page_time import changes
 from playbill.ui._serve import loopback_names
 from playbill.ui._sweep import sweep_file, sweep_page
@@ -470,3 +470,26 @@ async def test_a_missing_extra_is_named(tmp_path: Path, monkeypatch: pytest.Monk
     with pytest.raises(MissingExtraError, match=r"pip install 'playbill\[ui\]'"):
         await serve_ui(tmp_path / "j.db", where="j.db", port=0)
     assert not (tmp_path / "j.db").exists()
+
+
+async def test_concurrent_requests_index_a_run_once(journal: MemoryJournal) -> None:
+    indexes = Indexes()
+    found: list[RunIndex] = []
+
+    async def look() -> None:
+        found.append(await indexes.of(journal, DEMO))
+
+    async with trio.open_nursery() as nursery:
+        for _ in range(3):
+            nursery.start_soon(look)
+    assert found[0] is found[1] is found[2]
+    assert found[0].last_seq == len(found[0].types) == await journal.last_seq(DEMO)
+
+
+async def test_warming_up_indexes_every_run(journal: MemoryJournal) -> None:
+    view = View(journal, "memory")
+    await view.warm()
+    indexed = view._indexes._runs  # what the first visits will find
+    assert set(indexed) == {DEMO, HOSTILE_RUN}
+    for run_id, (index, _) in indexed.items():
+        assert index.last_seq == await journal.last_seq(run_id)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Literal, TypeAlias, final
 
 import attrs
+import trio
 
 from playbill.runtime import (
     BudgetExhausted,
@@ -269,14 +270,20 @@ class RunIndex:
 @final
 @attrs.define(eq=False)
 class Indexes:
-    """The index of every run a server has shown, kept between requests."""
+    """The index of every run a server has shown, kept between requests.
 
-    _runs: dict[str, RunIndex] = attrs.Factory(dict)
+    Requests run concurrently: a run's index is refreshed by one of them at
+    a time (the others wait, then find it current).
+    """
+
+    _runs: dict[str, tuple[RunIndex, trio.Lock]] = attrs.Factory(dict)
 
     async def of(self, journal: Journal, run_id: str) -> RunIndex:
         """The run's index, with every entry committed so far."""
-        index = self._runs.get(run_id)
-        if index is None:
-            index = self._runs[run_id] = RunIndex(run_id)
-        await index.refresh(journal)
+        found = self._runs.get(run_id)
+        if found is None:
+            found = self._runs[run_id] = (RunIndex(run_id), trio.Lock())
+        index, lock = found
+        async with lock:
+            await index.refresh(journal)
         return index

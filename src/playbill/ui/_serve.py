@@ -84,3 +84,4 @@ async def serve_ui(
             binds = await nursery.start(serve, build_app(view), config)
             if started is not None:
                 started(list(binds))
+            nursery.start_soon(view.warm)

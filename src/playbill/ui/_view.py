@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from collections import OrderedDict
 from pathlib import Path
@@ -14,6 +15,7 @@ from playbill.runtime import (
     CorruptSnapshotError,
     Entry,
     Journal,
+    PlaybillError,
     RunInfo,
     RunState,
     UnknownRunError,
@@ -142,6 +144,15 @@ class View:
         while len(self._states) > STATE_CACHE:
             self._states.popitem(last=False)
         return state
+
+    async def warm(self) -> None:
+        """Index every run, newest first, so that first visits find them indexed.
+
+        A run that cannot be read is left for its pages to report.
+        """
+        for info in reversed(await self.runs()):
+            with contextlib.suppress(PlaybillError):
+                await self.index(info.run_id)
 
     async def index(self, run_id: str) -> RunIndex:
         """The run's index, up to date."""
