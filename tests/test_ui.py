@@ -112,7 +112,9 @@ async def test_every_page_shows_hostile_text_as_text(journal: MemoryJournal) -> 
             assert response.status_code == 200, url
             assert_escaped(response.text)
         attempt = (await http.get(f"/runs/{HOSTILE_RUN}/steps/s1/attempts/1")).text
-        assert "tail &lt;script&gt;" in attempt  # the validator's output tail
+        output = attempt.split('<pre class="output">')[1].split("</pre>")[0]
+        assert "tail &lt;script&gt;" in output  # the validator's output tail
+        assert "the attempt failed: validation/tests_failed: detail &lt;script&gt;" in output
         assert "No diff recorded" in attempt
 
 

@@ -18,6 +18,7 @@ from playbill.runtime import (
     ResultEnvelope,
     ReviewPayload,
     RunState,
+    StepFailed,
     StepState,
     ValidationFailed,
     VerificationPayload,
@@ -157,7 +158,11 @@ def checks_block(attempt: AttemptState) -> Html:
 
 
 def output_block(entries: list[Entry]) -> Html:
-    """The output the journal kept of the attempt: progress, failures, test output tails."""
+    """The output the journal kept of the attempt.
+
+    Its agent's progress, its failure (an agent's carries the tail of what
+    the agent printed), and the validators' output tails.
+    """
     pieces: list[Html] = []
     for entry in entries:
         msg = entry.msg
@@ -171,6 +176,16 @@ def output_block(entries: list[Entry]) -> Html:
                     msg.validator,
                     msg.failure.detail,
                     msg.output_tail,
+                )
+            )
+        elif isinstance(msg, StepFailed):  # an agent's failure carries its output's tail
+            pieces.append(
+                html(
+                    "[{}] the attempt failed: {}/{}: {}\n",
+                    str(entry.seq),
+                    msg.failure.failure_class,
+                    msg.failure.kind,
+                    msg.failure.detail,
                 )
             )
         elif isinstance(msg, AgentFailed):
