@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import msgspec
 import pytest
 import trio
 import trio.testing
@@ -19,6 +20,7 @@ from playbill._extras import MissingExtraError
 from playbill.cli import cli
 from playbill.cli._cmd_demo import write_demo
 from playbill.runtime import (
+    AgentSpec,
     BudgetExhausted,
     Draft,
     Entry,
@@ -41,6 +43,7 @@ from playbill.ui import is_loopback, render_report, serve_ui
 from playbill.ui._app import build_app
 from playbill.ui._html import Html, escape, html, join
 from playbill.ui._index import Indexes, RunIndex
+from playbill.ui._page_attempt import prompt_block
 from playbill.ui._page_time import changes
 from playbill.ui._serve import loopback_names
 from playbill.ui._sweep import sweep_file, sweep_page
@@ -116,6 +119,18 @@ async def test_every_page_shows_hostile_text_as_text(journal: MemoryJournal) -> 
         assert "tail &lt;script&gt;" in output  # the validator's output tail
         assert "the attempt failed: validation/tests_failed: detail &lt;script&gt;" in output
         assert "No diff recorded" in attempt
+        prompt = attempt.split('<pre class="prompt">')[1].split("</pre>")[0]
+        assert prompt.startswith("# playbill: work on step `s1` as the executor")
+        assert "## Goal\n\ngoal &lt;script&gt;window.__pwned = 1&lt;/script&gt;" in prompt
+    state = await journal.state_at(HOSTILE_RUN)
+    agent = state.agents["a1"]
+    simulated = msgspec.structs.replace(
+        state,
+        agents={"a1": msgspec.structs.replace(agent, spec=AgentSpec(id="a1", roles=("executor",)))},
+    )
+    step = simulated.steps["s1"]
+    shown = prompt_block(simulated, step, step.attempts[0])
+    assert "it is given no prompt" in shown and "<pre" not in shown
 
 
 async def test_the_runs_page_lists_and_filters(journal: MemoryJournal) -> None:

@@ -31,7 +31,7 @@ def hostile_drafts() -> list[Draft]:
     """A run whose one attempt proposes, prints and notes ``HOSTILE``, and fails."""
     plan = Plan(
         steps=(StepSpec(id="s1", goal=f"goal {HOSTILE}"),),
-        agents=(AgentSpec(id="a1", roles=("executor",)),),
+        agents=(AgentSpec(id="a1", roles=("executor",), backend="claude_code"),),
     )
     result = ResultEnvelope(
         agent="a1",

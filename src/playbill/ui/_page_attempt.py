@@ -8,6 +8,7 @@ from pathlib import Path
 import trio
 
 from playbill.actors import REPO_LABEL
+from playbill.backends import WorkOrder, render_prompt
 from playbill.runtime import (
     AgentFailed,
     AttemptState,
@@ -203,6 +204,47 @@ def output_block(entries: list[Entry]) -> Html:
     return html('<pre class="output">{}</pre>', join(pieces[-200:]))
 
 
+SCRIPTED_BACKENDS = frozenset({"simulated", "scripted"})
+"""Backends whose agents are not given a prompt."""
+
+
+def prompt_text(state: RunState, step: StepState, attempt: AttemptState) -> str:
+    """The prompt a coding agent is given for the attempt, rendered again from the journal.
+
+    ``render_prompt`` is deterministic, and its order is made of what the
+    journal recorded: the run, the agent, the step as planned, the attempt
+    and the failure fed back into it (a planner's order also names the copy
+    of the repository it reads, which the journal does not keep).
+    """
+    workspace = state.workspaces.get(f"{step.spec.id}#{attempt.number}")
+    order = WorkOrder(
+        run_id=state.run_id,
+        agent=attempt.agent,
+        role=step.spec.role,
+        kind="work",
+        step=step.spec,
+        attempt=attempt.number,
+        feedback=attempt.feedback,
+        workspace=workspace.path if workspace is not None else None,
+    )
+    return render_prompt(order)
+
+
+def prompt_block(state: RunState, step: StepState, attempt: AttemptState) -> Html:
+    """The attempt's prompt, folded (or why its agent was given none)."""
+    agent = state.agents.get(attempt.agent)
+    backend = agent.spec.backend if agent is not None else ""
+    if backend in SCRIPTED_BACKENDS:
+        return html(
+            '<p class="note">Agent {} is {}: it is given no prompt.</p>', attempt.agent, backend
+        )
+    return html(
+        "<details><summary>The prompt, as playbill renders it for a coding agent</summary>"
+        '<pre class="prompt">{}</pre></details>',
+        prompt_text(state, step, attempt),
+    )
+
+
 def attempt_body(
     state: RunState,
     step: StepState,
@@ -265,7 +307,7 @@ def attempt_body(
     return html(
         '<div class="grid">{}</div><p>Attempts of this step: {}</p>'
         '<h2>Prompt</h2><p class="note">What the agent was given: the step as planned, and the '
-        'failure fed back from the previous attempt.</p><div class="grid">{}</div>'
+        'failure fed back from the previous attempt.</p><div class="grid">{}</div>{}'
         "<h2>Result</h2>{}"
         "<h2>Output</h2>{}"
         "<h2>Diff</h2>{}"
@@ -275,6 +317,7 @@ def attempt_body(
         join(html("<b>{}</b><span>{}</span>", k, v) for k, v in facts),
         join(others, " "),
         join(html("<b>{}</b><span>{}</span>", k, v) for k, v in prompt),
+        prompt_block(state, step, attempt),
         result_block(attempt.result),
         output_block(entries),
         diff_block(diff),
