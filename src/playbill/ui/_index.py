@@ -34,8 +34,8 @@ from playbill.runtime import (
     message_tag,
 )
 
-READ_CHUNK = 4096
-"""Entries read at once while indexing."""
+READ_CHUNK = 1024
+"""Entries read at once while indexing (small: other requests go on between chunks)."""
 
 MarkKind: TypeAlias = Literal["review", "verification", "merge", "budget", "human", "pause"]
 """What a mark on the timeline stands for."""
