@@ -39,7 +39,7 @@ from playbill.runtime import (
     WorkspaceMerged,
     encode_entry,
 )
-from playbill.ui import is_loopback, render_report, serve_ui
+from playbill.ui import _svg, is_loopback, render_report, serve_ui
 from playbill.ui._app import build_app
 from playbill.ui._html import Html, escape, html, join
 from playbill.ui._index import Indexes, RunIndex
@@ -510,3 +510,18 @@ async def test_warming_up_indexes_every_run(journal: MemoryJournal) -> None:
     assert set(indexed) == {DEMO, HOSTILE_RUN}
     for run_id, (index, _) in indexed.items():
         assert index.last_seq == await journal.last_seq(run_id)
+
+
+async def test_a_long_timeline_draws_its_latest_marks(
+    journal: MemoryJournal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_svg, "MAX_MARKS", 3)
+    view = View(journal, "memory")
+    state, index = await view.state(DEMO), await view.index(DEMO)
+    drawn = _svg.timeline(state, index, view.links)
+    assert drawn.count('class="mark-link"') == 3
+    assert f"3 of its {len(index.marks)} marks" in drawn
+    last = index.marks[-1]
+    assert f'href="/runs/{DEMO}/history?around={last.seq}#e-{last.seq}"' in drawn
+    ended = [a for _, a in _svg.bars(state) if a.ended_us and a.ended_us < index.marks[-3].at_us]
+    assert drawn.count('<rect class="bar ') == len(_svg.bars(state)) - len(ended)

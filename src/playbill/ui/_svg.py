@@ -17,6 +17,9 @@ from ._links import Links
 MAX_BARS = 2000
 """Attempts drawn at most: a longer run shows its latest ones."""
 
+MAX_MARKS = 1500
+"""Marks drawn at most: a longer run shows its latest stretch."""
+
 MAX_DAG_STEPS = 150
 """Steps drawn as a graph at most: a larger plan is shown as a table only."""
 
@@ -64,9 +67,15 @@ def timeline(state: RunState, index: RunIndex, links: Links) -> Html:
     t0 = index.first_us or state.created_us
     if len(shown) < len(attempts) and shown:
         t0 = shown[0][1].assigned_us
+    marks = [m for m in index.marks if (m.until_us or m.at_us) >= t0]
+    cut = len(shown) < len(attempts)
+    if len(marks) > MAX_MARKS:  # a long run: draw its latest stretch
+        marks = marks[-MAX_MARKS:]
+        t0 = max(t0, marks[0].at_us)
+        shown = [(s, a) for s, a in shown if a.ended_us is None or a.ended_us >= t0]
+        cut = True
     span = max(now - t0, 1)
     lanes: dict[str, None] = {}
-    marks = [m for m in index.marks if (m.until_us or m.at_us) >= t0]
     if any(m.lane == "run" for m in marks):
         lanes["run"] = None
     for agent in state.agents:
@@ -135,11 +144,15 @@ def timeline(state: RunState, index: RunIndex, links: Links) -> Html:
         )
     note = (
         html(
-            '<p class="note">Showing the latest {} of {} attempts.</p>',
+            '<p class="note">Showing the run from +{} on: {} of its {} attempts, {} of its {} '
+            "marks.</p>",
+            _fmt_us(t0 - (index.first_us or t0)),
             str(len(shown)),
             str(len(attempts)),
+            str(len(marks)),
+            str(len(index.marks)),
         )
-        if len(shown) < len(attempts)
+        if cut
         else Html("")
     )
     return html(
