@@ -287,7 +287,9 @@ def test_the_report_opens_offline(page: Any, journal: Path, tmp_path: Path) -> N
 
 
 def test_the_sweep_page_shows_its_table_and_plots(page: Any, server: str) -> None:
-    page.goto(f"{server}/sweep")
+    page.goto(f"{server}/")
+    page.click("header a[href='/sweep']")
+    page.wait_for_url(re.compile(r"/sweep$"))
     assert page.locator("table tbody tr").count() >= 2  # a row per strategy and profile
     images = page.locator("figure img")
     assert images.count() == 3

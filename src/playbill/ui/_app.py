@@ -87,7 +87,13 @@ def build_app(view: View) -> Any:
         title: str, body: Html, *, run_id: str | None = None, status_code: int = 200
     ) -> Response:
         return HTMLResponse(
-            page(title, body, control=view.allow_control, nav=nav(run_id) if run_id else None),
+            page(
+                title,
+                body,
+                control=view.allow_control,
+                nav=nav(run_id) if run_id else None,
+                sweep=view.sweep is not None,
+            ),
             status_code=status_code,
         )
 

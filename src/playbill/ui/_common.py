@@ -18,10 +18,12 @@ def page(
     control: bool = False,
     nav: Html | None = None,
     standalone: bool = False,
+    sweep: bool = False,
 ) -> Html:
     """A whole page: head with the inline style and script, the header, the body.
 
-    A ``standalone`` page (a report file) links nowhere outside itself.
+    A ``standalone`` page (a report file) links nowhere outside itself;
+    ``sweep`` adds a link to the sweep's page.
     """
     mode = "control enabled" if control else "read-only"
     if standalone:
@@ -40,11 +42,12 @@ def page(
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         "<title>{} · playbill</title><style>{}</style></head><body>"
-        '<header><a class="brand" href="/">playbill</a><a href="/">Runs</a>{}'
+        '<header><a class="brand" href="/">playbill</a><a href="/">Runs</a>{}{}'
         '<span class="mode">{}</span></header><main>{}</main>'
         "<script>{}</script></body></html>",
         title,
         Html(CSS),
+        Html('<a href="/sweep">Sweep</a>') if sweep else Html(""),
         nav or Html(""),
         mode,
         body,
