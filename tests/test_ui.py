@@ -350,11 +350,14 @@ async def test_pages_stay_current_as_entries_arrive(journal: MemoryJournal) -> N
 
 
 def test_the_sweep_page_shows_summary_plots_and_report(tmp_path: Path) -> None:
-    (tmp_path / "summary.csv").write_text("strategy,success\npipeline,<b>0.9</b>\n")
+    (tmp_path / "summary.csv").write_text(
+        "strategy,success,tokens_mean\npipeline,<b>0.9</b>,122225.0\nparallel,0.3333333,9.0\n"
+    )
     (tmp_path / "report.md").write_text("# Sweep <script>x</script>\n")
     (tmp_path / "makespan.png").write_bytes(b"\x89PNG")
     page = sweep_page(tmp_path)
-    assert "<td>pipeline</td><td>&lt;b&gt;0.9&lt;/b&gt;</td>" in page
+    assert '<td>pipeline</td><td>&lt;b&gt;0.9&lt;/b&gt;</td><td class="num">122,225</td>' in page
+    assert '<td>parallel</td><td>0.333</td><td class="num">9</td>' in page
     assert '<img src="/sweep/files/makespan.png"' in page
     assert "# Sweep &lt;script&gt;" in page
     assert sweep_file(tmp_path, "makespan.png") == tmp_path / "makespan.png"

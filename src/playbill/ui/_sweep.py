@@ -10,6 +10,24 @@ from ._common import table
 from ._html import Html, html, join
 
 
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+def number(cell: str) -> str:
+    """A summary cell as people read it: ``0.333``, ``14.4``, ``122,225``; text as it is."""
+    if not _is_number(cell) or cell.strip().lower() in ("nan", "inf", "-inf"):
+        return cell
+    value = float(cell)
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:.3g}"
+
+
 def sweep_file(directory: Path, name: str) -> Path | None:
     """One of the sweep's plots, if ``name`` is one and it was drawn (nothing else is served)."""
     from playbill.sweeps import PLOTS
@@ -29,7 +47,18 @@ def sweep_page(directory: Path) -> Html:
     if summary.is_file():
         rows = list(csv.reader(io.StringIO(summary.read_text(encoding="utf-8"))))
         if rows:
-            parts.append(html("<h2>Summary</h2>{}", table(rows[0], rows[1:])))
+            body = [[number(cell) for cell in row] for row in rows[1:]]
+            numeric = [
+                i
+                for i in range(len(rows[0]))
+                if body and all(_is_number(r[i]) for r in rows[1:] if i < len(r))
+            ]
+            parts.append(
+                html(
+                    '<h2>Summary</h2><div style="overflow-x:auto">{}</div>',
+                    table(rows[0], body, numeric=numeric),
+                )
+            )
     else:
         parts.append(html('<p class="muted">No {} here.</p>', SUMMARY_CSV))
     plots = [name for name in PLOTS if (directory / name).is_file()]
