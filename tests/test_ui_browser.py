@@ -222,6 +222,18 @@ def test_the_slider_changes_the_state_shown(page: Any, server: str) -> None:
     shot(page, "time-travel")
 
 
+def test_a_cause_link_leads_to_the_entry_that_caused_it(page: Any, server: str) -> None:
+    page.goto(f"{server}/runs/{DEMO}/history?type=step_failed")
+    row = page.locator("#history-body tr").first
+    cause = row.locator("td:nth-child(6) a")
+    seq = cause.inner_text()
+    cause.click()
+    page.wait_for_url(re.compile(rf"around={seq}#e-{seq}$"))
+    target = page.locator(f"#e-{seq}")
+    assert target.is_visible()
+    assert target.locator("td:nth-child(4)").inner_text() in ("result_proposed", "review_given")
+
+
 def test_a_followed_history_grows_and_shows_markup_as_text(
     page: Any, server: str, journal: Path
 ) -> None:
