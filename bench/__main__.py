@@ -38,6 +38,7 @@ TOPICS = (
     "memory",  # 1M entries: RSS, cost per entry, state size
     "simulate",  # simulated runs per minute vs the pure core (bench/simulate.py)
     "sweep",  # a 10,000-run sweep in one process: memory, runs per minute
+    "ui",  # the web view's pages on a 100,000-entry run: load times (bench/ui.py)
 )
 ROOT = Path(__file__).resolve().parents[1]
 

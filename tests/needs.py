@@ -24,7 +24,7 @@ import pytest
 REQUIRE_ENV = "PLAYBILL_REQUIRE_TEST_DEPS"
 """Set to 1 to fail, not skip, the tests of a missing optional package (CI does)."""
 
-HEAVY_MARKERS = ("postgres", "ray", "agent_clis")
+HEAVY_MARKERS = ("postgres", "ray", "agent_clis", "browser")
 """Markers of tests that need a service or a program beyond Python: each implies ``slow``."""
 
 

@@ -58,6 +58,7 @@ TOP_LEVEL_ORDER: list[tuple[str, ...]] = [
     # The three tiers of the public API: playbill/__init__.py, lowlevel, testing
     ("playbill", "lowlevel", "testing"),
     ("asyncio",),  # the run handle for asyncio programs (trio as a guest of their loop)
+    ("ui",),  # the web view and the run report: read the journal, render HTML
     ("cli",),
     ("__main__",),
 ]

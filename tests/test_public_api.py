@@ -47,6 +47,11 @@ INTERNAL = frozenset(
         # ``python -m playbill``), not by importing them.
         "playbill.cli.cli",
         "playbill.cli.main",
+        # The web view's entry points: reached as ``playbill ui`` and
+        # ``playbill report``.
+        "playbill.ui.is_loopback",
+        "playbill.ui.render_report",
+        "playbill.ui.serve_ui",
         # The whole of ``playbill.demo``: what ``playbill demo`` runs (the
         # bundled project, its scripted cast and script). A program that
         # wants a run uses the first tier.

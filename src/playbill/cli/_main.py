@@ -112,6 +112,14 @@ _COMMANDS = {
         "trace",
         "Write a run's trace, built from its journal, to a file or an OTLP collector.",
     ),
+    "ui": LazyCommand(
+        "._cmd_ui", "ui", "Serve a live web view of the journal's runs, until Ctrl-C."
+    ),
+    "report": LazyCommand(
+        "._cmd_ui",
+        "report",
+        "Write a run's page, history and attempts as one self-contained HTML file.",
+    ),
     "migrate": LazyCommand(
         "._cmd_migrate",
         "migrate",
