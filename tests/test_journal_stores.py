@@ -14,6 +14,9 @@ from playbill.runtime import Journal, MemoryJournal, SqliteJournal
 from playbill.runtime.journal._memory import MemoryStore
 from playbill.runtime.model._entry import checksum
 
+ENTRY_KEY = "key = ((SELECT id FROM runs WHERE run_id = ?) << 32) + ?"
+"""Where a SQLite journal keeps a run's entry (its run's number << 32 | seq)."""
+
 
 class MemoryBackend(Backend):
     def __init__(self) -> None:
@@ -43,11 +46,11 @@ class SqliteBackend(Backend):
     ) -> None:
         with sqlite3.connect(self.path) as conn:
             data, crc = conn.execute(
-                "SELECT data, crc FROM entries WHERE run_id = ? AND seq = ?", (run_id, seq)
+                f"SELECT data, crc FROM entries WHERE {ENTRY_KEY}", (run_id, seq)
             ).fetchone()
             damaged = mutate(data)
             conn.execute(
-                "UPDATE entries SET data = ?, crc = ? WHERE run_id = ? AND seq = ?",
+                f"UPDATE entries SET data = ?, crc = ? WHERE {ENTRY_KEY}",
                 (damaged, checksum(damaged) if fix_crc else crc, run_id, seq),
             )
         conn.close()

@@ -98,7 +98,10 @@ async def test_a_gap_in_the_stored_run_is_reported(tmp_path: Path) -> None:
         async with journal.writer("run-a") as w:
             await w.append([note(str(i)) for i in range(5)])
         with sqlite3.connect(path) as conn:
-            conn.execute("DELETE FROM entries WHERE run_id = 'run-a' AND seq = 3")
+            conn.execute(  # the entry's key is its run's number << 32 | its seq
+                "DELETE FROM entries"
+                " WHERE key = (SELECT id << 32 FROM runs WHERE run_id = 'run-a') + 3"
+            )
         conn.close()
         with pytest.raises(CorruptEntryError) as info:
             await journal.read("run-a")

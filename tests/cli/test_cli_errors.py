@@ -22,26 +22,27 @@ READ_COMMANDS = [
     ["replay", DEMO_RUN],
 ]
 
+ENTRY_KEY = "key = ((SELECT id FROM runs WHERE run_id = ?) << 32) + ?"
+"""Where a SQLite journal keeps a run's entry (its run's number << 32 | seq)."""
+
 
 def _store_entry(journal: Path, seq: int, data: bytes, *, fix_checksum: bool) -> None:
     """Overwrite a stored entry's bytes behind the journal's back."""
     with sqlite3.connect(journal) as conn:
         if fix_checksum:
             conn.execute(
-                "UPDATE entries SET data = ?, crc = ? WHERE run_id = ? AND seq = ?",
+                f"UPDATE entries SET data = ?, crc = ? WHERE {ENTRY_KEY}",
                 (data, zlib.crc32(data), DEMO_RUN, seq),
             )
         else:
-            conn.execute(
-                "UPDATE entries SET data = ? WHERE run_id = ? AND seq = ?", (data, DEMO_RUN, seq)
-            )
+            conn.execute(f"UPDATE entries SET data = ? WHERE {ENTRY_KEY}", (data, DEMO_RUN, seq))
     conn.close()
 
 
 def _stored(journal: Path, seq: int) -> bytes:
     with sqlite3.connect(journal) as conn:
         row = conn.execute(
-            "SELECT data FROM entries WHERE run_id = ? AND seq = ?", (DEMO_RUN, seq)
+            f"SELECT data FROM entries WHERE {ENTRY_KEY}", (DEMO_RUN, seq)
         ).fetchone()
     conn.close()
     return bytes(row[0])
@@ -78,7 +79,7 @@ def test_a_corrupt_entry_names_the_journal_run_and_seq(
     runner: CliRunner, demo_journal: Path
 ) -> None:
     original = _stored(demo_journal, 5)
-    corrupt = original.replace(b'"supervisor"', b'"SUPERVISOR"')
+    corrupt = original.replace(b"supervisor", b"SUPERVISOR")
     assert corrupt != original
     _store_entry(demo_journal, 5, corrupt, fix_checksum=False)
     out = str(demo_journal.parent / "out.jsonl")
@@ -88,10 +89,10 @@ def test_a_corrupt_entry_names_the_journal_run_and_seq(
 
 
 def test_an_undecodable_entry_names_the_field_path(runner: CliRunner, demo_journal: Path) -> None:
-    data = msgspec.json.decode(_stored(demo_journal, 6))
+    data = msgspec.msgpack.decode(_stored(demo_journal, 6))  # SQLite keeps MessagePack
     assert data["msg"]["type"] == "step_started"
     data["msg"]["attempt"] = "first"
-    _store_entry(demo_journal, 6, msgspec.json.encode(data), fix_checksum=True)
+    _store_entry(demo_journal, 6, msgspec.msgpack.encode(data), fix_checksum=True)
     result = invoke(runner, demo_journal, "replay", DEMO_RUN)
     assert_one_line_error(
         result, str(demo_journal), f"run '{DEMO_RUN}' seq 6", "$.msg.attempt", "Expected `int`"

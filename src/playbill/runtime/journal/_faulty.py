@@ -15,7 +15,7 @@ from typing import final
 
 import attrs
 
-from ..model._entry import EntryRow
+from ..model._entry import EntryCodec, EntryRow
 from ..model._errors import InjectedFaultError
 from ._store import CommitFeed, JournalStore, RunInfo, SnapshotRow, StoredRow, check_dense
 
@@ -44,6 +44,11 @@ class FaultyStore(JournalStore):
     def store(self) -> JournalStore:
         """The store under this one."""
         return self._store
+
+    @property
+    def codec(self) -> EntryCodec:
+        """The codec of the store under this one."""
+        return self._store.codec
 
     @property
     def injected(self) -> int:

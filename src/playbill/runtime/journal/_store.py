@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import operator
 import os
 import secrets
 import socket
@@ -25,7 +26,7 @@ from typing import TypeAlias
 
 import msgspec
 
-from ..model._entry import Entry, EntryRow, checksum, decode_entries, decode_entry
+from ..model._entry import JSON_CODEC, Entry, EntryCodec, EntryRow, checksum
 from ..model._errors import CorruptEntryError, SeqConflictError
 
 StoredRow: TypeAlias = tuple[int, bytes, int]
@@ -87,6 +88,11 @@ class JournalStore(abc.ABC):
     Every method is one atomic operation. Backend failures are raised as
     ``StoreError``.
     """
+
+    @property
+    def codec(self) -> EntryCodec:
+        """How the store's rows encode entries (the journal encodes and decodes them)."""
+        return JSON_CODEC
 
     # ------------------------------------------------------------- entries
 
@@ -257,15 +263,45 @@ def holder_is_dead(holder: str) -> bool:
     return False
 
 
-def decode_rows(run_id: str, start: int, rows: Sequence[StoredRow]) -> list[Entry]:
+def decode_rows(
+    run_id: str, start: int, rows: Sequence[StoredRow], codec: EntryCodec = JSON_CODEC
+) -> list[Entry]:
     """Verify and decode stored rows that should hold seqs ``start, start+1, ...``.
 
     Each row's checksum is checked, each entry must decode into the closed
-    union, and each must name this run and the seq it is stored under.
+    union, and each must name this run and the seq it is stored under. The
+    common case (nothing wrong) is checked in bulk, with no Python-level loop
+    per row; only when something is wrong are the rows looked at one by one,
+    so that the error names the lowest bad seq.
 
     Raises:
         CorruptEntryError: The first row that fails, with what is wrong.
     """
+    if not rows:
+        return []
+    seqs, datas, crcs = zip(*rows, strict=True)
+    if seqs != tuple(range(start, start + len(rows))) or list(map(checksum, datas)) != list(crcs):
+        _check_rows(run_id, start, rows)
+    try:
+        entries = codec.decode_many(datas)
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        entries = []
+    if len(entries) != len(rows):  # undecodable, or bytes that split into other entries
+        entries = [_decode_one(run_id, seq, data, codec) for seq, data, _ in rows]
+    if list(map(_SEQ, entries)) != list(seqs) or any(
+        entry_run != run_id for entry_run in map(_RUN_ID, entries)
+    ):
+        for entry, seq in zip(entries, seqs, strict=True):
+            _check_identity(run_id, seq, entry)
+    return entries
+
+
+_SEQ = operator.attrgetter("seq")
+_RUN_ID = operator.attrgetter("run_id")
+
+
+def _check_rows(run_id: str, start: int, rows: Sequence[StoredRow]) -> None:
+    """Raise for the first row out of place or failing its checksum."""
     expected = start
     for seq, data, crc in rows:
         if seq != expected:
@@ -276,15 +312,6 @@ def decode_rows(run_id: str, start: int, rows: Sequence[StoredRow]) -> list[Entr
                 run_id, seq, f"checksum mismatch (stored {crc:#010x}, computed {actual:#010x})"
             )
         expected += 1
-    try:
-        entries = decode_entries([row[1] for row in rows])
-    except (msgspec.ValidationError, msgspec.DecodeError):
-        entries = []
-    if len(entries) != len(rows):  # undecodable, or bytes that split into other entries
-        entries = [_decode_one(run_id, seq, data) for seq, data, _ in rows]
-    for entry, row in zip(entries, rows, strict=True):
-        _check_identity(run_id, row[0], entry)
-    return entries
 
 
 def _check_identity(run_id: str, seq: int, entry: Entry) -> None:
@@ -294,9 +321,9 @@ def _check_identity(run_id: str, seq: int, entry: Entry) -> None:
         )
 
 
-def _decode_one(run_id: str, seq: int, data: bytes) -> Entry:
+def _decode_one(run_id: str, seq: int, data: bytes, codec: EntryCodec) -> Entry:
     try:
-        entry = decode_entry(data)
+        entry = codec.decode_one(data)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         raise CorruptEntryError(run_id, seq, f"undecodable: {exc}") from exc
     _check_identity(run_id, seq, entry)  # here too, so the lowest bad seq is the one named

@@ -1,17 +1,22 @@
-"""The journal entry envelope and its deterministic codec.
+"""The journal entry envelope and its deterministic codecs.
 
-An entry is stored as the JSON encoding of ``Entry``. Encoding is
-deterministic (struct fields in declaration order, dict keys sorted), so the
-same entry always gives the same bytes, on any machine and hash seed. Each
-stored entry also carries a CRC-32 of those bytes, checked on every read.
+An entry's canonical bytes are the JSON encoding of ``Entry`` (exports,
+digests, ``playbill events``). Stores keep them in the encoding their
+``EntryCodec`` names: JSON (PostgreSQL), or the MessagePack encoding of the
+same struct (SQLite, memory), which is smaller and quicker to encode and
+decode. Both are deterministic (struct fields in declaration order, dict keys
+sorted), so the same entry always gives the same bytes, on any machine and
+hash seed, and both decode into the same ``Entry``. Each stored entry also
+carries a CRC-32 of its stored bytes, checked on every read.
 """
 
 from __future__ import annotations
 
 import zlib
-from collections.abc import Sequence
-from typing import TypeAlias
+from collections.abc import Callable, Sequence
+from typing import TypeAlias, final
 
+import attrs
 import msgspec
 
 from ._messages import Message
@@ -131,7 +136,15 @@ def decode_entries(datas: Sequence[bytes]) -> list[Entry]:
     """Decode many entries with one decoder call (much faster than one by one)."""
     if not datas:
         return []
-    entries = _entries_decoder.decode(b"[" + b",".join(datas) + b"]")
+    return _check_versions(_entries_decoder.decode(b"[" + b",".join(datas) + b"]"))
+
+
+def checksum(data: bytes) -> int:
+    """The checksum stored beside an entry's bytes (CRC-32, unsigned)."""
+    return zlib.crc32(data)
+
+
+def _check_versions(entries: list[Entry]) -> list[Entry]:
     for entry in entries:
         if entry.v > FORMAT_VERSION:
             raise msgspec.ValidationError(
@@ -141,6 +154,69 @@ def decode_entries(datas: Sequence[bytes]) -> list[Entry]:
     return entries
 
 
-def checksum(data: bytes) -> int:
-    """The checksum stored beside an entry's bytes (CRC-32, unsigned)."""
-    return zlib.crc32(data)
+_packer = msgspec.msgpack.Encoder(order="deterministic")
+_unpack_entry = msgspec.msgpack.Decoder(Entry)
+_unpack_entries = msgspec.msgpack.Decoder(list[Entry])
+
+
+def pack_entry(entry: Entry) -> bytes:
+    """The MessagePack bytes of an entry, as SQLite and memory journals store it."""
+    return _packer.encode(entry)
+
+
+def unpack_entry(data: bytes) -> Entry:
+    """Decode one MessagePack entry, strictly (see ``decode_entry``)."""
+    return _check_versions([_unpack_entry.decode(data)])[0]
+
+
+def _array_header(n: int) -> bytes:
+    if n < 16:
+        return bytes((0x90 | n,))
+    if n < 0x10000:
+        return b"\xdc" + n.to_bytes(2, "big")
+    return b"\xdd" + n.to_bytes(4, "big")
+
+
+def unpack_entries(datas: Sequence[bytes]) -> list[Entry]:
+    """Decode many MessagePack entries with one decoder call, strictly.
+
+    The entries are read as one MessagePack array (a header, then the
+    entries' bytes one after another): one call, no copy per entry. Bytes
+    that hold more or fewer objects than entries give a list of another
+    length, which the caller checks.
+
+    Raises:
+        msgspec.ValidationError: A field has the wrong type, a tag or a field
+            is unknown, or an entry is from a newer format.
+        msgspec.DecodeError: The bytes are not MessagePack.
+    """
+    if not datas:
+        return []
+    return _check_versions(_unpack_entries.decode(_array_header(len(datas)) + b"".join(datas)))
+
+
+@final
+@attrs.frozen
+class EntryCodec:
+    """How a store encodes the entries it keeps (see the module docstring).
+
+    Attributes:
+        name: ``json`` or ``msgpack``.
+        encode: One entry's stored bytes.
+        decode_many: Many entries' stored bytes, decoded with one call; the
+            result may hold another number of entries when bytes are damaged.
+        decode_one: One entry's stored bytes, decoded strictly (errors name
+            the field's path, ``$.msg.step``).
+    """
+
+    name: str
+    encode: Callable[[Entry], bytes]
+    decode_many: Callable[[Sequence[bytes]], list[Entry]]
+    decode_one: Callable[[bytes], Entry]
+
+
+JSON_CODEC = EntryCodec("json", encode_entry, decode_entries, decode_entry)
+"""Entries stored as their canonical JSON (PostgreSQL journals, SQLite schema 1)."""
+
+MSGPACK_CODEC = EntryCodec("msgpack", pack_entry, unpack_entries, unpack_entry)
+"""Entries stored as MessagePack (SQLite schema 2, memory journals)."""
