@@ -10,6 +10,7 @@ commit: drop entries, add entries after them, pick a snapshot.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterable, Sequence
 from typing import Protocol, final
 
@@ -94,6 +95,7 @@ def stamp(
     remaining append with its entries as decoded back from their bytes.
     """
     encode = codec.encode
+    crc32 = zlib.crc32  # what ``checksum`` computes, without a Python call per entry
     rows: list[EntryRow] = []
     add_row = rows.append
     done: Done = []
@@ -111,7 +113,7 @@ def stamp(
                 seq += 1
                 entry = draft.stamp(run_id, seq, at_us)
                 data = encode(entry)
-                add_row((seq, at_us, data, checksum(data)))
+                add_row((seq, at_us, data, crc32(data)))
                 add_entry(entry)
         except Exception as exc:  # not a Draft, or not encodable
             del rows[start:]

@@ -20,6 +20,7 @@ import operator
 import os
 import secrets
 import socket
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TypeAlias
@@ -280,7 +281,8 @@ def decode_rows(
     if not rows:
         return []
     seqs, datas, crcs = zip(*rows, strict=True)
-    if seqs != tuple(range(start, start + len(rows))) or list(map(checksum, datas)) != list(crcs):
+    # ``checksum`` is zlib.crc32: mapped directly, the whole pass stays in C
+    if seqs != tuple(range(start, start + len(rows))) or tuple(map(zlib.crc32, datas)) != crcs:
         _check_rows(run_id, start, rows)
     try:
         entries = codec.decode_many(datas)
@@ -288,9 +290,7 @@ def decode_rows(
         entries = []
     if len(entries) != len(rows):  # undecodable, or bytes that split into other entries
         entries = [_decode_one(run_id, seq, data, codec) for seq, data, _ in rows]
-    if list(map(_SEQ, entries)) != list(seqs) or any(
-        entry_run != run_id for entry_run in map(_RUN_ID, entries)
-    ):
+    if tuple(map(_SEQ, entries)) != seqs or set(map(_RUN_ID, entries)) != {run_id}:
         for entry, seq in zip(entries, seqs, strict=True):
             _check_identity(run_id, seq, entry)
     return entries
