@@ -96,6 +96,7 @@ def stamp(
     """
     encode = codec.encode
     crc32 = zlib.crc32  # what ``checksum`` computes, without a Python call per entry
+    sealed = codec.stored_crc  # a sealed record's checksum is known without computing it
     rows: list[EntryRow] = []
     add_row = rows.append
     done: Done = []
@@ -113,7 +114,7 @@ def stamp(
                 seq += 1
                 entry = draft.stamp(run_id, seq, at_us)
                 data = encode(entry)
-                add_row((seq, at_us, data, crc32(data)))
+                add_row((seq, at_us, data, crc32(data) if sealed is None else sealed))
                 add_entry(entry)
         except Exception as exc:  # not a Draft, or not encodable
             del rows[start:]

@@ -114,6 +114,10 @@ class FaultyStore(JournalStore):
         """See ``JournalStore.read_rows``."""
         return self._store.read_rows(run_id, start, stop)
 
+    def read_data(self, run_id: str, start: int, stop: int | None) -> list[bytes] | None:
+        """See ``JournalStore.read_data``."""
+        return self._store.read_data(run_id, start, stop)
+
     def run_info(self, run_id: str) -> RunInfo | None:
         """See ``JournalStore.run_info``."""
         return self._store.run_info(run_id)

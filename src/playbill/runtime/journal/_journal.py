@@ -33,7 +33,14 @@ from ..model._messages import Message, RunCancelled, RunCompleted, RunFailed
 from ..model._state import RunState, decode_state, initial_state
 from ..model._values import ControlRequest
 from ._keeper import StateKeeper
-from ._store import CommitFeed, JournalStore, RunInfo, decode_rows, default_holder
+from ._store import (
+    CommitFeed,
+    JournalStore,
+    RunInfo,
+    decode_data,
+    decode_rows,
+    default_holder,
+)
 from ._writer import JournalWriter, wall_clock_us
 
 logger = logging.getLogger(__name__)
@@ -323,10 +330,16 @@ class Journal:
         end = last + 1 if stop is None else min(stop, last + 1)
         if end <= start:
             return []
+        codec = self._store.codec
+        if codec.stored_crc is not None:  # the cheap read, when nothing is wrong
+            datas = self._store.read_data(run_id, start, end)
+            if datas is not None and len(datas) == end - start:
+                fast = decode_data(run_id, start, datas, codec)
+                if fast is not None:
+                    return fast
         rows = self._store.read_rows(run_id, start, end)
-        entries = decode_rows(
-            run_id, start, rows, self._store.codec
-        )  # raises on a gap or damage inside
+        # raises on a gap or damage inside
+        entries = decode_rows(run_id, start, rows, codec)
         if len(entries) < end - start:
             missing = start + len(entries)
             raise CorruptEntryError(run_id, missing, f"missing: the run's last seq is {last}")

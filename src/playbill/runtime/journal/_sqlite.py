@@ -17,18 +17,19 @@ waits up to ``busy_timeout_s`` for another process's write to finish.
 from __future__ import annotations
 
 import functools
+import operator
 import secrets
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from itertools import chain
 from pathlib import Path
-from typing import Literal, final
+from typing import Any, Literal, final
 
 import attrs
 import msgspec
 
-from ..model._entry import MSGPACK_CODEC, EntryCodec, EntryRow, checksum
+from ..model._entry import SEALED_CODEC, SEALED_CRC, EntryCodec, EntryRow, checksum
 from ..model._errors import (
     LeaseLostError,
     NotAJournalError,
@@ -61,10 +62,11 @@ SEQ_BITS = 32
 """An entry's key is ``run << SEQ_BITS | seq``: a run holds at most 2**32 - 1 entries."""
 
 # ``runs`` numbers each run when its first entry is written; ``entries`` is a
-# plain rowid table keyed by ``run << 32 | seq`` holding the MessagePack
-# bytes and their CRC-32, so a commit appends to one B-tree with an integer
-# key (no text key repeated in every row, no second index) and a replay reads
-# one contiguous range. A run's last seq and time are read from its last
+# plain rowid table keyed by ``run << 32 | seq`` holding one sealed
+# MessagePack record per entry (its CRC-32 inside: no checksum column), so a
+# commit appends to one B-tree with an integer key and one value per row (no
+# text key repeated in every row, no second index) and a replay reads one
+# contiguous range of one column. A run's last seq and time are read from its last
 # entry by a rowid seek, so a commit dirties only the pages of the entries it
 # adds, and listing runs stays cheap however long they are.
 _SCHEMA = (
@@ -75,8 +77,7 @@ _SCHEMA = (
 )""",
     """CREATE TABLE entries (
     key INTEGER PRIMARY KEY,
-    data BLOB NOT NULL,
-    crc INTEGER NOT NULL
+    data BLOB NOT NULL
 )""",
     """CREATE TABLE leases (
     run_id TEXT PRIMARY KEY,
@@ -116,6 +117,9 @@ SELECT
     (SELECT holder FROM leases WHERE run_id = ?1),
     (SELECT max(key) FROM entries WHERE key > ?2 AND key < ?3)
 """
+_READ_ROWS = "SELECT key - ?1, data FROM entries WHERE key >= ?2 AND key < ?3"
+_READ_DATA = "SELECT data FROM entries WHERE key >= ?2 AND key < ?3"  # ?1: unused
+_first = operator.itemgetter(0)
 _LAST_KEY = "SELECT max(key) FROM entries WHERE key > ? AND key < ?"
 _RUN_NUMBER = "SELECT id FROM runs WHERE run_id = ?"
 _INSERT_RUN = "INSERT INTO runs (run_id, first_us) VALUES (?, ?)"
@@ -130,11 +134,13 @@ _MAX_ROWS_PER_INSERT = 128
 @functools.cache
 def _insert_sql(n: int) -> str:
     # One multi-row INSERT binds a batch with one call, about 20 % faster per
-    # row than executemany. ``?1`` is the run's base key, shared by every row;
-    # each row binds its EntryRow as is, ``(seq, at_us, data, crc)``, and the
-    # time is not stored (it is in the entry; only the run's first is kept).
-    values = (f"(?1 + ?{2 + 4 * i}, ?{4 + 4 * i}, ?{5 + 4 * i})" for i in range(n))
-    return "INSERT INTO entries (key, data, crc) VALUES " + ", ".join(values)
+    # row than executemany. Each row binds its EntryRow as is, ``(seq, at_us,
+    # data, crc)``: the time is in the entry (only the run's first is kept)
+    # and the CRC in the record. The last parameter, ``?{4n+1}``, is the run's
+    # base key, shared by every row (last, so that every parameter is counted).
+    base = f"?{4 * n + 1}"
+    values = (f"({base} + ?{1 + 4 * i}, ?{3 + 4 * i})" for i in range(n))
+    return "INSERT INTO entries (key, data) VALUES " + ", ".join(values)
 
 
 def _run_info(row: tuple[str, int, int, int, bytes]) -> RunInfo:
@@ -148,17 +154,17 @@ def _run_info(row: tuple[str, int, int, int, bytes]) -> RunInfo:
 
 
 class _Time(msgspec.Struct):
-    """The time of an entry, decoded from its MessagePack without the rest."""
+    """The time of an entry, decoded from its record without the rest."""
 
     at_us: int
 
 
-_time_decoder = msgspec.msgpack.Decoder(_Time)
+_time_decoder = msgspec.msgpack.Decoder(tuple[_Time, int])  # a sealed record
 
 
 def _entry_time(data: bytes, default: int) -> int:
     try:
-        return _time_decoder.decode(data).at_us
+        return _time_decoder.decode(data)[0].at_us
     except (msgspec.ValidationError, msgspec.DecodeError):
         return default  # a damaged entry: reading it says what is wrong
 
@@ -270,8 +276,8 @@ class SqliteStore(JournalStore):
 
     @property
     def codec(self) -> EntryCodec:
-        """Entries are stored as MessagePack (schema version 2)."""
-        return MSGPACK_CODEC
+        """Entries are stored as sealed MessagePack records (schema version 2)."""
+        return SEALED_CODEC
 
     # ------------------------------------------------------------- entries
 
@@ -322,7 +328,9 @@ class SqliteStore(JournalStore):
             raise StoreError(f"{self.path}: a run holds at most {_SEQ_LIMIT - 1} entries")
         for start in range(0, len(rows), _MAX_ROWS_PER_INSERT):
             chunk = rows[start : start + _MAX_ROWS_PER_INSERT]
-            self._conn.execute(_insert_sql(len(chunk)), [base, *chain.from_iterable(chunk)])
+            params = list(chain.from_iterable(chunk))
+            params.append(base)
+            self._conn.execute(_insert_sql(len(chunk)), params)
 
     def import_rows(self, run_id: str, rows: Sequence[EntryRow]) -> None:
         """See ``JournalStore.import_rows``."""
@@ -348,17 +356,23 @@ class SqliteStore(JournalStore):
         return int(row[0]) - base if row[0] is not None else 0
 
     def read_rows(self, run_id: str, start: int, stop: int | None) -> list[StoredRow]:
-        """See ``JournalStore.read_rows``."""
+        """See ``JournalStore.read_rows``; each row's checksum is ``SEALED_CRC``."""
+        return [
+            (seq, data, SEALED_CRC) for seq, data in self._select(_READ_ROWS, run_id, start, stop)
+        ]
+
+    def read_data(self, run_id: str, start: int, stop: int | None) -> list[bytes] | None:
+        """See ``JournalStore.read_data``: the records alone, one column."""
+        return list(map(_first, self._select(_READ_DATA, run_id, start, stop)))
+
+    def _select(self, sql: str, run_id: str, start: int, stop: int | None) -> list[Any]:
         with self._errors():
             number = self._number(run_id)
             if number is None:
                 return []
             base = number << SEQ_BITS
             end = _SEQ_LIMIT if stop is None else max(0, min(stop, _SEQ_LIMIT))
-            return self._conn.execute(
-                "SELECT key - ?1, data, crc FROM entries WHERE key >= ?2 AND key < ?3",
-                (base, base + max(start, 0), base + end),
-            ).fetchall()
+            return self._conn.execute(sql, (base, base + max(start, 0), base + end)).fetchall()
 
     def run_info(self, run_id: str) -> RunInfo | None:
         """See ``JournalStore.run_info``."""

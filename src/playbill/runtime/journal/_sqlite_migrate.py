@@ -2,7 +2,8 @@
 
 Schema 1 kept each entry as its JSON in a table keyed by ``(run_id, seq)``,
 with its time in a column of its own. Schema 2 (``SqliteStore``) numbers the
-runs and keeps each entry as MessagePack in a rowid table keyed by
+runs and keeps each entry as a sealed MessagePack record (its CRC-32 inside)
+in a rowid table keyed by
 ``run << 32 | seq``. ``migrate_sqlite`` upgrades a file in one transaction:
 every entry is verified (checksum, decoding, run and seq) as any read does,
 re-encoded, and checked to decode back to the very same entry; snapshots,
@@ -16,7 +17,7 @@ import sqlite3
 import time
 from pathlib import Path
 
-from ..model._entry import JSON_CODEC, MSGPACK_CODEC, checksum
+from ..model._entry import JSON_CODEC, SEALED_CODEC
 from ..model._errors import JournalError, NotAJournalError, StoreError, WriterConflictError
 from ._postgres_schema import SchemaMigration, SchemaVersionError
 from ._sqlite import _SCHEMA, APPLICATION_ID, SCHEMA_VERSION, SEQ_BITS, SqliteStore
@@ -111,14 +112,11 @@ def _move_entries(conn: sqlite3.Connection, run_id: str, base: int) -> int:
         if not rows:
             return start - 1
         entries = decode_rows(run_id, start, rows, JSON_CODEC)
-        datas = [MSGPACK_CODEC.encode(entry) for entry in entries]
-        if MSGPACK_CODEC.decode_many(datas) != entries:
+        datas = [SEALED_CODEC.encode(entry) for entry in entries]
+        if SEALED_CODEC.decode_many(datas) != entries:
             raise JournalError(f"run {run_id!r}: entries from seq {start} do not re-encode")
+        keys = [base + entry.seq for entry in entries]
         conn.executemany(
-            "INSERT INTO entries (key, data, crc) VALUES (?, ?, ?)",
-            [
-                (base + entry.seq, data, checksum(data))
-                for entry, data in zip(entries, datas, strict=True)
-            ],
+            "INSERT INTO entries (key, data) VALUES (?, ?)", zip(keys, datas, strict=True)
         )
         start += len(rows)

@@ -138,6 +138,17 @@ class JournalStore(abc.ABC):
     def read_rows(self, run_id: str, start: int, stop: int | None) -> list[StoredRow]:
         """The stored rows with ``start <= seq < stop`` (no upper bound if None), by seq."""
 
+    def read_data(self, run_id: str, start: int, stop: int | None) -> list[bytes] | None:
+        """The stored bytes alone of the rows ``read_rows`` would give, or None.
+
+        A store whose records carry their own checksum (its codec's
+        ``stored_crc``) may implement this cheaper read; the journal then
+        verifies and decodes the bytes in bulk, and reads ``read_rows``
+        instead when anything is wrong, to name what. None (the default):
+        the store has no such read.
+        """
+        return None
+
     @abc.abstractmethod
     def run_info(self, run_id: str) -> RunInfo | None:
         """What is known about one run, or None if it has no entry."""
@@ -262,6 +273,32 @@ def holder_is_dead(holder: str) -> bool:
         stat = Path(f"/proc/{pid}/stat").read_text()
         return stat[stat.rindex(")") + 2] in "ZX"
     return False
+
+
+def decode_data(
+    run_id: str, start: int, datas: Sequence[bytes], codec: EntryCodec
+) -> list[Entry] | None:
+    """Records that should hold seqs ``start, start+1, ...``, verified and decoded in bulk.
+
+    For a codec whose records carry their own checksum. Returns None when
+    anything is wrong (a record missing, damaged, undecodable, or naming
+    another run or seq): read the rows with ``decode_rows`` to learn what.
+    """
+    if not datas:
+        return []
+    if set(map(zlib.crc32, datas)) != {codec.stored_crc}:
+        return None
+    try:
+        entries = codec.decode_many(datas)
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        return None
+    if (
+        len(entries) != len(datas)
+        or tuple(map(_SEQ, entries)) != tuple(range(start, start + len(datas)))
+        or set(map(_RUN_ID, entries)) != {run_id}
+    ):
+        return None
+    return entries
 
 
 def decode_rows(

@@ -1,17 +1,24 @@
 """The journal entry envelope and its deterministic codecs.
 
 An entry's canonical bytes are the JSON encoding of ``Entry`` (exports,
-digests, ``playbill events``). Stores keep them in the encoding their
-``EntryCodec`` names: JSON (PostgreSQL), or the MessagePack encoding of the
-same struct (SQLite, memory), which is smaller and quicker to encode and
-decode. Both are deterministic (struct fields in declaration order, dict keys
-sorted), so the same entry always gives the same bytes, on any machine and
-hash seed, and both decode into the same ``Entry``. Each stored entry also
-carries a CRC-32 of its stored bytes, checked on every read.
+digests, ``playbill events``). Stores keep entries in the encoding their
+``EntryCodec`` names: JSON (PostgreSQL), the MessagePack encoding of the same
+struct (memory), or that MessagePack sealed with its own checksum (SQLite).
+MessagePack is smaller and quicker to encode and decode. Every encoding is
+deterministic (struct fields in declaration order, dict keys sorted), so the
+same entry always gives the same bytes, on any machine and hash seed, and
+all decode into the same ``Entry``. Each stored entry also carries a CRC-32
+of its stored bytes, checked on every read.
+
+A sealed entry is one MessagePack array ``[entry, check]``: ``check`` is a
+uint32 whose four bytes are the CRC-32 (little-endian) of everything before
+them. The CRC-32 of the whole record is then always ``SEALED_CRC``, so the
+record verifies with one ``zlib.crc32`` call and needs no checksum column.
 """
 
 from __future__ import annotations
 
+import operator
 import zlib
 from collections.abc import Callable, Sequence
 from typing import TypeAlias, final
@@ -207,16 +214,57 @@ class EntryCodec:
             result may hold another number of entries when bytes are damaged.
         decode_one: One entry's stored bytes, decoded strictly (errors name
             the field's path, ``$.msg.step``).
+        stored_crc: For sealed records, the CRC-32 every intact record has
+            (``SEALED_CRC``); None when each record's checksum is its own.
     """
 
     name: str
     encode: Callable[[Entry], bytes]
     decode_many: Callable[[Sequence[bytes]], list[Entry]]
     decode_one: Callable[[bytes], Entry]
+    stored_crc: int | None = None
+    """The checksum of every intact record, when the records carry their own."""
 
 
 JSON_CODEC = EntryCodec("json", encode_entry, decode_entries, decode_entry)
 """Entries stored as their canonical JSON (PostgreSQL journals, SQLite schema 1)."""
 
 MSGPACK_CODEC = EntryCodec("msgpack", pack_entry, unpack_entries, unpack_entry)
-"""Entries stored as MessagePack (SQLite schema 2, memory journals)."""
+"""Entries stored as MessagePack (memory journals)."""
+
+SEALED_CRC = 0x2144DF1C
+"""The CRC-32 of any bytes followed by their own CRC-32, little-endian (the CRC residue)."""
+
+_UNSEALED = 0xFFFFFFFF  # encodes as a uint32 (0xce and four bytes), overwritten by the seal
+_unseal_many = msgspec.msgpack.Decoder(list[tuple[Entry, int]])
+_first = operator.itemgetter(0)
+
+
+def seal_entry(entry: Entry) -> bytes:
+    """The sealed MessagePack record of an entry, as SQLite journals store it."""
+    return reseal(_packer.encode((entry, _UNSEALED)))
+
+
+def reseal(record: bytes) -> bytes:
+    """The record with its last four bytes replaced by the CRC-32 of the rest."""
+    head = record[:-4]
+    return head + zlib.crc32(head).to_bytes(4, "little")
+
+
+def unseal_entries(records: Sequence[bytes]) -> list[Entry]:
+    """Decode many sealed records with one call (see ``unpack_entries``); not verified."""
+    if not records:
+        return []
+    pairs = _unseal_many.decode(_array_header(len(records)) + b"".join(records))
+    return _check_versions(list(map(_first, pairs)))
+
+
+def unseal_entry(record: bytes) -> Entry:
+    """Decode one sealed record, strictly (errors name the entry's path); not verified."""
+    if len(record) < 6 or record[0] != 0x92 or record[-5] != 0xCE:
+        raise msgspec.DecodeError("not a sealed MessagePack record")
+    return _check_versions([_unpack_entry.decode(memoryview(record)[1:-5])])[0]
+
+
+SEALED_CODEC = EntryCodec("sealed", seal_entry, unseal_entries, unseal_entry, SEALED_CRC)
+"""Entries stored as sealed MessagePack records (SQLite schema 2)."""
