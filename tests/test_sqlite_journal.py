@@ -10,6 +10,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+import trio
 
 from playbill.runtime import Journal, MemoryJournal, SqliteJournal, open_journal
 from playbill.runtime.journal._sqlite import APPLICATION_ID, SCHEMA_VERSION, SqliteStore
@@ -139,3 +140,18 @@ async def test_a_new_journal_creates_its_directory(tmp_path: Path) -> None:
     with pytest.raises(NotAJournalError):
         SqliteJournal(tmp_path / "missing" / "journal.db", create=False)
     assert not (tmp_path / "missing").exists()
+
+
+def test_memory_is_sqlites_in_memory_database_not_a_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+
+    async def main() -> list[int]:
+        with SqliteJournal(":memory:") as journal:
+            async with journal.writer("run-a") as w:
+                await w.append([note("kept in memory")])
+            return [e.seq for e in await journal.read("run-a")]
+
+    assert trio.run(main) == [1]
+    assert list(tmp_path.iterdir()) == []

@@ -251,7 +251,7 @@ class SqliteStore(JournalStore):
         mode = conn.execute(query).fetchone()[0]
         if read_only:
             return
-        if mode != "wal":
+        if mode != "wal" and not (mode == "memory" and self.path == ":memory:"):
             raise NotAJournalError(self.path, f"cannot switch to WAL mode (got {mode!r})")
 
     @contextmanager
