@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import zlib
 from pathlib import Path
 
+import msgspec
 import pytest
 import trio
 
 from playbill.runtime import Journal, MemoryJournal, SqliteJournal, open_journal
 from playbill.runtime.journal._sqlite import APPLICATION_ID, SCHEMA_VERSION, SqliteStore
-from playbill.runtime.model._entry import Draft
+from playbill.runtime.model._entry import Draft, Entry
 from playbill.runtime.model._errors import (
     CorruptEntryError,
     JournalError,
@@ -155,3 +157,21 @@ def test_memory_is_sqlites_in_memory_database_not_a_file(
 
     assert trio.run(main) == [1]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_stored_record_is_the_entry_sealed_with_its_crc(tmp_path: Path) -> None:
+    """The format docs/journal.md gives: [entry, check], CRC-32 residue 0x2144DF1C."""
+    path = tmp_path / "journal.db"
+
+    async def main() -> Entry:
+        with SqliteJournal(path) as journal:
+            async with journal.writer("run-a") as w:
+                return (await w.append([note("sealed")]))[0]
+
+    entry = trio.run(main)
+    conn = sqlite3.connect(path)
+    ((record,),) = conn.execute("SELECT data FROM entries").fetchall()
+    conn.close()
+    head = msgspec.msgpack.Encoder(order="deterministic").encode((entry, 0xFFFFFFFF))[:-4]
+    assert record == head + zlib.crc32(head).to_bytes(4, "little")
+    assert zlib.crc32(record) == 0x2144DF1C
