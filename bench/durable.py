@@ -5,7 +5,7 @@ of ``python -m bench``. Each figure is the median of 3 repeats; each repeat
 measures every case, each into a new SQLite file (WAL, ``synchronous=NORMAL``).
 
 (a) reference: the same encoded entry bytes the journal stores (a heartbeat,
-    about 230 bytes; see ``bench/journal_append.py``) inserted with
+    185 bytes of sealed MessagePack; see ``bench/journal_append.py``) inserted with
     ``executemany`` into a plain two-column table, 256 rows per transaction;
     and, for (c), 100 rows per transaction (the most its commits can hold);
 (b) playbill, one appender appending 256 drafts per call to a

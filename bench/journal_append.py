@@ -36,7 +36,7 @@ if __package__ in (None, ""):  # run as a script: import ``bench`` and ``playbil
 
 from bench._report import machine
 from playbill.runtime import SqliteJournal
-from playbill.runtime.model._entry import FORMAT_VERSION, Draft, Entry, encode_entry
+from playbill.runtime.model._entry import FORMAT_VERSION, SEALED_CODEC, Draft, Entry
 from playbill.runtime.model._messages import Heartbeat
 
 RUN_ID = "bench-run"
@@ -50,9 +50,9 @@ DRAFT = Draft(
 
 
 def encoded_entries(n: int) -> list[bytes]:
-    """The bytes the journal would store for n appends of DRAFT."""
+    """The bytes a SQLite journal stores for n appends of DRAFT (sealed MessagePack records)."""
     return [
-        encode_entry(
+        SEALED_CODEC.encode(
             Entry(
                 v=FORMAT_VERSION,
                 run_id=RUN_ID,

@@ -26,6 +26,9 @@ STORE_PARAMS = [
 ]
 """``STORE_KINDS`` for ``parametrize``, the PostgreSQL one marked ``postgres``."""
 
+ENTRY_KEY = "key = ((SELECT id FROM runs WHERE run_id = ?) << 32) + ?"
+"""Where a SQLite journal keeps a run's entry (its run's number << 32 | seq)."""
+
 
 class StoreUnderTest:
     """Storage that outlives the journals opened over it."""
@@ -75,10 +78,10 @@ class StoreUnderTest:
         conn = sqlite3.connect(self.path)
         with conn:
             (data,) = conn.execute(
-                "SELECT data FROM entries WHERE run_id = ? AND seq = ?", (run_id, seq)
+                f"SELECT data FROM entries WHERE {ENTRY_KEY}", (run_id, seq)
             ).fetchone()
             conn.execute(
-                "UPDATE entries SET data = ? WHERE run_id = ? AND seq = ?",
+                f"UPDATE entries SET data = ? WHERE {ENTRY_KEY}",
                 (mutate(data), run_id, seq),
             )
         conn.close()

@@ -12,7 +12,10 @@ import pytest
 from journal_conformance import Backend, JournalConformance
 from playbill.runtime import Journal, MemoryJournal, SqliteJournal
 from playbill.runtime.journal._memory import MemoryStore
-from playbill.runtime.model._entry import checksum
+from playbill.runtime.model._entry import checksum, reseal
+
+ENTRY_KEY = "key = ((SELECT id FROM runs WHERE run_id = ?) << 32) + ?"
+"""Where a SQLite journal keeps a run's entry (its run's number << 32 | seq)."""
 
 
 class MemoryBackend(Backend):
@@ -53,14 +56,16 @@ class SqliteBackend(Backend):
     def corrupt(
         self, run_id: str, seq: int, mutate: Callable[[bytes], bytes], *, fix_crc: bool = False
     ) -> None:
+        # A SQLite record carries its own CRC-32 (its last four bytes): fixing
+        # it is sealing the damaged record again.
         with sqlite3.connect(self.path) as conn:
-            data, crc = conn.execute(
-                "SELECT data, crc FROM entries WHERE run_id = ? AND seq = ?", (run_id, seq)
+            (data,) = conn.execute(
+                f"SELECT data FROM entries WHERE {ENTRY_KEY}", (run_id, seq)
             ).fetchone()
             damaged = mutate(data)
             conn.execute(
-                "UPDATE entries SET data = ?, crc = ? WHERE run_id = ? AND seq = ?",
-                (damaged, checksum(damaged) if fix_crc else crc, run_id, seq),
+                f"UPDATE entries SET data = ? WHERE {ENTRY_KEY}",
+                (reseal(damaged) if fix_crc else damaged, run_id, seq),
             )
         conn.close()
 

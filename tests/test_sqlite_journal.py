@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import zlib
 from pathlib import Path
 
+import msgspec
 import pytest
+import trio
 
 from playbill.runtime import Journal, MemoryJournal, SqliteJournal, open_journal
 from playbill.runtime.journal._sqlite import APPLICATION_ID, SCHEMA_VERSION, SqliteStore
-from playbill.runtime.model._entry import Draft
+from playbill.runtime.model._entry import Draft, Entry
 from playbill.runtime.model._errors import (
     CorruptEntryError,
     JournalError,
@@ -98,7 +101,10 @@ async def test_a_gap_in_the_stored_run_is_reported(tmp_path: Path) -> None:
         async with journal.writer("run-a") as w:
             await w.append([note(str(i)) for i in range(5)])
         with sqlite3.connect(path) as conn:
-            conn.execute("DELETE FROM entries WHERE run_id = 'run-a' AND seq = 3")
+            conn.execute(  # the entry's key is its run's number << 32 | its seq
+                "DELETE FROM entries"
+                " WHERE key = (SELECT id << 32 FROM runs WHERE run_id = 'run-a') + 3"
+            )
         conn.close()
         with pytest.raises(CorruptEntryError) as info:
             await journal.read("run-a")
@@ -138,3 +144,36 @@ async def test_a_new_journal_creates_its_directory(tmp_path: Path) -> None:
     with pytest.raises(NotAJournalError):
         SqliteJournal(tmp_path / "missing" / "journal.db", create=False)
     assert not (tmp_path / "missing").exists()
+
+
+def test_memory_is_sqlites_in_memory_database_not_a_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+
+    async def main() -> list[int]:
+        with SqliteJournal(":memory:") as journal:
+            async with journal.writer("run-a") as w:
+                await w.append([note("kept in memory")])
+            return [e.seq for e in await journal.read("run-a")]
+
+    assert trio.run(main) == [1]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_stored_record_is_the_entry_sealed_with_its_crc(tmp_path: Path) -> None:
+    """The format docs/journal.md gives: [entry, check], CRC-32 residue 0x2144DF1C."""
+    path = tmp_path / "journal.db"
+
+    async def main() -> Entry:
+        with SqliteJournal(path) as journal:
+            async with journal.writer("run-a") as w:
+                return (await w.append([note("sealed")]))[0]
+
+    entry = trio.run(main)
+    conn = sqlite3.connect(path)
+    ((record,),) = conn.execute("SELECT data FROM entries").fetchall()
+    conn.close()
+    head = msgspec.msgpack.Encoder(order="deterministic").encode((entry, 0xFFFFFFFF))[:-4]
+    assert record == head + zlib.crc32(head).to_bytes(4, "little")
+    assert zlib.crc32(record) == 0x2144DF1C

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-import zlib
 from pathlib import Path
 
 import msgspec
@@ -13,6 +12,7 @@ from click.testing import CliRunner
 
 from playbill.cli import cli
 from playbill.runtime.logic._reducer import fold
+from playbill.runtime.model._entry import reseal
 from playbill.runtime.model._errors import CorruptEntryError, NotAJournalError
 from playbill.runtime.model._state import state_digest
 
@@ -22,26 +22,28 @@ READ_COMMANDS = [
     ["replay", DEMO_RUN],
 ]
 
+ENTRY_KEY = "key = ((SELECT id FROM runs WHERE run_id = ?) << 32) + ?"
+"""Where a SQLite journal keeps a run's entry (its run's number << 32 | seq)."""
+
 
 def _store_entry(journal: Path, seq: int, data: bytes, *, fix_checksum: bool) -> None:
-    """Overwrite a stored entry's bytes behind the journal's back."""
+    """Overwrite a stored entry's bytes behind the journal's back.
+
+    A SQLite record carries its own CRC-32 (its last four bytes): fixing the
+    checksum is sealing the record again.
+    """
     with sqlite3.connect(journal) as conn:
-        if fix_checksum:
-            conn.execute(
-                "UPDATE entries SET data = ?, crc = ? WHERE run_id = ? AND seq = ?",
-                (data, zlib.crc32(data), DEMO_RUN, seq),
-            )
-        else:
-            conn.execute(
-                "UPDATE entries SET data = ? WHERE run_id = ? AND seq = ?", (data, DEMO_RUN, seq)
-            )
+        conn.execute(
+            f"UPDATE entries SET data = ? WHERE {ENTRY_KEY}",
+            (reseal(data) if fix_checksum else data, DEMO_RUN, seq),
+        )
     conn.close()
 
 
 def _stored(journal: Path, seq: int) -> bytes:
     with sqlite3.connect(journal) as conn:
         row = conn.execute(
-            "SELECT data FROM entries WHERE run_id = ? AND seq = ?", (DEMO_RUN, seq)
+            f"SELECT data FROM entries WHERE {ENTRY_KEY}", (DEMO_RUN, seq)
         ).fetchone()
     conn.close()
     return bytes(row[0])
@@ -78,7 +80,7 @@ def test_a_corrupt_entry_names_the_journal_run_and_seq(
     runner: CliRunner, demo_journal: Path
 ) -> None:
     original = _stored(demo_journal, 5)
-    corrupt = original.replace(b'"supervisor"', b'"SUPERVISOR"')
+    corrupt = original.replace(b"supervisor", b"SUPERVISOR")
     assert corrupt != original
     _store_entry(demo_journal, 5, corrupt, fix_checksum=False)
     out = str(demo_journal.parent / "out.jsonl")
@@ -88,10 +90,12 @@ def test_a_corrupt_entry_names_the_journal_run_and_seq(
 
 
 def test_an_undecodable_entry_names_the_field_path(runner: CliRunner, demo_journal: Path) -> None:
-    data = msgspec.json.decode(_stored(demo_journal, 6))
+    # SQLite keeps a MessagePack record [entry, check]; check is a uint32, sealed below
+    data, _ = msgspec.msgpack.decode(_stored(demo_journal, 6))
     assert data["msg"]["type"] == "step_started"
     data["msg"]["attempt"] = "first"
-    _store_entry(demo_journal, 6, msgspec.json.encode(data), fix_checksum=True)
+    record = msgspec.msgpack.encode([data, 0xFFFFFFFF])
+    _store_entry(demo_journal, 6, record, fix_checksum=True)
     result = invoke(runner, demo_journal, "replay", DEMO_RUN)
     assert_one_line_error(
         result, str(demo_journal), f"run '{DEMO_RUN}' seq 6", "$.msg.attempt", "Expected `int`"

@@ -123,7 +123,7 @@ _COMMANDS = {
     "migrate": LazyCommand(
         "._cmd_migrate",
         "migrate",
-        "Create or upgrade the journal's schema (for --journal postgresql://...).",
+        "Create or upgrade the journal's schema (a SQLite file or postgresql://...).",
     ),
 }
 """Every command of ``playbill``: where it is defined, and its help's first paragraph."""

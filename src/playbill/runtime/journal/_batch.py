@@ -10,6 +10,7 @@ commit: drop entries, add entries after them, pick a snapshot.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterable, Sequence
 from typing import Protocol, final
 
@@ -17,15 +18,7 @@ import attrs
 import outcome
 import trio
 
-from ..model._entry import (
-    Draft,
-    Entry,
-    EntryRow,
-    checksum,
-    decode_entries,
-    decode_entry,
-    encode_entry,
-)
+from ..model._entry import JSON_CODEC, Draft, Entry, EntryCodec, EntryRow, checksum
 from ..model._errors import InvalidEntryError
 from ..model._state import RunState
 
@@ -90,13 +83,20 @@ class BatchHook(Protocol):
 
 
 def stamp(
-    run_id: str, batch: Iterable[Append], last_seq: int, at_us: int
+    run_id: str,
+    batch: Iterable[Append],
+    last_seq: int,
+    at_us: int,
+    codec: EntryCodec = JSON_CODEC,
 ) -> tuple[list[EntryRow], Done]:
     """Stamp and encode the batch; fail (and settle) the appends that cannot be stored.
 
-    Returns the rows, and each remaining append with its entries as decoded
-    back from their bytes.
+    Returns the rows (encoded with ``codec``, the store's), and each
+    remaining append with its entries as decoded back from their bytes.
     """
+    encode = codec.encode
+    crc32 = zlib.crc32  # what ``checksum`` computes, without a Python call per entry
+    sealed = codec.stored_crc  # a sealed record's checksum is known without computing it
     rows: list[EntryRow] = []
     add_row = rows.append
     done: Done = []
@@ -113,8 +113,8 @@ def stamp(
             for draft in request.drafts:
                 seq += 1
                 entry = draft.stamp(run_id, seq, at_us)
-                data = encode_entry(entry)
-                add_row((seq, at_us, data, checksum(data)))
+                data = encode(entry)
+                add_row((seq, at_us, data, crc32(data) if sealed is None else sealed))
                 add_entry(entry)
         except Exception as exc:  # not a Draft, or not encodable
             del rows[start:]
@@ -124,9 +124,9 @@ def stamp(
         done.append((request, entries))
     if not rows:
         return rows, done
-    decoded = _decode_back(run_id, rows, done)
+    decoded = _decode_back(run_id, rows, done, codec)
     if decoded is None:
-        return stamp(run_id, [request for request, _ in done], last_seq, at_us)
+        return stamp(run_id, [request for request, _ in done], last_seq, at_us, codec)
     # Hand back the entries as decoded from their bytes, not as built: a
     # value built in Python may differ from its decoded form (an int in a
     # float field), and every actor must see exactly what a replay sees.
@@ -138,17 +138,21 @@ def stamp(
     return rows, canonical
 
 
-def _decode_back(run_id: str, rows: list[EntryRow], done: Done) -> list[Entry] | None:
+def _decode_back(
+    run_id: str, rows: list[EntryRow], done: Done, codec: EntryCodec
+) -> list[Entry] | None:
     """The batch decoded back; None after failing the appends that do not decode."""
     try:
-        return decode_entries([row[2] for row in rows])
+        decoded = codec.decode_many([row[2] for row in rows])
+        if len(decoded) == len(rows):
+            return decoded
     except Exception:  # find the culprits, one append at a time
         pass
     culprits = 0
     for request, entries in done:
         for index, entry in enumerate(entries):
             try:
-                decode_entry(encode_entry(entry))
+                codec.decode_one(codec.encode(entry))
             except Exception as exc:
                 request.fail(InvalidEntryError(run_id, f"draft {index} of the append: {exc}"))
                 culprits += 1
@@ -159,7 +163,10 @@ def _decode_back(run_id: str, rows: list[EntryRow], done: Done) -> list[Entry] |
 
 
 def place(
-    done: Done, rows: list[EntryRow], placed: Sequence[Sequence[Entry]]
+    done: Done,
+    rows: list[EntryRow],
+    placed: Sequence[Sequence[Entry]],
+    codec: EntryCodec = JSON_CODEC,
 ) -> tuple[list[EntryRow], Done, list[Entry]]:
     """The batch as a hook rearranged it (see ``BatchHook.before_commit``).
 
@@ -185,7 +192,7 @@ def place(
                 if added is entry:
                     out_rows.append(row)
                 else:
-                    data = encode_entry(added)
+                    data = codec.encode(added)
                     out_rows.append((added.seq, added.at_us, data, checksum(data)))
                 everything.append(added)
         out_done.append((request, mine))

@@ -15,7 +15,7 @@ from typing import final
 
 import attrs
 
-from ..model._entry import EntryRow
+from ..model._entry import EntryCodec, EntryRow
 from ..model._errors import InjectedFaultError
 from ._store import CommitFeed, JournalStore, RunInfo, SnapshotRow, StoredRow, check_dense
 
@@ -44,6 +44,11 @@ class FaultyStore(JournalStore):
     def store(self) -> JournalStore:
         """The store under this one."""
         return self._store
+
+    @property
+    def codec(self) -> EntryCodec:
+        """The codec of the store under this one."""
+        return self._store.codec
 
     @property
     def injected(self) -> int:
@@ -108,6 +113,10 @@ class FaultyStore(JournalStore):
     def read_rows(self, run_id: str, start: int, stop: int | None) -> list[StoredRow]:
         """See ``JournalStore.read_rows``."""
         return self._store.read_rows(run_id, start, stop)
+
+    def read_data(self, run_id: str, start: int, stop: int | None) -> list[bytes] | None:
+        """See ``JournalStore.read_data``."""
+        return self._store.read_data(run_id, start, stop)
 
     def run_info(self, run_id: str) -> RunInfo | None:
         """See ``JournalStore.run_info``."""

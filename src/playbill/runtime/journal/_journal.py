@@ -19,7 +19,7 @@ import trio
 
 from ..logic._cascade import CascadePolicy, Reactor
 from ..logic._reducer import fold
-from ..model._entry import Entry, EntryRow, checksum, decode_entries, encode_entry
+from ..model._entry import Entry, EntryRow, checksum
 from ..model._errors import (
     CorruptEntryError,
     CorruptSnapshotError,
@@ -33,7 +33,14 @@ from ..model._messages import Message, RunCancelled, RunCompleted, RunFailed
 from ..model._state import RunState, decode_state, initial_state
 from ..model._values import ControlRequest
 from ._keeper import StateKeeper
-from ._store import CommitFeed, JournalStore, RunInfo, decode_rows, default_holder
+from ._store import (
+    CommitFeed,
+    JournalStore,
+    RunInfo,
+    decode_data,
+    decode_rows,
+    default_holder,
+)
 from ._writer import JournalWriter, wall_clock_us
 
 logger = logging.getLogger(__name__)
@@ -297,16 +304,18 @@ class Journal:
         if not entries:
             return
         run_id = entries[0].run_id
+        codec = self._store.codec
         rows: list[EntryRow] = []
         for expected, entry in enumerate(entries, 1):
             if entry.run_id != run_id:
                 raise ValueError(f"entries of runs {run_id!r} and {entry.run_id!r} in one import")
             if entry.seq != expected:
                 raise SeqConflictError(run_id, expected, entry.seq)
-            data = encode_entry(entry)
+            data = codec.encode(entry)
             rows.append((entry.seq, entry.at_us, data, checksum(data)))
         try:
-            decode_entries([row[2] for row in rows])
+            if len(codec.decode_many([row[2] for row in rows])) != len(rows):
+                raise msgspec.DecodeError("the entries do not decode back one for one")
         except (msgspec.ValidationError, msgspec.DecodeError) as exc:
             raise InvalidEntryError(run_id, str(exc)) from exc
         self._store.import_rows(run_id, rows)
@@ -321,8 +330,16 @@ class Journal:
         end = last + 1 if stop is None else min(stop, last + 1)
         if end <= start:
             return []
+        codec = self._store.codec
+        if codec.stored_crc is not None:  # the cheap read, when nothing is wrong
+            datas = self._store.read_data(run_id, start, end)
+            if datas is not None and len(datas) == end - start:
+                fast = decode_data(run_id, start, datas, codec)
+                if fast is not None:
+                    return fast
         rows = self._store.read_rows(run_id, start, end)
-        entries = decode_rows(run_id, start, rows)  # raises on a gap or damage inside
+        # raises on a gap or damage inside
+        entries = decode_rows(run_id, start, rows, codec)
         if len(entries) < end - start:
             missing = start + len(entries)
             raise CorruptEntryError(run_id, missing, f"missing: the run's last seq is {last}")

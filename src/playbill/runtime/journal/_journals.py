@@ -19,6 +19,7 @@ from ..model._errors import JournalError, StoreError
 from ._journal import Journal
 from ._memory import MemoryStore
 from ._sqlite import SqliteStore
+from ._sqlite_migrate import migrate_sqlite
 
 if TYPE_CHECKING:
     from ._postgres_schema import SchemaMigration
@@ -121,16 +122,23 @@ def is_journal_url(target: str | Path) -> bool:
     return bool(sep) and scheme.isidentifier()
 
 
-def migrate_journal(url: str) -> SchemaMigration:
-    """Create or upgrade a PostgreSQL journal's schema to this playbill's version.
+def migrate_journal(url: str | Path) -> SchemaMigration:
+    """Create or upgrade a journal's schema to this playbill's version.
 
-    Idempotent; hosts that migrate at once do it once (an advisory lock).
+    A PostgreSQL URL gets the migrations its database lacks: idempotent;
+    hosts that migrate at once do it once (an advisory lock). A SQLite file
+    is upgraded in place, in one transaction (see ``migrate_sqlite``), or
+    created when missing.
 
     Raises:
         SchemaVersionError: The schema is newer than this playbill's.
         StoreError: The server cannot be reached, or psycopg is missing.
+        NotAJournalError: The file is not a playbill journal.
         JournalError: The URL is not a PostgreSQL one.
     """
+    if not is_journal_url(url):
+        return migrate_sqlite(url)
+    url = str(url)
     if url.partition("://")[0] not in URL_SCHEMES:
         raise JournalError(f"{url}: migrate takes a postgresql:// URL")
     try:

@@ -1,6 +1,6 @@
 """A journal store in memory, for tests and simulation.
 
-It keeps exactly what the SQLite store keeps (entry bytes with their
+It keeps exactly what the SQLite store keeps (MessagePack entry bytes with their
 checksums, leases, snapshots) with the same semantics, so that corruption is
 detected the same way. Its data lives as long as the object: closing it does
 not drop anything, and "reopening" a journal is making a new ``Journal`` over
@@ -15,7 +15,7 @@ from typing import final
 
 import attrs
 
-from ..model._entry import EntryRow, checksum
+from ..model._entry import MSGPACK_CODEC, EntryCodec, EntryRow, checksum
 from ..model._errors import (
     LeaseLostError,
     RunExistsError,
@@ -57,6 +57,11 @@ class MemoryStore(JournalStore):
     _leases: dict[str, _Lease] = attrs.field(factory=dict, init=False)
     _snapshots: dict[str, dict[int, tuple[bytes, int]]] = attrs.field(factory=dict, init=False)
     _requests: list[tuple[int, str, bytes]] = attrs.field(factory=list, init=False)
+
+    @property
+    def codec(self) -> EntryCodec:
+        """Entries are kept as MessagePack, as in a SQLite journal."""
+        return MSGPACK_CODEC
 
     # ------------------------------------------------------------- entries
 

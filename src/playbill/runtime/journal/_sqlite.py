@@ -17,17 +17,19 @@ waits up to ``busy_timeout_s`` for another process's write to finish.
 from __future__ import annotations
 
 import functools
+import operator
 import secrets
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from itertools import chain
 from pathlib import Path
-from typing import Literal, final
+from typing import Any, Literal, final
 
 import attrs
+import msgspec
 
-from ..model._entry import EntryRow, checksum
+from ..model._entry import SEALED_CODEC, SEALED_CRC, EntryCodec, EntryRow, checksum
 from ..model._errors import (
     LeaseLostError,
     NotAJournalError,
@@ -35,6 +37,7 @@ from ..model._errors import (
     StoreError,
     WriterConflictError,
 )
+from ._postgres_schema import SchemaVersionError
 from ._sqlite_open import connect
 from ._store import (
     JournalStore,
@@ -48,27 +51,34 @@ from ._store import (
 APPLICATION_ID = 0x706C6231
 """``PRAGMA application_id`` of a playbill journal (``"plb1"``)."""
 
-SCHEMA_VERSION = 1
-"""``PRAGMA user_version`` of the schema this code writes and reads."""
+SCHEMA_VERSION = 2
+"""``PRAGMA user_version`` of the schema this code writes and reads.
 
+Version 1 kept entries as JSON in a table keyed by ``(run_id, seq)``;
+``playbill migrate`` (``migrate_sqlite``) upgrades such a file in place.
+"""
 
-# ``runs`` gets one row when a run's first entry is written; its last seq and
-# time are read from ``entries`` by primary-key seeks. So a commit dirties only
-# the pages of the entries it adds (a second page per commit would cost about
-# half as much again), and listing runs stays cheap however long they are.
+SEQ_BITS = 32
+"""An entry's key is ``run << SEQ_BITS | seq``: a run holds at most 2**32 - 1 entries."""
+
+# ``runs`` numbers each run when its first entry is written; ``entries`` is a
+# plain rowid table keyed by ``run << 32 | seq`` holding one sealed
+# MessagePack record per entry (its CRC-32 inside: no checksum column), so a
+# commit appends to one B-tree with an integer key and one value per row (no
+# text key repeated in every row, no second index) and a replay reads one
+# contiguous range of one column. A run's last seq and time are read from its last
+# entry by a rowid seek, so a commit dirties only the pages of the entries it
+# adds, and listing runs stays cheap however long they are.
 _SCHEMA = (
     """CREATE TABLE runs (
-    run_id TEXT PRIMARY KEY,
+    id INTEGER PRIMARY KEY,
+    run_id TEXT NOT NULL UNIQUE,
     first_us INTEGER NOT NULL
-) WITHOUT ROWID""",
+)""",
     """CREATE TABLE entries (
-    run_id TEXT NOT NULL,
-    seq INTEGER NOT NULL,
-    at_us INTEGER NOT NULL,
-    data BLOB NOT NULL,
-    crc INTEGER NOT NULL,
-    PRIMARY KEY (run_id, seq)
-) WITHOUT ROWID""",
+    key INTEGER PRIMARY KEY,
+    data BLOB NOT NULL
+)""",
     """CREATE TABLE leases (
     run_id TEXT PRIMARY KEY,
     holder TEXT NOT NULL,
@@ -93,11 +103,11 @@ _SCHEMA = (
     f"PRAGMA user_version = {SCHEMA_VERSION}",
 )
 
+# Each run with its first time, its last entry's key and bytes (for its time).
 _LIST_RUNS = """
-SELECT run_id, first_us,
-    (SELECT max(seq) FROM entries AS e WHERE e.run_id = r.run_id),
-    (SELECT at_us FROM entries AS e WHERE e.run_id = r.run_id ORDER BY seq DESC LIMIT 1)
-FROM runs AS r
+SELECT r.run_id, r.first_us, r.id, e.key, e.data
+FROM runs AS r JOIN entries AS e
+ON e.key = (SELECT max(key) FROM entries WHERE key > (r.id << 32) AND key < ((r.id + 1) << 32))
 """
 
 # What a commit checks, in one statement: the lease, and where the run ends.
@@ -105,22 +115,58 @@ _COMMIT_CHECKS = """
 SELECT
     (SELECT token FROM leases WHERE run_id = ?1),
     (SELECT holder FROM leases WHERE run_id = ?1),
-    (SELECT max(seq) FROM entries WHERE run_id = ?1)
+    (SELECT max(key) FROM entries WHERE key > ?2 AND key < ?3)
 """
+_READ_ROWS = "SELECT key - ?1, data FROM entries WHERE key >= ?2 AND key < ?3"
+_READ_DATA = "SELECT data FROM entries WHERE key >= ?2 AND key < ?3"  # ?1: unused
+_first = operator.itemgetter(0)
+_LAST_KEY = "SELECT max(key) FROM entries WHERE key > ? AND key < ?"
+_RUN_NUMBER = "SELECT id FROM runs WHERE run_id = ?"
 _INSERT_RUN = "INSERT INTO runs (run_id, first_us) VALUES (?, ?)"
 _INSERT_SNAPSHOT = "INSERT OR REPLACE INTO snapshots (run_id, seq, data, crc) VALUES (?, ?, ?, ?)"
 
+_SEQ_LIMIT = 1 << SEQ_BITS
+
 _MAX_ROWS_PER_INSERT = 128
-"""Rows per multi-row INSERT (5 parameters each; far below SQLite's limit)."""
+"""Rows per multi-row INSERT (4 parameters each, plus the run's base key)."""
 
 
 @functools.cache
 def _insert_sql(n: int) -> str:
     # One multi-row INSERT binds a batch with one call, about 20 % faster per
-    # row than executemany. ``?1`` is the run id, shared by every row.
-    return "INSERT INTO entries (run_id, seq, at_us, data, crc) VALUES " + ", ".join(
-        ["(?1, ?, ?, ?, ?)"] * n
+    # row than executemany. Each row binds its EntryRow as is, ``(seq, at_us,
+    # data, crc)``: the time is in the entry (only the run's first is kept)
+    # and the CRC in the record. The last parameter, ``?{4n+1}``, is the run's
+    # base key, shared by every row (last, so that every parameter is counted).
+    base = f"?{4 * n + 1}"
+    values = (f"({base} + ?{1 + 4 * i}, ?{3 + 4 * i})" for i in range(n))
+    return "INSERT INTO entries (key, data) VALUES " + ", ".join(values)
+
+
+def _run_info(row: tuple[str, int, int, int, bytes]) -> RunInfo:
+    run_id, first_us, number, key, data = row
+    return RunInfo(
+        run_id=run_id,
+        first_us=first_us,
+        last_seq=key - (number << SEQ_BITS),
+        last_us=_entry_time(data, first_us),
     )
+
+
+class _Time(msgspec.Struct):
+    """The time of an entry, decoded from its record without the rest."""
+
+    at_us: int
+
+
+_time_decoder = msgspec.msgpack.Decoder(tuple[_Time, int])  # a sealed record
+
+
+def _entry_time(data: bytes, default: int) -> int:
+    try:
+        return _time_decoder.decode(data)[0].at_us
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        return default  # a damaged entry: reading it says what is wrong
 
 
 @final
@@ -148,6 +194,7 @@ class SqliteStore(JournalStore):
     path: str
     _conn: sqlite3.Connection
     _closed: bool
+    _runs: dict[str, int]  # run id -> its number (never changes once given)
 
     def __init__(
         self,
@@ -160,6 +207,7 @@ class SqliteStore(JournalStore):
     ) -> None:
         self.path = str(path)
         self._closed = False
+        self._runs = {}
         if synchronous not in ("NORMAL", "FULL"):
             raise ValueError(f"synchronous must be 'NORMAL' or 'FULL', not {synchronous!r}")
         self._conn, fresh = connect(self.path, create=create and not read_only, read_only=read_only)
@@ -197,16 +245,13 @@ class SqliteStore(JournalStore):
             raise NotAJournalError(self.path, f"{what}, application_id {app_id:#x}")
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version != SCHEMA_VERSION:
-            raise NotAJournalError(
-                self.path,
-                f"schema version {version}; this playbill reads version {SCHEMA_VERSION}",
-            )
+            raise SchemaVersionError(self.path, version, SCHEMA_VERSION)
         # Read-only: never switch modes (that writes); reading works in any mode.
         query = "PRAGMA journal_mode" if read_only else "PRAGMA journal_mode = WAL"
         mode = conn.execute(query).fetchone()[0]
         if read_only:
             return
-        if mode != "wal":
+        if mode != "wal" and not (mode == "memory" and self.path == ":memory:"):
             raise NotAJournalError(self.path, f"cannot switch to WAL mode (got {mode!r})")
 
     @contextmanager
@@ -229,7 +274,21 @@ class SqliteStore(JournalStore):
         except sqlite3.Error as exc:
             raise StoreError(f"{self.path}: {exc}") from exc
 
+    @property
+    def codec(self) -> EntryCodec:
+        """Entries are stored as sealed MessagePack records (schema version 2)."""
+        return SEALED_CODEC
+
     # ------------------------------------------------------------- entries
+
+    def _number(self, run_id: str) -> int | None:
+        """The run's number, or None if it has no entry yet."""
+        number = self._runs.get(run_id)
+        if number is None:
+            row = self._conn.execute(_RUN_NUMBER, (run_id,)).fetchone()
+            if row is not None:
+                number = self._runs[run_id] = int(row[0])
+        return number
 
     def commit(
         self,
@@ -241,34 +300,47 @@ class SqliteStore(JournalStore):
     ) -> None:
         """See ``JournalStore.commit``."""
         with self._errors(), self._write() as conn:
-            token, holder, last = conn.execute(_COMMIT_CHECKS, (run_id,)).fetchone()
+            number = self._number(run_id)
+            base = (number or 0) << SEQ_BITS
+            token, holder, last = conn.execute(
+                _COMMIT_CHECKS, (run_id, base, base + _SEQ_LIMIT)
+            ).fetchone()
             if token != lease_token:
                 raise LeaseLostError(run_id, holder if holder is not None else "nobody")
             if rows:
-                stored = last if last is not None else 0
+                stored = last - base if number is not None and last is not None else 0
                 check_dense(run_id, rows, stored + 1)
-                if stored == 0:
-                    conn.execute(_INSERT_RUN, (run_id, rows[0][1]))
-                self._insert(run_id, rows)
+                if number is None:
+                    base = self._new_run(run_id, rows)
+                self._insert(base, rows)
             if snapshot is not None:
                 seq, data = snapshot
                 conn.execute(_INSERT_SNAPSHOT, (run_id, seq, data, checksum(data)))
 
-    def _insert(self, run_id: str, rows: Sequence[EntryRow]) -> None:
+    def _new_run(self, run_id: str, rows: Sequence[EntryRow]) -> int:
+        """Number a run at its first entry; returns its base key (not cached before commit)."""
+        number = self._conn.execute(_INSERT_RUN, (run_id, rows[0][1])).lastrowid
+        assert number is not None
+        return number << SEQ_BITS
+
+    def _insert(self, base: int, rows: Sequence[EntryRow]) -> None:
+        if rows[-1][0] >= _SEQ_LIMIT:
+            raise StoreError(f"{self.path}: a run holds at most {_SEQ_LIMIT - 1} entries")
         for start in range(0, len(rows), _MAX_ROWS_PER_INSERT):
             chunk = rows[start : start + _MAX_ROWS_PER_INSERT]
-            self._conn.execute(_insert_sql(len(chunk)), [run_id, *chain.from_iterable(chunk)])
+            params = list(chain.from_iterable(chunk))
+            params.append(base)
+            self._conn.execute(_insert_sql(len(chunk)), params)
 
     def import_rows(self, run_id: str, rows: Sequence[EntryRow]) -> None:
         """See ``JournalStore.import_rows``."""
         check_dense(run_id, rows, 1)
         if not rows:
             return
-        with self._errors(), self._write() as conn:
+        with self._errors(), self._write():
             if self._last_seq(run_id):
                 raise RunExistsError(run_id)
-            conn.execute(_INSERT_RUN, (run_id, rows[0][1]))
-            self._insert(run_id, rows)
+            self._insert(self._new_run(run_id, rows), rows)
 
     def last_seq(self, run_id: str) -> int:
         """See ``JournalStore.last_seq``."""
@@ -276,44 +348,43 @@ class SqliteStore(JournalStore):
             return self._last_seq(run_id)
 
     def _last_seq(self, run_id: str) -> int:
-        row = self._conn.execute(
-            "SELECT max(seq) FROM entries WHERE run_id = ?", (run_id,)
-        ).fetchone()
-        return int(row[0]) if row[0] is not None else 0
+        number = self._number(run_id)
+        if number is None:
+            return 0
+        base = number << SEQ_BITS
+        row = self._conn.execute(_LAST_KEY, (base, base + _SEQ_LIMIT)).fetchone()
+        return int(row[0]) - base if row[0] is not None else 0
 
     def read_rows(self, run_id: str, start: int, stop: int | None) -> list[StoredRow]:
-        """See ``JournalStore.read_rows``."""
+        """See ``JournalStore.read_rows``; each row's checksum is ``SEALED_CRC``."""
+        return [
+            (seq, data, SEALED_CRC) for seq, data in self._select(_READ_ROWS, run_id, start, stop)
+        ]
+
+    def read_data(self, run_id: str, start: int, stop: int | None) -> list[bytes] | None:
+        """See ``JournalStore.read_data``: the records alone, one column."""
+        return list(map(_first, self._select(_READ_DATA, run_id, start, stop)))
+
+    def _select(self, sql: str, run_id: str, start: int, stop: int | None) -> list[Any]:
         with self._errors():
-            if stop is None:
-                cursor = self._conn.execute(
-                    "SELECT seq, data, crc FROM entries WHERE run_id = ? AND seq >= ? ORDER BY seq",
-                    (run_id, start),
-                )
-            else:
-                cursor = self._conn.execute(
-                    "SELECT seq, data, crc FROM entries"
-                    " WHERE run_id = ? AND seq >= ? AND seq < ? ORDER BY seq",
-                    (run_id, start, stop),
-                )
-            return cursor.fetchall()
+            number = self._number(run_id)
+            if number is None:
+                return []
+            base = number << SEQ_BITS
+            end = _SEQ_LIMIT if stop is None else max(0, min(stop, _SEQ_LIMIT))
+            return self._conn.execute(sql, (base, base + max(start, 0), base + end)).fetchall()
 
     def run_info(self, run_id: str) -> RunInfo | None:
         """See ``JournalStore.run_info``."""
         with self._errors():
-            row = self._conn.execute(_LIST_RUNS + " WHERE run_id = ?", (run_id,)).fetchone()
-        if row is None or row[2] is None:
-            return None
-        return RunInfo(run_id=row[0], first_us=row[1], last_seq=row[2], last_us=row[3])
+            row = self._conn.execute(_LIST_RUNS + " WHERE r.run_id = ?", (run_id,)).fetchone()
+        return _run_info(row) if row is not None else None
 
     def list_runs(self) -> list[RunInfo]:
         """See ``JournalStore.list_runs``."""
         with self._errors():
-            rows = self._conn.execute(_LIST_RUNS + " ORDER BY first_us, run_id").fetchall()
-        return [
-            RunInfo(run_id=r[0], first_us=r[1], last_seq=r[2], last_us=r[3])
-            for r in rows
-            if r[2] is not None
-        ]
+            rows = self._conn.execute(_LIST_RUNS + " ORDER BY r.first_us, r.run_id").fetchall()
+        return [_run_info(row) for row in rows]
 
     # -------------------------------------------------------------- leases
 

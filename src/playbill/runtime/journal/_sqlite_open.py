@@ -28,9 +28,13 @@ _NO_SHM = frozenset(
 def connect(path: str, *, create: bool, read_only: bool = False) -> tuple[sqlite3.Connection, bool]:
     """Open the file, refusing what cannot be a journal before SQLite touches it.
 
+    ``":memory:"`` opens a new in-memory database, as ``sqlite3`` does.
+
     Returns:
         The connection, and whether the file is new (did not exist before).
     """
+    if path == ":memory:":  # SQLite's own in-memory database, not a file of that name
+        return sqlite3.connect(path, isolation_level=None, cached_statements=256), True
     file = Path(path)
     try:
         exists = file.exists()

@@ -16,16 +16,18 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import operator
 import os
 import secrets
 import socket
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TypeAlias
 
 import msgspec
 
-from ..model._entry import Entry, EntryRow, checksum, decode_entries, decode_entry
+from ..model._entry import JSON_CODEC, Entry, EntryCodec, EntryRow, checksum
 from ..model._errors import CorruptEntryError, SeqConflictError
 
 StoredRow: TypeAlias = tuple[int, bytes, int]
@@ -88,6 +90,11 @@ class JournalStore(abc.ABC):
     ``StoreError``.
     """
 
+    @property
+    def codec(self) -> EntryCodec:
+        """How the store's rows encode entries (the journal encodes and decodes them)."""
+        return JSON_CODEC
+
     # ------------------------------------------------------------- entries
 
     @abc.abstractmethod
@@ -130,6 +137,17 @@ class JournalStore(abc.ABC):
     @abc.abstractmethod
     def read_rows(self, run_id: str, start: int, stop: int | None) -> list[StoredRow]:
         """The stored rows with ``start <= seq < stop`` (no upper bound if None), by seq."""
+
+    def read_data(self, run_id: str, start: int, stop: int | None) -> list[bytes] | None:
+        """The stored bytes alone of the rows ``read_rows`` would give, or None.
+
+        A store whose records carry their own checksum (its codec's
+        ``stored_crc``) may implement this cheaper read; the journal then
+        verifies and decodes the bytes in bulk, and reads ``read_rows``
+        instead when anything is wrong, to name what. None (the default):
+        the store has no such read.
+        """
+        return None
 
     @abc.abstractmethod
     def run_info(self, run_id: str) -> RunInfo | None:
@@ -257,15 +275,70 @@ def holder_is_dead(holder: str) -> bool:
     return False
 
 
-def decode_rows(run_id: str, start: int, rows: Sequence[StoredRow]) -> list[Entry]:
+def decode_data(
+    run_id: str, start: int, datas: Sequence[bytes], codec: EntryCodec
+) -> list[Entry] | None:
+    """Records that should hold seqs ``start, start+1, ...``, verified and decoded in bulk.
+
+    For a codec whose records carry their own checksum. Returns None when
+    anything is wrong (a record missing, damaged, undecodable, or naming
+    another run or seq): read the rows with ``decode_rows`` to learn what.
+    """
+    if not datas:
+        return []
+    if set(map(zlib.crc32, datas)) != {codec.stored_crc}:
+        return None
+    try:
+        entries = codec.decode_many(datas)
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        return None
+    if (
+        len(entries) != len(datas)
+        or tuple(map(_SEQ, entries)) != tuple(range(start, start + len(datas)))
+        or set(map(_RUN_ID, entries)) != {run_id}
+    ):
+        return None
+    return entries
+
+
+def decode_rows(
+    run_id: str, start: int, rows: Sequence[StoredRow], codec: EntryCodec = JSON_CODEC
+) -> list[Entry]:
     """Verify and decode stored rows that should hold seqs ``start, start+1, ...``.
 
     Each row's checksum is checked, each entry must decode into the closed
-    union, and each must name this run and the seq it is stored under.
+    union, and each must name this run and the seq it is stored under. The
+    common case (nothing wrong) is checked in bulk, with no Python-level loop
+    per row; only when something is wrong are the rows looked at one by one,
+    so that the error names the lowest bad seq.
 
     Raises:
         CorruptEntryError: The first row that fails, with what is wrong.
     """
+    if not rows:
+        return []
+    seqs, datas, crcs = zip(*rows, strict=True)
+    # ``checksum`` is zlib.crc32: mapped directly, the whole pass stays in C
+    if seqs != tuple(range(start, start + len(rows))) or tuple(map(zlib.crc32, datas)) != crcs:
+        _check_rows(run_id, start, rows)
+    try:
+        entries = codec.decode_many(datas)
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        entries = []
+    if len(entries) != len(rows):  # undecodable, or bytes that split into other entries
+        entries = [_decode_one(run_id, seq, data, codec) for seq, data, _ in rows]
+    if tuple(map(_SEQ, entries)) != seqs or set(map(_RUN_ID, entries)) != {run_id}:
+        for entry, seq in zip(entries, seqs, strict=True):
+            _check_identity(run_id, seq, entry)
+    return entries
+
+
+_SEQ = operator.attrgetter("seq")
+_RUN_ID = operator.attrgetter("run_id")
+
+
+def _check_rows(run_id: str, start: int, rows: Sequence[StoredRow]) -> None:
+    """Raise for the first row out of place or failing its checksum."""
     expected = start
     for seq, data, crc in rows:
         if seq != expected:
@@ -276,15 +349,6 @@ def decode_rows(run_id: str, start: int, rows: Sequence[StoredRow]) -> list[Entr
                 run_id, seq, f"checksum mismatch (stored {crc:#010x}, computed {actual:#010x})"
             )
         expected += 1
-    try:
-        entries = decode_entries([row[1] for row in rows])
-    except (msgspec.ValidationError, msgspec.DecodeError):
-        entries = []
-    if len(entries) != len(rows):  # undecodable, or bytes that split into other entries
-        entries = [_decode_one(run_id, seq, data) for seq, data, _ in rows]
-    for entry, row in zip(entries, rows, strict=True):
-        _check_identity(run_id, row[0], entry)
-    return entries
 
 
 def _check_identity(run_id: str, seq: int, entry: Entry) -> None:
@@ -294,9 +358,9 @@ def _check_identity(run_id: str, seq: int, entry: Entry) -> None:
         )
 
 
-def _decode_one(run_id: str, seq: int, data: bytes) -> Entry:
+def _decode_one(run_id: str, seq: int, data: bytes, codec: EntryCodec) -> Entry:
     try:
-        entry = decode_entry(data)
+        entry = codec.decode_one(data)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         raise CorruptEntryError(run_id, seq, f"undecodable: {exc}") from exc
     _check_identity(run_id, seq, entry)  # here too, so the lowest bad seq is the one named

@@ -310,7 +310,7 @@ class JournalWriter:
             at_us = self._clock()
             if at_us < self._last_at_us:
                 at_us = self._last_at_us
-            rows, done = stamp(self._run_id, batch, self._last_seq, at_us)
+            rows, done = stamp(self._run_id, batch, self._last_seq, at_us, self._store.codec)
             if not rows:
                 return
             everything: list[Entry] | None = None
@@ -319,7 +319,7 @@ class JournalWriter:
             hook = self._hook
             if hook is not None:
                 prepared = hook.before_commit([entry for _, entries in done for entry in entries])
-                rows, done, everything = place(done, rows, prepared.placed)
+                rows, done, everything = place(done, rows, prepared.placed, self._store.codec)
                 snapshot, reactions = prepared.snapshot, prepared.added
             if rows:
                 self._store.commit(self._run_id, rows, lease_token=self._token, snapshot=snapshot)

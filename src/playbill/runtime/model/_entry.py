@@ -1,17 +1,29 @@
-"""The journal entry envelope and its deterministic codec.
+"""The journal entry envelope and its deterministic codecs.
 
-An entry is stored as the JSON encoding of ``Entry``. Encoding is
+An entry's canonical bytes are the JSON encoding of ``Entry`` (exports,
+digests, ``playbill events``). Stores keep entries in the encoding their
+``EntryCodec`` names: JSON (PostgreSQL), the MessagePack encoding of the same
+struct (memory), or that MessagePack sealed with its own checksum (SQLite).
+MessagePack is smaller and quicker to encode and decode. Every encoding is
 deterministic (struct fields in declaration order, dict keys sorted), so the
-same entry always gives the same bytes, on any machine and hash seed. Each
-stored entry also carries a CRC-32 of those bytes, checked on every read.
+same entry always gives the same bytes, on any machine and hash seed, and
+all decode into the same ``Entry``. Each stored entry also carries a CRC-32
+of its stored bytes, checked on every read.
+
+A sealed entry is one MessagePack array ``[entry, check]``: ``check`` is a
+uint32 whose four bytes are the CRC-32 (little-endian) of everything before
+them. The CRC-32 of the whole record is then always ``SEALED_CRC``, so the
+record verifies with one ``zlib.crc32`` call and needs no checksum column.
 """
 
 from __future__ import annotations
 
+import operator
 import zlib
-from collections.abc import Sequence
-from typing import TypeAlias
+from collections.abc import Callable, Sequence
+from typing import TypeAlias, final
 
+import attrs
 import msgspec
 
 from ._messages import Message
@@ -131,7 +143,15 @@ def decode_entries(datas: Sequence[bytes]) -> list[Entry]:
     """Decode many entries with one decoder call (much faster than one by one)."""
     if not datas:
         return []
-    entries = _entries_decoder.decode(b"[" + b",".join(datas) + b"]")
+    return _check_versions(_entries_decoder.decode(b"[" + b",".join(datas) + b"]"))
+
+
+def checksum(data: bytes) -> int:
+    """The checksum stored beside an entry's bytes (CRC-32, unsigned)."""
+    return zlib.crc32(data)
+
+
+def _check_versions(entries: list[Entry]) -> list[Entry]:
     for entry in entries:
         if entry.v > FORMAT_VERSION:
             raise msgspec.ValidationError(
@@ -141,6 +161,110 @@ def decode_entries(datas: Sequence[bytes]) -> list[Entry]:
     return entries
 
 
-def checksum(data: bytes) -> int:
-    """The checksum stored beside an entry's bytes (CRC-32, unsigned)."""
-    return zlib.crc32(data)
+_packer = msgspec.msgpack.Encoder(order="deterministic")
+_unpack_entry = msgspec.msgpack.Decoder(Entry)
+_unpack_entries = msgspec.msgpack.Decoder(list[Entry])
+
+
+def pack_entry(entry: Entry) -> bytes:
+    """The MessagePack bytes of an entry, as SQLite and memory journals store it."""
+    return _packer.encode(entry)
+
+
+def unpack_entry(data: bytes) -> Entry:
+    """Decode one MessagePack entry, strictly (see ``decode_entry``)."""
+    return _check_versions([_unpack_entry.decode(data)])[0]
+
+
+def _array_header(n: int) -> bytes:
+    if n < 16:
+        return bytes((0x90 | n,))
+    if n < 0x10000:
+        return b"\xdc" + n.to_bytes(2, "big")
+    return b"\xdd" + n.to_bytes(4, "big")
+
+
+def unpack_entries(datas: Sequence[bytes]) -> list[Entry]:
+    """Decode many MessagePack entries with one decoder call, strictly.
+
+    The entries are read as one MessagePack array (a header, then the
+    entries' bytes one after another): one call, no copy per entry. Bytes
+    that hold more or fewer objects than entries give a list of another
+    length, which the caller checks.
+
+    Raises:
+        msgspec.ValidationError: A field has the wrong type, a tag or a field
+            is unknown, or an entry is from a newer format.
+        msgspec.DecodeError: The bytes are not MessagePack.
+    """
+    if not datas:
+        return []
+    return _check_versions(_unpack_entries.decode(_array_header(len(datas)) + b"".join(datas)))
+
+
+@final
+@attrs.frozen
+class EntryCodec:
+    """How a store encodes the entries it keeps (see the module docstring).
+
+    Attributes:
+        name: ``json`` or ``msgpack``.
+        encode: One entry's stored bytes.
+        decode_many: Many entries' stored bytes, decoded with one call; the
+            result may hold another number of entries when bytes are damaged.
+        decode_one: One entry's stored bytes, decoded strictly (errors name
+            the field's path, ``$.msg.step``).
+        stored_crc: For sealed records, the CRC-32 every intact record has
+            (``SEALED_CRC``); None when each record's checksum is its own.
+    """
+
+    name: str
+    encode: Callable[[Entry], bytes]
+    decode_many: Callable[[Sequence[bytes]], list[Entry]]
+    decode_one: Callable[[bytes], Entry]
+    stored_crc: int | None = None
+    """The checksum of every intact record, when the records carry their own."""
+
+
+JSON_CODEC = EntryCodec("json", encode_entry, decode_entries, decode_entry)
+"""Entries stored as their canonical JSON (PostgreSQL journals, SQLite schema 1)."""
+
+MSGPACK_CODEC = EntryCodec("msgpack", pack_entry, unpack_entries, unpack_entry)
+"""Entries stored as MessagePack (memory journals)."""
+
+SEALED_CRC = 0x2144DF1C
+"""The CRC-32 of any bytes followed by their own CRC-32, little-endian (the CRC residue)."""
+
+_UNSEALED = 0xFFFFFFFF  # encodes as a uint32 (0xce and four bytes), overwritten by the seal
+_unseal_many = msgspec.msgpack.Decoder(list[tuple[Entry, int]])
+_first = operator.itemgetter(0)
+
+
+def seal_entry(entry: Entry) -> bytes:
+    """The sealed MessagePack record of an entry, as SQLite journals store it."""
+    return reseal(_packer.encode((entry, _UNSEALED)))
+
+
+def reseal(record: bytes) -> bytes:
+    """The record with its last four bytes replaced by the CRC-32 of the rest."""
+    head = record[:-4]
+    return head + zlib.crc32(head).to_bytes(4, "little")
+
+
+def unseal_entries(records: Sequence[bytes]) -> list[Entry]:
+    """Decode many sealed records with one call (see ``unpack_entries``); not verified."""
+    if not records:
+        return []
+    pairs = _unseal_many.decode(_array_header(len(records)) + b"".join(records))
+    return _check_versions(list(map(_first, pairs)))
+
+
+def unseal_entry(record: bytes) -> Entry:
+    """Decode one sealed record, strictly (errors name the entry's path); not verified."""
+    if len(record) < 6 or record[0] != 0x92 or record[-5] != 0xCE:
+        raise msgspec.DecodeError("not a sealed MessagePack record")
+    return _check_versions([_unpack_entry.decode(memoryview(record)[1:-5])])[0]
+
+
+SEALED_CODEC = EntryCodec("sealed", seal_entry, unseal_entries, unseal_entry, SEALED_CRC)
+"""Entries stored as sealed MessagePack records (SQLite schema 2)."""
