@@ -128,12 +128,16 @@ class VirtualClock:
     Sleepers wake in ``(due time, registration order)`` order, where a sleep
     already due counts as due now: the driver wakes the first, waits until
     every task of the run is blocked (``trio.testing.wait_all_tasks_blocked``),
-    then wakes the next. For a fully deterministic run:
+    then wakes the next. When all is quiet and the next sleeper is due later,
+    the driver moves the ``MockClock`` on to it itself, as its autojump would
+    (a trio deadline due first, a ``move_on_after`` of the run, is left to
+    trio). For a fully deterministic run:
 
     * every sleep of the run goes through this clock (a bare ``trio.sleep`` or
       ``trio.move_on_after`` is ordered by trio, not by the clock);
     * nothing else in the run calls ``wait_all_tasks_blocked`` (trio wakes all
-      callers with the same cushion at once);
+      callers with the same cushion at once, and the driver, woken with
+      another, could move the clock on before that other has run);
     * the run does no real I/O and starts no threads (their timing is real);
     * tasks that a woken sleeper makes runnable run in trio's scheduling
       order, which trio's deterministic scheduling fixes.
