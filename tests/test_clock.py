@@ -207,3 +207,45 @@ async def test_wall_clock_tolerates_jumps_of_the_time_of_day(
 def test_wall_clock_refuses_a_nonsense_nap() -> None:
     with pytest.raises(ValueError, match="max_nap_s"):
         WallClock(max_nap_s=0)
+
+
+async def test_a_trio_deadline_before_the_next_sleeper_fires_at_its_own_time(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    seen: dict[str, float] = {}
+    async with VirtualClock.open(EPOCH_US) as clock:
+
+        async def sleep(name: str, t: int) -> None:
+            await clock.sleep_until_us(t)
+            seen[name] = trio.current_time()
+
+        async def timeout() -> None:
+            with trio.move_on_after(0.5):
+                await trio.sleep_forever()
+            seen["timeout"] = trio.current_time()
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(sleep, "early", EPOCH_US + 100_000)
+            nursery.start_soon(sleep, "late", EPOCH_US + 1_000_000)
+            nursery.start_soon(timeout)
+    # Once the early sleeper has run, all is quiet: the clock must not move on
+    # to the late one past the trio deadline that comes first.
+    assert seen == {"early": 0.1, "timeout": 0.5, "late": 1.0}
+
+
+async def test_sleepers_due_later_wake_at_their_time_exactly(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    woke: list[tuple[int, int]] = []
+    async with VirtualClock.open(EPOCH_US) as clock:
+
+        async def sleep(t: int) -> None:
+            await clock.sleep_until_us(t)
+            woke.append((t, clock.now_us()))
+            await clock.sleep_until_us(t + 333_333)
+            woke.append((t + 333_333, clock.now_us()))
+
+        async with trio.open_nursery() as nursery:
+            for offset in (7, 1_000_001, 2_718_281, 86_400_000_000):
+                nursery.start_soon(sleep, EPOCH_US + offset)
+    assert all(due == now for due, now in woke) and len(woke) == 8

@@ -18,7 +18,9 @@ from playbill.sweeps._significance import (
     wilcoxon_signed_rank,
 )
 from playbill.sweeps._stats import (
+    _BATCH_VALUES,
     BCA,
+    RESAMPLES,
     WILSON,
     bca,
     estimate,
@@ -152,6 +154,40 @@ def test_bca_of_a_skewed_sample_leans_right() -> None:
     found = estimate(values, seed=1)
     assert found.mean is not None and found.low is not None and found.high is not None
     assert found.high - found.mean > found.mean - found.low  # a long right tail
+
+
+@pytest.mark.parametrize(
+    "samples",
+    [
+        ([1.0] * 40 + [2.0] * 8 + [30.0, 60.0],),
+        ([float((v * 7919) % 1013) ** 1.5 for v in range(3000)],),
+        ([float(v % 7) for v in range(45)], [float((v * 3) % 11) for v in range(60)]),
+    ],
+    ids=["skewed", "3000 values", "two samples"],
+)
+def test_bca_is_scipys_bca_of_the_same_resamples(samples: tuple[list[float], ...]) -> None:
+    np = pytest.importorskip("numpy")
+    stats = pytest.importorskip("scipy.stats")
+    arrays = tuple(np.asarray(sample) for sample in samples)
+
+    def mean_or_difference(*xs: object, axis: int) -> object:
+        return np.mean(xs[-1], axis=axis) - (np.mean(xs[0], axis=axis) if len(xs) == 2 else 0.0)
+
+    batch = max(1, _BATCH_VALUES // max(len(a) for a in arrays))
+    expected = stats.bootstrap(
+        arrays,
+        mean_or_difference,
+        n_resamples=RESAMPLES,
+        batch=batch,
+        vectorized=True,
+        method="BCa",
+        rng=np.random.default_rng(11),
+    ).confidence_interval
+    low, high = bca(samples, seed=11)
+    # The same draws and resample means; the jackknife is computed in closed form.
+    width = expected.high - expected.low
+    assert low == pytest.approx(float(expected.low), abs=1e-12 * width)
+    assert high == pytest.approx(float(expected.high), abs=1e-12 * width)
 
 
 def test_degenerate_bootstraps() -> None:

@@ -121,7 +121,7 @@ class Run:
     _journal: Journal
     _writer: JournalWriter
     _doorbell: Doorbell | None = None
-    _changed: trio.Event = attrs.field(factory=trio.Event, init=False)
+    _changed: trio.lowlevel.ParkingLot = attrs.field(factory=trio.lowlevel.ParkingLot, init=False)
     _stop_agents: Callable[[], Awaitable[None]] | None = attrs.field(default=None, init=False)
     _interrupted: bool = attrs.field(default=False, init=False)
 
@@ -220,14 +220,14 @@ class Run:
         """
         if until is not None:
             while not holds(until, self.state):
-                await self._changed.wait()  # every waiter wakes on the next commit
+                await self._changed.park()  # every waiter wakes on the next commit
             return self.state
         while True:
             seen = self.state.last_seq
             if await self.settled():
                 return self.state
             if self.state.last_seq == seen:
-                await self._changed.wait()
+                await self._changed.park()
 
     async def interrupt(self, reason: str) -> RunState:
         """Stop every agent now, and journal the run paused with their work lost.
@@ -262,8 +262,8 @@ class Run:
         return self.state
 
     def _observe(self, entries: Sequence[Entry]) -> None:
-        changed, self._changed = self._changed, trio.Event()
-        changed.set()
+        if self._changed:  # every waiter wakes on each commit
+            self._changed.unpark_all()
 
 
 def holds(predicate: Callable[[RunState], object], state: RunState) -> bool:

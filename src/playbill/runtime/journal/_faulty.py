@@ -72,7 +72,7 @@ class FaultyStore(JournalStore):
 
     def _armed_for(self, rows: Sequence[EntryRow]) -> set[int] | None:
         """The seqs asked for that ``rows`` hold, or None if the commit goes through."""
-        if not rows:
+        if not rows or not (self._fail_next or self._fail_at):
             return None
         hit = {seq for seq, *_ in rows} & self._fail_at
         return hit if self._fail_next or hit else None

@@ -26,10 +26,13 @@ import math
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Protocol, final
+from typing import TYPE_CHECKING, Protocol, final
 
 import attrs
 import trio
+
+if TYPE_CHECKING:
+    from trio.testing import MockClock
 
 
 class Clock(Protocol):
@@ -95,13 +98,20 @@ class ClockStatistics:
 
 
 @final
-@attrs.define(eq=False)
 class _Sleeper:
-    """One task asleep on a ``VirtualClock``."""
+    """One task asleep on a ``VirtualClock``: parked until the driver reschedules it."""
 
-    event: trio.Event = attrs.Factory(trio.Event)
-    gone: bool = False
-    """Cancelled before it was woken; the driver skips it."""
+    __slots__ = ("gone", "task")
+
+    def __init__(self, task: trio.lowlevel.Task) -> None:
+        self.task = task
+        self.gone = False
+        """Cancelled before it was woken; the driver skips it."""
+
+    def abort(self, _: object) -> trio.lowlevel.Abort:
+        # Cancelled (or the run is ending) before the driver woke it.
+        self.gone = True
+        return trio.lowlevel.Abort.SUCCEEDED
 
 
 @final
@@ -118,12 +128,16 @@ class VirtualClock:
     Sleepers wake in ``(due time, registration order)`` order, where a sleep
     already due counts as due now: the driver wakes the first, waits until
     every task of the run is blocked (``trio.testing.wait_all_tasks_blocked``),
-    then wakes the next. For a fully deterministic run:
+    then wakes the next. When all is quiet and the next sleeper is due later,
+    the driver moves the ``MockClock`` on to it itself, as its autojump would
+    (a trio deadline due first, a ``move_on_after`` of the run, is left to
+    trio). For a fully deterministic run:
 
     * every sleep of the run goes through this clock (a bare ``trio.sleep`` or
       ``trio.move_on_after`` is ordered by trio, not by the clock);
     * nothing else in the run calls ``wait_all_tasks_blocked`` (trio wakes all
-      callers with the same cushion at once);
+      callers with the same cushion at once, and the driver, woken with
+      another, could move the clock on before that other has run);
     * the run does no real I/O and starts no threads (their timing is real);
     * tasks that a woken sleeper makes runnable run in trio's scheduling
       order, which trio's deterministic scheduling fixes.
@@ -173,17 +187,12 @@ class VirtualClock:
         if not self._open:
             raise RuntimeError("VirtualClock is not open: use `async with VirtualClock.open(...)`")
         due = max(t, self.now_us())
-        sleeper = _Sleeper()
+        sleeper = _Sleeper(trio.lowlevel.current_task())
         key = (due, next(self._order), sleeper)
         heapq.heappush(self._heap, key)
         if self._heap[0] is key:
             self._poke.set()
-        try:
-            await sleeper.event.wait()
-        except BaseException:
-            # Cancelled (or the run is ending) before the driver woke it.
-            sleeper.gone = True
-            raise
+        await trio.lowlevel.wait_task_rescheduled(sleeper.abort)
 
     def statistics(self) -> ClockStatistics:
         """How many tasks sleep on the clock, and when the next one is due."""
@@ -198,27 +207,82 @@ class VirtualClock:
 
     async def _drive(self) -> None:
         # trio.testing loads here, not with the module: it imports pytest.
-        from trio.testing import wait_all_tasks_blocked
+        from trio.testing import MockClock, wait_all_tasks_blocked
 
+        # Under ``MockClock(autojump_threshold=0)`` the driver moves time on
+        # itself when all is quiet: see ``_jump_to``.
+        trio_clock = trio.lowlevel.current_clock()
+        mock = (
+            trio_clock
+            if isinstance(trio_clock, MockClock)
+            and trio_clock.rate == 0
+            and trio_clock.autojump_threshold == 0
+            else None
+        )
         heap = self._heap
+        quiet = False  # woken because every other task is blocked
         while True:
             while heap and heap[0][2].gone:
                 heapq.heappop(heap)
             if not heap:
                 self._poke = trio.Event()
                 await self._poke.wait()
+                quiet = False
                 continue
             due, _, sleeper = heap[0]
             deadline = self._deadline(due)
-            if trio.current_time() < deadline:
+            if trio.current_time() < deadline and not (
+                quiet and mock is not None and _jump_to(mock, deadline)
+            ):
                 # Sleep until the earliest is due, or until an earlier one registers.
                 self._poke = trio.Event()
                 with trio.move_on_at(deadline):
                     await self._poke.wait()
+                quiet = False
                 continue
             heapq.heappop(heap)
-            sleeper.event.set()
+            trio.lowlevel.reschedule(sleeper.task)
             self._woken += 1
             # Let the woken task (and whatever it wakes) run until all is quiet,
             # so the next sleeper due at the same instant starts after it.
             await wait_all_tasks_blocked()
+            quiet = True
+
+
+def _jump_to(clock: MockClock, deadline: float) -> bool:
+    """Move a mock clock on to ``deadline`` as its autojump would; False if it would not.
+
+    Called by the driver when every other task is blocked and the next
+    sleeper is due at ``deadline``. Sleeping until then (``move_on_at``) would
+    have trio jump the clock to its earliest deadline, the driver's, and
+    cancel the driver's wait there: the same time and the same next task, at
+    the price of a cancel scope, a cancellation and two passes of the
+    scheduler with nothing else to run. When another deadline of trio (a
+    ``move_on_after`` of the run) comes first or at the same time, the
+    jump is left to trio (False).
+    """
+    now = clock.current_time()
+    if _next_trio_deadline() - now <= (deadline - now) + 1e-6:
+        return False
+    # The autojump's own arithmetic, repeated until the deadline is reached,
+    # so that the clock reads exactly what it would have read.
+    while now < deadline:
+        clock.jump(deadline - now)
+        before, now = now, clock.current_time()
+        if now <= before:  # no progress: leave it to trio, as before
+            return False
+    return True
+
+
+def _next_trio_deadline() -> float:
+    """The earliest deadline of a cancel scope of the run (``inf`` for none).
+
+    Read from trio's run loop where it can be (``current_statistics`` says
+    as much, at ten times the cost: it gathers every statistic of the run).
+    """
+    try:
+        deadlines = trio._core._run.GLOBAL_RUN_CONTEXT.runner.deadlines
+        return float(deadlines.next_deadline())
+    except AttributeError:  # another trio than the one this was written for
+        stats = trio.lowlevel.current_statistics()
+        return float(stats.seconds_to_next_deadline + trio.current_time())
