@@ -10,13 +10,13 @@ to keep up to date when one step changes.
 **Derived, never stored.** The index is a pure function of a state's
 ``steps`` mapping (its order and its values). It is not a field of
 ``RunState``: it is not encoded, not digested, not compared, and a snapshot
-does not hold it. It is memoized on the mapping itself, a ``StepMap`` (a
-``dict`` subclass the reducer builds, which encodes, compares and iterates as
-the ``dict`` it is). ``index_of`` returns the memoized index when there is
-one and builds it from scratch otherwise (for a plain ``dict``: a decoded
-snapshot, a test's state), so a result never depends on the memo. A state is
-never mutated once built, hence neither is its ``StepMap``; a memo whose
-mapping changed size anyway is ignored.
+does not hold it. It is memoized on the mapping itself, a ``StepMap`` (the
+persistent mapping the reducer builds, which encodes, compares and iterates
+as a ``dict`` of its steps would). ``index_of`` returns the memoized index
+when there is one and builds it from scratch otherwise (for a plain ``dict``:
+a decoded snapshot, a test's state), so a result never depends on the memo.
+A state is never mutated once built, hence neither is its ``StepMap``; a
+memo whose mapping changed size anyway is ignored.
 
 **Kept incrementally.** When the reducer replaces one step (``put_step``),
 the new mapping's index is derived from the old one's: the step's bit moves
@@ -36,6 +36,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Final, TypeAlias, final
 
 from ..model._state import AttemptStatus, StepState, StepStatus
+from ..model._step_map import StepMap
 from ..model._values import Role
 
 STATUSES: Final[tuple[StepStatus, ...]] = (
@@ -58,22 +59,6 @@ Need: TypeAlias = tuple[Role, bool]
 """What a step asks of an agent: its role, and whether it edits files (has a scope)."""
 
 
-class StepMap(dict[str, StepState]):
-    """A state's steps by id, in plan order: a ``dict`` that carries its ``StepIndex``.
-
-    It encodes, compares, iterates and copies as a plain ``dict`` (pickling
-    and ``dict(...)`` drop the memo). Only the reducer builds one.
-    """
-
-    __slots__ = ("memo",)
-
-    memo: StepIndex
-
-    def __reduce__(self) -> tuple[type[StepMap], tuple[dict[str, StepState]]]:
-        """Pickle as the steps alone: the index is rebuilt when asked for."""
-        return (StepMap, (dict(self),))
-
-
 @final
 class Layout:
     """What the index knows of the plan's shape: positions, dependencies, needs.
@@ -81,7 +66,7 @@ class Layout:
     Attributes:
         ids: Step ids by position (plan order).
         pos: Position by step id.
-        deps: Per position, a mask of the positions it depends on.
+        deps: Per position, the positions it depends on (each once).
         unknown: A mask of the steps that depend on a step the plan lacks.
         dependents: Per position, the positions that depend on it.
         needs: Per ``(role, edits)``, a mask of the steps that need it.
@@ -91,29 +76,42 @@ class Layout:
     __slots__ = ("dependents", "deps", "ids", "needs", "pos", "strategies", "unknown")
 
     def __init__(self, steps: Mapping[str, StepState]) -> None:
-        self.ids = tuple(steps)
-        self.pos = {sid: n for n, sid in enumerate(self.ids)}
-        deps: list[int] = []
-        dependents: list[list[int]] = [[] for _ in self.ids]
-        unknown = 0
-        needs: dict[Need, int] = {}
+        ids = self.ids = tuple(steps)
+        pos = self.pos = {sid: n for n, sid in enumerate(ids)}
+        none: tuple[int, ...] = ()
+        deps: list[tuple[int, ...]] = [none] * len(ids)
+        dependents: list[list[int] | None] = [None] * len(ids)
+        unknown: list[int] = []
+        needs: dict[Need, list[int]] = {}
+        strategies: set[str | None] = set()
         for n, step in enumerate(steps.values()):
-            mask = 0
-            for dep in step.spec.depends_on:
-                at = self.pos.get(dep)
-                if at is None:
-                    unknown |= 1 << n
-                else:
-                    mask |= 1 << at
-                    dependents[at].append(n)
-            deps.append(mask)
-            need = _need(step)
-            needs[need] = needs.get(need, 0) | 1 << n
+            spec = step.spec
+            if spec.depends_on:
+                found: list[int] = []
+                for dep in dict.fromkeys(spec.depends_on):
+                    at = pos.get(dep)
+                    if at is None:
+                        unknown.append(n)
+                    else:
+                        found.append(at)
+                        them = dependents[at]
+                        if them is None:
+                            dependents[at] = [n]
+                        else:
+                            them.append(n)
+                deps[n] = tuple(found)
+            need = (spec.role, bool(spec.scope))
+            at_need = needs.get(need)
+            if at_need is None:
+                needs[need] = [n]
+            else:
+                at_need.append(n)
+            strategies.add(spec.strategy)
         self.deps = tuple(deps)
-        self.unknown = unknown
-        self.dependents = tuple(tuple(dict.fromkeys(d)) for d in dependents)
-        self.needs = needs
-        self.strategies = frozenset(s.spec.strategy for s in steps.values())
+        self.unknown = _mask(unknown, len(ids))
+        self.dependents = tuple(none if d is None else tuple(d) for d in dependents)
+        self.needs = {need: _mask(at, len(ids)) for need, at in needs.items()}
+        self.strategies = frozenset(strategies)
 
 
 @final
@@ -130,36 +128,62 @@ class StepIndex:
         unblocked: Steps every dependency of which is completed or skipped
             (and all of which the plan has).
         live: Steps with an attempt still open (assigned, running, proposed).
+        lost: Steps with an attempt whose work was lost (``AttemptState.lost``).
+        retried: Steps with more than one attempt.
     """
 
-    __slots__ = ("layout", "live", "size", "status", "unblocked")
+    __slots__ = ("layout", "live", "lost", "retried", "size", "status", "unblocked")
 
-    def __init__(
-        self, layout: Layout, size: int, status: tuple[int, ...], unblocked: int, live: int
+    def __init__(  # noqa: PLR0913 - one mask each
+        self,
+        layout: Layout,
+        size: int,
+        status: tuple[int, ...],
+        unblocked: int,
+        live: int,
+        lost: int,
+        retried: int,
     ) -> None:
         self.layout = layout
         self.size = size
         self.status = status
         self.unblocked = unblocked
         self.live = live
+        self.lost = lost
+        self.retried = retried
 
     @classmethod
     def build(cls, steps: Mapping[str, StepState]) -> StepIndex:
         """The index of a steps mapping, from scratch."""
         layout = Layout(steps)
-        masks = [0] * len(STATUSES)
-        live = 0
+        size = len(layout.ids)
+        by_status: list[list[int]] = [[] for _ in STATUSES]
+        live: list[int] = []
+        lost: list[int] = []
+        retried: list[int] = []
+        done: set[int] = set()
         for n, step in enumerate(steps.values()):
-            masks[_CODE[step.status]] |= 1 << n
-            if _has_open(step):
-                live |= 1 << n
-        status = tuple(masks)
-        done = _done(status)
-        unblocked = 0
-        for n, deps in enumerate(layout.deps):
-            if deps & ~done == 0:
-                unblocked |= 1 << n
-        return cls(layout, len(steps), status, unblocked & ~layout.unknown, live)
+            by_status[_CODE[step.status]].append(n)
+            if step.status in _DONE:
+                done.add(n)
+            if step.attempts:
+                if _has_open(step):
+                    live.append(n)
+                if _has_lost(step):
+                    lost.append(n)
+                if len(step.attempts) > 1:
+                    retried.append(n)
+        status = tuple(_mask(at, size) for at in by_status)
+        unblocked = [n for n, deps in enumerate(layout.deps) if done.issuperset(deps)]
+        return cls(
+            layout,
+            len(steps),
+            status,
+            _mask(unblocked, size) & ~layout.unknown,
+            _mask(live, size),
+            _mask(lost, size),
+            _mask(retried, size),
+        )
 
     def of(self, *statuses: StepStatus) -> int:
         """The mask of the steps in any of these statuses."""
@@ -220,14 +244,20 @@ class StepIndex:
                 layout = self.layout
                 for dependent in layout.dependents[n]:
                     flag = 1 << dependent
-                    if layout.deps[dependent] & ~done == 0 and not layout.unknown & flag:
+                    if not layout.unknown & flag and all(
+                        done >> at & 1 for at in layout.deps[dependent]
+                    ):
                         unblocked |= flag
                     else:
                         unblocked &= ~flag
         live = self.live
+        lost = self.lost
+        retried = self.retried
         if old.attempts is not new.attempts:
             live = live | bit if _has_open(new) else live & ~bit
-        return StepIndex(self.layout, size, status, unblocked, live)
+            lost = lost | bit if _has_lost(new) else lost & ~bit
+            retried = retried | bit if len(new.attempts) > 1 else retried & ~bit
+        return StepIndex(self.layout, size, status, unblocked, live, lost, retried)
 
 
 _last: tuple[Mapping[str, StepState], StepIndex] | None = None
@@ -257,16 +287,21 @@ def step_map(steps: Mapping[str, StepState]) -> StepMap:
 
 
 def put_step(steps: Mapping[str, StepState], step: StepState) -> StepMap:
-    """A copy of ``steps`` with ``step`` put under its id, its index derived when known."""
-    sid = step.spec.id
-    out = StepMap(steps)
-    old = steps.get(sid)
-    out[sid] = step
-    memo = getattr(steps, "memo", None) if isinstance(steps, StepMap) else None
-    if memo is not None and old is not None and memo.size == len(steps):
-        derived = memo.after(old, step, len(out))
-        if derived is not None:
-            out.memo = derived
+    """``steps`` with ``step`` put under its id, its index derived when known.
+
+    A ``StepMap`` shares all the other steps with ``steps``, which is left
+    as it was; a plain mapping is copied into one first.
+    """
+    if not isinstance(steps, StepMap):
+        return StepMap(steps).set(step)
+    out = steps.set(step)
+    memo: StepIndex | None = getattr(steps, "memo", None)
+    if memo is not None and memo.size == len(steps):
+        old = steps.get(step.spec.id)
+        if old is not None:
+            derived = memo.after(old, step, len(out))
+            if derived is not None:
+                out.memo = derived
     return out
 
 
@@ -301,10 +336,6 @@ def scan(
         yield ids[start - 1]
 
 
-def _need(step: StepState) -> Need:
-    return (step.spec.role, bool(step.spec.scope))
-
-
 def _shape(step: StepState) -> tuple[object, ...]:
     spec = step.spec
     return (spec.id, spec.depends_on, spec.role, bool(spec.scope), spec.strategy)
@@ -312,6 +343,22 @@ def _shape(step: StepState) -> tuple[object, ...]:
 
 def _has_open(step: StepState) -> bool:
     return any(a.status in _OPEN for a in step.attempts)
+
+
+def _mask(positions: list[int], size: int) -> int:
+    """The mask with the bits at ``positions`` set (built at once, not bit by bit)."""
+    if not positions:
+        return 0
+    if len(positions) == 1:
+        return 1 << positions[0]
+    bits = bytearray((size + 7) // 8)
+    for n in positions:
+        bits[n >> 3] |= 1 << (n & 7)
+    return int.from_bytes(bits, "little")
+
+
+def _has_lost(step: StepState) -> bool:
+    return any(a.lost for a in step.attempts)
 
 
 def _done(status: tuple[int, ...]) -> int:
