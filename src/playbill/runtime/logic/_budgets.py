@@ -80,6 +80,8 @@ def usage_overruns(
     budget: Budget, usage: Usage, agent: str | None, step: str | None = None
 ) -> list[Overrun]:
     """The usage resources of a budget that are used up."""
+    if budget.tokens is None and budget.cost_usd is None and budget.wall_s is None:
+        return []  # no usage limit: most budgets, checked on every decision
     out = []
     for resource in USAGE_RESOURCES:
         limit = limit_of(budget, resource)

@@ -38,7 +38,7 @@ processes change nothing the policy reads, and usage matters only when it uses u
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Final, assert_never
 
 from ..model._entry import Draft, Entry
@@ -244,22 +244,21 @@ def _react(ctx: PolicyContext, entry: Entry) -> None:
 
 def settle(ctx: PolicyContext) -> None:
     """Issue whatever the state makes due, until nothing is (see the module)."""
+    # A rule is a function of the state (and of the entry's time and seq):
+    # one that issued nothing need not run again on the very same state.
+    idle: dict[Callable[[PolicyContext], None], RunState] = {}
     for _ in range(SETTLE_ROUNDS):
         before = len(ctx.drafts)
-        for step in (
-            close_dangling,
-            _orphans,
-            _undecided,
-            _budgets,
-            collect_timers,
-            _advance,
-            _schedule,
-            check_end,
-            _tidy,
-        ):
-            if ctx.state.is_terminal:
+        for rule in _RULES:
+            state = ctx.state
+            if state.is_terminal:
                 return
-            step(ctx)
+            if idle.get(rule) is state:
+                continue
+            issued = len(ctx.drafts)
+            rule(ctx)
+            if len(ctx.drafts) == issued:
+                idle[rule] = state
         if len(ctx.drafts) == before:
             return
 
@@ -384,3 +383,17 @@ def _tidy(ctx: PolicyContext) -> None:
     free_stuck_agents(ctx)
     collect_timers(ctx)
     arm_missing_deadlines(ctx)
+
+
+_RULES: Final[tuple[Callable[[PolicyContext], None], ...]] = (
+    close_dangling,
+    _orphans,
+    _undecided,
+    _budgets,
+    collect_timers,
+    _advance,
+    _schedule,
+    check_end,
+    _tidy,
+)
+"""What ``settle`` applies, in order, each round."""

@@ -77,41 +77,43 @@ class Layout:
 
     def __init__(self, steps: Mapping[str, StepState]) -> None:
         ids = self.ids = tuple(steps)
-        pos = self.pos = {sid: n for n, sid in enumerate(ids)}
+        pos = self.pos = dict(zip(ids, range(len(ids)), strict=True))
+        specs = [step.spec for step in steps.values()]
         none: tuple[int, ...] = ()
         deps: list[tuple[int, ...]] = [none] * len(ids)
-        dependents: list[list[int] | None] = [None] * len(ids)
+        dependents: dict[int, list[int]] = {}
         unknown: list[int] = []
+        for n, spec in enumerate(specs):
+            depends_on = spec.depends_on
+            if not depends_on:
+                continue
+            if len(depends_on) > 1:
+                depends_on = tuple(dict.fromkeys(depends_on))
+            found: list[int] = []
+            for dep in depends_on:
+                at = pos.get(dep)
+                if at is None:
+                    unknown.append(n)
+                else:
+                    found.append(at)
+                    dependents.setdefault(at, []).append(n)
+            deps[n] = tuple(found)
         needs: dict[Need, list[int]] = {}
-        strategies: set[str | None] = set()
-        for n, step in enumerate(steps.values()):
-            spec = step.spec
-            if spec.depends_on:
-                found: list[int] = []
-                for dep in dict.fromkeys(spec.depends_on):
-                    at = pos.get(dep)
-                    if at is None:
-                        unknown.append(n)
-                    else:
-                        found.append(at)
-                        them = dependents[at]
-                        if them is None:
-                            dependents[at] = [n]
-                        else:
-                            them.append(n)
-                deps[n] = tuple(found)
+        for n, spec in enumerate(specs):
             need = (spec.role, bool(spec.scope))
             at_need = needs.get(need)
             if at_need is None:
                 needs[need] = [n]
             else:
                 at_need.append(n)
-            strategies.add(spec.strategy)
         self.deps = tuple(deps)
         self.unknown = _mask(unknown, len(ids))
-        self.dependents = tuple(none if d is None else tuple(d) for d in dependents)
+        by_position = [none] * len(ids)
+        for at, them in dependents.items():
+            by_position[at] = tuple(them)
+        self.dependents = tuple(by_position)
         self.needs = {need: _mask(at, len(ids)) for need, at in needs.items()}
-        self.strategies = frozenset(strategies)
+        self.strategies = frozenset([s.strategy for s in specs])
 
 
 @final
@@ -134,7 +136,7 @@ class StepIndex:
 
     __slots__ = ("layout", "live", "lost", "retried", "size", "status", "unblocked")
 
-    def __init__(  # noqa: PLR0913 - one mask each
+    def __init__(
         self,
         layout: Layout,
         size: int,

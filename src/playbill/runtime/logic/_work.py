@@ -15,6 +15,7 @@ heartbeat) for that long has stalled.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Literal, NamedTuple
 
 from ..model._messages import (
@@ -68,10 +69,22 @@ def report_of(attempt: AttemptState, agent: str | None, role: Role) -> ResultEnv
     return None
 
 
-def claimed_work(state: RunState) -> list[Work]:
-    """Every piece of work the state says is in flight, in plan order."""
-    out: list[Work] = []
+_claimed: tuple[Mapping[str, StepState], tuple[Work, ...]] | None = None
+
+
+def claimed_work(state: RunState) -> tuple[Work, ...]:
+    """Every piece of work the state says is in flight, in plan order.
+
+    A function of the steps alone: the latest answer is kept for the steps
+    mapping it was computed from (a state's mappings never change), since
+    the policy asks several times about the same steps.
+    """
+    global _claimed
     steps = state.steps
+    last = _claimed
+    if last is not None and last[0] is steps:
+        return last[1]
+    out: list[Work] = []
     index = index_of(steps)
     for sid in index.ids(index.of("in_progress", "verify_pending")):
         step = steps[sid]
@@ -86,7 +99,9 @@ def claimed_work(state: RunState) -> list[Work]:
                     out.append(Work("review", sid, a.number, a.reviewer))
                 if a.verifier and not report_of(a, a.verifier, "verifier"):
                     out.append(Work("verify", sid, a.number, a.verifier))
-    return out
+    work = tuple(out)
+    _claimed = (steps, work)
+    return work
 
 
 def dangling_attempts(state: RunState) -> list[tuple[str, AttemptState]]:
