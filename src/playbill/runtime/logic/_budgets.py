@@ -115,7 +115,8 @@ def step_budgets(state: RunState) -> list[tuple[StepState, Budget]]:
     steps = state.steps
     index = index_of(steps)
     out = []
-    for sid in index.ids(index.of("in_progress", "verify_pending")):
+    at_work = index.of("in_progress", "verify_pending") & index.layout.budgeted
+    for sid in index.ids(at_work):
         budget = steps[sid].spec.budget
         if budget is not None:
             out.append((steps[sid], budget))

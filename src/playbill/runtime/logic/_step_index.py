@@ -71,9 +71,19 @@ class Layout:
         dependents: Per position, the positions that depend on it.
         needs: Per ``(role, edits)``, a mask of the steps that need it.
         strategies: Every step's own strategy (``None``: the run's).
+        budgeted: A mask of the steps with a budget of their own.
     """
 
-    __slots__ = ("dependents", "deps", "ids", "needs", "pos", "strategies", "unknown")
+    __slots__ = (
+        "budgeted",
+        "dependents",
+        "deps",
+        "ids",
+        "needs",
+        "pos",
+        "strategies",
+        "unknown",
+    )
 
     def __init__(self, steps: Mapping[str, StepState]) -> None:
         ids = self.ids = tuple(steps)
@@ -114,6 +124,8 @@ class Layout:
         self.dependents = tuple(by_position)
         self.needs = {need: _mask(at, len(ids)) for need, at in needs.items()}
         self.strategies = frozenset([s.strategy for s in specs])
+        budgeted = [n for n, spec in enumerate(specs) if spec.budget is not None]
+        self.budgeted = _mask(budgeted, len(ids))
 
 
 @final
@@ -232,7 +244,8 @@ class StepIndex:
         """
         if old.spec is not new.spec and _shape(old) != _shape(new):
             return None
-        n = self.layout.pos[new.spec.id]
+        layout = self.layout
+        n = layout.pos[new.spec.id]
         bit = 1 << n
         status = self.status
         unblocked = self.unblocked
@@ -242,8 +255,7 @@ class StepIndex:
             masks[_CODE[new.status]] |= bit
             status = tuple(masks)
             if (old.status in _DONE) != (new.status in _DONE):
-                done = _done(status)
-                layout = self.layout
+                done = status[3] | status[7]
                 for dependent in layout.dependents[n]:
                     flag = 1 << dependent
                     if not layout.unknown & flag and all(
@@ -255,11 +267,18 @@ class StepIndex:
         live = self.live
         lost = self.lost
         retried = self.retried
-        if old.attempts is not new.attempts:
-            live = live | bit if _has_open(new) else live & ~bit
-            lost = lost | bit if _has_lost(new) else lost & ~bit
-            retried = retried | bit if len(new.attempts) > 1 else retried & ~bit
-        return StepIndex(self.layout, size, status, unblocked, live, lost, retried)
+        attempts = new.attempts
+        if old.attempts is not attempts:
+            is_open = is_lost = False
+            for attempt in attempts:
+                if attempt.status in _OPEN:
+                    is_open = True
+                if attempt.lost:
+                    is_lost = True
+            live = live | bit if is_open else live & ~bit
+            lost = lost | bit if is_lost else lost & ~bit
+            retried = retried | bit if len(attempts) > 1 else retried & ~bit
+        return StepIndex(layout, size, status, unblocked, live, lost, retried)
 
 
 _last: tuple[Mapping[str, StepState], StepIndex] | None = None
@@ -269,7 +288,7 @@ def index_of(steps: Mapping[str, StepState]) -> StepIndex:
     """The index of a state's steps (memoized on a ``StepMap``; see the module)."""
     global _last
     if isinstance(steps, StepMap):
-        memo: StepIndex | None = getattr(steps, "memo", None)
+        memo: StepIndex | None = steps.memo
         if memo is not None and memo.size == len(steps):
             return memo
         built = StepIndex.build(steps)
@@ -297,13 +316,11 @@ def put_step(steps: Mapping[str, StepState], step: StepState) -> StepMap:
     if not isinstance(steps, StepMap):
         return StepMap(steps).set(step)
     out = steps.set(step)
-    memo: StepIndex | None = getattr(steps, "memo", None)
-    if memo is not None and memo.size == len(steps):
+    memo: StepIndex | None = steps.memo
+    if memo is not None:
         old = steps.get(step.spec.id)
-        if old is not None:
-            derived = memo.after(old, step, len(out))
-            if derived is not None:
-                out.memo = derived
+        if old is not None and memo.size == len(steps):
+            out.memo = memo.after(old, step, memo.size)
     return out
 
 
@@ -318,6 +335,8 @@ def scan(
     previous one's handling made eligible, further on, is still met.
     """
     first = index_of(steps())
+    if not select(first):
+        return  # nothing now, and nothing can change before the first is met
     ids = first.layout.ids
     start = 0
     while start < len(ids):
@@ -340,7 +359,14 @@ def scan(
 
 def _shape(step: StepState) -> tuple[object, ...]:
     spec = step.spec
-    return (spec.id, spec.depends_on, spec.role, bool(spec.scope), spec.strategy)
+    return (
+        spec.id,
+        spec.depends_on,
+        spec.role,
+        bool(spec.scope),
+        spec.strategy,
+        spec.budget is not None,
+    )
 
 
 def _has_open(step: StepState) -> bool:

@@ -51,19 +51,17 @@ class StepMap(Mapping[str, StepState]):
         items = {} if steps is None else dict(steps.items())
         self._map = immutables.Map(items)
         self._ids = tuple(items)
-
-    @classmethod
-    def _of(cls, steps: immutables.Map[str, StepState], ids: tuple[str, ...]) -> StepMap:
-        out = cls.__new__(cls)
-        out._map = steps
-        out._ids = ids
-        return out
+        self.memo = None
 
     def set(self, step: StepState) -> StepMap:
         """A new map with ``step`` under its id (added last if it is new)."""
         sid = step.spec.id
-        ids = self._ids if sid in self._map else (*self._ids, sid)
-        return StepMap._of(self._map.set(sid, step), ids)
+        steps = self._map
+        out = _new(StepMap)
+        out._ids = self._ids if sid in steps else (*self._ids, sid)
+        out._map = steps.set(sid, step)
+        out.memo = None
+        return out
 
     def __getitem__(self, key: str) -> StepState:
         """The step with this id."""
@@ -120,6 +118,9 @@ class StepMap(Mapping[str, StepState]):
     def __reduce__(self) -> tuple[type[StepMap], tuple[dict[str, StepState]]]:
         """Pickle as the ``dict`` of the steps (the memo is derived again)."""
         return (StepMap, (dict(self.items()),))
+
+
+_new = object.__new__
 
 
 class _Values(ValuesView[StepState]):
