@@ -199,3 +199,18 @@ def test_a_step_that_depends_on_a_step_the_plan_lacks_is_never_unblocked() -> No
     index = index_of(state.steps)
     assert list(index.ids(index.ready)) == ["c"]
     assert list(index.ids(index.layout.unknown)) == ["b"]
+
+
+def test_a_step_with_several_dependencies_the_plan_lacks_is_unknown_once() -> None:
+    plan = Plan(
+        steps=(
+            StepSpec(id="x", goal="x", depends_on=("ghost", "phantom")),
+            StepSpec(id="y", goal="y"),
+            StepSpec(id="z", goal="z", depends_on=("spectre",)),
+        ),
+        agents=(AgentSpec(id="a", roles=("executor",)),),
+    )
+    state = fold_checking(entries_of("run-1", [RunCreated(goal="g"), PlanAttached(plan=plan)]))
+    index = index_of(state.steps)
+    assert list(index.ids(index.layout.unknown)) == ["x", "z"]
+    assert list(index.ids(index.ready)) == ["y"]

@@ -93,29 +93,31 @@ class Layout:
         deps: list[tuple[int, ...]] = [none] * len(ids)
         dependents: dict[int, list[int]] = {}
         unknown: list[int] = []
-        for n, spec in enumerate(specs):
-            depends_on = spec.depends_on
+        for n, depends_on in enumerate([spec.depends_on for spec in specs]):
             if not depends_on:
                 continue
-            if len(depends_on) > 1:
-                depends_on = tuple(dict.fromkeys(depends_on))
-            found: list[int] = []
-            for dep in depends_on:
-                at = pos.get(dep)
+            if len(depends_on) == 1:  # most steps that depend on any
+                at = pos.get(depends_on[0])
                 if at is None:
                     unknown.append(n)
+                else:
+                    deps[n] = (at,)
+                    dependents.setdefault(at, []).append(n)
+                continue
+            found: list[int] = []
+            for dep in dict.fromkeys(depends_on):
+                at = pos.get(dep)
+                if at is None:
+                    if not unknown or unknown[-1] != n:
+                        unknown.append(n)
                 else:
                     found.append(at)
                     dependents.setdefault(at, []).append(n)
             deps[n] = tuple(found)
+        wanted = [(spec.role, bool(spec.scope)) for spec in specs]
         needs: dict[Need, list[int]] = {}
-        for n, spec in enumerate(specs):
-            need = (spec.role, bool(spec.scope))
-            at_need = needs.get(need)
-            if at_need is None:
-                needs[need] = [n]
-            else:
-                at_need.append(n)
+        for need in dict.fromkeys(wanted):  # a handful of needs, in order of first use
+            needs[need] = [n for n, it in enumerate(wanted) if it == need]
         self.deps = tuple(deps)
         self.unknown = _mask(unknown, len(ids))
         by_position = [none] * len(ids)
@@ -171,22 +173,23 @@ class StepIndex:
         """The index of a steps mapping, from scratch."""
         layout = Layout(steps)
         size = len(layout.ids)
+        values = list(steps.values())
+        codes = [_CODE[step.status] for step in values]
         by_status: list[list[int]] = [[] for _ in STATUSES]
+        for code in set(codes):  # a few statuses at a time
+            by_status[code] = [n for n, it in enumerate(codes) if it == code]
+        done = {*by_status[3], *by_status[7]}
         live: list[int] = []
         lost: list[int] = []
         retried: list[int] = []
-        done: set[int] = set()
-        for n, step in enumerate(steps.values()):
-            by_status[_CODE[step.status]].append(n)
-            if step.status in _DONE:
-                done.add(n)
-            if step.attempts:
-                if _has_open(step):
-                    live.append(n)
-                if _has_lost(step):
-                    lost.append(n)
-                if len(step.attempts) > 1:
-                    retried.append(n)
+        for n in [n for n, step in enumerate(values) if step.attempts]:
+            step = values[n]
+            if _has_open(step):
+                live.append(n)
+            if _has_lost(step):
+                lost.append(n)
+            if len(step.attempts) > 1:
+                retried.append(n)
         status = tuple(_mask(at, size) for at in by_status)
         unblocked = [n for n, deps in enumerate(layout.deps) if done.issuperset(deps)]
         return cls(
@@ -379,6 +382,8 @@ def _mask(positions: list[int], size: int) -> int:
         return 0
     if len(positions) == 1:
         return 1 << positions[0]
+    if len(positions) == size and positions[0] == 0 and positions[-1] == size - 1:
+        return (1 << size) - 1  # every position, once each, in order
     bits = bytearray((size + 7) // 8)
     for n in positions:
         bits[n >> 3] |= 1 << (n & 7)
