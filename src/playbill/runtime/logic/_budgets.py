@@ -131,11 +131,9 @@ def crossed(state: RunState) -> list[Overrun]:
         if not journaled(state, o.resource, None)
     ]
     for agent in state.agents.values():
-        out.extend(
-            o
-            for o in usage_overruns(agent.spec.budget, agent.usage, agent.spec.id)
-            if not journaled(state, o.resource, agent.spec.id)
-        )
+        overruns = usage_overruns(agent.spec.budget, agent.usage, agent.spec.id)
+        if overruns:
+            out.extend(o for o in overruns if not journaled(state, o.resource, agent.spec.id))
     for step, budget in step_budgets(state):
         sid = step.spec.id
         out.extend(

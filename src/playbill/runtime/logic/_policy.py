@@ -98,7 +98,7 @@ from ._pipeline import PIPELINE
 from ._policy_context import SUPERVISOR, PolicyContext, Strategy, stall_window_s
 from ._run_end import check_end
 from ._scheduling import can_play, is_free, is_ready, scope_free
-from ._step_index import StepIndex, scan
+from ._step_index import StepIndex, index_of, scan
 from ._strategy_competitive import COMPETITIVE
 from ._strategy_cooperative import COOPERATIVE
 from ._strategy_parallel import PARALLEL
@@ -290,6 +290,8 @@ def _orphans(ctx: PolicyContext) -> None:
 
 def _undecided(ctx: PolicyContext) -> None:
     """Failed or interrupted steps get a decision; blocked steps get a person asked."""
+    if not _stuck(index_of(ctx.state.steps)):
+        return  # nothing failed, interrupted or blocked: the common case
     asked = {a.step for a in live_approvals(ctx.state)}
     for sid in scan(lambda: ctx.state.steps, _stuck):
         step = ctx.state.steps[sid]
@@ -371,6 +373,8 @@ def _startable(ctx: PolicyContext, index: StepIndex) -> int:
         if not any(found is builtin for builtin in _BUILTIN):
             return ready
     free = [a for a in state.agents.values() if is_free(a)]
+    if not free:
+        return 0  # every agent busy: a wide plan's common case
     takers = [
         (role, edits)
         for role, edits in index.layout.needs

@@ -111,10 +111,13 @@ def dangling_attempts(state: RunState) -> list[tuple[str, AttemptState]]:
     retried from outside), or a later attempt of it exists that is not its
     rival in the same competition (see ``in_play``).
     """
-    out = []
+    out: list[tuple[str, AttemptState]] = []
     steps = state.steps
     index = index_of(steps)
-    for sid in index.ids(index.live):
+    # A step at work whose one attempt is open has that attempt in play: only
+    # steps not at work, or with more than one attempt, can leave one behind.
+    at_work = index.of("in_progress", "verify_pending")
+    for sid in index.ids(index.live & (~at_work | index.retried)):
         step = steps[sid]
         for a in step.attempts:
             if a.status not in ("assigned", "running", "proposed"):
@@ -238,9 +241,14 @@ def check_deadlines(ctx: PolicyContext) -> list[tuple[Work, Failure]]:
 
 def arm_missing_deadlines(ctx: PolicyContext) -> None:
     """Held work without a deadline (assigned by someone else) gets one now."""
+    armed = {
+        (t.step, t.attempt, t.agent) for t in ctx.state.timers.values() if t.purpose == "heartbeat"
+    }  # what ``timer_of`` finds, kept up to date as deadlines are set below
     for work in claimed_work(ctx.state):
-        if held(ctx.state, work) and timer_of(ctx.state, work) is None:
+        key = (work.step, work.attempt, work.agent)
+        if key not in armed and held(ctx.state, work):
             set_deadline(ctx, work, ctx.now_us + stall_window_us(ctx.state, work.agent))
+            armed.add(key)
 
 
 def cancel(ctx: PolicyContext, work: Work, reason: str) -> None:
