@@ -54,6 +54,7 @@ STATUSES: Final[tuple[StepStatus, ...]] = (
 _CODE: Final[dict[str, int]] = {status: n for n, status in enumerate(STATUSES)}
 _DONE: Final = frozenset({"completed", "skipped"})
 _OPEN: Final[frozenset[AttemptStatus]] = frozenset({"assigned", "running", "proposed"})
+_NOT_DONE: Final = tuple(_CODE[status] for status in STATUSES if status not in _DONE)
 
 Need: TypeAlias = tuple[Role, bool]
 """What a step asks of an agent: its role, and whether it edits files (has a scope)."""
@@ -217,7 +218,8 @@ class StepIndex:
     @property
     def all_done(self) -> bool:
         """Whether every step is completed or skipped."""
-        return self.done == (1 << self.size) - 1
+        # every step is in exactly one status: none in the others
+        return not any(self.status[code] for code in _NOT_DONE)
 
     @property
     def ready(self) -> int:
