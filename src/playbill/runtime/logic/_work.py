@@ -28,6 +28,7 @@ from ..model._messages import (
     TimerSet,
 )
 from ..model._state import AttemptState, RunState, StepState, TimerState
+from ..model._step_map import StepMap
 from ..model._values import Failure, FailureClass, ResultEnvelope, Role
 from ._policy_context import (
     PolicyContext,
@@ -75,9 +76,9 @@ _claimed: tuple[Mapping[str, StepState], tuple[Work, ...]] | None = None
 def claimed_work(state: RunState) -> tuple[Work, ...]:
     """Every piece of work the state says is in flight, in plan order.
 
-    A function of the steps alone: the latest answer is kept for the steps
-    mapping it was computed from (a state's mappings never change), since
-    the policy asks several times about the same steps.
+    A function of the steps alone: the latest answer is kept for the
+    ``StepMap`` it was computed from (which never changes), since the policy
+    asks several times about the same steps.
     """
     global _claimed
     steps = state.steps
@@ -100,7 +101,8 @@ def claimed_work(state: RunState) -> tuple[Work, ...]:
                 if a.verifier and not report_of(a, a.verifier, "verifier"):
                     out.append(Work("verify", sid, a.number, a.verifier))
     work = tuple(out)
-    _claimed = (steps, work)
+    if isinstance(steps, StepMap):  # a plain dict could be changed in place
+        _claimed = (steps, work)
     return work
 
 
