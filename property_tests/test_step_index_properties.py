@@ -41,7 +41,7 @@ def naive(steps: dict[str, StepState]) -> dict[str, object]:
     """Every mask of the index, read off the steps one by one."""
     ids = list(steps)
     status = [0] * len(STATUSES)
-    unblocked = live = 0
+    unblocked = live = lost = retried = 0
     for n, step in enumerate(steps.values()):
         status[STATUSES.index(step.status)] |= 1 << n
         deps = [steps.get(d) for d in step.spec.depends_on]
@@ -49,12 +49,18 @@ def naive(steps: dict[str, StepState]) -> dict[str, object]:
             unblocked |= 1 << n
         if any(a.status in ("assigned", "running", "proposed") for a in step.attempts):
             live |= 1 << n
+        if any(a.lost for a in step.attempts):
+            lost |= 1 << n
+        if len(step.attempts) > 1:
+            retried |= 1 << n
     return {
         "ids": tuple(ids),
         "size": len(ids),
         "status": tuple(status),
         "unblocked": unblocked,
         "live": live,
+        "lost": lost,
+        "retried": retried,
     }
 
 
@@ -65,12 +71,22 @@ def seen(index: StepIndex) -> dict[str, object]:
         "status": index.status,
         "unblocked": index.unblocked,
         "live": index.live,
+        "lost": index.lost,
+        "retried": index.retried,
     }
 
 
 def layout(index: StepIndex) -> tuple[object, ...]:
     shape = index.layout
-    return (shape.ids, shape.deps, shape.unknown, shape.dependents, shape.needs, shape.strategies)
+    return (
+        shape.ids,
+        shape.deps,
+        shape.unknown,
+        shape.dependents,
+        shape.needs,
+        shape.strategies,
+        shape.budgeted,
+    )
 
 
 def check(state: RunState) -> None:
@@ -183,3 +199,18 @@ def test_a_step_that_depends_on_a_step_the_plan_lacks_is_never_unblocked() -> No
     index = index_of(state.steps)
     assert list(index.ids(index.ready)) == ["c"]
     assert list(index.ids(index.layout.unknown)) == ["b"]
+
+
+def test_a_step_with_several_dependencies_the_plan_lacks_is_unknown_once() -> None:
+    plan = Plan(
+        steps=(
+            StepSpec(id="x", goal="x", depends_on=("ghost", "phantom")),
+            StepSpec(id="y", goal="y"),
+            StepSpec(id="z", goal="z", depends_on=("spectre",)),
+        ),
+        agents=(AgentSpec(id="a", roles=("executor",)),),
+    )
+    state = fold_checking(entries_of("run-1", [RunCreated(goal="g"), PlanAttached(plan=plan)]))
+    index = index_of(state.steps)
+    assert list(index.ids(index.layout.unknown)) == ["x", "z"]
+    assert list(index.ids(index.ready)) == ["y"]

@@ -80,6 +80,8 @@ def usage_overruns(
     budget: Budget, usage: Usage, agent: str | None, step: str | None = None
 ) -> list[Overrun]:
     """The usage resources of a budget that are used up."""
+    if budget.tokens is None and budget.cost_usd is None and budget.wall_s is None:
+        return []  # no usage limit: most budgets, checked on every decision
     out = []
     for resource in USAGE_RESOURCES:
         limit = limit_of(budget, resource)
@@ -113,7 +115,8 @@ def step_budgets(state: RunState) -> list[tuple[StepState, Budget]]:
     steps = state.steps
     index = index_of(steps)
     out = []
-    for sid in index.ids(index.of("in_progress", "verify_pending")):
+    at_work = index.of("in_progress", "verify_pending") & index.layout.budgeted
+    for sid in index.ids(at_work):
         budget = steps[sid].spec.budget
         if budget is not None:
             out.append((steps[sid], budget))
@@ -128,11 +131,9 @@ def crossed(state: RunState) -> list[Overrun]:
         if not journaled(state, o.resource, None)
     ]
     for agent in state.agents.values():
-        out.extend(
-            o
-            for o in usage_overruns(agent.spec.budget, agent.usage, agent.spec.id)
-            if not journaled(state, o.resource, agent.spec.id)
-        )
+        overruns = usage_overruns(agent.spec.budget, agent.usage, agent.spec.id)
+        if overruns:
+            out.extend(o for o in overruns if not journaled(state, o.resource, agent.spec.id))
     for step, budget in step_budgets(state):
         sid = step.spec.id
         out.extend(
@@ -174,10 +175,12 @@ def run_overrun(state: RunState, *, attempt: bool) -> Overrun | None:
 
 def lost_attempts(state: RunState, agent: str | None) -> int:
     """Attempts (of one agent, or of all when ``agent`` is None) whose work was lost."""
+    steps = state.steps
+    index = index_of(steps)
     return sum(
         1
-        for step in state.steps.values()
-        for a in step.attempts
+        for sid in index.ids(index.lost)
+        for a in steps[sid].attempts
         if a.lost and (agent is None or a.agent == agent)
     )
 
@@ -189,7 +192,9 @@ def charged_retries(state: RunState) -> int:
     when it is its step's last and the step waits for that retry (pending).
     """
     free = 0
-    for step in state.steps.values():
+    index = index_of(state.steps)
+    for sid in index.ids(index.lost):  # the others have no lost attempt
+        step = state.steps[sid]
         last = len(step.attempts)
         for i, a in enumerate(step.attempts, start=1):
             if a.lost and (i < last or step.status == "pending"):
@@ -212,7 +217,9 @@ def agent_retries(state: RunState, agent: str) -> int:
     An attempt that gives out again the work of a lost one is no retry.
     """
     count = 0
-    for step in state.steps.values():
+    index = index_of(state.steps)
+    for sid in index.ids(index.retried):  # the others have attempt 1 alone
+        step = state.steps[sid]
         before = None
         for a in step.attempts:
             if a.agent == agent and a.number > 1 and not (before is not None and before.lost):
@@ -242,9 +249,10 @@ def agent_may_start(
     budget = found.spec.budget
     overruns = usage_overruns(budget, found.usage, agent)
     if attempt is not None:
-        made = found.attempts - lost_attempts(state, agent)
-        if budget.attempts is not None and made >= budget.attempts:
-            overruns.append(Overrun("attempts", budget.attempts, made, agent))
+        if budget.attempts is not None:
+            made = found.attempts - lost_attempts(state, agent)
+            if made >= budget.attempts:
+                overruns.append(Overrun("attempts", budget.attempts, made, agent))
         if attempt > 1 and budget.retries is not None and not _redoes_lost_work(state, step):
             retries = agent_retries(state, agent)
             if retries >= budget.retries:

@@ -38,7 +38,7 @@ processes change nothing the policy reads, and usage matters only when it uses u
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Final, assert_never
 
 from ..model._entry import Draft, Entry
@@ -98,7 +98,7 @@ from ._pipeline import PIPELINE
 from ._policy_context import SUPERVISOR, PolicyContext, Strategy, stall_window_s
 from ._run_end import check_end
 from ._scheduling import can_play, is_free, is_ready, scope_free
-from ._step_index import StepIndex, scan
+from ._step_index import StepIndex, index_of, scan
 from ._strategy_competitive import COMPETITIVE
 from ._strategy_cooperative import COOPERATIVE
 from ._strategy_parallel import PARALLEL
@@ -244,22 +244,21 @@ def _react(ctx: PolicyContext, entry: Entry) -> None:
 
 def settle(ctx: PolicyContext) -> None:
     """Issue whatever the state makes due, until nothing is (see the module)."""
+    # A rule is a function of the state (and of the entry's time and seq):
+    # one that issued nothing need not run again on the very same state.
+    idle: dict[Callable[[PolicyContext], None], RunState] = {}
     for _ in range(SETTLE_ROUNDS):
         before = len(ctx.drafts)
-        for step in (
-            close_dangling,
-            _orphans,
-            _undecided,
-            _budgets,
-            collect_timers,
-            _advance,
-            _schedule,
-            check_end,
-            _tidy,
-        ):
-            if ctx.state.is_terminal:
+        for rule in _RULES:
+            state = ctx.state
+            if state.is_terminal:
                 return
-            step(ctx)
+            if idle.get(rule) is state:
+                continue
+            issued = len(ctx.drafts)
+            rule(ctx)
+            if len(ctx.drafts) == issued:
+                idle[rule] = state
         if len(ctx.drafts) == before:
             return
 
@@ -291,6 +290,8 @@ def _orphans(ctx: PolicyContext) -> None:
 
 def _undecided(ctx: PolicyContext) -> None:
     """Failed or interrupted steps get a decision; blocked steps get a person asked."""
+    if not _stuck(index_of(ctx.state.steps)):
+        return  # nothing failed, interrupted or blocked: the common case
     asked = {a.step for a in live_approvals(ctx.state)}
     for sid in scan(lambda: ctx.state.steps, _stuck):
         step = ctx.state.steps[sid]
@@ -372,6 +373,8 @@ def _startable(ctx: PolicyContext, index: StepIndex) -> int:
         if not any(found is builtin for builtin in _BUILTIN):
             return ready
     free = [a for a in state.agents.values() if is_free(a)]
+    if not free:
+        return 0  # every agent busy: a wide plan's common case
     takers = [
         (role, edits)
         for role, edits in index.layout.needs
@@ -384,3 +387,17 @@ def _tidy(ctx: PolicyContext) -> None:
     free_stuck_agents(ctx)
     collect_timers(ctx)
     arm_missing_deadlines(ctx)
+
+
+_RULES: Final[tuple[Callable[[PolicyContext], None], ...]] = (
+    close_dangling,
+    _orphans,
+    _undecided,
+    _budgets,
+    collect_timers,
+    _advance,
+    _schedule,
+    check_end,
+    _tidy,
+)
+"""What ``settle`` applies, in order, each round."""

@@ -20,7 +20,7 @@ import math
 from collections.abc import Mapping
 from typing import Protocol, final
 
-from ..model._entry import FORMAT_VERSION, Draft, Entry, canonical
+from ..model._entry import FORMAT_VERSION, Draft, Entry, decode_entry, encode_entry
 from ..model._messages import Message
 from ..model._state import RunState
 from ..model._values import PolicySettings, ResultEnvelope, Validator
@@ -113,7 +113,7 @@ class PolicyContext:
         entries = self._entries
         if entries is not None:
             try:
-                entry = canonical([entry])[0]
+                entry = decode_entry(encode_entry(entry))  # as ``canonical`` does
             except Exception:  # the cascade stamps the drafts itself, and says why
                 self._entries = entries = None
         self.state = evolve(self.state, entry)

@@ -60,7 +60,7 @@ def check_end(ctx: PolicyContext) -> None:
     agents = state.agents.values()
     dead = [
         (role, edits)
-        for role, edits in index.layout.needs
+        for role, edits in (index.layout.needs if index.ready else ())
         if not any(can_play(a, role, edits=edits) and not is_out(a) for a in agents)
     ]
     for sid in index.ids(index.ready & index.needing(dead)):

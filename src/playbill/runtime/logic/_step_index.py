@@ -10,13 +10,13 @@ to keep up to date when one step changes.
 **Derived, never stored.** The index is a pure function of a state's
 ``steps`` mapping (its order and its values). It is not a field of
 ``RunState``: it is not encoded, not digested, not compared, and a snapshot
-does not hold it. It is memoized on the mapping itself, a ``StepMap`` (a
-``dict`` subclass the reducer builds, which encodes, compares and iterates as
-the ``dict`` it is). ``index_of`` returns the memoized index when there is
-one and builds it from scratch otherwise (for a plain ``dict``: a decoded
-snapshot, a test's state), so a result never depends on the memo. A state is
-never mutated once built, hence neither is its ``StepMap``; a memo whose
-mapping changed size anyway is ignored.
+does not hold it. It is memoized on the mapping itself, a ``StepMap`` (the
+persistent mapping the reducer builds, which encodes, compares and iterates
+as a ``dict`` of its steps would). ``index_of`` returns the memoized index
+when there is one and builds it from scratch otherwise (for a plain ``dict``:
+a decoded snapshot, a test's state), so a result never depends on the memo.
+A state is never mutated once built, hence neither is its ``StepMap``; a
+memo whose mapping changed size anyway is ignored.
 
 **Kept incrementally.** When the reducer replaces one step (``put_step``),
 the new mapping's index is derived from the old one's: the step's bit moves
@@ -36,6 +36,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Final, TypeAlias, final
 
 from ..model._state import AttemptStatus, StepState, StepStatus
+from ..model._step_map import StepMap
 from ..model._values import Role
 
 STATUSES: Final[tuple[StepStatus, ...]] = (
@@ -53,25 +54,10 @@ STATUSES: Final[tuple[StepStatus, ...]] = (
 _CODE: Final[dict[str, int]] = {status: n for n, status in enumerate(STATUSES)}
 _DONE: Final = frozenset({"completed", "skipped"})
 _OPEN: Final[frozenset[AttemptStatus]] = frozenset({"assigned", "running", "proposed"})
+_NOT_DONE: Final = tuple(_CODE[status] for status in STATUSES if status not in _DONE)
 
 Need: TypeAlias = tuple[Role, bool]
 """What a step asks of an agent: its role, and whether it edits files (has a scope)."""
-
-
-class StepMap(dict[str, StepState]):
-    """A state's steps by id, in plan order: a ``dict`` that carries its ``StepIndex``.
-
-    It encodes, compares, iterates and copies as a plain ``dict`` (pickling
-    and ``dict(...)`` drop the memo). Only the reducer builds one.
-    """
-
-    __slots__ = ("memo",)
-
-    memo: StepIndex
-
-    def __reduce__(self) -> tuple[type[StepMap], tuple[dict[str, StepState]]]:
-        """Pickle as the steps alone: the index is rebuilt when asked for."""
-        return (StepMap, (dict(self),))
 
 
 @final
@@ -81,39 +67,68 @@ class Layout:
     Attributes:
         ids: Step ids by position (plan order).
         pos: Position by step id.
-        deps: Per position, a mask of the positions it depends on.
+        deps: Per position, the positions it depends on (each once).
         unknown: A mask of the steps that depend on a step the plan lacks.
         dependents: Per position, the positions that depend on it.
         needs: Per ``(role, edits)``, a mask of the steps that need it.
         strategies: Every step's own strategy (``None``: the run's).
+        budgeted: A mask of the steps with a budget of their own.
     """
 
-    __slots__ = ("dependents", "deps", "ids", "needs", "pos", "strategies", "unknown")
+    __slots__ = (
+        "budgeted",
+        "dependents",
+        "deps",
+        "ids",
+        "needs",
+        "pos",
+        "strategies",
+        "unknown",
+    )
 
     def __init__(self, steps: Mapping[str, StepState]) -> None:
-        self.ids = tuple(steps)
-        self.pos = {sid: n for n, sid in enumerate(self.ids)}
-        deps: list[int] = []
-        dependents: list[list[int]] = [[] for _ in self.ids]
-        unknown = 0
-        needs: dict[Need, int] = {}
-        for n, step in enumerate(steps.values()):
-            mask = 0
-            for dep in step.spec.depends_on:
-                at = self.pos.get(dep)
+        ids = self.ids = tuple(steps)
+        pos = self.pos = dict(zip(ids, range(len(ids)), strict=True))
+        specs = [step.spec for step in steps.values()]
+        none: tuple[int, ...] = ()
+        deps: list[tuple[int, ...]] = [none] * len(ids)
+        dependents: dict[int, list[int]] = {}
+        unknown: list[int] = []
+        for n, depends_on in enumerate([spec.depends_on for spec in specs]):
+            if not depends_on:
+                continue
+            if len(depends_on) == 1:  # most steps that depend on any
+                at = pos.get(depends_on[0])
                 if at is None:
-                    unknown |= 1 << n
+                    unknown.append(n)
                 else:
-                    mask |= 1 << at
-                    dependents[at].append(n)
-            deps.append(mask)
-            need = _need(step)
-            needs[need] = needs.get(need, 0) | 1 << n
+                    deps[n] = (at,)
+                    dependents.setdefault(at, []).append(n)
+                continue
+            found: list[int] = []
+            for dep in dict.fromkeys(depends_on):
+                at = pos.get(dep)
+                if at is None:
+                    if not unknown or unknown[-1] != n:
+                        unknown.append(n)
+                else:
+                    found.append(at)
+                    dependents.setdefault(at, []).append(n)
+            deps[n] = tuple(found)
+        wanted = [(spec.role, bool(spec.scope)) for spec in specs]
+        needs: dict[Need, list[int]] = {}
+        for need in dict.fromkeys(wanted):  # a handful of needs, in order of first use
+            needs[need] = [n for n, it in enumerate(wanted) if it == need]
         self.deps = tuple(deps)
-        self.unknown = unknown
-        self.dependents = tuple(tuple(dict.fromkeys(d)) for d in dependents)
-        self.needs = needs
-        self.strategies = frozenset(s.spec.strategy for s in steps.values())
+        self.unknown = _mask(unknown, len(ids))
+        by_position = [none] * len(ids)
+        for at, them in dependents.items():
+            by_position[at] = tuple(them)
+        self.dependents = tuple(by_position)
+        self.needs = {need: _mask(at, len(ids)) for need, at in needs.items()}
+        self.strategies = frozenset([s.strategy for s in specs])
+        budgeted = [n for n, spec in enumerate(specs) if spec.budget is not None]
+        self.budgeted = _mask(budgeted, len(ids))
 
 
 @final
@@ -130,36 +145,63 @@ class StepIndex:
         unblocked: Steps every dependency of which is completed or skipped
             (and all of which the plan has).
         live: Steps with an attempt still open (assigned, running, proposed).
+        lost: Steps with an attempt whose work was lost (``AttemptState.lost``).
+        retried: Steps with more than one attempt.
     """
 
-    __slots__ = ("layout", "live", "size", "status", "unblocked")
+    __slots__ = ("layout", "live", "lost", "retried", "size", "status", "unblocked")
 
     def __init__(
-        self, layout: Layout, size: int, status: tuple[int, ...], unblocked: int, live: int
+        self,
+        layout: Layout,
+        size: int,
+        status: tuple[int, ...],
+        unblocked: int,
+        live: int,
+        lost: int,
+        retried: int,
     ) -> None:
         self.layout = layout
         self.size = size
         self.status = status
         self.unblocked = unblocked
         self.live = live
+        self.lost = lost
+        self.retried = retried
 
     @classmethod
     def build(cls, steps: Mapping[str, StepState]) -> StepIndex:
         """The index of a steps mapping, from scratch."""
         layout = Layout(steps)
-        masks = [0] * len(STATUSES)
-        live = 0
-        for n, step in enumerate(steps.values()):
-            masks[_CODE[step.status]] |= 1 << n
+        size = len(layout.ids)
+        values = list(steps.values())
+        codes = [_CODE[step.status] for step in values]
+        by_status: list[list[int]] = [[] for _ in STATUSES]
+        for code in set(codes):  # a few statuses at a time
+            by_status[code] = [n for n, it in enumerate(codes) if it == code]
+        done = {*by_status[3], *by_status[7]}
+        live: list[int] = []
+        lost: list[int] = []
+        retried: list[int] = []
+        for n in [n for n, step in enumerate(values) if step.attempts]:
+            step = values[n]
             if _has_open(step):
-                live |= 1 << n
-        status = tuple(masks)
-        done = _done(status)
-        unblocked = 0
-        for n, deps in enumerate(layout.deps):
-            if deps & ~done == 0:
-                unblocked |= 1 << n
-        return cls(layout, len(steps), status, unblocked & ~layout.unknown, live)
+                live.append(n)
+            if _has_lost(step):
+                lost.append(n)
+            if len(step.attempts) > 1:
+                retried.append(n)
+        status = tuple(_mask(at, size) for at in by_status)
+        unblocked = [n for n, deps in enumerate(layout.deps) if done.issuperset(deps)]
+        return cls(
+            layout,
+            len(steps),
+            status,
+            _mask(unblocked, size) & ~layout.unknown,
+            _mask(live, size),
+            _mask(lost, size),
+            _mask(retried, size),
+        )
 
     def of(self, *statuses: StepStatus) -> int:
         """The mask of the steps in any of these statuses."""
@@ -176,7 +218,8 @@ class StepIndex:
     @property
     def all_done(self) -> bool:
         """Whether every step is completed or skipped."""
-        return self.done == (1 << self.size) - 1
+        # every step is in exactly one status: none in the others
+        return not any(self.status[code] for code in _NOT_DONE)
 
     @property
     def ready(self) -> int:
@@ -206,7 +249,8 @@ class StepIndex:
         """
         if old.spec is not new.spec and _shape(old) != _shape(new):
             return None
-        n = self.layout.pos[new.spec.id]
+        layout = self.layout
+        n = layout.pos[new.spec.id]
         bit = 1 << n
         status = self.status
         unblocked = self.unblocked
@@ -216,18 +260,30 @@ class StepIndex:
             masks[_CODE[new.status]] |= bit
             status = tuple(masks)
             if (old.status in _DONE) != (new.status in _DONE):
-                done = _done(status)
-                layout = self.layout
+                done = status[3] | status[7]
                 for dependent in layout.dependents[n]:
                     flag = 1 << dependent
-                    if layout.deps[dependent] & ~done == 0 and not layout.unknown & flag:
+                    if not layout.unknown & flag and all(
+                        done >> at & 1 for at in layout.deps[dependent]
+                    ):
                         unblocked |= flag
                     else:
                         unblocked &= ~flag
         live = self.live
-        if old.attempts is not new.attempts:
-            live = live | bit if _has_open(new) else live & ~bit
-        return StepIndex(self.layout, size, status, unblocked, live)
+        lost = self.lost
+        retried = self.retried
+        attempts = new.attempts
+        if old.attempts is not attempts:
+            is_open = is_lost = False
+            for attempt in attempts:
+                if attempt.status in _OPEN:
+                    is_open = True
+                if attempt.lost:
+                    is_lost = True
+            live = live | bit if is_open else live & ~bit
+            lost = lost | bit if is_lost else lost & ~bit
+            retried = retried | bit if len(attempts) > 1 else retried & ~bit
+        return StepIndex(layout, size, status, unblocked, live, lost, retried)
 
 
 _last: tuple[Mapping[str, StepState], StepIndex] | None = None
@@ -237,7 +293,7 @@ def index_of(steps: Mapping[str, StepState]) -> StepIndex:
     """The index of a state's steps (memoized on a ``StepMap``; see the module)."""
     global _last
     if isinstance(steps, StepMap):
-        memo: StepIndex | None = getattr(steps, "memo", None)
+        memo: StepIndex | None = steps.memo
         if memo is not None and memo.size == len(steps):
             return memo
         built = StepIndex.build(steps)
@@ -257,16 +313,19 @@ def step_map(steps: Mapping[str, StepState]) -> StepMap:
 
 
 def put_step(steps: Mapping[str, StepState], step: StepState) -> StepMap:
-    """A copy of ``steps`` with ``step`` put under its id, its index derived when known."""
-    sid = step.spec.id
-    out = StepMap(steps)
-    old = steps.get(sid)
-    out[sid] = step
-    memo = getattr(steps, "memo", None) if isinstance(steps, StepMap) else None
-    if memo is not None and old is not None and memo.size == len(steps):
-        derived = memo.after(old, step, len(out))
-        if derived is not None:
-            out.memo = derived
+    """``steps`` with ``step`` put under its id, its index derived when known.
+
+    A ``StepMap`` shares all the other steps with ``steps``, which is left
+    as it was; a plain mapping is copied into one first.
+    """
+    if not isinstance(steps, StepMap):
+        return StepMap(steps).set(step)
+    out = steps.set(step)
+    memo: StepIndex | None = steps.memo
+    if memo is not None:
+        old = steps.get(step.spec.id)
+        if old is not None and memo.size == len(steps):
+            out.memo = memo.after(old, step, memo.size)
     return out
 
 
@@ -281,6 +340,8 @@ def scan(
     previous one's handling made eligible, further on, is still met.
     """
     first = index_of(steps())
+    if not select(first):
+        return  # nothing now, and nothing can change before the first is met
     ids = first.layout.ids
     start = 0
     while start < len(ids):
@@ -301,17 +362,38 @@ def scan(
         yield ids[start - 1]
 
 
-def _need(step: StepState) -> Need:
-    return (step.spec.role, bool(step.spec.scope))
-
-
 def _shape(step: StepState) -> tuple[object, ...]:
     spec = step.spec
-    return (spec.id, spec.depends_on, spec.role, bool(spec.scope), spec.strategy)
+    return (
+        spec.id,
+        spec.depends_on,
+        spec.role,
+        bool(spec.scope),
+        spec.strategy,
+        spec.budget is not None,
+    )
 
 
 def _has_open(step: StepState) -> bool:
     return any(a.status in _OPEN for a in step.attempts)
+
+
+def _mask(positions: list[int], size: int) -> int:
+    """The mask with the bits at ``positions`` set (built at once, not bit by bit)."""
+    if not positions:
+        return 0
+    if len(positions) == 1:
+        return 1 << positions[0]
+    if len(positions) == size and positions[0] == 0 and positions[-1] == size - 1:
+        return (1 << size) - 1  # every position, once each, in order
+    bits = bytearray((size + 7) // 8)
+    for n in positions:
+        bits[n >> 3] |= 1 << (n & 7)
+    return int.from_bytes(bits, "little")
+
+
+def _has_lost(step: StepState) -> bool:
+    return any(a.lost for a in step.attempts)
 
 
 def _done(status: tuple[int, ...]) -> int:

@@ -15,6 +15,7 @@ heartbeat) for that long has stalled.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Literal, NamedTuple
 
 from ..model._messages import (
@@ -27,6 +28,7 @@ from ..model._messages import (
     TimerSet,
 )
 from ..model._state import AttemptState, RunState, StepState, TimerState
+from ..model._step_map import StepMap
 from ..model._values import Failure, FailureClass, ResultEnvelope, Role
 from ._policy_context import (
     PolicyContext,
@@ -68,10 +70,22 @@ def report_of(attempt: AttemptState, agent: str | None, role: Role) -> ResultEnv
     return None
 
 
-def claimed_work(state: RunState) -> list[Work]:
-    """Every piece of work the state says is in flight, in plan order."""
-    out: list[Work] = []
+_claimed: tuple[Mapping[str, StepState], tuple[Work, ...]] | None = None
+
+
+def claimed_work(state: RunState) -> tuple[Work, ...]:
+    """Every piece of work the state says is in flight, in plan order.
+
+    A function of the steps alone: the latest answer is kept for the
+    ``StepMap`` it was computed from (which never changes), since the policy
+    asks several times about the same steps.
+    """
+    global _claimed
     steps = state.steps
+    last = _claimed
+    if last is not None and last[0] is steps:
+        return last[1]
+    out: list[Work] = []
     index = index_of(steps)
     for sid in index.ids(index.of("in_progress", "verify_pending")):
         step = steps[sid]
@@ -86,7 +100,10 @@ def claimed_work(state: RunState) -> list[Work]:
                     out.append(Work("review", sid, a.number, a.reviewer))
                 if a.verifier and not report_of(a, a.verifier, "verifier"):
                     out.append(Work("verify", sid, a.number, a.verifier))
-    return out
+    work = tuple(out)
+    if isinstance(steps, StepMap):  # a plain dict could be changed in place
+        _claimed = (steps, work)
+    return work
 
 
 def dangling_attempts(state: RunState) -> list[tuple[str, AttemptState]]:
@@ -96,10 +113,13 @@ def dangling_attempts(state: RunState) -> list[tuple[str, AttemptState]]:
     retried from outside), or a later attempt of it exists that is not its
     rival in the same competition (see ``in_play``).
     """
-    out = []
+    out: list[tuple[str, AttemptState]] = []
     steps = state.steps
     index = index_of(steps)
-    for sid in index.ids(index.live):
+    # A step at work whose one attempt is open has that attempt in play: only
+    # steps not at work, or with more than one attempt, can leave one behind.
+    at_work = index.of("in_progress", "verify_pending")
+    for sid in index.ids(index.live & (~at_work | index.retried)):
         step = steps[sid]
         for a in step.attempts:
             if a.status not in ("assigned", "running", "proposed"):
@@ -223,9 +243,14 @@ def check_deadlines(ctx: PolicyContext) -> list[tuple[Work, Failure]]:
 
 def arm_missing_deadlines(ctx: PolicyContext) -> None:
     """Held work without a deadline (assigned by someone else) gets one now."""
+    armed = {
+        (t.step, t.attempt, t.agent) for t in ctx.state.timers.values() if t.purpose == "heartbeat"
+    }  # what ``timer_of`` finds, kept up to date as deadlines are set below
     for work in claimed_work(ctx.state):
-        if held(ctx.state, work) and timer_of(ctx.state, work) is None:
+        key = (work.step, work.attempt, work.agent)
+        if key not in armed and held(ctx.state, work):
             set_deadline(ctx, work, ctx.now_us + stall_window_us(ctx.state, work.agent))
+            armed.add(key)
 
 
 def cancel(ctx: PolicyContext, work: Work, reason: str) -> None:

@@ -12,6 +12,7 @@ plan, not by the number of entries.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from typing import Literal, TypeAlias
 
 import msgspec
@@ -411,7 +412,9 @@ class RunState(StateBase, frozen=True):
         updated_us: Time of the last entry.
         last_seq: Seq of the last entry folded (0 before any).
         plan: The plan, once attached.
-        steps: Step states by id, in plan order.
+        steps: Step states by id, in plan order: a read-only mapping (the
+            reducer keeps them in a ``StepMap``, which changes a step
+            without copying the others).
         agents: Agent states by id, in plan order.
         criteria: Acceptance criteria by id.
         usage: What the whole run consumed.
@@ -452,7 +455,7 @@ class RunState(StateBase, frozen=True):
     updated_us: int = 0
     last_seq: int = 0
     plan: Plan | None = None
-    steps: dict[str, StepState] = msgspec.field(default_factory=dict)
+    steps: Mapping[str, StepState] = msgspec.field(default_factory=dict)
     agents: dict[str, AgentState] = msgspec.field(default_factory=dict)
     criteria: dict[str, CriterionState] = msgspec.field(default_factory=dict)
     usage: Usage = msgspec.field(default_factory=Usage)
@@ -505,7 +508,16 @@ _state_decoder = msgspec.json.Decoder(RunState)
 # timers in the order they were set): that order is a function of the journal,
 # and code that iterates a state must see the same order after a snapshot is
 # loaded as after a full fold. So the state encoder does not sort keys.
-_state_encoder = msgspec.json.Encoder()
+
+
+def _encode_mapping(obj: object) -> object:
+    """A state's ``StepMap`` encodes as the ``dict`` of its items, in their order."""
+    if isinstance(obj, Mapping):
+        return dict(obj.items())
+    raise NotImplementedError(f"cannot encode {type(obj).__name__}")
+
+
+_state_encoder = msgspec.json.Encoder(enc_hook=_encode_mapping)
 
 
 def encode_state(state: RunState) -> bytes:
