@@ -14,15 +14,27 @@ import re
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 import trio
 
+import playbill as playbill_api
 from needs import need, required
-from playbill.runtime import ControlRequest, Draft, NoteWritten, RunState, SqliteJournal
+from playbill import HumanApproval, Plan, StepSpec, WorkOrder
+from playbill.runtime import (
+    ControlRequest,
+    Draft,
+    Entry,
+    HumanApprovalGiven,
+    NoteWritten,
+    RunState,
+    SqliteJournal,
+)
 from ui_helpers import HOSTILE, HOSTILE_RUN, write_hostile_run
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -119,15 +131,21 @@ def sweep(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-@pytest.fixture(scope="module")
-def server(journal: Path, sweep: Path) -> Iterator[str]:
-    """``playbill ui --allow-control --sweep DIR`` on a free port; its base URL."""
+def read_entries(journal: Path, run_id: str) -> list[Entry]:
+    """Every entry of the run."""
+
+    async def main() -> list[Entry]:
+        with SqliteJournal(journal, create=False) as opened:
+            return await opened.read(run_id)
+
+    return trio.run(main)
+
+
+@contextmanager
+def serve(journal: Path, *args: str) -> Iterator[str]:
+    """``playbill ui --allow-control ARGS`` on a free port; its base URL."""
     process = subprocess.Popen(
-        [
-            *PLAYBILL,
-            *("--journal", str(journal), "ui", "--port", "0", "--allow-control"),
-            *("--sweep", str(sweep)),
-        ],
+        [*PLAYBILL, *("--journal", str(journal), "ui", "--port", "0", "--allow-control"), *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -146,6 +164,13 @@ def server(journal: Path, sweep: Path) -> Iterator[str]:
     finally:
         process.terminate()
         process.communicate(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def server(journal: Path, sweep: Path) -> Iterator[str]:
+    """``playbill ui --allow-control --sweep DIR`` on the module's journal."""
+    with serve(journal, "--sweep", str(sweep)) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -309,3 +334,38 @@ def test_the_sweep_page_shows_its_table_and_plots(page: Any, server: str) -> Non
         assert images.nth(i).evaluate("img => img.complete && img.naturalWidth > 0")
     assert "playbill sweep" in page.locator("pre").inner_text()  # the report
     shot(page, "sweep")
+
+
+@playbill_api.agent(role="executor")
+def builder(order: WorkOrder) -> str:
+    """An executor whose work is always done."""
+    return f"built {order.step.id}"
+
+
+def test_the_approve_button_lets_a_waiting_run_in_another_process_finish(
+    page: Any, tmp_path: Path
+) -> None:
+    journal = tmp_path / "approve.db"
+    plan = Plan(steps=(StepSpec(id="build", goal="Build it", validators=(HumanApproval(),)),))
+    with (
+        playbill_api.start_sync(plan, [builder], journal=journal, run_id="gated") as run,
+        serve(journal) as url,
+    ):
+        run.wait_for(lambda s: bool(s.pending_approvals()), timeout=120)
+        page.goto(f"{url}/runs/gated")
+        assert "Pending approvals" in page.locator("main").inner_text()
+        page.fill("form.control:has(button[data-action=approve]) input[name=reason]", "lgtm")
+        shot(page, "approval")
+        page.click("button[data-action=approve]")
+        page.wait_for_url(re.compile(r"\?queued=\d+$"))
+        deadline = time.monotonic() + 120  # the run takes the request at its next poll
+        while run.state.status != "completed" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        state = run.state
+        assert state.status == "completed", state.status
+        assert not state.pending_approvals()
+        page.reload()
+        assert page.locator(".status").first.inner_text() == "completed"
+    entries = read_entries(journal, "gated")
+    given = [e.msg for e in entries if isinstance(e.msg, HumanApprovalGiven)]
+    assert [(g.approved, g.reason, g.by.endswith("(web)")) for g in given] == [(True, "lgtm", True)]
