@@ -13,15 +13,18 @@ from needs import need
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
 
-CORE = {"trio", "msgspec", "attrs", "cattrs", "gitpython", "click", "rich"}
+CORE = {"trio", "msgspec", "immutables", "attrs", "cattrs", "gitpython", "click", "rich"}
 """What ``pip install playbill`` brings: the kernel, the journal, the CLI, git workspaces."""
 
 EXTRAS = {
-    "sweeps": {"matplotlib"},
+    "sweeps": {"matplotlib", "scipy"},
     "openai": {"httpx"},
     "postgres": {"psycopg"},
     "ray": {"ray"},
     "demo": {"pytest"},
+    "otel": {"opentelemetry-sdk"},
+    "dataframe": {"pandas", "pyarrow"},
+    "ui": {"starlette", "hypercorn"},
 }
 """Each user-facing extra and (some of) the packages it brings."""
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 import msgspec
 
@@ -29,7 +29,7 @@ def flatten(value: object, path: str = "") -> Iterator[tuple[str, object]]:
     if isinstance(value, msgspec.Struct):
         for name in value.__struct_fields__:
             yield from flatten(getattr(value, name), f"{path}.{name}" if path else name)
-    elif isinstance(value, dict):
+    elif isinstance(value, Mapping):  # dicts, and a state's steps (a StepMap)
         if not value and path:
             yield path, {}
         for key, item in value.items():
@@ -61,8 +61,18 @@ def changes(before: RunState, after: RunState) -> list[tuple[str, object, object
     return found
 
 
+def _as_dict(value: object) -> object:
+    """A mapping that is not a dict (a state's ``StepMap``), for the encoder."""
+    if isinstance(value, Mapping):
+        return dict(value.items())
+    raise NotImplementedError(f"cannot show {type(value).__name__}")
+
+
+_encoder = msgspec.json.Encoder(enc_hook=_as_dict)
+
+
 def _shown(value: object) -> str:
-    return "—" if value is None else clip(msgspec.json.encode(value).decode(), 200)
+    return "—" if value is None else clip(_encoder.encode(value).decode(), 200)
 
 
 def state_at_body(
